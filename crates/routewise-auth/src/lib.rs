@@ -1,0 +1,1 @@
+//! Credentials for routewise: API keys, bearer tokens and Entra ID through azure_identity, with a single-flight token cache.

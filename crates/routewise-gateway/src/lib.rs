@@ -1,0 +1,1 @@
+//! A self-hosted, Foundry-compatible Responses endpoint with model-router, failover and an offline emulator.

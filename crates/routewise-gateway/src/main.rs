@@ -1,0 +1,2 @@
+//! The `routewise` command line.
+fn main() {}

@@ -1,0 +1,68 @@
+//! `cargo xtask`: the one entry point for everything the project runs.
+//!
+//! ```text
+//! cargo xtask test                 fmt check, clippy -D warnings, all tests, doc tests,
+//!                                  conformance (when ../shared/specs exists), interop
+//! cargo xtask conformance [--specs DIR]
+//! cargo xtask bench [gateway|router|strategy] [--json]
+//! ```
+
+mod bench;
+mod conformance;
+mod interop;
+mod test;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use xshell::Shell;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_else(|| "help".to_owned());
+    let rest: Vec<String> = args.collect();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match cmd.as_str() {
+        "test" => test::run(&sh, &rest),
+        "conformance" => conformance::run(&sh, &rest),
+        "interop" => interop::run(&sh, &rest),
+        "bench" => bench::run(&sh, &rest),
+        "help" | "--help" | "-h" => {
+            println!("{}", HELP);
+            Ok(())
+        }
+        other => bail!("unknown xtask command `{other}`\n{HELP}"),
+    }
+}
+
+const HELP: &str = "\
+usage: cargo xtask <command>
+  test                         fmt, clippy -D warnings, tests, doc tests, conformance, interop
+  conformance [--specs DIR]    check the wire types against the OpenAPI specs (default ../shared/specs)
+  interop                      drive the gateway with the official Python clients
+  bench [gateway|router|strategy] [--json]";
+
+/// The workspace root, found from this crate's manifest directory.
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The shared reference folder beside the project, if it is there.
+pub(crate) fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("ROUTEWISE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("../shared"));
+    dir.is_dir().then_some(dir)
+}
+
+/// Returns the value after `flag` in `args`, if present.
+pub(crate) fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
