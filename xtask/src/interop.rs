@@ -1,9 +1,133 @@
 //! `cargo xtask interop`: the gateway driven by the official Python clients.
+//!
+//! Installs pinned `openai` and `azure-ai-projects` into a project-local virtualenv
+//! (`target/interop-venv`), starts `routewise serve` on a free loopback port with its embedded
+//! emulator pool, and runs `tests/interop/seed_interop.py` against it.
 
-use anyhow::Result;
-use xshell::Shell;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-pub(crate) fn run(_sh: &Shell, _args: &[String]) -> Result<()> {
-    println!("interop: not wired yet");
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+/// Versions the interop test was written against; bump deliberately.
+const PYTHON_PACKAGES: &[&str] = &["openai==3.57.0", "azure-ai-projects==2.10.0"];
+
+pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
+    let python = ensure_venv(sh)?;
+
+    cmd!(
+        sh,
+        "cargo build --quiet -p routewise-gateway --bin routewise"
+    )
+    .run()?;
+    let bin = target_dir().join("debug/routewise");
+
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let server = Command::new(&bin)
+        .args(["serve", "--listen", &listen])
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut server = KillOnDrop(server);
+    wait_healthy(&listen, &mut server.0)?;
+
+    let status = Command::new(&python)
+        .arg(crate::project_root().join("tests/interop/seed_interop.py"))
+        .env("ROUTEWISE_GATEWAY", format!("http://{listen}"))
+        .status()
+        .context("running the interop script")?;
+    if !status.success() {
+        bail!("interop script failed ({status})");
+    }
     Ok(())
+}
+
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| crate::project_root().join("target"))
+}
+
+/// Creates the virtualenv and installs the pinned clients once; later runs reuse it.
+fn ensure_venv(sh: &Shell) -> Result<std::path::PathBuf> {
+    let venv = target_dir().join("interop-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join(".routewise-packages");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+    let system_python = find_python()?;
+    cmd!(sh, "{system_python} -m venv {venv}").run().context(
+        "creating the interop virtualenv (needs python3 with the venv module: apt-get install python3-venv)",
+    )?;
+    let packages = PYTHON_PACKAGES;
+    cmd!(
+        sh,
+        "{python} -m pip install --quiet --disable-pip-version-check {packages...}"
+    )
+    .run()
+    .context("installing the official Python clients from PyPI")?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn find_python() -> Result<String> {
+    for candidate in ["python3", "python"] {
+        let ok = Command::new(candidate)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(candidate.to_owned());
+        }
+    }
+    bail!("the interop test needs python3 on PATH")
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_healthy(addr: &str, server: &mut Child) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait()? {
+            bail!("routewise serve exited early ({status})");
+        }
+        if healthz(addr).unwrap_or(false) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("routewise serve did not answer /healthz on {addr} within 30 s")
+}
+
+fn healthz(addr: &str) -> std::io::Result<bool> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    Ok(buf.starts_with("HTTP/1.1 200"))
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -8,7 +8,11 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     cmd!(sh, "cargo fmt --all -- --check").run()?;
 
     step("cargo clippy -D warnings");
-    cmd!(sh, "cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings").run()?;
+    cmd!(
+        sh,
+        "cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings"
+    )
+    .run()?;
 
     step("cargo test (unit, integration, examples)");
     cmd!(sh, "cargo test --workspace --all-targets --all-features").run()?;

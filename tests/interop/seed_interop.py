@@ -1,0 +1,107 @@
+"""The seed's program, unchanged but for the endpoint and credential, against `routewise serve`.
+
+Run by `cargo xtask interop` (and so by `cargo xtask test`) with the official `openai` and
+`azure-ai-projects>=2.0.0` packages from a project-local virtualenv. The gateway runs its
+embedded emulator pool, so the served models are known: model-router must report one of the
+pool's models, and a pinned deployment must report itself.
+
+Environment: ROUTEWISE_GATEWAY = http://127.0.0.1:<port> (set by the xtask).
+"""
+
+import os
+import sys
+import time
+
+from azure.ai.projects import AIProjectClient
+from azure.core.credentials import AccessToken
+from openai import OpenAI
+
+GATEWAY = os.environ["ROUTEWISE_GATEWAY"].rstrip("/")
+POOL = {"gpt-4.1-nano", "gpt-4.1-mini", "gpt-5-mini", "gpt-5.2", "grok-4-fast-reasoning", "Deepseek-V3.2"}
+FAILURES = []
+
+
+class StaticTestCredential:
+    """A TokenCredential that hands out a fixed token, like a test double of DefaultAzureCredential."""
+
+    def get_token(self, *scopes, **kwargs):
+        assert scopes == ("https://ai.azure.com/.default",), scopes
+        return AccessToken("interop-test-token", int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes, options=None):
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo("interop-test-token", int(time.time()) + 3600)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILURES.append(what)
+
+
+def seed_program(client):
+    deployments = ["model-router", "gpt-5.2", "grok-4-fast-reasoning", "gpt-5-mini", "Deepseek-V3.2"]
+    prompt = "Explain retrieval-augmented generation in one sentence."
+
+    print(f"{'Deployment':<22} {'Responded':<22} {'Latency':>8}  Response")
+    print("-" * 100)
+    for name in deployments:
+        start = time.time()
+        response = client.responses.create(model=name, input=prompt)
+        elapsed = time.time() - start
+
+        responded_model = response.model
+        print(f"{name:<22} {responded_model:<22} {elapsed:>7.2f}s  " f"{response.output_text[:60]}")
+        if name == "model-router":
+            check(responded_model in POOL, f"model-router served a pool model ({responded_model})")
+        else:
+            check(responded_model == name, f"{name} served itself ({responded_model})")
+        check(len(response.output_text) > 0, f"{name} answered with text")
+        check("emulated" in response.output_text.lower(), f"{name} answer is marked as emulated")
+        check(response.usage is not None and response.usage.output_tokens > 0, f"{name} reported usage")
+
+
+def streaming(client):
+    deltas = []
+    with client.responses.stream(model="model-router", input="Write a haiku about routers.") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    check(len(deltas) > 1, f"stream delivered {len(deltas)} text deltas")
+    check("".join(deltas) == final.output_text, "stream deltas add up to the final output_text")
+    check(final.model in POOL, f"streamed model-router answer served by a pool model ({final.model})")
+
+
+def errors(client):
+    import openai
+
+    try:
+        client.responses.create(model="no-such-deployment", input="hi")
+        check(False, "unknown deployment raised NotFoundError")
+    except openai.NotFoundError as e:
+        check(e.status_code == 404, "unknown deployment gives 404 NotFoundError")
+
+
+def main():
+    print("== azure-ai-projects AIProjectClient.get_openai_client()")
+    project = AIProjectClient(endpoint=f"{GATEWAY}/api/projects/interop", credential=StaticTestCredential())
+    with project.get_openai_client() as client:
+        seed_program(client)
+        streaming(client)
+        errors(client)
+
+    print("== openai.OpenAI with an API key")
+    client = OpenAI(base_url=f"{GATEWAY}/openai/v1", api_key="interop-key")
+    seed_program(client)
+    streaming(client)
+
+    if FAILURES:
+        print(f"interop: {len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print("interop: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

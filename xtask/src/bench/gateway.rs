@@ -1,0 +1,262 @@
+//! The gateway benchmark: the same load against the mock upstream directly and through
+//! `routewise serve`, in one run, at upstream delays of 0 and 20 ms.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use xshell::{Shell, cmd};
+
+use super::load::{self, LoadResult, percentile};
+use super::mock;
+
+const BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
+const STREAM_BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2,"stream":true}"#;
+
+/// One delay setting's figures.
+#[derive(Debug)]
+struct Figures {
+    delay_ms: u64,
+    direct_p50_us: u64,
+    direct_p99_us: u64,
+    gateway_p50_us: u64,
+    gateway_p99_us: u64,
+    throughput_rps: f64,
+    direct_throughput_rps: f64,
+    ttft_added_p99_us: i64,
+    errors: u64,
+}
+
+impl Figures {
+    fn added_p50(&self) -> i64 {
+        self.gateway_p50_us as i64 - self.direct_p50_us as i64
+    }
+    fn added_p99(&self) -> i64 {
+        self.gateway_p99_us as i64 - self.direct_p99_us as i64
+    }
+    fn json(&self, peak_rss_mb: f64) -> String {
+        format!(
+            "{{\"delay_ms\":{},\"added_p50_us\":{},\"added_p99_us\":{},\"throughput_rps\":{:.1},\"direct_throughput_rps\":{:.1},\"throughput_ratio\":{:.3},\"ttft_added_p99_us\":{},\"peak_rss_mb\":{:.1},\"errors\":{}}}",
+            self.delay_ms,
+            self.added_p50(),
+            self.added_p99(),
+            self.throughput_rps,
+            self.direct_throughput_rps,
+            self.throughput_rps / self.direct_throughput_rps.max(1e-9),
+            self.ttft_added_p99_us,
+            peak_rss_mb,
+            self.errors,
+        )
+    }
+}
+
+pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
+    let json = args.iter().any(|a| a == "--json");
+    let secs: u64 = crate::flag_value(args, "--seconds")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(5);
+    let measure = Duration::from_secs(secs);
+    let warmup = Duration::from_secs(1);
+
+    eprintln!("bench gateway: building routewise (release)…");
+    cmd!(
+        sh,
+        "cargo build --quiet --release -p routewise-gateway --bin routewise"
+    )
+    .run()?;
+    let bin = target_dir().join("release/routewise");
+
+    let mut all = Vec::new();
+    let mut peak_rss_mb = 0.0f64;
+    for delay_ms in [0u64, 20] {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // The mock gets its own thread and runtime so it never competes with the load generator's.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let addr = mock::start(Duration::from_millis(delay_ms))
+                    .await
+                    .expect("mock upstream");
+                tx.send(addr).expect("send addr");
+                std::future::pending::<()>().await;
+            });
+        });
+        let upstream = rx.recv()?;
+        let config = write_config(upstream)?;
+        let gw_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let mut gw = Gateway::start(&bin, &config, gw_addr)?;
+
+        let f = rt.block_on(async {
+            let path = "/openai/v1/responses";
+            let direct_path = "/v1/responses";
+            let body = Bytes::from_static(BODY.as_bytes());
+            let sbody = Bytes::from_static(STREAM_BODY.as_bytes());
+            let mut d1 = load::run(upstream, direct_path, body.clone(), 1, warmup, measure).await;
+            let mut g1 = load::run(gw_addr, path, body.clone(), 1, warmup, measure).await;
+            let d32 = load::run(upstream, direct_path, body.clone(), 32, warmup, measure).await;
+            let g32 = load::run(gw_addr, path, body.clone(), 32, warmup, measure).await;
+            let mut ds = load::run(upstream, direct_path, sbody.clone(), 1, warmup, measure).await;
+            let mut gs = load::run(gw_addr, path, sbody, 1, warmup, measure).await;
+            summarize(delay_ms, &mut d1, &mut g1, &d32, &g32, &mut ds, &mut gs)
+        });
+        peak_rss_mb = peak_rss_mb.max(gw.peak_rss_mb());
+        gw.stop();
+        all.push(f);
+    }
+
+    if json {
+        let main = all.iter().find(|f| f.delay_ms == 20).context("20 ms run")?;
+        let nodelay = all.iter().find(|f| f.delay_ms == 0).context("0 ms run")?;
+        let mut top = main.json(peak_rss_mb);
+        top.pop();
+        println!("{top},\"no_delay\":{}}}", nodelay.json(peak_rss_mb));
+    } else {
+        println!("{}", table(&all, peak_rss_mb));
+    }
+    Ok(())
+}
+
+fn summarize(
+    delay_ms: u64,
+    d1: &mut LoadResult,
+    g1: &mut LoadResult,
+    d32: &LoadResult,
+    g32: &LoadResult,
+    ds: &mut LoadResult,
+    gs: &mut LoadResult,
+) -> Figures {
+    Figures {
+        delay_ms,
+        direct_p50_us: percentile(&mut d1.latencies_us, 50.0),
+        direct_p99_us: percentile(&mut d1.latencies_us, 99.0),
+        gateway_p50_us: percentile(&mut g1.latencies_us, 50.0),
+        gateway_p99_us: percentile(&mut g1.latencies_us, 99.0),
+        throughput_rps: g32.rps(),
+        direct_throughput_rps: d32.rps(),
+        ttft_added_p99_us: percentile(&mut gs.ttfb_us, 99.0) as i64
+            - percentile(&mut ds.ttfb_us, 99.0) as i64,
+        errors: g1.errors + g32.errors + gs.errors,
+    }
+}
+
+fn table(all: &[Figures], peak_rss_mb: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| upstream delay | direct p50/p99 (c=1) | gateway p50/p99 (c=1) | added p50/p99 | c=32 direct rps | c=32 gateway rps | ratio | stream TTFT added p99 | errors |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for f in all {
+        let _ = writeln!(
+            s,
+            "| {} ms | {} / {} µs | {} / {} µs | {:+} / {:+} µs | {:.0} | {:.0} | {:.1}% | {:+} µs | {} |",
+            f.delay_ms,
+            f.direct_p50_us,
+            f.direct_p99_us,
+            f.gateway_p50_us,
+            f.gateway_p99_us,
+            f.added_p50(),
+            f.added_p99(),
+            f.direct_throughput_rps,
+            f.throughput_rps,
+            100.0 * f.throughput_rps / f.direct_throughput_rps.max(1e-9),
+            f.ttft_added_p99_us,
+            f.errors
+        );
+    }
+    let _ = writeln!(s, "\ngateway peak RSS: {peak_rss_mb:.1} MB");
+    s
+}
+
+fn write_config(upstream: SocketAddr) -> Result<PathBuf> {
+    let path = target_dir().join("bench-gateway.toml");
+    let toml = format!(
+        r#"# Written by `cargo xtask bench gateway`: one OpenAI-compatible upstream, the benchmark mock.
+[server]
+access_control = false
+
+[[deployments]]
+name = "mock-model"
+model = "mock-model"
+upstream = {{ kind = "openai_compatible", base_url = "http://{upstream}/v1" }}
+"#
+    );
+    std::fs::write(&path, toml)?;
+    Ok(path)
+}
+
+struct Gateway {
+    child: Child,
+    pid: u32,
+}
+
+impl Gateway {
+    fn start(bin: &PathBuf, config: &PathBuf, addr: SocketAddr) -> Result<Self> {
+        let child = Command::new(bin)
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--listen", &addr.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id();
+        let mut gw = Self { child, pid };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            if Instant::now() > deadline || gw.child.try_wait()?.is_some() {
+                gw.stop();
+                bail!("the gateway did not start listening on {addr}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(gw)
+    }
+
+    /// VmHWM: the kernel's own peak resident set size for the process.
+    fn peak_rss_mb(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| crate::project_root().join("target"))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
