@@ -1,0 +1,70 @@
+//! The `Credential` trait that every authorisation scheme implements.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderValue};
+
+use crate::AuthError;
+
+/// Authorises an outgoing request by setting one header.
+///
+/// The trait is object-safe: clients hold a [`SharedCredential`] and call
+/// [`authorize`](Credential::authorize) once per attempt, so a token that expires between
+/// retries is refreshed. Implementations may await a token refresh; a cached, valid token is
+/// returned without waiting on anything.
+///
+/// ```
+/// use routewise_auth::{ApiKey, Credential, SharedCredential};
+/// use std::sync::Arc;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let credential: SharedCredential = Arc::new(ApiKey::new("my-key"));
+/// let mut headers = http::HeaderMap::new();
+/// credential.authorize(&mut headers).await?;
+/// assert_eq!(headers["api-key"], "my-key");
+/// assert_eq!(credential.scheme(), "api-key");
+/// # Ok::<(), routewise_auth::AuthError>(())
+/// # }).unwrap();
+/// ```
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Credential: Send + Sync + fmt::Debug {
+    /// Sets the authorisation header on `headers`, replacing any previous value.
+    async fn authorize(&self, headers: &mut HeaderMap) -> Result<(), AuthError>;
+
+    /// A short name for the scheme, for logs and metrics: `"api-key"` or `"bearer"`.
+    fn scheme(&self) -> &'static str {
+        "bearer"
+    }
+}
+
+/// A credential shared between clients, strategies and tasks.
+pub type SharedCredential = Arc<dyn Credential>;
+
+#[async_trait]
+impl<C: Credential + ?Sized> Credential for Arc<C> {
+    async fn authorize(&self, headers: &mut HeaderMap) -> Result<(), AuthError> {
+        (**self).authorize(headers).await
+    }
+
+    fn scheme(&self) -> &'static str {
+        (**self).scheme()
+    }
+}
+
+/// Builds a header value that `http` and its users treat as sensitive (never logged by `Debug`).
+pub(crate) fn sensitive_value(
+    parts: &[&str],
+    header: &'static str,
+) -> Result<HeaderValue, AuthError> {
+    let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    let mut value =
+        HeaderValue::from_maybe_shared(bytes).map_err(|_| AuthError::invalid_header(header))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
