@@ -1,1 +1,51 @@
-//! Pluggable HTTP transports for routewise (reqwest, hyper or your own), SSE decoding, timeouts and the retry policy.
+//! Pluggable HTTP transports for routewise (reqwest, hyper or your own), SSE decoding, timeouts
+//! and the retry policy.
+//!
+//! - [`Transport`] is the plug-in point: one object-safe async method that sends an
+//!   `http::Request<Bytes>` and returns an `http::Response<`[`ResponseBody`]`>` whose body streams.
+//! - `ReqwestTransport` (feature `reqwest`, default) and `HyperTransport` (feature `hyper`) are the
+//!   built-in implementations.
+//! - [`TimeoutLayer`] and [`RetryLayer`] are `tower_layer::Layer`s that wrap any transport.
+//! - [`sse`] decodes `text/event-stream` bodies independently of the transport.
+//!
+//! ```no_run
+//! # #[cfg(feature = "reqwest")] {
+//! use std::time::Duration;
+//! use routewise_transport::{ReqwestTransport, RetryLayer, RetryPolicy, TimeoutLayer};
+//! use tower_layer::Layer;
+//!
+//! let transport = RetryLayer::new(RetryPolicy::default()).layer(
+//!     TimeoutLayer::new()
+//!         .response_header_timeout(Duration::from_secs(60))
+//!         .idle_timeout(Duration::from_secs(30))
+//!         .layer(ReqwestTransport::new()),
+//! );
+//! # let _ = transport; }
+//! ```
+//!
+//! This crate knows nothing about credentials or the Responses API types: the `routewise` client
+//! composes it with `routewise-auth` and `routewise-types`.
+
+pub mod body;
+mod error;
+#[cfg(feature = "hyper")]
+mod hyper_transport;
+#[cfg(feature = "reqwest")]
+mod reqwest_transport;
+pub mod retry;
+pub mod sse;
+mod timeout;
+mod trace;
+mod transport;
+
+pub use body::ResponseBody;
+pub use error::{BoxError, TransportError, TransportErrorKind};
+#[cfg(feature = "hyper")]
+pub use hyper_transport::{HyperTransport, HyperTransportBuilder};
+#[cfg(feature = "reqwest")]
+pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
+pub use retry::{
+    RateLimitInfo, Retry, RetryDecision, RetryInput, RetryLayer, RetryPolicy, parse_retry_after,
+};
+pub use timeout::{Timeout, TimeoutLayer};
+pub use transport::{SharedTransport, Transport};
