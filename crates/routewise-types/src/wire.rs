@@ -1,0 +1,448 @@
+//! The serde machinery shared by every wire type.
+//!
+//! Three macros generate the (de)serialisers instead of `#[derive]`, because derive cannot give us
+//! all of: unknown fields kept (`#[serde(flatten)]` would do that but hides the JSON path from
+//! `serde_path_to_error`), explicit `null`s kept apart from absent fields, and tagged unions with a
+//! catch-all variant that keeps the raw JSON.
+//!
+//! * [`wire_struct!`] — an object with named fields plus `extra`. A known field that arrives as
+//!   `null` stays at its default and the `null` is parked in `extra`, so it re-serialises as received.
+//! * [`wire_enum!`] — a union tagged by `type`, with `Unknown(Value)` for tags we do not know.
+//! * [`open_enum!`] — a string enum with `Other(String)` for values we do not know.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde_json::{Map, Value};
+
+/// A map key that borrows from the input when it can.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Whether a field is left out when serialising: `None` is, a required field never is.
+pub(crate) trait WireField {
+    fn is_absent(&self) -> bool;
+}
+
+impl<T> WireField for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+macro_rules! always_present {
+    ($($t:ty),*) => { $(impl WireField for $t { fn is_absent(&self) -> bool { false } })* };
+}
+always_present!(
+    String,
+    u64,
+    u32,
+    bool,
+    f64,
+    crate::Timestamp,
+    crate::Role,
+    crate::Input
+);
+
+impl<T> WireField for Vec<T> {
+    fn is_absent(&self) -> bool {
+        false
+    }
+}
+
+/// Writes the fields of an object into a map that someone else opened; lets a tagged union put
+/// its `type` first and then the variant's fields, with no intermediate `Value`.
+pub(crate) trait WireObject {
+    /// The `type` this object writes when serialised on its own, if it has a fixed one.
+    const TAG: Option<&'static str>;
+    fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+}
+
+/// Prefix of a nested error message that carries the path inside a buffered value.
+const NESTED_PREFIX: &str = "at `";
+const NESTED_SUFFIX: &str = "`: ";
+
+/// Deserialises a buffered variant body, keeping the JSON path of any error in the message so the
+/// outer [`crate::ParseError`] can name the full path.
+pub(crate) fn nested<T, E>(value: Value) -> Result<T, E>
+where
+    T: serde::de::DeserializeOwned,
+    E: de::Error,
+{
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let (path, message) = join_path(&path, &inner);
+        E::custom(format_args!(
+            "{NESTED_PREFIX}{path}{NESTED_SUFFIX}{message}"
+        ))
+    })
+}
+
+/// Splits a message produced by [`nested`] back into its path and the message proper.
+pub(crate) fn split_nested(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix(NESTED_PREFIX)?;
+    let end = rest.find(NESTED_SUFFIX)?;
+    Some((&rest[..end], &rest[end + NESTED_SUFFIX.len()..]))
+}
+
+/// Joins an outer path with the path that may be embedded at the start of `message`.
+pub(crate) fn join_path(outer: &str, message: &str) -> (String, String) {
+    match split_nested(message) {
+        Some((inner, rest)) => (concat_path(outer, inner), rest.to_owned()),
+        None => (outer.to_owned(), message.to_owned()),
+    }
+}
+
+fn concat_path(outer: &str, inner: &str) -> String {
+    match (outer, inner) {
+        (".", _) | ("", _) => inner.to_owned(),
+        (_, ".") | (_, "") => outer.to_owned(),
+        (_, i) if i.starts_with('[') => format!("{outer}{inner}"),
+        _ => format!("{outer}.{inner}"),
+    }
+}
+
+/// Reads the `type` tag of a buffered union member, failing on anything that is not an object.
+pub(crate) fn expect_object<E: de::Error>(value: &Value, what: &str) -> Result<(), E> {
+    if value.is_object() {
+        Ok(())
+    } else {
+        Err(E::invalid_type(unexpected(value), &what))
+    }
+}
+
+/// Removes the `type` key so the variant body does not see it twice.
+pub(crate) fn strip_type(value: &mut Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.shift_remove("type");
+    }
+}
+
+/// The `type` of a JSON object, if it has a string one.
+pub(crate) fn type_of(value: &Value) -> Option<&str> {
+    value.get("type").and_then(Value::as_str)
+}
+
+pub(crate) fn unexpected(value: &Value) -> de::Unexpected<'_> {
+    match value {
+        Value::Null => de::Unexpected::Unit,
+        Value::Bool(b) => de::Unexpected::Bool(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => de::Unexpected::Float(f),
+            None => de::Unexpected::Other("number"),
+        },
+        Value::String(s) => de::Unexpected::Str(s),
+        Value::Array(_) => de::Unexpected::Seq,
+        Value::Object(_) => de::Unexpected::Map,
+    }
+}
+
+/// Parks an explicit `null` for a known field in `extra`.
+pub(crate) fn park_null(extra: &mut Map<String, Value>, key: String) {
+    extra.insert(key, Value::Null);
+}
+
+macro_rules! wire_name {
+    ($field:ident) => {
+        stringify!($field)
+    };
+    ($field:ident, $wire:literal) => {
+        $wire
+    };
+}
+
+/// Defines a wire object: the struct (fields as written plus `extra`), `Serialize`, `Deserialize`.
+///
+/// `struct Name tag "x" { ... }` gives the object a fixed `type` that it writes first and ignores
+/// when reading (the enclosing union has already dispatched on it).
+macro_rules! wire_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(tag $tag:literal)? {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident $(as $wire:literal)? : $fty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                pub $field: $fty,
+            )*
+            /// Fields this version does not know, and explicit `null`s of known fields, kept verbatim.
+            pub extra: serde_json::Map<String, serde_json::Value>,
+        }
+
+        impl $crate::wire::WireObject for $name {
+            const TAG: Option<&'static str> = $crate::wire::wire_struct!(@tag $($tag)?);
+
+            fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+                #[allow(unused_imports)]
+                use $crate::wire::WireField as _;
+                $(
+                    if !self.$field.is_absent() {
+                        map.serialize_entry($crate::wire::wire_name!($field $(, $wire)?), &self.$field)?;
+                    }
+                )*
+                for (key, value) in &self.extra {
+                    #[allow(unreachable_patterns)]
+                    let shadowed = match key.as_str() {
+                        $( $crate::wire::wire_name!($field $(, $wire)?) => !self.$field.is_absent(), )*
+                        _ => <Self as $crate::wire::WireObject>::TAG.is_some() && key == "type",
+                    };
+                    if !shadowed {
+                        map.serialize_entry(key, value)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                if let Some(tag) = <Self as $crate::wire::WireObject>::TAG {
+                    map.serialize_entry("type", tag)?;
+                }
+                $crate::wire::WireObject::serialize_fields(self, &mut map)?;
+                map.end()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ObjectVisitor;
+                impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a `", stringify!($name), "` object"))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<$name, A::Error> {
+                        let mut out = <$name as Default>::default();
+                        while let Some(key) = access.next_key::<$crate::wire::Key<'de>>()? {
+                            #[allow(unreachable_patterns)]
+                            match key.as_str() {
+                                $(
+                                    $crate::wire::wire_name!($field $(, $wire)?) => {
+                                        match access.next_value::<Option<$fty>>()? {
+                                            Some(value) => out.$field = value,
+                                            None => $crate::wire::park_null(&mut out.extra, key.into_string()),
+                                        }
+                                    }
+                                )*
+                                "type" if <$name as $crate::wire::WireObject>::TAG.is_some() => {
+                                    access.next_value::<serde::de::IgnoredAny>()?;
+                                }
+                                _ => {
+                                    let value = access.next_value::<serde_json::Value>()?;
+                                    out.extra.insert(key.into_string(), value);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                deserializer.deserialize_map(ObjectVisitor)
+            }
+        }
+    };
+    (@tag $tag:literal) => { Some($tag) };
+    (@tag) => { None };
+}
+
+/// Defines a union tagged by `type`, each known tag mapping to a variant holding a wire object,
+/// plus `Unknown(Value)` that keeps any other member verbatim.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $tag:literal => $variant:ident($vty:ty)
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant($vty),
+            )*
+            /// A member whose `type` this version does not know, kept as received.
+            Unknown(serde_json::Value),
+        }
+
+        impl $name {
+            /// The wire `type` of this member (for `Unknown`, whatever string `type` it carried, else `""`).
+            pub fn type_name(&self) -> &str {
+                match self {
+                    $( Self::$variant(_) => $tag, )*
+                    Self::Unknown(value) => $crate::wire::type_of(value).unwrap_or(""),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap as _;
+                match self {
+                    $(
+                        Self::$variant(inner) => {
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("type", $tag)?;
+                            $crate::wire::WireObject::serialize_fields(inner, &mut map)?;
+                            map.end()
+                        }
+                    )*
+                    Self::Unknown(value) => value.serialize(serializer),
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut value = serde_json::Value::deserialize(deserializer)?;
+                $crate::wire::expect_object::<D::Error>(&value, concat!("a `", stringify!($name), "` object with a `type`"))?;
+                let variant: Option<usize> = {
+                    let tag = $crate::wire::type_of(&value);
+                    [$($tag),*].iter().position(|known| Some(*known) == tag)
+                };
+                let Some(index) = variant else {
+                    return Ok(Self::Unknown(value));
+                };
+                $crate::wire::strip_type(&mut value);
+                let mut counter = 0usize;
+                $(
+                    if counter == index {
+                        return $crate::wire::nested::<$vty, D::Error>(value).map(Self::$variant);
+                    }
+                    counter += 1;
+                )*
+                let _ = counter;
+                Ok(Self::Unknown(value))
+            }
+        }
+    };
+}
+
+/// Defines an open string enum: known values as variants, anything else as `Other(String)`.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $wire:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant,
+            )*
+            /// A value this version does not know, kept as received.
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $wire, )*
+                    Self::Other(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                match value {
+                    $( $wire => Self::$variant, )*
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                match value.as_str() {
+                    $( $wire => Self::$variant, )*
+                    _ => Self::Other(value),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StrVisitor;
+                impl<'de> serde::de::Visitor<'de> for StrVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::from(v))
+                    }
+                    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<$name, E> {
+                        Ok($name::from(v))
+                    }
+                }
+                deserializer.deserialize_str(StrVisitor)
+            }
+        }
+    };
+}
+
+pub(crate) use {open_enum, wire_enum, wire_name, wire_struct};
