@@ -184,15 +184,12 @@ impl HyperTransport {
 fn has_timeout_cause(err: &(dyn StdError + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_timeout() {
-                return true;
-            }
+        let timed_out = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout);
+        if timed_out {
+            return true;
         }
         cause = e.source();
     }

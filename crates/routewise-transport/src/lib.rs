@@ -35,6 +35,7 @@ mod reqwest_transport;
 pub mod retry;
 pub mod sse;
 mod timeout;
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 mod trace;
 mod transport;
 
