@@ -1,0 +1,36 @@
+//! A trained quality estimator for local routing, Foundry-style modes, and the training and
+//! evaluation library behind `routewise train` and `routewise eval`.
+//!
+//! * [`TrainedEstimator`]: per-model logistic heads over hashed word/character n-grams and
+//!   code/maths/extraction/length/turn cues; models without a head are scored through their
+//!   [`CapabilityProfile`](crate::CapabilityProfile) and a reference pair of heads
+//!   ([`ReferencePair::score`]).
+//! * [`select`]: the cheapest candidate within a calibrated band of the best prediction.
+//! * [`train()`], [`eval::run`], [`cv::cross_validate`]: the offline tooling.
+//!
+//! The router only ever sees a [`PromptView`](crate::PromptView): a dataset's `task` label is
+//! used for reports and baselines, never for routing.
+
+mod artifact;
+mod band;
+pub mod cv;
+mod data;
+mod error;
+mod estimator;
+pub mod eval;
+mod features;
+pub mod metrics;
+pub mod profiles;
+mod report;
+mod train;
+
+pub use band::{BandTargets, Bands, Mode, Selection, calibrate, select, select_within};
+pub use data::{Dataset, Item};
+pub use error::LearnedError;
+pub use estimator::{ArtifactMeta, Head, TrainedEstimator};
+pub use features::{FeatureConfig, Features, TaskSignals};
+pub use profiles::{ReferencePair, Skills};
+pub use train::{
+    FitConfig, SplitMix, TrainConfig, TrainSummary, featurize_all, fit, fit_heads, fit_on, mean_costs, train,
+    view_of,
+};
