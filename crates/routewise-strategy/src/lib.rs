@@ -28,6 +28,7 @@ mod request_view;
 mod rng;
 mod strategies;
 mod strategy;
+pub mod learned;
 mod pool;
 
 pub use adjust::{Adjustments, FOUNDRY_FEATURES_HEADER, MODEL_ROUTER_CONTROLS};
