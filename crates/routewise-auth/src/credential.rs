@@ -68,3 +68,36 @@ pub(crate) fn sensitive_value(
     value.set_sensitive(true);
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::AUTHORIZATION;
+
+    #[tokio::test]
+    async fn mock_credential_and_arc_forwarding() {
+        let mut mock = MockCredential::new();
+        mock.expect_authorize().times(2).returning(|headers| {
+            headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer mocked"));
+            Ok(())
+        });
+        mock.expect_scheme().return_const("bearer");
+        let shared: SharedCredential = Arc::new(mock);
+        let forwarded = Arc::new(shared.clone());
+
+        let mut headers = HeaderMap::new();
+        shared.authorize(&mut headers).await.unwrap();
+        forwarded.authorize(&mut headers).await.unwrap();
+        assert_eq!(headers[AUTHORIZATION], "Bearer mocked");
+        assert_eq!(forwarded.scheme(), "bearer");
+    }
+
+    #[test]
+    fn sensitive_value_joins_parts_and_rejects_control_bytes() {
+        let value = sensitive_value(&["Bearer ", "abc"], "authorization").unwrap();
+        assert_eq!(value, "Bearer abc");
+        assert!(value.is_sensitive());
+        let err = sensitive_value(&["a\nb"], "api-key").unwrap_err();
+        assert!(err.is_invalid_header());
+    }
+}

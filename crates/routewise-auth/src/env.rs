@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{ApiKey, AuthError, Credential, CredentialKind, SharedCredential};
+use crate::{ApiKey, AuthError, Credential, CredentialKind, Secret, SharedCredential};
 
 /// Azure OpenAI resource key, sent as `api-key`.
 pub const AZURE_OPENAI_API_KEY: &str = "AZURE_OPENAI_API_KEY";
@@ -86,10 +86,10 @@ pub fn from_env_with(vars: impl Fn(&str) -> Option<String>) -> Result<SharedCred
 
 /// What the environment asks for, before anything is constructed.
 #[derive(Debug)]
-pub(crate) enum Choice {
+enum Choice {
     ApiKey {
         variable: &'static str,
-        key: String,
+        key: Secret,
         bearer: bool,
     },
     #[cfg(feature = "azure")]
@@ -100,13 +100,13 @@ pub(crate) enum Choice {
     },
 }
 
-pub(crate) fn select(var: &dyn Fn(&str) -> Option<String>) -> Result<Choice, AuthError> {
+fn select(var: &dyn Fn(&str) -> Option<String>) -> Result<Choice, AuthError> {
     let mut tried = Vec::new();
     for (variable, bearer) in API_KEYS {
         if let Some(key) = var(variable) {
             return Ok(Choice::ApiKey {
                 variable,
-                key,
+                key: Secret::from(key),
                 bearer,
             });
         }
