@@ -1,0 +1,352 @@
+//! Gateway configuration: what it listens on, which deployments it serves and how it reaches them.
+//!
+//! Load a file with [`Config::from_file`] (what `routewise serve --config FILE` does) or a string
+//! with [`Config::from_toml_str`]; both validate everything at start-up and fail with a
+//! [`ConfigError`] that names the file, the key path and the problem. [`Config::default_pool`] is
+//! the embedded emulator pool used when no file is given.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"
+//! max_body_bytes = 33554432
+//!
+//! [access]                       # access control is on when keys are configured
+//! api_keys_env = ["ROUTEWISE_API_KEY"]
+//!
+//! [upstreams.azure]
+//! kind = "azure"                 # azure | openai | openai_compatible | emulator
+//! endpoint = "https://my-resource.openai.azure.com"
+//! api_key_env = "AZURE_OPENAI_API_KEY"   # or auth = "entra"
+//!
+//! [upstreams.emu]
+//! kind = "emulator"
+//! ttft_ms = 150
+//! tokens_per_second = 120
+//!
+//! [[deployments]]
+//! name = "gpt-4.1-nano"
+//! model = "gpt-4.1-nano-2025-04-14"      # served model id, reported in response.model
+//! upstream = "azure"                     # or an inline table: { kind = "openai_compatible", base_url = "…" }
+//! price = { input_per_1m = 0.10, output_per_1m = 0.40 }
+//! region = "eastus2"
+//!
+//! [[deployments]]
+//! name = "gpt-5-mini"
+//! upstream = "emu"
+//! emulator = { ttft_ms = 400 }           # per-deployment emulator overrides
+//!
+//! [[routers]]
+//! name = "model-router"
+//! mode = "balanced"                      # balanced | quality | cost
+//! models = ["gpt-4.1-nano", "gpt-5-mini"]  # the subset is also the failover set
+//! ```
+
+mod defaults;
+mod error;
+mod load;
+mod raw;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use routewise_auth::Secret;
+use routewise_strategy::Deployment;
+
+pub use error::ConfigError;
+
+/// A validated gateway configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the file came from (for messages).
+    pub origin: PathBuf,
+    /// Listener and limits.
+    pub server: ServerSettings,
+    /// Who may call the gateway.
+    pub access: AccessControl,
+    /// Deployments callers can name in `model`, in file order.
+    pub deployments: Vec<DeploymentConfig>,
+    /// Router deployments (`model-router` by default).
+    pub routers: Vec<RouterConfig>,
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
+        Self::from_toml_str(&text, path)
+    }
+
+    /// Parses and validates TOML text; `origin` labels errors.
+    ///
+    /// ```
+    /// use routewise_gateway::Config;
+    ///
+    /// let cfg = Config::from_toml_str(
+    ///     r#"
+    ///     [[deployments]]
+    ///     name = "local"
+    ///     upstream = { kind = "emulator", ttft_ms = 5 }
+    ///     "#,
+    ///     "inline.toml",
+    /// )
+    /// .unwrap();
+    /// assert_eq!(cfg.deployments[0].deployment.name, "local");
+    /// assert_eq!(cfg.routers[0].name, "model-router");
+    ///
+    /// let err = Config::from_toml_str("[[deployments]]\nname = 3", "bad.toml").unwrap_err();
+    /// assert!(err.to_string().starts_with("bad.toml: deployments"));
+    /// ```
+    pub fn from_toml_str(text: &str, origin: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        load::load(text, origin.as_ref(), &|var| std::env::var(var).ok())
+    }
+
+    /// Like [`Config::from_toml_str`], reading secrets through `env` instead of the process
+    /// environment (handy in tests).
+    pub fn from_toml_str_with_env(
+        text: &str,
+        origin: impl AsRef<Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        load::load(text, origin.as_ref(), env)
+    }
+
+    /// The embedded default pool: `model-router` (balanced) over six emulated deployments
+    /// (gpt-4.1-nano, gpt-4.1-mini, gpt-5-mini, gpt-5.2, grok-4-fast-reasoning, Deepseek-V3.2)
+    /// with list prices, loopback listener and access control off.
+    pub fn default_pool() -> Self {
+        defaults::default_pool()
+    }
+
+    /// The deployment with this name.
+    pub fn deployment(&self, name: &str) -> Option<&DeploymentConfig> {
+        self.deployments.iter().find(|d| d.deployment.name == name)
+    }
+
+    /// Scales every emulated deployment's time to first token and generation time by `factor`
+    /// (e.g. `0.0` for instant answers in tests).
+    pub fn scale_emulator_latency(mut self, factor: f64) -> Self {
+        for d in &mut self.deployments {
+            if let UpstreamConfig::Emulator(e) = &mut d.upstream {
+                e.ttft = e.ttft.mul_f64(factor.max(0.0));
+                e.tokens_per_second = if factor <= 0.0 {
+                    f64::INFINITY
+                } else {
+                    e.tokens_per_second / factor
+                };
+            }
+        }
+        self
+    }
+}
+
+/// Listener address, limits and timeouts.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ServerSettings {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// Largest accepted request body; larger gets 413.
+    pub max_body_bytes: usize,
+    /// Largest accepted request head (request line + headers).
+    pub max_header_bytes: usize,
+    /// Most headers accepted in one request.
+    pub max_headers: usize,
+    /// A client must send its whole request head within this time (slow-loris guard).
+    pub header_read_timeout: Duration,
+    /// A client must send its whole body within this time.
+    pub body_read_timeout: Duration,
+    /// Time allowed for an upstream to answer (headers, or the first event of a stream).
+    pub upstream_timeout: Duration,
+    /// How long shutdown waits for in-flight requests and streams.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 32 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            upstream_timeout: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Who may call the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccessControl {
+    /// Any caller, with or without a key (the default pool; loopback only).
+    Off,
+    /// Callers must present one of these keys as `api-key: K` or `Authorization: Bearer K`.
+    Keys(Vec<Secret>),
+}
+
+impl AccessControl {
+    /// True when any caller is accepted.
+    pub fn is_off(&self) -> bool {
+        matches!(self, Self::Off)
+    }
+}
+
+/// One servable deployment: its routing facts plus how to reach it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeploymentConfig {
+    /// Name, served model, price, region and profile.
+    pub deployment: Deployment,
+    /// How the gateway reaches it.
+    pub upstream: UpstreamConfig,
+    /// The `model` value sent upstream (the Azure deployment name or the provider's model id).
+    pub upstream_model: String,
+}
+
+/// How to reach a deployment.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum UpstreamConfig {
+    /// Azure OpenAI or Foundry: `{endpoint}/openai/v1/responses`.
+    Azure {
+        /// Resource or project endpoint.
+        endpoint: String,
+        /// API key or Entra ID.
+        auth: AzureAuth,
+    },
+    /// api.openai.com (or a base URL override).
+    OpenAi {
+        /// Base URL ending in `/v1`.
+        base_url: String,
+        /// Bearer key.
+        api_key: Option<Secret>,
+    },
+    /// Any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LiteLLM…).
+    OpenAiCompatible {
+        /// Base URL; `/responses` is appended.
+        base_url: String,
+        /// Optional bearer key.
+        api_key: Option<Secret>,
+    },
+    /// The built-in simulated deployment.
+    Emulator(EmulatorSettings),
+}
+
+impl UpstreamConfig {
+    /// The kind as written in TOML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Azure { .. } => "azure",
+            Self::OpenAi { .. } => "openai",
+            Self::OpenAiCompatible { .. } => "openai_compatible",
+            Self::Emulator(_) => "emulator",
+        }
+    }
+}
+
+/// How to authenticate to Azure.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AzureAuth {
+    /// `api-key` header.
+    ApiKey(Secret),
+    /// Entra ID bearer tokens for this scope, through `routewise-auth`.
+    Entra {
+        /// Token scope, default `https://ai.azure.com/.default`.
+        scope: String,
+    },
+}
+
+/// Behaviour of an emulated deployment.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EmulatorSettings {
+    /// Time to first token.
+    pub ttft: Duration,
+    /// Generation speed after the first token.
+    pub tokens_per_second: f64,
+    /// Fraction of requests answered `500 server_error`.
+    pub error_rate: f64,
+    /// Fraction of requests answered `429` with `retry-after-ms`.
+    pub rate_limit_rate: f64,
+    /// The `retry-after-ms` value on emulated 429s.
+    pub retry_after: Duration,
+    /// Fraction of streams that fail in-band after HTTP 200.
+    pub stream_failure_rate: f64,
+    /// Where an in-band failure happens: after this many text deltas (0 = before the first).
+    pub fail_after_deltas: u32,
+    /// Fraction of requests that stall for `stall` before answering.
+    pub stall_rate: f64,
+    /// Stall length.
+    pub stall: Duration,
+    /// How long a prompt prefix stays cached.
+    pub cache_ttl: Duration,
+}
+
+impl Default for EmulatorSettings {
+    fn default() -> Self {
+        Self {
+            ttft: Duration::from_millis(200),
+            tokens_per_second: 100.0,
+            error_rate: 0.0,
+            rate_limit_rate: 0.0,
+            retry_after: Duration::from_millis(1000),
+            stream_failure_rate: 0.0,
+            fail_after_deltas: 0,
+            stall_rate: 0.0,
+            stall: Duration::from_secs(30),
+            cache_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A router deployment such as `model-router`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterConfig {
+    /// The name callers put in `model`.
+    pub name: String,
+    /// Routing mode.
+    pub mode: RouterMode,
+    /// The model subset (deployment names), also the failover set.
+    pub models: Vec<String>,
+}
+
+/// Routing mode of a router deployment (Foundry's names, lowercase on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RouterMode {
+    /// The cheapest model within a narrow quality band of the best (default).
+    #[default]
+    Balanced,
+    /// The highest predicted quality, ignoring cost.
+    Quality,
+    /// The cheapest model within a wider band.
+    Cost,
+}
+
+impl RouterMode {
+    /// Parses `balanced`, `quality` or `cost` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "balanced" => Some(Self::Balanced),
+            "quality" => Some(Self::Quality),
+            "cost" => Some(Self::Cost),
+            _ => None,
+        }
+    }
+
+    /// The lowercase wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Balanced => "balanced",
+            Self::Quality => "quality",
+            Self::Cost => "cost",
+        }
+    }
+}

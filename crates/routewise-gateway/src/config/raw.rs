@@ -1,0 +1,159 @@
+//! The TOML document as written, before validation. Every table denies unknown keys so a typo
+//! fails start-up instead of being silently ignored.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub access: RawAccess,
+    /// Named upstreams; each value is checked against [`RawUpstream`] with its own key path.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub deployments: Vec<RawDeployment>,
+    /// `None` means "give me the default `model-router`"; `Some([])` means no router.
+    pub routers: Option<Vec<RawRouter>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub listen: Option<String>,
+    pub access_control: Option<bool>,
+    pub max_body_bytes: Option<u64>,
+    pub max_header_bytes: Option<u64>,
+    pub max_headers: Option<u64>,
+    pub header_read_timeout_ms: Option<u64>,
+    pub body_read_timeout_ms: Option<u64>,
+    pub upstream_timeout_ms: Option<u64>,
+    pub shutdown_grace_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccess {
+    /// Names of environment variables, each holding one key or a comma-separated list.
+    #[serde(default)]
+    pub api_keys_env: Vec<String>,
+}
+
+/// Read first, to pick the kind-specific shape below.
+#[derive(Debug, Deserialize)]
+pub(super) struct RawUpstreamKind {
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAzure {
+    #[allow(dead_code)]
+    pub kind: String,
+    pub endpoint: String,
+    pub auth: Option<String>,
+    pub api_key_env: Option<String>,
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOpenAi {
+    #[allow(dead_code)]
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEmulator {
+    /// Only meaningful (and only allowed) on an upstream table.
+    pub kind: Option<String>,
+    pub ttft_ms: Option<u64>,
+    pub tokens_per_second: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub rate_limit_rate: Option<f64>,
+    pub retry_after_ms: Option<u64>,
+    pub stream_failure_rate: Option<f64>,
+    pub fail_after_deltas: Option<u32>,
+    pub stall_rate: Option<f64>,
+    pub stall_ms: Option<u64>,
+    pub cache_ttl_secs: Option<u64>,
+}
+
+impl RawEmulator {
+    pub fn is_empty(&self) -> bool {
+        self.ttft_ms.is_none()
+            && self.tokens_per_second.is_none()
+            && self.error_rate.is_none()
+            && self.rate_limit_rate.is_none()
+            && self.retry_after_ms.is_none()
+            && self.stream_failure_rate.is_none()
+            && self.fail_after_deltas.is_none()
+            && self.stall_rate.is_none()
+            && self.stall_ms.is_none()
+            && self.cache_ttl_secs.is_none()
+    }
+
+    /// Fields set in `over` win.
+    pub fn merged(&self, over: &RawEmulator) -> RawEmulator {
+        RawEmulator {
+            kind: None,
+            ttft_ms: over.ttft_ms.or(self.ttft_ms),
+            tokens_per_second: over.tokens_per_second.or(self.tokens_per_second),
+            error_rate: over.error_rate.or(self.error_rate),
+            rate_limit_rate: over.rate_limit_rate.or(self.rate_limit_rate),
+            retry_after_ms: over.retry_after_ms.or(self.retry_after_ms),
+            stream_failure_rate: over.stream_failure_rate.or(self.stream_failure_rate),
+            fail_after_deltas: over.fail_after_deltas.or(self.fail_after_deltas),
+            stall_rate: over.stall_rate.or(self.stall_rate),
+            stall_ms: over.stall_ms.or(self.stall_ms),
+            cache_ttl_secs: over.cache_ttl_secs.or(self.cache_ttl_secs),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeployment {
+    pub name: String,
+    pub model: Option<String>,
+    /// A string naming an `[upstreams.X]` table, or an inline upstream table.
+    pub upstream: toml::Value,
+    pub upstream_model: Option<String>,
+    pub price: Option<RawPrice>,
+    pub region: Option<String>,
+    pub profile: Option<RawProfile>,
+    pub emulator: Option<RawEmulator>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrice {
+    pub input_per_1m: f64,
+    pub output_per_1m: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProfile {
+    pub general: f64,
+    pub reasoning: f64,
+    pub math: f64,
+    pub coding: f64,
+    pub context_window: Option<u32>,
+    pub reasoning_model: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouter {
+    pub name: String,
+    pub mode: Option<String>,
+    pub models: Option<Vec<String>>,
+}

@@ -1,0 +1,484 @@
+//! The built-in simulated deployment, in the spirit of Azurite.
+//!
+//! An emulated deployment answers any Responses request offline:
+//! - **Deterministic text**: the same prompt to the same deployment gives the same answer,
+//!   starting `[emulated <model>] ` and reusing the prompt's key terms ([`answer`]).
+//! - **Real usage estimates** from a word-aware ~4 characters/token estimator ([`tokens`]).
+//! - **Prompt caching** with Azure's rule: `cached_tokens` is 0 below 1,024 identical prefix
+//!   tokens, then grows in 128-token steps, while the prefix was seen within the TTL ([`cache`]).
+//! - **Timing**: time to first token, then `tokens_per_second`, on tokio's clock so tests can
+//!   pause time.
+//! - **Faults**: an error rate (500), a 429 rate with `retry-after-ms`, in-band stream failures
+//!   (`error` then `response.failed` after HTTP 200, before the first delta or after N deltas),
+//!   and stalls.
+//! - **Reasoning models** report `reasoning_tokens` and a reasoning output item.
+
+mod answer;
+mod cache;
+mod events;
+pub(crate) mod tokens;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use self::cache::PromptCache;
+use self::events::{Answer, EventWriter};
+use self::tokens::PromptFingerprint;
+use crate::config::EmulatorSettings;
+use crate::prompt::PromptParts;
+use crate::upstream::{
+    EventStream, SseEvent, Upstream, UpstreamFailure, UpstreamReply, UpstreamRequest,
+};
+
+/// One emulated deployment.
+#[derive(Debug, Clone)]
+pub(crate) struct Emulator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    model: String,
+    reasoning: bool,
+    settings: EmulatorSettings,
+    cache: PromptCache,
+}
+
+impl Emulator {
+    pub(crate) fn new(
+        model: impl Into<String>,
+        reasoning: bool,
+        settings: EmulatorSettings,
+    ) -> Self {
+        let cache = PromptCache::new(settings.cache_ttl);
+        Self {
+            inner: Arc::new(Inner {
+                model: model.into(),
+                reasoning,
+                settings,
+                cache,
+            }),
+        }
+    }
+}
+
+impl Upstream for Emulator {
+    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, UpstreamFailure>> {
+        let inner = Arc::clone(&self.inner);
+        async move { inner.respond(req).await }.boxed()
+    }
+}
+
+impl Inner {
+    async fn respond(
+        self: Arc<Self>,
+        req: UpstreamRequest,
+    ) -> Result<UpstreamReply, UpstreamFailure> {
+        let s = &self.settings;
+        if roll(s.stall_rate) {
+            tokio::time::sleep(s.stall).await;
+        }
+        if roll(s.rate_limit_rate) {
+            return Err(self.rate_limited());
+        }
+        if roll(s.error_rate) {
+            return Err(emulated_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "The emulated deployment failed (error_rate).",
+            ));
+        }
+        let answer = self.answer(&req.body);
+        if !req.stream {
+            tokio::time::sleep(s.ttft + self.generation_time(answer.output_tokens)).await;
+            let status = if answer.truncated {
+                "incomplete"
+            } else {
+                "completed"
+            };
+            let body =
+                serde_json::to_vec(&answer.response(&req.body, status, None)).unwrap_or_default();
+            return Ok(UpstreamReply::Json(Bytes::from(body)));
+        }
+        let fail = roll(s.stream_failure_rate);
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(self.clone().stream(answer, req.body, fail, tx));
+        let events: EventStream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|ev| (ev, rx))
+        }));
+        Ok(UpstreamReply::Stream(events))
+    }
+
+    /// Plays the stream in real (or paused) time; stops early if the receiver goes away.
+    async fn stream(
+        self: Arc<Self>,
+        answer: Answer,
+        request: Map<String, Value>,
+        fail: bool,
+        tx: mpsc::Sender<Result<SseEvent, UpstreamFailure>>,
+    ) {
+        let mut w = EventWriter::default();
+        let send_all = async |events: Vec<SseEvent>| {
+            for ev in events {
+                if tx.send(Ok(ev)).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        };
+        if !send_all(w.created(&answer, &request).into()).await {
+            return;
+        }
+        let fail_at = fail.then_some(self.settings.fail_after_deltas as usize);
+        if fail_at == Some(0) {
+            tokio::time::sleep(self.settings.ttft / 2).await;
+            send_all(
+                w.failure(
+                    &answer,
+                    &request,
+                    "The emulated stream failed before its first delta.",
+                )
+                .into(),
+            )
+            .await;
+            return;
+        }
+        if !send_all(w.opening(&answer)).await {
+            return;
+        }
+        tokio::time::sleep(self.settings.ttft).await;
+        for (i, chunk) in chunks(&answer.text).enumerate() {
+            if fail_at == Some(i) {
+                send_all(
+                    w.failure(&answer, &request, "The emulated stream failed mid-answer.")
+                        .into(),
+                )
+                .await;
+                return;
+            }
+            if i > 0 {
+                tokio::time::sleep(self.generation_time(tokens::estimate(chunk).max(1))).await;
+            }
+            if !send_all(vec![w.delta(&answer, chunk)]).await {
+                return;
+            }
+        }
+        send_all(w.closing(&answer, &request)).await;
+    }
+
+    fn generation_time(&self, tokens: u32) -> Duration {
+        let tps = self.settings.tokens_per_second;
+        if tps.is_finite() && tps > 0.0 {
+            Duration::from_secs_f64(f64::from(tokens) / tps)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    fn answer(&self, body: &Map<String, Value>) -> Answer {
+        let parts = PromptParts::from_body(body);
+        let mut fp = PromptFingerprint::new(
+            body.get("prompt_cache_key")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
+        if let Some(tools) = parts.tools {
+            fp.text(&tools.to_string());
+        }
+        if let Some(instructions) = parts.instructions {
+            fp.message("system", instructions);
+        }
+        for (role, text) in &parts.messages {
+            fp.message(role, text);
+        }
+        let cached_tokens = self.cache.lookup_and_store(&fp);
+        let mut text = answer::answer(&self.model, parts.last_user());
+        let seed = tokens::fnv1a(tokens::fnv_start(), text.as_bytes());
+        let mut reasoning_tokens = if self.reasoning {
+            self.reasoning_budget(body, seed)
+        } else {
+            0
+        };
+        let mut answer_tokens = tokens::estimate(&text);
+        let mut truncated = false;
+        if let Some(max) = body
+            .get("max_output_tokens")
+            .and_then(Value::as_u64)
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX))
+        {
+            if reasoning_tokens + answer_tokens > max {
+                truncated = true;
+                reasoning_tokens = reasoning_tokens.min(max);
+                text = truncate_to_tokens(&text, max - reasoning_tokens);
+                answer_tokens = tokens::estimate(&text);
+            }
+        }
+        Answer {
+            response_id: new_id("resp"),
+            message_id: new_id("msg"),
+            reasoning_id: self.reasoning.then(|| new_id("rs")),
+            model: self.model.clone(),
+            created_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            text,
+            input_tokens: fp.tokens(),
+            cached_tokens,
+            output_tokens: answer_tokens + reasoning_tokens,
+            reasoning_tokens,
+            truncated,
+        }
+    }
+
+    /// 64-320 tokens chosen by the answer's hash, scaled by `reasoning.effort`.
+    fn reasoning_budget(&self, body: &Map<String, Value>, seed: u64) -> u32 {
+        let base = 64 * (1 + (seed % 5) as u32);
+        match body
+            .get("reasoning")
+            .and_then(|r| r.get("effort"))
+            .and_then(Value::as_str)
+        {
+            Some("none" | "minimal") => 0,
+            Some("low") => base / 2,
+            Some("high" | "xhigh" | "max") => base * 2,
+            _ => base,
+        }
+    }
+
+    fn rate_limited(&self) -> UpstreamFailure {
+        let ms = self.settings.retry_after.as_millis();
+        let secs = self.settings.retry_after.as_secs_f64().ceil().max(1.0);
+        let mut f = emulated_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "429",
+            &format!(
+                "Requests to the Responses API have exceeded the emulated rate limit of deployment {}. Please retry after {secs} seconds.",
+                self.model
+            ),
+        );
+        f.retry_after = Some(self.settings.retry_after);
+        f.message = format!("{} (retry-after-ms: {ms})", f.message);
+        f
+    }
+}
+
+fn emulated_error(status: StatusCode, code: &str, message: &str) -> UpstreamFailure {
+    let mut f = UpstreamFailure::from_status(status, Some(code.to_owned()), message);
+    let body = json!({"error": {"message": message, "type": if status.is_server_error() { "server_error" } else { "requests" }, "param": null, "code": code}});
+    f.body = Some(Bytes::from(body.to_string()));
+    f
+}
+
+/// True with probability `p`.
+fn roll(p: f64) -> bool {
+    p > 0.0 && (p >= 1.0 || rand::random::<f64>() < p)
+}
+
+fn new_id(prefix: &str) -> String {
+    format!(
+        "{prefix}_{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
+}
+
+/// Word-sized deltas, each carrying its leading space, so concatenation gives the text back.
+fn chunks(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let start = rest.len() - rest.trim_start().len();
+        let end = rest[start..].find(' ').map_or(rest.len(), |i| start + i);
+        let (chunk, tail) = rest.split_at(end);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+fn truncate_to_tokens(text: &str, max: u32) -> String {
+    let mut out = String::new();
+    for chunk in chunks(text) {
+        let candidate = format!("{out}{chunk}");
+        if tokens::estimate(&candidate) > max {
+            break;
+        }
+        out = candidate;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn req(body: Value, stream: bool) -> UpstreamRequest {
+        UpstreamRequest {
+            body: body.as_object().cloned().unwrap(),
+            stream,
+        }
+    }
+
+    fn instant() -> EmulatorSettings {
+        EmulatorSettings {
+            ttft: Duration::from_millis(100),
+            tokens_per_second: 50.0,
+            ..EmulatorSettings::default()
+        }
+    }
+
+    #[test]
+    fn chunks_rebuild_the_text() {
+        let t = "[emulated x] Hello  there, world.";
+        assert_eq!(chunks(t).collect::<String>(), t);
+        assert_eq!(chunks(t).count(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn non_stream_answer_honours_ttft_and_reports_usage() {
+        let emu = Emulator::new("gpt-4.1-nano", false, instant());
+        let start = tokio::time::Instant::now();
+        let UpstreamReply::Json(body) = emu
+            .send(req(
+                json!({"model": "gpt-4.1-nano", "input": "Explain RAG briefly."}),
+                false,
+            ))
+            .await
+            .unwrap()
+        else {
+            panic!("expected JSON")
+        };
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["model"], "gpt-4.1-nano");
+        assert_eq!(v["status"], "completed");
+        let text = v["output"][0]["content"][0]["text"].as_str().unwrap();
+        assert!(text.starts_with("[emulated gpt-4.1-nano] "));
+        assert_eq!(v["usage"]["output_tokens"], tokens::estimate(text));
+        assert_eq!(
+            v["usage"]["input_tokens"],
+            tokens::estimate("Explain RAG briefly.") + tokens::MESSAGE_OVERHEAD
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stream_has_the_standard_sequence() {
+        let emu = Emulator::new("gpt-5-mini", true, instant());
+        let UpstreamReply::Stream(mut s) = emu
+            .send(req(json!({"input": "Explain RAG."}), true))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        let mut types = Vec::new();
+        let mut text = String::new();
+        let mut seq = 0;
+        while let Some(ev) = s.next().await {
+            let ev = ev.unwrap();
+            let v: Value = serde_json::from_slice(&ev.data).unwrap();
+            assert_eq!(v["type"], ev.ty.as_str());
+            assert_eq!(v["sequence_number"], seq);
+            seq += 1;
+            if ev.ty == "response.output_text.delta" {
+                text.push_str(v["delta"].as_str().unwrap());
+            }
+            if ev.ty == "response.completed" {
+                assert!(
+                    v["response"]["usage"]["output_tokens_details"]["reasoning_tokens"]
+                        .as_u64()
+                        .unwrap()
+                        > 0
+                );
+                assert_eq!(
+                    v["response"]["output"][1]["content"][0]["text"],
+                    text.as_str()
+                );
+            }
+            types.push(ev.ty);
+        }
+        assert_eq!(
+            &types[..4],
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.output_item.done"
+            ]
+        );
+        assert_eq!(types.last().unwrap(), "response.completed");
+        assert!(text.starts_with("[emulated gpt-5-mini] "));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn faults_are_injected() {
+        let emu = Emulator::new(
+            "m",
+            false,
+            EmulatorSettings {
+                rate_limit_rate: 1.0,
+                retry_after: Duration::from_millis(250),
+                ..instant()
+            },
+        );
+        let err = emu
+            .send(req(json!({"input": "x"}), false))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(err.retry_after, Some(Duration::from_millis(250)));
+        assert!(err.retryable);
+
+        let emu = Emulator::new(
+            "m",
+            false,
+            EmulatorSettings {
+                stream_failure_rate: 1.0,
+                ..instant()
+            },
+        );
+        let UpstreamReply::Stream(s) = emu.send(req(json!({"input": "x"}), true)).await.unwrap()
+        else {
+            panic!()
+        };
+        let types: Vec<String> = s.map(|e| e.unwrap().ty).collect().await;
+        assert_eq!(
+            types,
+            [
+                "response.created",
+                "response.in_progress",
+                "error",
+                "response.failed"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_output_tokens_truncates() {
+        let emu = Emulator::new("m", false, instant());
+        let UpstreamReply::Json(body) = emu
+            .send(req(
+                json!({"input": "Explain retrieval-augmented generation.", "max_output_tokens": 8}),
+                false,
+            ))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], "incomplete");
+        assert_eq!(v["incomplete_details"]["reason"], "max_output_tokens");
+        assert!(v["usage"]["output_tokens"].as_u64().unwrap() <= 8);
+    }
+}
