@@ -187,7 +187,8 @@ fn has_timeout_cause(err: &(dyn StdError + 'static)) -> bool {
         let timed_out = e
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            || e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout);
+            || e.downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_timeout);
         if timed_out {
             return true;
         }

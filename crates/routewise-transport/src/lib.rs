@@ -23,6 +23,15 @@
 //! # let _ = transport; }
 //! ```
 //!
+//! Put [`RetryLayer`] outside [`TimeoutLayer`] so each attempt gets its own header timeout and
+//! a timed-out attempt is retried.
+//!
+//! # Cancellation
+//!
+//! Dropping the future returned by [`Transport::send`] cancels the request (and any pending
+//! retry); dropping a response body closes the stream (the HTTP/1.1 connection is closed, an
+//! HTTP/2 stream is reset).
+//!
 //! This crate knows nothing about credentials or the Responses API types: the `routewise` client
 //! composes it with `routewise-auth` and `routewise-types`.
 

@@ -118,3 +118,67 @@ async fn hyper_transport() {
         .unwrap())
     .await;
 }
+
+/// Collects everything the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn spans_never_show_secrets(t: &dyn Transport) -> String {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = support::spawn().await;
+    let req = http::Request::post(server.url("/echo?sig=query-secret"))
+        .header("authorization", "Bearer token-secret")
+        .header("api-key", "key-secret")
+        .body(Bytes::from_static(b"body"))
+        .unwrap();
+    let res = t.send(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    drop(res);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for secret in ["token-secret", "key-secret", "query-secret"] {
+        assert!(!logs.contains(secret), "{secret} leaked into: {logs}");
+    }
+    assert!(logs.contains("http.send"), "{logs}");
+    assert!(
+        logs.contains("url.path=\"/echo\"") || logs.contains("url.path=/echo"),
+        "{logs}"
+    );
+    assert!(logs.contains("http.response.status_code=200"), "{logs}");
+    logs
+}
+
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn reqwest_spans_never_show_secrets() {
+    let logs = spans_never_show_secrets(&routewise_transport::ReqwestTransport::new()).await;
+    assert!(logs.contains("transport=\"reqwest\""), "{logs}");
+}
+
+#[cfg(feature = "hyper")]
+#[tokio::test]
+async fn hyper_spans_never_show_secrets() {
+    let transport = routewise_transport::HyperTransport::builder()
+        .build()
+        .unwrap();
+    let logs = spans_never_show_secrets(&transport).await;
+    assert!(logs.contains("transport=\"hyper\""), "{logs}");
+}
