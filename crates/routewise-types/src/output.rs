@@ -12,7 +12,7 @@ wire_struct! {
     /// ```
     /// use routewise_types::OutputMessage;
     /// let msg = OutputMessage::text("msg_1", "Hello!");
-    /// assert_eq!(msg.text(), "Hello!");
+    /// assert_eq!(msg.text_content(), "Hello!");
     /// ```
     #[derive(Clone, Debug, PartialEq)]
     pub struct OutputMessage tag "message" {

@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
+/// Longest message kept in a [`ParseError`], in bytes.
+const MAX_MESSAGE: usize = 512;
+
 /// What kind of problem a [`ParseError`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,7 +99,16 @@ impl ParseError {
                 message = stripped.to_owned();
             }
         }
-        let (path, message) = crate::wire::join_path(outer, &message);
+        let (path, mut message) = crate::wire::join_path(outer, &message);
+        // serde quotes the offending value; a 10 MB string must not become a 10 MB error.
+        if message.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
         Self {
             path,
             message,
