@@ -11,6 +11,7 @@ mod bench;
 mod conformance;
 mod interop;
 mod test;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ fn main() -> Result<()> {
         "conformance" => conformance::run(&sh, &rest),
         "interop" => interop::run(&sh, &rest),
         "bench" => bench::run(&sh, &rest),
+        "tidy" => tidy::run(&sh),
         "help" | "--help" | "-h" => {
             println!("{}", HELP);
             Ok(())
@@ -41,6 +43,7 @@ usage: cargo xtask <command>
   test                         fmt, clippy -D warnings, tests, doc tests, conformance, interop
   conformance [--specs DIR]    check the wire types against the OpenAPI specs (default ../shared/specs)
   interop                      drive the gateway with the official Python clients
+  tidy                         check the architecture invariants (cargo tree)
   bench [gateway|router|strategy] [--json]";
 
 /// The workspace root, found from this crate's manifest directory.

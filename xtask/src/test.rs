@@ -7,6 +7,9 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     step("cargo fmt --check");
     cmd!(sh, "cargo fmt --all -- --check").run()?;
 
+    step("architecture invariants (cargo tree)");
+    crate::tidy::run(sh)?;
+
     step("cargo clippy -D warnings");
     cmd!(
         sh,
