@@ -17,8 +17,14 @@ pub const MODEL_ROUTER_CONTROLS: &str = "ModelRouterControls=V1Preview";
 /// `logprobs` for o-series models; OpenAI's reasoning-model guide lists the same set (plus
 /// `top_logprobs`) as unsupported for every reasoning model, so a client-side router drops
 /// them for all of them rather than earn a 400.
-const REASONING_UNSUPPORTED: [&str; 6] =
-    ["stop", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs"];
+const REASONING_UNSUPPORTED: [&str; 6] = [
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+];
 
 /// The changes one attempt makes to the request before it is sent.
 ///

@@ -47,14 +47,19 @@ impl Default for ManualClock {
 impl ManualClock {
     /// A clock starting at the current instant.
     pub fn new() -> Self {
-        Self { base: Instant::now(), offset_nanos: Arc::new(AtomicU64::new(0)) }
+        Self {
+            base: Instant::now(),
+            offset_nanos: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         self.offset_nanos
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_add(nanos)))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_add(nanos))
+            })
             .ok();
     }
 }

@@ -62,7 +62,11 @@ pub struct AttemptRecord {
     /// How it ended.
     pub result: AttemptResult,
     /// How long it took, serialised as fractional milliseconds (`latency_ms`).
-    #[serde(rename = "latency_ms", serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    #[serde(
+        rename = "latency_ms",
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms"
+    )]
     pub latency: Duration,
 }
 

@@ -23,7 +23,10 @@ pub struct PromptView<'a> {
 impl<'a> PromptView<'a> {
     /// A single-turn prompt with no instructions or tools.
     pub fn from_text(text: &'a str) -> Self {
-        Self { user_turns: vec![text], ..Self::default() }
+        Self {
+            user_turns: vec![text],
+            ..Self::default()
+        }
     }
 
     /// The last user turn, or "" when there is none.

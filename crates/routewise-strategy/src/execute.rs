@@ -28,7 +28,13 @@ pub struct AttemptSuccess<T> {
 impl<T> AttemptSuccess<T> {
     /// A success carrying `value` and nothing else.
     pub fn new(value: T) -> Self {
-        Self { value, served_model: None, time_to_first_token: None, input_tokens: None, output_tokens: None }
+        Self {
+            value,
+            served_model: None,
+            time_to_first_token: None,
+            input_tokens: None,
+            output_tokens: None,
+        }
     }
 
     /// Sets the served model.
@@ -94,9 +100,9 @@ impl ExecError {
     /// The decision: candidates and every attempt made.
     pub fn decision(&self) -> &RouteDecision {
         match self {
-            Self::EmptyPlan { decision } | Self::Final { decision, .. } | Self::Exhausted { decision, .. } => {
-                decision
-            }
+            Self::EmptyPlan { decision }
+            | Self::Final { decision, .. }
+            | Self::Exhausted { decision, .. } => decision,
         }
     }
 
@@ -112,7 +118,9 @@ impl ExecError {
     pub fn into_parts(self) -> (Option<AttemptFailure>, RouteDecision) {
         match self {
             Self::EmptyPlan { decision } => (None, *decision),
-            Self::Final { failure, decision } | Self::Exhausted { failure, decision } => (Some(failure), *decision),
+            Self::Final { failure, decision } | Self::Exhausted { failure, decision } => {
+                (Some(failure), *decision)
+            }
         }
     }
 
@@ -133,12 +141,23 @@ impl ExecError {
 }
 
 /// Runs `plan` with the default [`FailoverPolicy`] and the system clock. See [`execute_with`].
-pub async fn execute<T, F, Fut>(strategy: &dyn Strategy, plan: RoutePlan, attempt: F) -> Result<Routed<T>, ExecError>
+pub async fn execute<T, F, Fut>(
+    strategy: &dyn Strategy,
+    plan: RoutePlan,
+    attempt: F,
+) -> Result<Routed<T>, ExecError>
 where
     F: FnMut(&PlannedAttempt) -> Fut,
     Fut: Future<Output = Result<AttemptSuccess<T>, AttemptFailure>>,
 {
-    execute_with(strategy, plan, &FailoverPolicy::default(), &SystemClock, attempt).await
+    execute_with(
+        strategy,
+        plan,
+        &FailoverPolicy::default(),
+        &SystemClock,
+        attempt,
+    )
+    .await
 }
 
 /// Walks `plan` in order, calling `attempt` for each planned attempt until one succeeds.
@@ -205,10 +224,18 @@ where
                 });
                 decision.deployment = Some(planned.deployment.clone());
                 decision.served_model = success.served_model;
-                return Ok(Routed { value: success.value, decision });
+                return Ok(Routed {
+                    value: success.value,
+                    decision,
+                });
             }
             Err(failure) => {
-                strategy.observe(&AttemptOutcome::failure(&planned.deployment, ended, latency, &failure));
+                strategy.observe(&AttemptOutcome::failure(
+                    &planned.deployment,
+                    ended,
+                    latency,
+                    &failure,
+                ));
                 let may_failover = policy.should_failover(&failure);
                 let has_next = index + 1 < allowed;
                 decision.attempts.push(AttemptRecord {
@@ -217,7 +244,10 @@ where
                     latency,
                 });
                 if !may_failover {
-                    return Err(ExecError::Final { failure, decision: Box::new(decision) });
+                    return Err(ExecError::Final {
+                        failure,
+                        decision: Box::new(decision),
+                    });
                 }
                 last_failure = Some(failure);
             }
@@ -225,7 +255,12 @@ where
     }
 
     Err(match last_failure {
-        Some(failure) => ExecError::Exhausted { failure, decision: Box::new(decision) },
-        None => ExecError::EmptyPlan { decision: Box::new(decision) },
+        Some(failure) => ExecError::Exhausted {
+            failure,
+            decision: Box::new(decision),
+        },
+        None => ExecError::EmptyPlan {
+            decision: Box::new(decision),
+        },
     })
 }

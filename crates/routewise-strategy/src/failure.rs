@@ -268,7 +268,10 @@ impl AttemptFailure {
     /// `content_filter` error code on another status.
     pub fn is_content_filter(&self) -> bool {
         self.kind.is_content_filter()
-            || self.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("content_filter"))
+            || self
+                .code
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("content_filter"))
     }
 
     /// True for in-band stream failures.
@@ -308,7 +311,9 @@ impl fmt::Display for AttemptFailure {
 
 impl StdError for AttemptFailure {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -325,7 +330,9 @@ pub struct FailoverPolicy {
 
 impl Default for FailoverPolicy {
     fn default() -> Self {
-        Self { max_attempts: usize::MAX }
+        Self {
+            max_attempts: usize::MAX,
+        }
     }
 }
 

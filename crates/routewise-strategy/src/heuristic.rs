@@ -11,16 +11,52 @@ pub const CHARS_PER_TOKEN: f64 = 4.0;
 const SCAN_LIMIT: usize = 8 * 1024;
 
 const CODE_CUES: [&str; 16] = [
-    "```", "fn ", "def ", "class ", "import ", "#include", "return ", "console.log", "select ", "=>", "();",
-    "function", "compile", "stack trace", "regex", "refactor",
+    "```",
+    "fn ",
+    "def ",
+    "class ",
+    "import ",
+    "#include",
+    "return ",
+    "console.log",
+    "select ",
+    "=>",
+    "();",
+    "function",
+    "compile",
+    "stack trace",
+    "regex",
+    "refactor",
 ];
 const MATH_CUES: [&str; 14] = [
-    "solve", "equation", "integral", "derivative", "prove", "probability", "calculate", "compute", "\\frac",
-    "how many", "sum of", "theorem", "matrix", "modulo",
+    "solve",
+    "equation",
+    "integral",
+    "derivative",
+    "prove",
+    "probability",
+    "calculate",
+    "compute",
+    "\\frac",
+    "how many",
+    "sum of",
+    "theorem",
+    "matrix",
+    "modulo",
 ];
 const REASONING_CUES: [&str; 12] = [
-    "step by step", "why", "explain", "analy", "compare", "trade-off", "design", "plan", "justify", "evaluate",
-    "pros and cons", "reason",
+    "step by step",
+    "why",
+    "explain",
+    "analy",
+    "compare",
+    "trade-off",
+    "design",
+    "plan",
+    "justify",
+    "evaluate",
+    "pros and cons",
+    "reason",
 ];
 
 /// Cheap features of a prompt, each on a 0..1 scale except `tokens`.
@@ -46,8 +82,8 @@ pub struct PromptFeatures {
 impl PromptFeatures {
     /// Extracts the features. Allocates one lowercase copy of at most 8 KiB of text.
     pub fn extract(prompt: &PromptView<'_>) -> Self {
-        let chars: usize =
-            prompt.instructions.map_or(0, str::len) + prompt.user_turns.iter().map(|t| t.len()).sum::<usize>();
+        let chars: usize = prompt.instructions.map_or(0, str::len)
+            + prompt.user_turns.iter().map(|t| t.len()).sum::<usize>();
         let tokens = chars as f64 / CHARS_PER_TOKEN;
         let length = ((1.0 + tokens).ln() / (1.0 + 8_000.0f64).ln()).min(1.0);
 
@@ -67,13 +103,22 @@ impl PromptFeatures {
         let len = scan.len().max(1) as f64;
         let fences = scan.matches("```").count() as f64;
 
-        let code = (0.35 * fences + 0.15 * hits(&CODE_CUES) + 4.0 * code_symbols as f64 / len).min(1.0);
+        let code =
+            (0.35 * fences + 0.15 * hits(&CODE_CUES) + 4.0 * code_symbols as f64 / len).min(1.0);
         let math = (0.25 * hits(&MATH_CUES) + 3.0 * (digits + operators) as f64 / len).min(1.0);
         let reasoning = (0.25 * hits(&REASONING_CUES)).min(1.0);
         let earlier_turns = prompt.user_turns.len().saturating_sub(1) + prompt.history_items;
         let multi_turn = (earlier_turns as f64 / 6.0).min(1.0);
         let tools = (prompt.tools.len() as f64 / 4.0).min(1.0);
-        Self { tokens, length, code, math, reasoning, multi_turn, tools }
+        Self {
+            tokens,
+            length,
+            code,
+            math,
+            reasoning,
+            multi_turn,
+            tools,
+        }
     }
 
     /// How hard the prompt looks, 0..1: a floor of 0.1 plus weighted features.
@@ -146,7 +191,8 @@ impl HeuristicEstimator {
             return 0.0;
         }
         let [g, r, m, c] = features.skill_weights();
-        let skill = g * profile.general + r * profile.reasoning + m * profile.math + c * profile.coding;
+        let skill =
+            g * profile.general + r * profile.reasoning + m * profile.math + c * profile.coding;
         (1.0 - features.difficulty() * (1.0 - skill.clamp(0.0, 1.0))).clamp(0.0, 1.0)
     }
 }

@@ -22,14 +22,16 @@ mod estimator;
 mod execute;
 mod failure;
 mod heuristic;
+pub mod learned;
 mod plan;
+mod pool;
 mod profiles;
 mod request_view;
 mod rng;
 mod strategies;
 mod strategy;
-pub mod learned;
-mod pool;
+#[cfg(test)]
+mod tests;
 
 pub use adjust::{Adjustments, FOUNDRY_FEATURES_HEADER, MODEL_ROUTER_CONTROLS};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -40,7 +42,10 @@ pub use execute::{AttemptSuccess, ExecError, Routed, execute, execute_with};
 pub use failure::{AttemptFailure, FailoverPolicy, FailureKind};
 pub use heuristic::{CHARS_PER_TOKEN, HeuristicEstimator, PromptFeatures};
 pub use plan::{CandidateScore, PlannedAttempt, RoutePlan, ScoreKind};
-pub use profiles::{DEFAULT_MODELS, default_deployments, default_pool, known_deployment, known_model};
+pub use pool::{CapabilityProfile, Deployment, Pool, Price, looks_like_reasoning_model};
+pub use profiles::{
+    DEFAULT_MODELS, default_deployments, default_pool, known_deployment, known_model,
+};
 pub use routewise_types::RoutingMode;
 pub use strategies::fallback::{DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, Fallback};
 pub use strategies::latency::{DEFAULT_ALPHA, DEFAULT_FAILURE_PENALTY, LowestLatency};
@@ -51,4 +56,3 @@ pub use strategies::weighted::Weighted;
 #[cfg(any(test, feature = "mock"))]
 pub use strategy::MockStrategy;
 pub use strategy::{AttemptOutcome, RouteContext, RouteError, SharedStrategy, Strategy};
-pub use pool::{CapabilityProfile, Deployment, Pool, Price, looks_like_reasoning_model};

@@ -18,19 +18,28 @@ pub struct PlannedAttempt {
 impl PlannedAttempt {
     /// An attempt on a known deployment, with the adjustments its model needs.
     pub fn to(deployment: &Deployment) -> Self {
-        Self { deployment: deployment.name.clone(), adjustments: Adjustments::for_deployment(deployment) }
+        Self {
+            deployment: deployment.name.clone(),
+            adjustments: Adjustments::for_deployment(deployment),
+        }
     }
 
     /// An attempt on a deployment known only by name; reasoning models are guessed from it.
     pub fn named(name: impl Into<String>) -> Self {
         let deployment = name.into();
         let adjustments = Adjustments::for_model(&deployment);
-        Self { deployment, adjustments }
+        Self {
+            deployment,
+            adjustments,
+        }
     }
 
     /// An attempt with explicit adjustments.
     pub fn with_adjustments(deployment: impl Into<String>, adjustments: Adjustments) -> Self {
-        Self { deployment: deployment.into(), adjustments }
+        Self {
+            deployment: deployment.into(),
+            adjustments,
+        }
     }
 }
 
@@ -67,7 +76,12 @@ pub struct CandidateScore {
 impl CandidateScore {
     /// An eligible candidate with a score and no cost estimate.
     pub fn new(deployment: impl Into<String>, score: f64) -> Self {
-        Self { deployment: deployment.into(), score, cost_estimate: None, eligible: true }
+        Self {
+            deployment: deployment.into(),
+            score,
+            cost_estimate: None,
+            eligible: true,
+        }
     }
 
     /// Sets the cost estimate.
@@ -112,7 +126,10 @@ pub struct RoutePlan {
 impl RoutePlan {
     /// A plan of these attempts with no candidate detail.
     pub fn new(attempts: Vec<PlannedAttempt>) -> Self {
-        Self { attempts, ..Self::default() }
+        Self {
+            attempts,
+            ..Self::default()
+        }
     }
 
     /// A plan of one attempt.

@@ -14,7 +14,10 @@ pub struct Price {
 impl Price {
     /// A price from USD per 1M input and output tokens.
     pub const fn new(input_per_1m: f64, output_per_1m: f64) -> Self {
-        Self { input_per_1m, output_per_1m }
+        Self {
+            input_per_1m,
+            output_per_1m,
+        }
     }
 
     /// The cost in USD of `input` and `output` tokens.
@@ -99,7 +102,13 @@ impl Deployment {
     /// A deployment whose served model has the same name, with no price or profile.
     pub fn new(name: impl Into<String>) -> Self {
         let name = name.into();
-        Self { model: name.clone(), name, price: Price::default(), region: None, profile: None }
+        Self {
+            model: name.clone(),
+            name,
+            price: Price::default(),
+            region: None,
+            profile: None,
+        }
     }
 
     /// Sets the served model id.
@@ -153,7 +162,9 @@ pub struct Pool {
 impl Pool {
     /// A pool of these deployments, in order.
     pub fn new(deployments: impl IntoIterator<Item = Deployment>) -> Self {
-        Self { deployments: deployments.into_iter().collect() }
+        Self {
+            deployments: deployments.into_iter().collect(),
+        }
     }
 
     /// All deployments.

@@ -80,8 +80,14 @@ const KNOWN: [Known; 6] = [
 ];
 
 /// The model names of the default pool.
-pub const DEFAULT_MODELS: [&str; 6] =
-    ["gpt-4.1-nano", "gpt-4.1-mini", "gpt-5-mini", "gpt-5.2", "grok-4-fast-reasoning", "DeepSeek-V3.2"];
+pub const DEFAULT_MODELS: [&str; 6] = [
+    "gpt-4.1-nano",
+    "gpt-4.1-mini",
+    "gpt-5-mini",
+    "gpt-5.2",
+    "grok-4-fast-reasoning",
+    "DeepSeek-V3.2",
+];
 
 /// The built-in price and profile for a model (case-insensitive name), if known.
 ///
@@ -94,26 +100,39 @@ pub const DEFAULT_MODELS: [&str; 6] =
 /// assert!(known_model("gpt-5-mini").unwrap().1.reasoning_model);
 /// ```
 pub fn known_model(model: &str) -> Option<(Price, CapabilityProfile)> {
-    KNOWN.iter().find(|k| k.name.eq_ignore_ascii_case(model)).map(|k| {
-        let [general, reasoning, math, coding] = k.skills;
-        let profile = CapabilityProfile::uniform(0.0)
-            .with_skills(general, reasoning, math, coding)
-            .with_context_window(k.context_window)
-            .with_reasoning_model(k.reasoning_model);
-        (k.price, profile)
-    })
+    KNOWN
+        .iter()
+        .find(|k| k.name.eq_ignore_ascii_case(model))
+        .map(|k| {
+            let [general, reasoning, math, coding] = k.skills;
+            let profile = CapabilityProfile::uniform(0.0)
+                .with_skills(general, reasoning, math, coding)
+                .with_context_window(k.context_window)
+                .with_reasoning_model(k.reasoning_model);
+            (k.price, profile)
+        })
 }
 
 /// A deployment of a known model named after it, with its price and profile.
 pub fn known_deployment(model: &str) -> Option<Deployment> {
     let (price, profile) = known_model(model)?;
-    let name = KNOWN.iter().find(|k| k.name.eq_ignore_ascii_case(model)).map_or(model, |k| k.name);
-    Some(Deployment::new(name).with_price(price).with_profile(profile))
+    let name = KNOWN
+        .iter()
+        .find(|k| k.name.eq_ignore_ascii_case(model))
+        .map_or(model, |k| k.name);
+    Some(
+        Deployment::new(name)
+            .with_price(price)
+            .with_profile(profile),
+    )
 }
 
 /// The default pool's deployments, each named after its model.
 pub fn default_deployments() -> Vec<Deployment> {
-    DEFAULT_MODELS.iter().filter_map(|m| known_deployment(m)).collect()
+    DEFAULT_MODELS
+        .iter()
+        .filter_map(|m| known_deployment(m))
+        .collect()
 }
 
 /// The default pool (see [`default_deployments`]).

@@ -1,6 +1,8 @@
 //! Building a [`PromptView`] from a Responses request.
 
-use routewise_types::{CreateResponse, Input, InputContent, InputItem, InputMessage, MessageContent, Role, Tool};
+use routewise_types::{
+    CreateResponse, Input, InputContent, InputItem, InputMessage, MessageContent, Role, Tool,
+};
 
 use crate::estimator::PromptView;
 
@@ -27,7 +29,9 @@ impl<'a> PromptView<'a> {
     pub fn from_request(request: &'a CreateResponse) -> PromptView<'a> {
         let mut view = PromptView {
             instructions: request.instructions.as_deref(),
-            history_items: usize::from(request.previous_response_id.is_some() || request.conversation.is_some()),
+            history_items: usize::from(
+                request.previous_response_id.is_some() || request.conversation.is_some(),
+            ),
             ..PromptView::default()
         };
         match &request.input {

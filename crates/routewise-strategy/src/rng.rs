@@ -15,7 +15,9 @@ const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl AtomicRng {
     pub(crate) fn seeded(seed: u64) -> Self {
-        Self { state: AtomicU64::new(seed) }
+        Self {
+            state: AtomicU64::new(seed),
+        }
     }
 
     /// Seeded from the process's hash randomness, so no extra dependency is needed.
@@ -24,7 +26,10 @@ impl AtomicRng {
     }
 
     pub(crate) fn next_u64(&self) -> u64 {
-        let mut z = self.state.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN);
+        let mut z = self
+            .state
+            .fetch_add(GOLDEN, Ordering::Relaxed)
+            .wrapping_add(GOLDEN);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)

@@ -25,7 +25,11 @@ pub struct RouteContext<'a> {
 impl<'a> RouteContext<'a> {
     /// A context at the current instant.
     pub fn new(request: &'a CreateResponse, pool: &'a Pool) -> Self {
-        Self { request, pool, now: Instant::now() }
+        Self {
+            request,
+            pool,
+            now: Instant::now(),
+        }
     }
 
     /// The same context at another instant.
@@ -73,8 +77,16 @@ impl<'a> AttemptOutcome<'a> {
     }
 
     /// A failed attempt.
-    pub fn failure(deployment: &'a str, at: Instant, latency: Duration, failure: &'a AttemptFailure) -> Self {
-        Self { result: Err(failure), ..Self::success(deployment, at, latency) }
+    pub fn failure(
+        deployment: &'a str,
+        at: Instant,
+        latency: Duration,
+        failure: &'a AttemptFailure,
+    ) -> Self {
+        Self {
+            result: Err(failure),
+            ..Self::success(deployment, at, latency)
+        }
     }
 
     /// Sets token counts.

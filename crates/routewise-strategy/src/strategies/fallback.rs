@@ -25,7 +25,10 @@ struct Health {
 
 impl Health {
     fn new() -> Self {
-        Self { consecutive_faults: AtomicU32::new(0), cooling_until: AtomicI64::new(NOT_COOLING) }
+        Self {
+            consecutive_faults: AtomicU32::new(0),
+            cooling_until: AtomicI64::new(NOT_COOLING),
+        }
     }
 }
 
@@ -78,7 +81,10 @@ impl Fallback {
         S: Into<String>,
     {
         let list: Vec<String> = deployments.into_iter().map(Into::into).collect();
-        let health = list.iter().map(|d| (d.clone(), Arc::new(Health::new()))).collect();
+        let health = list
+            .iter()
+            .map(|d| (d.clone(), Arc::new(Health::new())))
+            .collect();
         Self::build("fallback".to_owned(), Source::List(list), health)
     }
 
@@ -132,11 +138,19 @@ impl Fallback {
     }
 
     fn health_of(&self, deployment: &str) -> Arc<Health> {
-        if let Some(h) = self.health.read().unwrap_or_else(|e| e.into_inner()).get(deployment) {
+        if let Some(h) = self
+            .health
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(deployment)
+        {
             return Arc::clone(h);
         }
         let mut map = self.health.write().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(map.entry(deployment.to_owned()).or_insert_with(|| Arc::new(Health::new())))
+        Arc::clone(
+            map.entry(deployment.to_owned())
+                .or_insert_with(|| Arc::new(Health::new())),
+        )
     }
 }
 
@@ -157,17 +171,24 @@ impl Strategy for Fallback {
                     .collect();
                 RoutePlan::new(attempts)
             }
-            Source::Inner(inner) => inner.route(ctx).map_err(|e| RouteError::Inner(Box::new(e)))?,
+            Source::Inner(inner) => inner
+                .route(ctx)
+                .map_err(|e| RouteError::Inner(Box::new(e)))?,
         };
         if plan.attempts.is_empty() {
-            return Err(RouteError::NoCandidates { strategy: self.name.clone() });
+            return Err(RouteError::NoCandidates {
+                strategy: self.name.clone(),
+            });
         }
 
         let map = self.health.read().unwrap_or_else(|e| e.into_inner());
         let cooling: Vec<bool> = plan
             .attempts
             .iter()
-            .map(|a| map.get(&a.deployment).is_some_and(|h| self.cooling(h, ctx.now)))
+            .map(|a| {
+                map.get(&a.deployment)
+                    .is_some_and(|h| self.cooling(h, ctx.now))
+            })
             .collect();
         drop(map);
 
@@ -177,8 +198,15 @@ impl Strategy for Fallback {
             let attempts = std::mem::take(&mut plan.attempts);
             let (healthy, cooling_attempts): (Vec<_>, Vec<_>) =
                 attempts.into_iter().zip(cooling).partition(|(_, c)| !*c);
-            cold = cooling_attempts.iter().map(|(a, _)| a.deployment.clone()).collect();
-            plan.attempts = healthy.into_iter().chain(cooling_attempts).map(|(a, _)| a).collect();
+            cold = cooling_attempts
+                .iter()
+                .map(|(a, _)| a.deployment.clone())
+                .collect();
+            plan.attempts = healthy
+                .into_iter()
+                .chain(cooling_attempts)
+                .map(|(a, _)| a)
+                .collect();
         }
         let is_cold = |name: &str| cold.iter().any(|c| c == name);
 
@@ -187,7 +215,9 @@ impl Strategy for Fallback {
             let candidates = list
                 .iter()
                 .enumerate()
-                .map(|(i, d)| CandidateScore::new(d.clone(), 1.0 - i as f64 / n).with_eligible(!is_cold(d)))
+                .map(|(i, d)| {
+                    CandidateScore::new(d.clone(), 1.0 - i as f64 / n).with_eligible(!is_cold(d))
+                })
                 .collect();
             plan = plan.with_candidates(ScoreKind::Rank, candidates);
         } else {
@@ -214,9 +244,14 @@ impl Strategy for Fallback {
             }
             Err(failure) if failure.is_deployment_fault() => {
                 let h = self.health_of(outcome.deployment);
-                let faults = h.consecutive_faults.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+                let faults = h
+                    .consecutive_faults
+                    .fetch_add(1, Ordering::AcqRel)
+                    .saturating_add(1);
                 if faults >= self.failure_threshold {
-                    let until = self.nanos(outcome.at).saturating_add(self.nanos_of(self.cooldown));
+                    let until = self
+                        .nanos(outcome.at)
+                        .saturating_add(self.nanos_of(self.cooldown));
                     h.cooling_until.store(until, Ordering::Release);
                 }
             }

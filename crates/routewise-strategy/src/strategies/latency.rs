@@ -24,7 +24,9 @@ struct LatencyStat {
 
 impl LatencyStat {
     fn new() -> Self {
-        Self { ewma_ms: AtomicU64::new(UNOBSERVED) }
+        Self {
+            ewma_ms: AtomicU64::new(UNOBSERVED),
+        }
     }
 
     fn get(&self) -> Option<f64> {
@@ -36,7 +38,11 @@ impl LatencyStat {
         self.ewma_ms
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |bits| {
                 let old = f64::from_bits(bits);
-                let new = if old.is_nan() { sample_ms } else { old + alpha * (sample_ms - old) };
+                let new = if old.is_nan() {
+                    sample_ms
+                } else {
+                    old + alpha * (sample_ms - old)
+                };
                 Some(new.to_bits())
             })
             .ok();
@@ -108,7 +114,11 @@ impl LowestLatency {
 
     /// EWMA smoothing factor, clamped to (0, 1].
     pub fn with_alpha(mut self, alpha: f64) -> Self {
-        self.alpha = if alpha.is_finite() { alpha.clamp(f64::MIN_POSITIVE, 1.0) } else { DEFAULT_ALPHA };
+        self.alpha = if alpha.is_finite() {
+            alpha.clamp(f64::MIN_POSITIVE, 1.0)
+        } else {
+            DEFAULT_ALPHA
+        };
         self
     }
 
@@ -133,15 +143,27 @@ impl LowestLatency {
     /// The smoothed latency of a deployment, if observed.
     pub fn ewma(&self, deployment: &str) -> Option<Duration> {
         let stats = self.stats.read().unwrap_or_else(|e| e.into_inner());
-        stats.get(deployment).and_then(|s| s.get()).map(|ms| Duration::from_secs_f64(ms / 1e3))
+        stats
+            .get(deployment)
+            .and_then(|s| s.get())
+            .map(|ms| Duration::from_secs_f64(ms / 1e3))
     }
 
     fn stat(&self, deployment: &str) -> Arc<LatencyStat> {
-        if let Some(s) = self.stats.read().unwrap_or_else(|e| e.into_inner()).get(deployment) {
+        if let Some(s) = self
+            .stats
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(deployment)
+        {
             return Arc::clone(s);
         }
         let mut stats = self.stats.write().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(stats.entry(deployment.to_owned()).or_insert_with(|| Arc::new(LatencyStat::new())))
+        Arc::clone(
+            stats
+                .entry(deployment.to_owned())
+                .or_insert_with(|| Arc::new(LatencyStat::new())),
+        )
     }
 }
 
@@ -153,15 +175,25 @@ impl Strategy for LowestLatency {
     fn route(&self, ctx: &RouteContext<'_>) -> Result<RoutePlan, RouteError> {
         let names: Vec<&str> = match &self.subset {
             Some(subset) => subset.iter().map(String::as_str).collect(),
-            None => ctx.pool.deployments().iter().map(|d| d.name.as_str()).collect(),
+            None => ctx
+                .pool
+                .deployments()
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect(),
         };
         if names.is_empty() {
-            return Err(RouteError::NoCandidates { strategy: self.name().to_owned() });
+            return Err(RouteError::NoCandidates {
+                strategy: self.name().to_owned(),
+            });
         }
 
         let mut scored: Vec<(&str, f64)> = {
             let stats = self.stats.read().unwrap_or_else(|e| e.into_inner());
-            names.iter().map(|n| (*n, stats.get(*n).and_then(|s| s.get()).unwrap_or(0.0))).collect()
+            names
+                .iter()
+                .map(|n| (*n, stats.get(*n).and_then(|s| s.get()).unwrap_or(0.0)))
+                .collect()
         };
         scored.sort_by(|a, b| a.1.total_cmp(&b.1));
 
@@ -170,7 +202,11 @@ impl Strategy for LowestLatency {
         if k >= 2 {
             let i = self.rng.below(k);
             let j = (i + 1 + self.rng.below(k - 1)) % k;
-            let pick = if scored[j].1 < scored[i].1 || (scored[j].1 == scored[i].1 && j < i) { j } else { i };
+            let pick = if scored[j].1 < scored[i].1 || (scored[j].1 == scored[i].1 && j < i) {
+                j
+            } else {
+                i
+            };
             // Rotate the pick to the front; the others keep their latency order.
             scored[..=pick].rotate_right(1);
         }
@@ -182,7 +218,10 @@ impl Strategy for LowestLatency {
                 None => PlannedAttempt::named(*name),
             })
             .collect();
-        let candidates = scored.iter().map(|(name, ms)| CandidateScore::new(*name, *ms)).collect();
+        let candidates = scored
+            .iter()
+            .map(|(name, ms)| CandidateScore::new(*name, *ms))
+            .collect();
         Ok(RoutePlan::new(attempts).with_candidates(ScoreKind::LatencyMs, candidates))
     }
 
@@ -192,6 +231,7 @@ impl Strategy for LowestLatency {
             Err(f) if f.is_deployment_fault() => outcome.latency.max(self.failure_penalty),
             Err(_) => return,
         };
-        self.stat(outcome.deployment).record(sample.as_secs_f64() * 1e3, self.alpha);
+        self.stat(outcome.deployment)
+            .record(sample.as_secs_f64() * 1e3, self.alpha);
     }
 }

@@ -28,7 +28,11 @@ pub struct Bands {
 
 impl Default for Bands {
     fn default() -> Self {
-        Self { balanced: 0.02, cost: 0.06, relative: true }
+        Self {
+            balanced: 0.02,
+            cost: 0.06,
+            relative: true,
+        }
     }
 }
 
@@ -40,7 +44,11 @@ impl Bands {
                 return Err(ConfigError::OutOfRange { setting, value });
             }
         }
-        Ok(Self { balanced, cost, relative: true })
+        Ok(Self {
+            balanced,
+            cost,
+            relative: true,
+        })
     }
 
     /// Switches to absolute bands.
@@ -59,7 +67,11 @@ impl Bands {
     }
 
     fn threshold(&self, best: f64, band: f64) -> f64 {
-        if self.relative { best * (1.0 - band) } else { best - band }
+        if self.relative {
+            best * (1.0 - band)
+        } else {
+            best - band
+        }
     }
 }
 
@@ -74,7 +86,10 @@ pub struct CostModel {
 
 impl Default for CostModel {
     fn default() -> Self {
-        Self { output_tokens: 500.0, reasoning_multiplier: 3.0 }
+        Self {
+            output_tokens: 500.0,
+            reasoning_multiplier: 3.0,
+        }
     }
 }
 
@@ -170,8 +185,12 @@ impl LocalRouter {
     }
 
     fn cost_of(&self, d: &Deployment, input_tokens: f64) -> f64 {
-        let output =
-            self.cost.output_tokens * if d.is_reasoning_model() { self.cost.reasoning_multiplier } else { 1.0 };
+        let output = self.cost.output_tokens
+            * if d.is_reasoning_model() {
+                self.cost.reasoning_multiplier
+            } else {
+                1.0
+            };
         (input_tokens * d.price.input_per_1m + output * d.price.output_per_1m) / 1e6
     }
 }
@@ -188,7 +207,9 @@ impl Strategy for LocalRouter {
     fn route(&self, ctx: &RouteContext<'_>) -> Result<RoutePlan, RouteError> {
         let candidates = self.candidates(ctx);
         if candidates.is_empty() {
-            return Err(RouteError::NoCandidates { strategy: self.name.clone() });
+            return Err(RouteError::NoCandidates {
+                strategy: self.name.clone(),
+            });
         }
         let view = PromptView::from_request(ctx.request);
         let mut quality = Vec::with_capacity(candidates.len());
@@ -196,7 +217,11 @@ impl Strategy for LocalRouter {
         if quality.len() != candidates.len() {
             return Err(RouteError::Estimator {
                 estimator: self.estimator.name().to_owned(),
-                reason: format!("{} scores for {} candidates", quality.len(), candidates.len()),
+                reason: format!(
+                    "{} scores for {} candidates",
+                    quality.len(),
+                    candidates.len()
+                ),
             });
         }
         if let Some(bad) = quality.iter().find(|q| !q.is_finite()) {
@@ -206,9 +231,13 @@ impl Strategy for LocalRouter {
             });
         }
 
-        let chars: usize = view.instructions.map_or(0, str::len) + view.user_turns.iter().map(|t| t.len()).sum::<usize>();
+        let chars: usize = view.instructions.map_or(0, str::len)
+            + view.user_turns.iter().map(|t| t.len()).sum::<usize>();
         let input_tokens = chars as f64 / CHARS_PER_TOKEN;
-        let cost: Vec<f64> = candidates.iter().map(|d| self.cost_of(d, input_tokens)).collect();
+        let cost: Vec<f64> = candidates
+            .iter()
+            .map(|d| self.cost_of(d, input_tokens))
+            .collect();
 
         let best = quality.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let band = self.bands.for_mode(&self.mode);
@@ -218,19 +247,30 @@ impl Strategy for LocalRouter {
 
         // Rank by quality (ties: cheaper, then subset order) for the failover tail.
         let mut order: Vec<usize> = (0..candidates.len()).collect();
-        order.sort_by(|&a, &b| quality[b].total_cmp(&quality[a]).then(cost[a].total_cmp(&cost[b])));
+        order.sort_by(|&a, &b| {
+            quality[b]
+                .total_cmp(&quality[a])
+                .then(cost[a].total_cmp(&cost[b]))
+        });
         let pick = match self.mode {
             RoutingMode::Quality => order[0],
             _ => (0..candidates.len())
                 .filter(|&i| in_band(i))
-                .min_by(|&a, &b| cost[a].total_cmp(&cost[b]).then(quality[b].total_cmp(&quality[a])))
+                .min_by(|&a, &b| {
+                    cost[a]
+                        .total_cmp(&cost[b])
+                        .then(quality[b].total_cmp(&quality[a]))
+                })
                 .unwrap_or(order[0]),
         };
         if let Some(pos) = order.iter().position(|&i| i == pick) {
             order[..=pos].rotate_right(1);
         }
 
-        let attempts = order.iter().map(|&i| PlannedAttempt::to(candidates[i])).collect();
+        let attempts = order
+            .iter()
+            .map(|&i| PlannedAttempt::to(candidates[i]))
+            .collect();
         let scores = order
             .iter()
             .map(|&i| {

@@ -56,7 +56,12 @@ impl ModelRouter {
 
     /// Routes through a router deployment with another name (or `auto`).
     pub fn deployment(name: impl Into<String>) -> Self {
-        Self { deployment: name.into(), mode: None, models: None, controls: false }
+        Self {
+            deployment: name.into(),
+            mode: None,
+            models: None,
+            controls: false,
+        }
     }
 
     /// Requests a routing mode per request (turns on the preview controls).
@@ -111,8 +116,10 @@ impl Strategy for ModelRouter {
 
     fn route(&self, _ctx: &RouteContext<'_>) -> Result<RoutePlan, RouteError> {
         let attempt = PlannedAttempt::with_adjustments(self.deployment.clone(), self.adjustments());
-        let mut plan = RoutePlan::single(attempt)
-            .with_candidates(ScoreKind::Rank, vec![CandidateScore::new(self.deployment.clone(), 1.0)]);
+        let mut plan = RoutePlan::single(attempt).with_candidates(
+            ScoreKind::Rank,
+            vec![CandidateScore::new(self.deployment.clone(), 1.0)],
+        );
         plan.mode = self.mode.clone();
         Ok(plan)
     }

@@ -23,7 +23,9 @@ pub struct Pinned {
 impl Pinned {
     /// Pins this deployment.
     pub fn new(deployment: impl Into<String>) -> Self {
-        Self { deployment: deployment.into() }
+        Self {
+            deployment: deployment.into(),
+        }
     }
 
     /// The pinned deployment.
@@ -42,7 +44,9 @@ impl Strategy for Pinned {
             Some(d) => PlannedAttempt::to(d),
             None => PlannedAttempt::named(self.deployment.clone()),
         };
-        Ok(RoutePlan::single(attempt)
-            .with_candidates(ScoreKind::Rank, vec![CandidateScore::new(self.deployment.clone(), 1.0)]))
+        Ok(RoutePlan::single(attempt).with_candidates(
+            ScoreKind::Rank,
+            vec![CandidateScore::new(self.deployment.clone(), 1.0)],
+        ))
     }
 }

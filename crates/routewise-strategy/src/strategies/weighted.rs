@@ -35,15 +35,22 @@ impl Weighted {
         I: IntoIterator<Item = (S, f64)>,
         S: Into<String>,
     {
-        let mut entries: Vec<(String, f64)> = weights.into_iter().map(|(d, w)| (d.into(), w)).collect();
+        let mut entries: Vec<(String, f64)> =
+            weights.into_iter().map(|(d, w)| (d.into(), w)).collect();
         if entries.is_empty() {
             return Err(ConfigError::Empty);
         }
         if let Some((d, w)) = entries.iter().find(|(_, w)| !w.is_finite() || *w < 0.0) {
-            return Err(ConfigError::InvalidWeight { deployment: d.clone(), weight: *w });
+            return Err(ConfigError::InvalidWeight {
+                deployment: d.clone(),
+                weight: *w,
+            });
         }
         if entries.iter().all(|(_, w)| *w == 0.0) {
-            return Err(ConfigError::InvalidWeight { deployment: entries[0].0.clone(), weight: 0.0 });
+            return Err(ConfigError::InvalidWeight {
+                deployment: entries[0].0.clone(),
+                weight: 0.0,
+            });
         }
         entries.sort_by(|a, b| b.1.total_cmp(&a.1));
         let cumulative = entries
@@ -53,7 +60,11 @@ impl Weighted {
                 Some(*acc)
             })
             .collect();
-        Ok(Self { entries, cumulative, rng: AtomicRng::from_entropy() })
+        Ok(Self {
+            entries,
+            cumulative,
+            rng: AtomicRng::from_entropy(),
+        })
     }
 
     /// Seeds the random source (for reproducible tests).
@@ -88,7 +99,11 @@ impl Strategy for Weighted {
                 }
             })
             .collect();
-        let candidates = self.entries.iter().map(|(d, w)| CandidateScore::new(d.clone(), *w)).collect();
+        let candidates = self
+            .entries
+            .iter()
+            .map(|(d, w)| CandidateScore::new(d.clone(), *w))
+            .collect();
         Ok(RoutePlan::new(attempts).with_candidates(ScoreKind::Weight, candidates))
     }
 }
