@@ -14,8 +14,8 @@ wire_struct! {
     pub struct ResponseEvent {
         /// The response so far (final for terminal events).
         pub response: Response,
-        /// Position in the stream.
-        pub sequence_number: u64,
+        /// Position in the stream (the spec's own examples sometimes omit it).
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -34,7 +34,7 @@ wire_struct! {
         /// The item.
         pub item: OutputItem,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -43,7 +43,7 @@ impl Default for OutputItemEvent {
         Self {
             output_index: 0,
             item: OutputItem::Unknown(Value::Object(serde_json::Map::new())),
-            sequence_number: 0,
+            sequence_number: None,
             extra: serde_json::Map::new(),
         }
     }
@@ -68,7 +68,7 @@ wire_struct! {
         /// The part.
         pub part: OutputContent,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -79,7 +79,7 @@ impl Default for ContentPartEvent {
             output_index: 0,
             content_index: 0,
             part: OutputContent::Unknown(Value::Object(serde_json::Map::new())),
-            sequence_number: 0,
+            sequence_number: None,
             extra: serde_json::Map::new(),
         }
     }
@@ -112,7 +112,7 @@ wire_struct! {
         /// Random padding against length side channels.
         pub obfuscation: Option<String>,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -134,7 +134,7 @@ wire_struct! {
         /// Token log probabilities.
         pub logprobs: Option<Vec<Value>>,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -151,7 +151,7 @@ wire_struct! {
         /// The full refusal.
         pub refusal: String,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -168,7 +168,7 @@ wire_struct! {
         /// The function name.
         pub name: Option<String>,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -185,7 +185,7 @@ wire_struct! {
         /// The part.
         pub part: SummaryPart,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -196,7 +196,7 @@ impl Default for ReasoningSummaryPartEvent {
             output_index: 0,
             summary_index: 0,
             part: SummaryPart::Unknown(Value::Object(serde_json::Map::new())),
-            sequence_number: 0,
+            sequence_number: None,
             extra: serde_json::Map::new(),
         }
     }
@@ -223,7 +223,7 @@ wire_struct! {
         /// The annotation.
         pub annotation: Option<Annotation>,
         /// Position in the stream.
-        pub sequence_number: u64,
+        pub sequence_number: Option<u64>,
     }
 }
 
@@ -342,22 +342,22 @@ impl ResponseStreamEvent {
             | Self::Queued(e)
             | Self::Completed(e)
             | Self::Incomplete(e)
-            | Self::Failed(e) => Some(e.sequence_number),
-            Self::OutputItemAdded(e) | Self::OutputItemDone(e) => Some(e.sequence_number),
-            Self::ContentPartAdded(e) | Self::ContentPartDone(e) => Some(e.sequence_number),
+            | Self::Failed(e) => e.sequence_number,
+            Self::OutputItemAdded(e) | Self::OutputItemDone(e) => e.sequence_number,
+            Self::ContentPartAdded(e) | Self::ContentPartDone(e) => e.sequence_number,
             Self::OutputTextDelta(e)
             | Self::RefusalDelta(e)
             | Self::FunctionCallArgumentsDelta(e)
             | Self::ReasoningSummaryTextDelta(e)
-            | Self::ReasoningTextDelta(e) => Some(e.sequence_number),
+            | Self::ReasoningTextDelta(e) => e.sequence_number,
             Self::OutputTextDone(e)
             | Self::ReasoningSummaryTextDone(e)
-            | Self::ReasoningTextDone(e) => Some(e.sequence_number),
-            Self::OutputTextAnnotationAdded(e) => Some(e.sequence_number),
-            Self::RefusalDone(e) => Some(e.sequence_number),
-            Self::FunctionCallArgumentsDone(e) => Some(e.sequence_number),
+            | Self::ReasoningTextDone(e) => e.sequence_number,
+            Self::OutputTextAnnotationAdded(e) => e.sequence_number,
+            Self::RefusalDone(e) => e.sequence_number,
+            Self::FunctionCallArgumentsDone(e) => e.sequence_number,
             Self::ReasoningSummaryPartAdded(e) | Self::ReasoningSummaryPartDone(e) => {
-                Some(e.sequence_number)
+                e.sequence_number
             }
             Self::Error(e) => e.sequence_number,
             Self::Unknown(value) => value.get("sequence_number").and_then(Value::as_u64),
@@ -406,7 +406,7 @@ impl ResponseStreamEvent {
     pub fn created(sequence_number: u64, response: Response) -> Self {
         Self::Created(ResponseEvent {
             response,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
         })
     }
@@ -415,7 +415,7 @@ impl ResponseStreamEvent {
     pub fn in_progress(sequence_number: u64, response: Response) -> Self {
         Self::InProgress(ResponseEvent {
             response,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
         })
     }
@@ -424,7 +424,7 @@ impl ResponseStreamEvent {
     pub fn completed(sequence_number: u64, response: Response) -> Self {
         Self::Completed(ResponseEvent {
             response,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
         })
     }
@@ -433,7 +433,7 @@ impl ResponseStreamEvent {
     pub fn incomplete(sequence_number: u64, response: Response) -> Self {
         Self::Incomplete(ResponseEvent {
             response,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
         })
     }
@@ -442,7 +442,7 @@ impl ResponseStreamEvent {
     pub fn failed(sequence_number: u64, response: Response) -> Self {
         Self::Failed(ResponseEvent {
             response,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
         })
     }
@@ -452,7 +452,7 @@ impl ResponseStreamEvent {
         Self::OutputItemAdded(OutputItemEvent {
             output_index,
             item,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..OutputItemEvent::default()
         })
     }
@@ -462,7 +462,7 @@ impl ResponseStreamEvent {
         Self::OutputItemDone(OutputItemEvent {
             output_index,
             item,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..OutputItemEvent::default()
         })
     }
@@ -480,7 +480,7 @@ impl ResponseStreamEvent {
             output_index,
             content_index,
             part,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ContentPartEvent::default()
         })
     }
@@ -498,7 +498,7 @@ impl ResponseStreamEvent {
             output_index,
             content_index,
             part,
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..ContentPartEvent::default()
         })
     }
@@ -517,7 +517,7 @@ impl ResponseStreamEvent {
             content_index: Some(content_index),
             delta: delta.into(),
             logprobs: Some(Vec::new()),
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..DeltaEvent::default()
         })
     }
@@ -536,7 +536,7 @@ impl ResponseStreamEvent {
             content_index: Some(content_index),
             text: text.into(),
             logprobs: Some(Vec::new()),
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..TextDoneEvent::default()
         })
     }
@@ -552,7 +552,7 @@ impl ResponseStreamEvent {
             item_id: item_id.into(),
             output_index,
             delta: delta.into(),
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..DeltaEvent::default()
         })
     }
@@ -570,7 +570,7 @@ impl ResponseStreamEvent {
             output_index,
             arguments: arguments.into(),
             name: Some(name.into()),
-            sequence_number,
+            sequence_number: Some(sequence_number),
             ..FunctionCallArgumentsDoneEvent::default()
         })
     }
