@@ -1,0 +1,104 @@
+//! Auth as a transport layer: any [`Credential`] in front of any [`Transport`].
+//!
+//! It lives here, not in either crate, because `routewise-auth` and `routewise-transport` are
+//! independent of each other by design.
+
+use std::error::Error as StdError;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use routewise_auth::{AuthError, SharedCredential};
+use routewise_transport::{ResponseBody, Transport, TransportError, TransportErrorKind};
+use tower_layer::Layer;
+
+/// A layer that authorises every attempt with a credential before handing it to the inner
+/// transport.
+///
+/// Put it *inside* the retry layer so each retry asks the credential again: a token that expires
+/// between attempts is refreshed, and a cached one costs nothing.
+///
+/// ```
+/// use std::sync::Arc;
+/// use routewise::AuthLayer;
+/// use routewise_auth::ApiKey;
+/// use routewise_transport::{body, ResponseBody, SharedTransport, Transport, TransportError};
+/// use tower_layer::Layer;
+///
+/// #[derive(Debug)]
+/// struct Echo;
+/// #[async_trait::async_trait]
+/// impl Transport for Echo {
+///     async fn send(&self, req: http::Request<bytes::Bytes>) -> Result<http::Response<ResponseBody>, TransportError> {
+///         let key = req.headers()["api-key"].to_str().unwrap().to_owned();
+///         Ok(http::Response::new(body::full(key)))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let authed = AuthLayer::new(Arc::new(ApiKey::new("k"))).layer(Echo);
+/// let res = authed.send(http::Request::new(bytes::Bytes::new())).await.unwrap();
+/// assert_eq!(&body::collect(res.into_body()).await.unwrap()[..], b"k");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    credential: SharedCredential,
+}
+
+impl AuthLayer {
+    /// A layer that authorises requests with `credential`.
+    pub fn new(credential: SharedCredential) -> Self {
+        Self { credential }
+    }
+}
+
+impl<T> Layer<T> for AuthLayer {
+    type Service = Authorized<T>;
+
+    fn layer(&self, inner: T) -> Self::Service {
+        Authorized {
+            inner,
+            credential: self.credential.clone(),
+        }
+    }
+}
+
+/// A transport that authorises each request before sending it; built by [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct Authorized<T> {
+    inner: T,
+    credential: SharedCredential,
+}
+
+impl<T> Authorized<T> {
+    /// The wrapped transport.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<T: Transport> Transport for Authorized<T> {
+    async fn send(
+        &self,
+        mut req: http::Request<Bytes>,
+    ) -> Result<http::Response<ResponseBody>, TransportError> {
+        self.credential
+            .authorize(req.headers_mut())
+            .await
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+        self.inner.send(req).await
+    }
+}
+
+/// Finds an [`AuthError`] in a transport error's source chain (how [`Authorized`] reports one).
+pub(crate) fn auth_error_in(err: &TransportError) -> Option<&AuthError> {
+    let mut cur: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = cur {
+        if let Some(auth) = e.downcast_ref::<AuthError>() {
+            return Some(auth);
+        }
+        cur = e.source();
+    }
+    None
+}

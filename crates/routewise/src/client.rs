@@ -1,0 +1,352 @@
+//! `Client` and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use routewise_auth::{Credential, SharedCredential};
+use routewise_strategy::{FailoverPolicy, Pool, SharedStrategy, Strategy};
+use routewise_transport::{
+    ReqwestTransport, RetryLayer, RetryPolicy, SharedTransport, TimeoutLayer, Transport,
+};
+use tower_layer::Layer;
+
+use crate::auth_layer::AuthLayer;
+use crate::endpoint::{Endpoint, EndpointError};
+use crate::error::{Error, ErrorKind};
+use crate::responses::Responses;
+use crate::routing::AsRequested;
+
+/// Connect timeout of the default transport, as the OpenAI SDK.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for response headers: the OpenAI SDK's 600 s request timeout.
+pub const DEFAULT_RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a response body (a stream) may stay silent between two chunks.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What every clone and every [`Client::with_strategy`] derivative shares: the endpoint, the
+/// layered transport (and so the connection pool) and the default headers.
+pub(crate) struct Shared {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) transport: SharedTransport,
+    pub(crate) default_headers: HeaderMap,
+}
+
+/// How requests are routed; swapped by [`Client::with_strategy`].
+#[derive(Clone)]
+pub(crate) struct Routing {
+    pub(crate) strategy: SharedStrategy,
+    pub(crate) pool: Pool,
+    pub(crate) failover: FailoverPolicy,
+}
+
+/// A Responses API client for one base URL. Cheap to clone; clones share the connection pool.
+///
+/// Build one with [`Client::builder`], or from a Foundry project with
+/// [`ProjectClient::openai_client`](crate::ProjectClient::openai_client).
+///
+/// ```
+/// use routewise::Client;
+/// use routewise_auth::ApiKey;
+/// use routewise_strategy::Fallback;
+///
+/// let client = Client::builder()
+///     .azure_resource("https://my-resource.openai.azure.com")
+///     .credential(ApiKey::new("key"))
+///     .max_retries(3)
+///     .build()?;
+/// assert_eq!(client.endpoint().base_url(), "https://my-resource.openai.azure.com/openai/v1");
+/// // Same pool, another routing strategy.
+/// let failover = client.with_strategy(Fallback::new(["gpt-4.1", "gpt-4.1-mini"]));
+/// assert_eq!(failover.strategy().name(), "fallback");
+/// # Ok::<(), routewise::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) routing: Arc<Routing>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Default headers may carry secrets: only their names are shown.
+        let header_names: Vec<&str> = self
+            .shared
+            .default_headers
+            .keys()
+            .map(HeaderName::as_str)
+            .collect();
+        f.debug_struct("Client")
+            .field("endpoint", &self.shared.endpoint)
+            .field("strategy", &self.routing.strategy.name())
+            .field("pool", &self.routing.pool.len())
+            .field("default_headers", &header_names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The Responses API operations.
+    pub fn responses(&self) -> Responses<'_> {
+        Responses::new(self)
+    }
+
+    /// A client that shares this one's connection pool and settings but routes with `strategy`.
+    pub fn with_strategy(&self, strategy: impl Strategy + 'static) -> Client {
+        self.with_shared_strategy(Arc::new(strategy))
+    }
+
+    /// [`with_strategy`](Self::with_strategy) for a strategy that is already shared.
+    pub fn with_shared_strategy(&self, strategy: SharedStrategy) -> Client {
+        let routing = Routing {
+            strategy,
+            ..(*self.routing).clone()
+        };
+        Client {
+            shared: self.shared.clone(),
+            routing: Arc::new(routing),
+        }
+    }
+
+    /// A client that shares this one's connection pool but routes over `pool`.
+    pub fn with_pool(&self, pool: Pool) -> Client {
+        let routing = Routing {
+            pool,
+            ..(*self.routing).clone()
+        };
+        Client {
+            shared: self.shared.clone(),
+            routing: Arc::new(routing),
+        }
+    }
+
+    /// A client that shares this one's connection pool but fails over by `policy`.
+    pub fn with_failover_policy(&self, policy: FailoverPolicy) -> Client {
+        let routing = Routing {
+            failover: policy,
+            ..(*self.routing).clone()
+        };
+        Client {
+            shared: self.shared.clone(),
+            routing: Arc::new(routing),
+        }
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.shared.endpoint
+    }
+
+    /// The routing strategy.
+    pub fn strategy(&self) -> &SharedStrategy {
+        &self.routing.strategy
+    }
+
+    /// The deployments the strategy routes over.
+    pub fn pool(&self) -> &Pool {
+        &self.routing.pool
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// The transport stack is, from the outside in: retry → auth → timeouts → transport. Auth sits
+/// inside retry so every attempt asks the credential (a token that expired meanwhile is
+/// refreshed); timeouts apply per attempt.
+#[derive(Default)]
+pub struct ClientBuilder {
+    endpoint: Option<Result<Endpoint, EndpointError>>,
+    credential: Option<SharedCredential>,
+    transport: Option<SharedTransport>,
+    retry: Option<RetryPolicy>,
+    connect_timeout: Option<Duration>,
+    response_header_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    default_headers: HeaderMap,
+    header_error: Option<String>,
+    strategy: Option<SharedStrategy>,
+    pool: Pool,
+    failover: FailoverPolicy,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("credential", &self.credential)
+            .field("custom_transport", &self.transport.is_some())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Sends requests to `endpoint`.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(Ok(endpoint));
+        self
+    }
+
+    /// An Azure OpenAI or Foundry resource (`https://<res>.openai.azure.com`); requests go to
+    /// `{resource}/openai/v1`. An invalid URL is reported by [`build`](Self::build).
+    pub fn azure_resource(mut self, endpoint: &str) -> Self {
+        self.endpoint = Some(Endpoint::azure_resource(endpoint));
+        self
+    }
+
+    /// A Foundry project (`https://<res>.services.ai.azure.com/api/projects/<project>`);
+    /// requests go to `{project}/openai/v1`.
+    pub fn project(mut self, endpoint: &str) -> Self {
+        self.endpoint = Some(Endpoint::project(endpoint));
+        self
+    }
+
+    /// The public OpenAI API (`https://api.openai.com/v1`).
+    pub fn openai(mut self) -> Self {
+        self.endpoint = Some(Ok(Endpoint::openai()));
+        self
+    }
+
+    /// Any base URL, used as given: a gateway, a proxy, a mock server.
+    pub fn base_url(mut self, base: &str) -> Self {
+        self.endpoint = Some(Endpoint::base_url_of(base));
+        self
+    }
+
+    /// Authorises every attempt with `credential`. Without one, no auth header is sent.
+    pub fn credential(self, credential: impl Credential + 'static) -> Self {
+        self.shared_credential(Arc::new(credential))
+    }
+
+    /// [`credential`](Self::credential) for one that is already shared (e.g. from
+    /// `<dyn Credential>::from_env()`).
+    pub fn shared_credential(mut self, credential: SharedCredential) -> Self {
+        self.credential = Some(credential);
+        self
+    }
+
+    /// Sends through `transport` instead of the default pooled reqwest client. The
+    /// connect timeout is then the transport's business.
+    pub fn transport(self, transport: impl Transport + 'static) -> Self {
+        self.shared_transport(Arc::new(transport))
+    }
+
+    /// [`transport`](Self::transport) for one that is already shared.
+    pub fn shared_transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The retry policy (default: the OpenAI SDK's, 2 retries).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Sets the number of retries of the current retry policy (0 disables retrying).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry = Some(self.retry.unwrap_or_default().with_max_retries(retries));
+        self
+    }
+
+    /// Connect timeout of the default transport (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long to wait for response headers (default 600 s).
+    pub fn response_header_timeout(mut self, timeout: Duration) -> Self {
+        self.response_header_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a stream may stay silent between events (default 300 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Adds a header to every request (e.g. `x-ms-client-request-id`, a feature header).
+    /// An invalid name or value is reported by [`build`](Self::build).
+    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.default_headers.append(name, value);
+            }
+            _ => self.header_error = Some(format!("invalid default header `{name}`")),
+        }
+        self
+    }
+
+    /// Routes with `strategy` (default: the deployment the request's `model` names).
+    pub fn strategy(mut self, strategy: impl Strategy + 'static) -> Self {
+        self.strategy = Some(Arc::new(strategy));
+        self
+    }
+
+    /// The deployments strategies route over (prices, profiles); default empty.
+    pub fn pool(mut self, pool: Pool) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// The failover rule (default: [`FailoverPolicy::default`]).
+    pub fn failover_policy(mut self, policy: FailoverPolicy) -> Self {
+        self.failover = policy;
+        self
+    }
+
+    /// Validates the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let endpoint = self.endpoint.ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "no endpoint: call azure_resource, project, openai or base_url",
+            )
+        })??;
+        if let Some(message) = self.header_error {
+            return Err(Error::new(ErrorKind::InvalidInput, message));
+        }
+        let base: SharedTransport = match self.transport {
+            Some(t) => t,
+            None => Arc::new(
+                ReqwestTransport::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .build()?,
+            ),
+        };
+        let timeouts = TimeoutLayer::new()
+            .response_header_timeout(
+                self.response_header_timeout
+                    .unwrap_or(DEFAULT_RESPONSE_HEADER_TIMEOUT),
+            )
+            .idle_timeout(self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT));
+        let mut transport: SharedTransport = Arc::new(timeouts.layer(base));
+        if let Some(credential) = self.credential {
+            transport = Arc::new(AuthLayer::new(credential).layer(transport));
+        }
+        let transport: SharedTransport =
+            Arc::new(RetryLayer::new(self.retry.unwrap_or_default()).layer(transport));
+        let shared = Shared {
+            endpoint,
+            transport,
+            default_headers: self.default_headers,
+        };
+        let routing = Routing {
+            strategy: self.strategy.unwrap_or_else(|| Arc::new(AsRequested)),
+            pool: self.pool,
+            failover: self.failover,
+        };
+        Ok(Client {
+            shared: Arc::new(shared),
+            routing: Arc::new(routing),
+        })
+    }
+}

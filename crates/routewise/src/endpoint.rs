@@ -1,0 +1,375 @@
+//! Endpoint parsing: project, Azure resource, OpenAI and plain base URLs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use url::Url;
+
+/// The Entra scope that `get_openai_client()` asks tokens for (digest §5).
+pub const FOUNDRY_SCOPE: &str = "https://ai.azure.com/.default";
+
+/// The public OpenAI base URL.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Why an endpoint string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The string is not an absolute URL.
+    #[error("endpoint `{input}` is not an absolute URL: {reason}")]
+    Malformed {
+        /// The rejected input.
+        input: String,
+        /// What the URL parser said.
+        reason: String,
+    },
+    /// The scheme is neither `https` nor `http`.
+    #[error(
+        "endpoint `{input}` has scheme `{scheme}`; expected `https` (or `http` for a local gateway)"
+    )]
+    Scheme {
+        /// The rejected input.
+        input: String,
+        /// The scheme found.
+        scheme: String,
+    },
+    /// The URL has no host.
+    #[error("endpoint `{input}` has no host")]
+    MissingHost {
+        /// The rejected input.
+        input: String,
+    },
+    /// The URL embeds a user name or password, which would leak into logs.
+    #[error("endpoint `{input}` embeds credentials; pass them as a Credential instead")]
+    UserInfo {
+        /// The rejected input, with the credentials removed.
+        input: String,
+    },
+    /// The URL carries a query string or a fragment, which a base URL cannot have.
+    #[error("endpoint `{input}` has a query or fragment; a base URL cannot carry one")]
+    QueryOrFragment {
+        /// The rejected input.
+        input: String,
+    },
+    /// The path does not have the shape this kind of endpoint needs.
+    #[error("endpoint `{input}` has path `{path}`; expected {expected}")]
+    Path {
+        /// The rejected input.
+        input: String,
+        /// The path found.
+        path: String,
+        /// The shape expected, in words.
+        expected: &'static str,
+    },
+}
+
+/// What kind of endpoint a base URL was built from; decides defaults such as the auth header form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndpointKind {
+    /// A Foundry project: `https://<res>.services.ai.azure.com/api/projects/<project>`.
+    Project,
+    /// An Azure OpenAI or Foundry resource: `https://<res>.openai.azure.com`.
+    AzureResource,
+    /// The public OpenAI API.
+    OpenAi,
+    /// Any other base URL (a gateway, a proxy, a mock).
+    Custom,
+}
+
+/// A validated base URL that `/responses` paths are appended to.
+///
+/// Cheap to clone; never ends with `/`.
+///
+/// ```
+/// use routewise::Endpoint;
+///
+/// let project = Endpoint::project("https://res.services.ai.azure.com/api/projects/proj/").unwrap();
+/// assert_eq!(
+///     project.base_url(),
+///     "https://res.services.ai.azure.com/api/projects/proj/openai/v1"
+/// );
+/// let resource = Endpoint::azure_resource("https://res.openai.azure.com").unwrap();
+/// assert_eq!(resource.base_url(), "https://res.openai.azure.com/openai/v1");
+/// assert!(Endpoint::project("ftp://res/api/projects/p").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: Arc<str>,
+    kind: EndpointKind,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base", &&*self.base)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+impl Endpoint {
+    /// A Foundry project endpoint; the base URL becomes `{project}/openai/v1`, as `get_openai_client()` does.
+    ///
+    /// The path must be `/api/projects/<project>` (trailing slashes allowed).
+    pub fn project(endpoint: &str) -> Result<Self, EndpointError> {
+        let (url, path) = parse(endpoint)?;
+        let segments: Vec<&str> = segments(&path);
+        let shape_ok = matches!(segments.as_slice(), ["api", "projects", name] if !name.is_empty());
+        if !shape_ok {
+            let hint = if segments.ends_with(&["openai", "v1"]) {
+                "`/api/projects/<project>` without `/openai/v1` (it is appended for you)"
+            } else {
+                "`/api/projects/<project>`"
+            };
+            return Err(EndpointError::Path {
+                input: endpoint.to_owned(),
+                path,
+                expected: hint,
+            });
+        }
+        Ok(Self::from_parts(
+            &url,
+            &path,
+            "/openai/v1",
+            EndpointKind::Project,
+        ))
+    }
+
+    /// An Azure OpenAI or Foundry resource endpoint (`https://<res>.openai.azure.com` or
+    /// `https://<res>.services.ai.azure.com`); the base URL becomes `{resource}/openai/v1`.
+    ///
+    /// A URL that already ends in `/openai/v1` is accepted as is.
+    pub fn azure_resource(endpoint: &str) -> Result<Self, EndpointError> {
+        let (url, path) = parse(endpoint)?;
+        match segments(&path).as_slice() {
+            [] => Ok(Self::from_parts(
+                &url,
+                "",
+                "/openai/v1",
+                EndpointKind::AzureResource,
+            )),
+            ["openai", "v1"] => Ok(Self::from_parts(
+                &url,
+                &path,
+                "",
+                EndpointKind::AzureResource,
+            )),
+            _ => Err(EndpointError::Path {
+                input: endpoint.to_owned(),
+                path,
+                expected: "no path (or `/openai/v1`) on a resource endpoint",
+            }),
+        }
+    }
+
+    /// The public OpenAI API, `https://api.openai.com/v1`.
+    pub fn openai() -> Self {
+        Self {
+            base: Arc::from(OPENAI_BASE_URL),
+            kind: EndpointKind::OpenAi,
+        }
+    }
+
+    /// Any base URL, used as given (minus trailing slashes): a gateway, a proxy or a mock server.
+    pub fn base_url_of(base: &str) -> Result<Self, EndpointError> {
+        let (url, path) = parse(base)?;
+        let kind = if url.host_str() == Some("api.openai.com") {
+            EndpointKind::OpenAi
+        } else {
+            EndpointKind::Custom
+        };
+        Ok(Self::from_parts(&url, &path, "", kind))
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The kind of endpoint this was built from.
+    pub fn kind(&self) -> EndpointKind {
+        self.kind
+    }
+
+    /// `{base}/{path}` where `path` has no leading slash.
+    pub(crate) fn join(&self, path: &str) -> String {
+        let mut s = String::with_capacity(self.base.len() + 1 + path.len());
+        s.push_str(&self.base);
+        s.push('/');
+        s.push_str(path);
+        s
+    }
+
+    fn from_parts(url: &Url, path: &str, suffix: &str, kind: EndpointKind) -> Self {
+        let mut base = String::with_capacity(64);
+        base.push_str(url.scheme());
+        base.push_str("://");
+        base.push_str(url.host_str().unwrap_or_default());
+        if let Some(port) = url.port() {
+            base.push(':');
+            base.push_str(&port.to_string());
+        }
+        base.push_str(path);
+        base.push_str(suffix);
+        Self {
+            base: Arc::from(base),
+            kind,
+        }
+    }
+}
+
+/// Parses and checks scheme, host, user info, query and fragment. Returns the URL and its
+/// path with trailing slashes trimmed (`""` for the root).
+fn parse(input: &str) -> Result<(Url, String), EndpointError> {
+    let trimmed = input.trim();
+    let url = Url::parse(trimmed).map_err(|e| EndpointError::Malformed {
+        input: input.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        let mut redacted = url.clone();
+        let _ = redacted.set_username("");
+        let _ = redacted.set_password(None);
+        return Err(EndpointError::UserInfo {
+            input: redacted.to_string(),
+        });
+    }
+    match url.scheme() {
+        "https" | "http" => {}
+        other => {
+            return Err(EndpointError::Scheme {
+                input: input.to_owned(),
+                scheme: other.to_owned(),
+            });
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(EndpointError::MissingHost {
+            input: input.to_owned(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(EndpointError::QueryOrFragment {
+            input: input.to_owned(),
+        });
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    if path.contains("//") {
+        return Err(EndpointError::Path {
+            input: input.to_owned(),
+            path,
+            expected: "no empty path segments",
+        });
+    }
+    Ok((url, path))
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_shapes() {
+        let e = Endpoint::project("https://r.services.ai.azure.com/api/projects/_project").unwrap();
+        assert_eq!(
+            e.base_url(),
+            "https://r.services.ai.azure.com/api/projects/_project/openai/v1"
+        );
+        assert_eq!(e.kind(), EndpointKind::Project);
+        assert_eq!(
+            e.join("responses"),
+            "https://r.services.ai.azure.com/api/projects/_project/openai/v1/responses"
+        );
+        let e = Endpoint::project("http://127.0.0.1:8080/api/projects//p").unwrap_err();
+        assert!(matches!(e, EndpointError::Path { .. }), "{e}");
+        let local = Endpoint::project("http://127.0.0.1:8080/api/projects/p//").unwrap();
+        assert_eq!(
+            local.base_url(),
+            "http://127.0.0.1:8080/api/projects/p/openai/v1"
+        );
+    }
+
+    #[test]
+    fn project_rejects_bad_paths() {
+        for bad in [
+            "https://r.services.ai.azure.com",
+            "https://r.services.ai.azure.com/api/projects",
+            "https://r.services.ai.azure.com/api/projects/p/extra",
+            "https://r.services.ai.azure.com/api/project/p",
+        ] {
+            assert!(
+                matches!(Endpoint::project(bad), Err(EndpointError::Path { .. })),
+                "{bad}"
+            );
+        }
+        let err = Endpoint::project("https://r.services.ai.azure.com/api/projects/p/openai/v1")
+            .unwrap_err();
+        assert!(err.to_string().contains("appended for you"), "{err}");
+    }
+
+    #[test]
+    fn rejects_scheme_host_userinfo_query() {
+        assert!(matches!(
+            Endpoint::project("ftp://r/api/projects/p"),
+            Err(EndpointError::Scheme { .. })
+        ));
+        assert!(matches!(
+            Endpoint::project("r.services.ai.azure.com/api/projects/p"),
+            Err(EndpointError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Endpoint::project(""),
+            Err(EndpointError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Endpoint::base_url_of("file:///tmp/x"),
+            Err(EndpointError::Scheme { .. })
+        ));
+        let err = Endpoint::azure_resource("https://user:s3cret@r.openai.azure.com").unwrap_err();
+        assert!(matches!(err, EndpointError::UserInfo { .. }));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(matches!(
+            Endpoint::azure_resource("https://r.openai.azure.com?api-version=v1"),
+            Err(EndpointError::QueryOrFragment { .. })
+        ));
+        assert!(matches!(
+            Endpoint::base_url_of("https://h/v1#frag"),
+            Err(EndpointError::QueryOrFragment { .. })
+        ));
+    }
+
+    #[test]
+    fn resource_and_openai_shapes() {
+        let e = Endpoint::azure_resource("https://r.openai.azure.com/").unwrap();
+        assert_eq!(e.base_url(), "https://r.openai.azure.com/openai/v1");
+        let e = Endpoint::azure_resource("https://r.services.ai.azure.com/openai/v1/").unwrap();
+        assert_eq!(e.base_url(), "https://r.services.ai.azure.com/openai/v1");
+        assert!(matches!(
+            Endpoint::azure_resource("https://r.openai.azure.com/openai/deployments/x"),
+            Err(EndpointError::Path { .. })
+        ));
+        assert_eq!(Endpoint::openai().base_url(), "https://api.openai.com/v1");
+        assert_eq!(
+            Endpoint::base_url_of("https://api.openai.com/v1/")
+                .unwrap()
+                .kind(),
+            EndpointKind::OpenAi
+        );
+        let gw = Endpoint::base_url_of("http://localhost:4000//v1").unwrap_err();
+        assert!(matches!(gw, EndpointError::Path { .. }));
+        let gw = Endpoint::base_url_of("http://localhost:4000/v1///").unwrap();
+        assert_eq!(gw.base_url(), "http://localhost:4000/v1");
+        assert_eq!(gw.kind(), EndpointKind::Custom);
+    }
+}

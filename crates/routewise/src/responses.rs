@@ -1,0 +1,334 @@
+//! `client.responses()`: create, stream, retrieve, delete, cancel, input_items.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderName, HeaderValue, Request};
+use routewise_strategy::{
+    AttemptFailure, AttemptSuccess, ExecError, PlannedAttempt, RouteContext, RoutePlan, Routed,
+    SystemClock, execute_with,
+};
+use routewise_types::{CreateResponse, Response, ResponseStreamEvent};
+use tracing::Instrument;
+
+use crate::client::{Client, Shared};
+use crate::error::{Error, ErrorKind};
+use crate::exchange;
+use crate::list::{DeletedResponse, InputItemList};
+use crate::meta::ResponseMeta;
+use crate::request::{self, Operation};
+use crate::routing::RoutedResponse;
+use crate::stream::{Committed, EventReader, ResponseStream};
+use crate::telemetry::{self, CallRecord};
+
+/// How many events a stream may buffer before its first content delta. Preambles are two to
+/// four events; the cap only bounds a server that never gets to the point.
+const MAX_PREAMBLE: usize = 64;
+
+/// The Responses API operations of a [`Client`]; from [`Client::responses`].
+#[derive(Debug, Clone, Copy)]
+pub struct Responses<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Responses<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// `POST /responses`: routes the request with the client's strategy, fails over per its
+    /// policy, and returns the response with its [`RouteDecision`](routewise_strategy::RouteDecision).
+    ///
+    /// `request.stream` is ignored (use [`stream`](Self::stream)).
+    pub async fn create(&self, mut request: CreateResponse) -> Result<RoutedResponse, Error> {
+        request.stream = None;
+        let shared = &*self.client.shared;
+        let span = telemetry::call_span(
+            Operation::Create { stream: false },
+            &shared.endpoint,
+            request.model.as_deref(),
+        );
+        let started = Instant::now();
+        let result = self.create_routed(&request).instrument(span.clone()).await;
+        match &result {
+            Ok(routed) => {
+                let usage = routed.usage.as_ref();
+                let record = CallRecord {
+                    response_model: routed.model.as_deref(),
+                    response_id: Some(&routed.id),
+                    input_tokens: usage.map(|u| u.input_tokens),
+                    output_tokens: usage.map(|u| u.output_tokens),
+                    deployment: routed.decision().deployment.as_deref(),
+                    strategy: Some(&routed.decision().strategy),
+                    attempts: Some(routed.decision().attempts.len()),
+                };
+                telemetry::record_success(&span, &record, routed.meta(), started.elapsed());
+            }
+            Err(err) => telemetry::record_failure(&span, err, started.elapsed()),
+        }
+        result
+    }
+
+    async fn create_routed(&self, request: &CreateResponse) -> Result<RoutedResponse, Error> {
+        let shared = &*self.client.shared;
+        let routing = &*self.client.routing;
+        let plan = self.plan(request)?;
+        let op = Operation::Create { stream: false };
+        let outcome = execute_with(
+            &*routing.strategy,
+            plan,
+            &routing.failover,
+            &SystemClock,
+            |attempt| {
+                let prepared = prepare(shared, request, attempt, op);
+                async move {
+                    let req = prepared.map_err(|e| e.to_attempt_failure())?;
+                    let (response, meta) = exchange::send_json::<Response>(&shared.transport, req)
+                        .await
+                        .map_err(|e| e.to_attempt_failure())?;
+                    Ok(success(response, meta))
+                }
+            },
+        )
+        .await;
+        let Routed {
+            value: (response, meta),
+            mut decision,
+        } = outcome.map_err(exec_error)?;
+        decision.record_response(&response);
+        Ok(RoutedResponse::new(response, decision, meta))
+    }
+
+    /// `POST /responses` with `stream: true`: routes like [`create`](Self::create) and returns
+    /// the event stream.
+    ///
+    /// Events up to the first content delta (`response.created`, `in_progress`, item and part
+    /// announcements) are buffered, so an HTTP error, a timeout or an in-band failure before any
+    /// content can still fail over to the next planned deployment. From the first content event
+    /// on the stream is committed: a later failure is surfaced, never retried.
+    pub async fn stream(&self, mut request: CreateResponse) -> Result<ResponseStream, Error> {
+        request.stream = Some(true);
+        let shared = &*self.client.shared;
+        let span = telemetry::call_span(
+            Operation::Create { stream: true },
+            &shared.endpoint,
+            request.model.as_deref(),
+        );
+        let started = Instant::now();
+        let result = self.stream_routed(&request).instrument(span.clone()).await;
+        match result {
+            Ok((committed, decision)) => Ok(ResponseStream::new(
+                committed,
+                decision,
+                self.client.routing.strategy.clone(),
+                span,
+                started,
+            )),
+            Err(err) => {
+                telemetry::record_failure(&span, &err, started.elapsed());
+                Err(err)
+            }
+        }
+    }
+
+    async fn stream_routed(
+        &self,
+        request: &CreateResponse,
+    ) -> Result<(Committed, routewise_strategy::RouteDecision), Error> {
+        let shared = &*self.client.shared;
+        let routing = &*self.client.routing;
+        let plan = self.plan(request)?;
+        let op = Operation::Create { stream: true };
+        let outcome = execute_with(
+            &*routing.strategy,
+            plan,
+            &routing.failover,
+            &SystemClock,
+            |attempt| {
+                let prepared = prepare(shared, request, attempt, op);
+                let deployment = attempt.deployment.clone();
+                async move {
+                    let req = prepared.map_err(|e| e.to_attempt_failure())?;
+                    let started = Instant::now();
+                    let (_parts, body, meta) = exchange::send(&shared.transport, req)
+                        .await
+                        .map_err(|e| e.to_attempt_failure())?;
+                    open_stream(EventReader::new(body), meta, deployment, started).await
+                }
+            },
+        )
+        .await;
+        let Routed {
+            value: committed,
+            decision,
+        } = outcome.map_err(exec_error)?;
+        Ok((committed, decision))
+    }
+
+    /// `GET /responses/{id}`.
+    pub async fn retrieve(&self, id: &str) -> Result<Response, Error> {
+        self.simple(Operation::Retrieve(id)).await
+    }
+
+    /// `DELETE /responses/{id}`.
+    pub async fn delete(&self, id: &str) -> Result<DeletedResponse, Error> {
+        self.simple(Operation::Delete(id)).await
+    }
+
+    /// `POST /responses/{id}/cancel` (background responses; idempotent).
+    pub async fn cancel(&self, id: &str) -> Result<Response, Error> {
+        self.simple(Operation::Cancel(id)).await
+    }
+
+    /// `GET /responses/{id}/input_items`: the first page of the items the response was given.
+    pub async fn input_items(&self, id: &str) -> Result<InputItemList, Error> {
+        self.simple(Operation::InputItems(id)).await
+    }
+
+    async fn simple<T: serde::de::DeserializeOwned>(&self, op: Operation<'_>) -> Result<T, Error> {
+        let shared = &*self.client.shared;
+        let span = telemetry::call_span(op, &shared.endpoint, None);
+        let started = Instant::now();
+        let result = async {
+            let req = request::build(&shared.endpoint, &shared.default_headers, op, Bytes::new())?;
+            exchange::send_json::<T>(&shared.transport, req).await
+        }
+        .instrument(span.clone())
+        .await;
+        match &result {
+            Ok((_, meta)) => {
+                telemetry::record_success(&span, &CallRecord::default(), meta, started.elapsed())
+            }
+            Err(err) => telemetry::record_failure(&span, err, started.elapsed()),
+        }
+        result.map(|(value, _)| value)
+    }
+
+    fn plan(&self, request: &CreateResponse) -> Result<RoutePlan, Error> {
+        let routing = &*self.client.routing;
+        routing
+            .strategy
+            .route(&RouteContext::new(request, &routing.pool))
+            .map_err(|e| Error::new(ErrorKind::Route, e.to_string()).with_source(e))
+    }
+}
+
+/// Reads a stream's preamble: up to and including the first event that carries content.
+async fn open_stream(
+    mut reader: EventReader,
+    meta: ResponseMeta,
+    deployment: String,
+    started: Instant,
+) -> Result<AttemptSuccess<Committed>, AttemptFailure> {
+    let mut preamble = Vec::with_capacity(4);
+    loop {
+        match reader.next().await {
+            Some(Ok(event)) => {
+                let commit = !is_preamble(&event) || preamble.len() + 1 >= MAX_PREAMBLE;
+                preamble.push(event);
+                if commit {
+                    break;
+                }
+            }
+            Some(Err(err)) => return Err(err.with_meta(meta).to_attempt_failure()),
+            None => {
+                let err = Error::new(
+                    ErrorKind::StreamProtocol,
+                    "the stream ended before any content",
+                );
+                return Err(err.with_meta(meta).to_attempt_failure());
+            }
+        }
+    }
+    let served = preamble
+        .iter()
+        .rev()
+        .find_map(|e| e.response().and_then(|r| r.model.clone()));
+    let mut success = AttemptSuccess::new(Committed {
+        reader,
+        preamble,
+        meta,
+        deployment,
+    })
+    .with_time_to_first_token(started.elapsed());
+    if let Some(model) = served {
+        success = success.with_served_model(model);
+    }
+    Ok(success)
+}
+
+/// Events that announce a response without delivering any of it.
+fn is_preamble(event: &ResponseStreamEvent) -> bool {
+    matches!(
+        event,
+        ResponseStreamEvent::Created(_)
+            | ResponseStreamEvent::InProgress(_)
+            | ResponseStreamEvent::Queued(_)
+            | ResponseStreamEvent::OutputItemAdded(_)
+            | ResponseStreamEvent::ContentPartAdded(_)
+            | ResponseStreamEvent::ReasoningSummaryPartAdded(_)
+    )
+}
+
+/// The request for one planned attempt: the caller's request with the attempt's adjustments.
+fn prepare(
+    shared: &Shared,
+    request: &CreateResponse,
+    attempt: &PlannedAttempt,
+    op: Operation<'_>,
+) -> Result<Request<Bytes>, Error> {
+    let mut adjusted = request.clone();
+    attempt.adjustments.apply(&mut adjusted);
+    let body = serde_json::to_vec(&adjusted).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, "the request cannot be serialised").with_source(e)
+    })?;
+    let mut req = request::build(
+        &shared.endpoint,
+        &shared.default_headers,
+        op,
+        Bytes::from(body),
+    )?;
+    for (name, value) in attempt.adjustments.headers() {
+        let name = HeaderName::try_from(name.as_ref());
+        let value = HeaderValue::try_from(value.as_ref());
+        match (name, value) {
+            (Ok(name), Ok(value)) => {
+                req.headers_mut().insert(name, value);
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "a strategy produced an invalid header",
+                ));
+            }
+        }
+    }
+    Ok(req)
+}
+
+/// What the strategy learns from a successful non-streamed attempt.
+fn success(response: Response, meta: ResponseMeta) -> AttemptSuccess<(Response, ResponseMeta)> {
+    let served = response.model.clone();
+    let usage = response
+        .usage
+        .as_ref()
+        .map(|u| (u.input_tokens, u.output_tokens));
+    let mut success = AttemptSuccess::new((response, meta));
+    if let Some(model) = served {
+        success = success.with_served_model(model);
+    }
+    if let Some((input, output)) = usage {
+        success = success.with_usage(input, output);
+    }
+    success
+}
+
+fn exec_error(err: ExecError) -> Error {
+    let (failure, decision) = err.into_parts();
+    let err = match failure {
+        Some(failure) => Error::from_attempt_failure(&failure),
+        None => Error::new(ErrorKind::Route, "the strategy planned no attempt"),
+    };
+    err.with_decision(decision)
+}
