@@ -6,7 +6,11 @@ use routewise_strategy::learned::metrics::{
 };
 
 fn item(score: f64, strong: f64, weak: f64) -> PairItem {
-    PairItem { score, strong, weak }
+    PairItem {
+        score,
+        strong,
+        weak,
+    }
 }
 
 /// Ten items; the strong model is right on all, the weak on none. A router that ranks them
@@ -34,8 +38,15 @@ fn uniform_gain_gives_linear_curve_and_apgr_one_half() {
 #[test]
 fn a_good_router_recovers_the_gap_with_few_strong_calls() {
     // 10 items, two (scores 8, 9) gain 1; the rest are right with both models.
-    let items: Vec<PairItem> =
-        (0..10).map(|i| if i >= 8 { item(f64::from(i), 1.0, 0.0) } else { item(f64::from(i), 1.0, 1.0) }).collect();
+    let items: Vec<PairItem> = (0..10)
+        .map(|i| {
+            if i >= 8 {
+                item(f64::from(i), 1.0, 0.0)
+            } else {
+                item(f64::from(i), 1.0, 1.0)
+            }
+        })
+        .collect();
     let m = two_model(&items, 0.0);
     // strong = 1.0, weak = 0.8; curve: share 0.1 → 0.9, share 0.2 → 1.0, then flat.
     // 50 % of the gap (0.9) is reached at share 0.1.
@@ -51,12 +62,20 @@ fn a_good_router_recovers_the_gap_with_few_strong_calls() {
 fn random_router_apgr_is_about_one_half_over_many_seeds() {
     let mut rng = SplitMix(7);
     let labels: Vec<(f64, f64)> = (0..2000)
-        .map(|_| (f64::from(u8::from(rng.next_f64() < 0.8)), f64::from(u8::from(rng.next_f64() < 0.6))))
+        .map(|_| {
+            (
+                f64::from(u8::from(rng.next_f64() < 0.8)),
+                f64::from(u8::from(rng.next_f64() < 0.6)),
+            )
+        })
         .collect();
     let runs = 200;
     let mut total = 0.0;
     for _ in 0..runs {
-        let items: Vec<PairItem> = labels.iter().map(|&(s, w)| item(rng.next_f64(), s, w)).collect();
+        let items: Vec<PairItem> = labels
+            .iter()
+            .map(|&(s, w)| item(rng.next_f64(), s, w))
+            .collect();
         total += two_model(&items, 0.01).apgr;
     }
     let mean = total / f64::from(runs);

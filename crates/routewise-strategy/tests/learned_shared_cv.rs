@@ -10,14 +10,45 @@ use routewise_strategy::learned::cv::{cross_validate, leave_one_family_out};
 use routewise_strategy::learned::eval::EvalConfig;
 use routewise_strategy::learned::{Dataset, TrainConfig, train};
 
+/// The default configuration, with optional overrides for ablations
+/// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`).
+fn config() -> EvalConfig {
+    let mut cfg = EvalConfig::default();
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    if let Some(v) = var("RW_L2") {
+        cfg.fit.l2 = v;
+    }
+    if let Some(v) = var("RW_LR") {
+        cfg.fit.learning_rate = v;
+    }
+    if let Some(v) = var("RW_EPOCHS") {
+        cfg.fit.epochs = v as usize;
+    }
+    if let Some(v) = var("RW_CHAR") {
+        cfg.fit.features.char_ngram = v as u8;
+    }
+    if let Some(v) = var("RW_WORDS") {
+        cfg.fit.features.word_ngrams = v as u8;
+    }
+    if let Some(v) = var("RW_CUES") {
+        cfg.fit.features.cues = v > 0.0;
+    }
+    cfg
+}
+
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("ROUTEWISE_ROUTING_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/routing/train")
-    });
+    let dir = std::env::var_os("ROUTEWISE_ROUTING_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/routing/train")
+        });
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: shared routing data not found at {} (set ROUTEWISE_ROUTING_DATA)", dir.display());
+        eprintln!(
+            "SKIPPED: shared routing data not found at {} (set ROUTEWISE_ROUTING_DATA)",
+            dir.display()
+        );
         None
     }
 }
@@ -28,9 +59,16 @@ fn five_fold_grouped_cv_on_shared_train() {
     let Some(dir) = data_dir() else { return };
     let ds = Dataset::load(&[dir]).expect("shared data loads");
     let t = std::time::Instant::now();
-    let cv = cross_validate(&ds, 5, 0, &EvalConfig::default()).expect("cv runs");
-    println!("5-fold grouped CV ({:.1} s)\n{}", t.elapsed().as_secs_f64(), cv.mean.to_table());
-    println!("{}", serde_json::to_string_pretty(&cv.mean.to_json()).unwrap_or_default());
+    let cv = cross_validate(&ds, 5, 0, &config()).expect("cv runs");
+    println!(
+        "5-fold grouped CV ({:.1} s)\n{}",
+        t.elapsed().as_secs_f64(),
+        cv.mean.to_table()
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&cv.mean.to_json()).unwrap_or_default()
+    );
 }
 
 #[test]
@@ -38,7 +76,7 @@ fn five_fold_grouped_cv_on_shared_train() {
 fn leave_gsm8k_out() {
     let Some(dir) = data_dir() else { return };
     let ds = Dataset::load(&[dir]).expect("shared data loads");
-    let r = leave_one_family_out(&ds, "gsm8k", &EvalConfig::default()).expect("loto runs");
+    let r = leave_one_family_out(&ds, "gsm8k", &config()).expect("loto runs");
     println!("train without GSM8K, test GSM8K\n{}", r.to_table());
 }
 
@@ -46,14 +84,28 @@ fn leave_gsm8k_out() {
 #[ignore = "rewrites assets/default-router.rwqe from ../shared RouteLLM files; run explicitly"]
 fn train_default_artifact() {
     let Some(dir) = data_dir() else { return };
-    let data: Vec<PathBuf> =
-        ["routellm-mmlu.jsonl", "routellm-gsm8k.jsonl", "routellm-mt_bench.jsonl"].iter().map(|f| dir.join(f)).collect();
+    let data: Vec<PathBuf> = [
+        "routellm-mmlu.jsonl",
+        "routellm-gsm8k.jsonl",
+        "routellm-mt_bench.jsonl",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/default-router.rwqe");
-    let mut cfg = TrainConfig { data, out: Some(out), ..TrainConfig::default() };
+    let mut cfg = TrainConfig {
+        data,
+        out: Some(out),
+        ..TrainConfig::default()
+    };
     cfg.fit.calibration_folds = 3;
     let s = train(&cfg).expect("trains");
     println!(
         "trained {} items, heads {:?}, {:.1} s, {} bytes, bands {:?}",
-        s.items, s.models, s.seconds, s.artifact_bytes, s.estimator.bands()
+        s.items,
+        s.models,
+        s.seconds,
+        s.artifact_bytes,
+        s.estimator.bands()
     );
 }

@@ -43,7 +43,11 @@ impl TrainedEstimator {
             .iter()
             .map(|h| {
                 let max = h.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-                HeadHeader { model: h.model.clone(), bias: h.bias, scale: max / f32::from(i16::MAX) }
+                HeadHeader {
+                    model: h.model.clone(),
+                    bias: h.bias,
+                    scale: max / f32::from(i16::MAX),
+                }
             })
             .collect::<Vec<_>>();
         let header = Header {
@@ -61,10 +65,16 @@ impl TrainedEstimator {
         out.extend_from_slice(&(json.len() as u32).to_le_bytes());
         out.extend_from_slice(&json);
         for (h, hh) in self.heads.iter().zip(&header.heads) {
-            let inv = if hh.scale > 0.0 { hh.scale.recip() } else { 0.0 };
+            let inv = if hh.scale > 0.0 {
+                hh.scale.recip()
+            } else {
+                0.0
+            };
             for i in 0..dim {
                 let w = h.weights.get(i).copied().unwrap_or(0.0);
-                let q = (w * inv).round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
+                let q = (w * inv)
+                    .round()
+                    .clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
                 out.extend_from_slice(&q.to_le_bytes());
             }
         }
@@ -79,17 +89,26 @@ impl TrainedEstimator {
         if bytes.len() < 12 || &bytes[..4] != MAGIC {
             return Err(bad("not a routewise estimator (bad magic)"));
         }
-        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let version = word(4);
         if version != VERSION {
-            return Err(bad(format!("version {version}, this build reads {VERSION}")));
+            return Err(bad(format!(
+                "version {version}, this build reads {VERSION}"
+            )));
         }
         let hlen = word(8) as usize;
-        let body = bytes.get(12..12 + hlen).ok_or_else(|| bad("truncated header"))?;
+        let body = bytes
+            .get(12..12 + hlen)
+            .ok_or_else(|| bad("truncated header"))?;
         let header: Header =
             serde_json::from_slice(body).map_err(|e| bad(format!("header: {e}")))?;
         if !(8..=24).contains(&header.features.bits) {
-            return Err(bad(format!("feature bits {} out of 8..=24", header.features.bits)));
+            return Err(bad(format!(
+                "feature bits {} out of 8..=24",
+                header.features.bits
+            )));
         }
         let dim = 1usize << header.features.bits;
         let weights = &bytes[12 + hlen..];
@@ -114,7 +133,13 @@ impl TrainedEstimator {
                     .collect(),
             })
             .collect();
-        Ok(TrainedEstimator::new(header.features, heads, header.reference, header.bands, header.meta)
-            .with_name(header.name))
+        Ok(TrainedEstimator::new(
+            header.features,
+            heads,
+            header.reference,
+            header.bands,
+            header.meta,
+        )
+        .with_name(header.name))
     }
 }

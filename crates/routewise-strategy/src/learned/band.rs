@@ -43,7 +43,10 @@ pub struct Bands {
 
 impl Default for Bands {
     fn default() -> Self {
-        Self { balanced: 0.02, cost: 0.06 }
+        Self {
+            balanced: 0.02,
+            cost: 0.06,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ pub struct BandTargets {
 
 impl Default for BandTargets {
     fn default() -> Self {
-        Self { balanced_loss: 0.005, cost_loss: 0.02 }
+        Self {
+            balanced_loss: 0.005,
+            cost_loss: 0.02,
+        }
     }
 }
 
@@ -106,7 +112,11 @@ pub fn select_within(scores: &[f64], costs: &[f64], band: f64) -> Option<Selecti
     if scores.len() != costs.len() {
         return None;
     }
-    let best = scores.iter().copied().filter(|s| !s.is_nan()).fold(f64::NEG_INFINITY, f64::max);
+    let best = scores
+        .iter()
+        .copied()
+        .filter(|s| !s.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
     if !best.is_finite() {
         return None;
     }
@@ -121,7 +131,11 @@ pub fn select_within(scores: &[f64], costs: &[f64], band: f64) -> Option<Selecti
             _ => Some(i),
         };
     }
-    pick.map(|index| Selection { index, best, band: band.max(0.0) })
+    pick.map(|index| Selection {
+        index,
+        best,
+        band: band.max(0.0),
+    })
 }
 
 /// Calibrates band widths on held-out predictions: for each mode, the widest band from a
@@ -157,7 +171,10 @@ pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands
         }
         chosen
     };
-    Bands { balanced: widest(targets.balanced_loss), cost: widest(targets.cost_loss) }
+    Bands {
+        balanced: widest(targets.balanced_loss),
+        cost: widest(targets.cost_loss),
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +185,10 @@ mod tests {
     fn quality_takes_best_and_bands_take_cheapest_inside() {
         let s = [0.5, 0.8, 0.78, 0.74];
         let c = [0.1, 5.0, 1.0, 0.5];
-        let b = Bands { balanced: 0.03, cost: 0.07 };
+        let b = Bands {
+            balanced: 0.03,
+            cost: 0.07,
+        };
         assert_eq!(select(&s, &c, Mode::Quality, &b).unwrap().index, 1);
         assert_eq!(select(&s, &c, Mode::Balanced, &b).unwrap().index, 2);
         assert_eq!(select(&s, &c, Mode::Cost, &b).unwrap().index, 3);
@@ -180,9 +200,20 @@ mod tests {
     fn calibration_widens_until_the_loss_target() {
         // Cheap model loses 0.1 real quality on half the items; predictions see 0.03 gap.
         let items: Vec<Vec<(f64, f64, f64)>> = (0..10)
-            .map(|i| vec![(0.9, 1.0, 1.0), (0.87, if i % 2 == 0 { 0.9 } else { 1.0 }, 0.1)])
+            .map(|i| {
+                vec![
+                    (0.9, 1.0, 1.0),
+                    (0.87, if i % 2 == 0 { 0.9 } else { 1.0 }, 0.1),
+                ]
+            })
             .collect();
-        let b = calibrate(&items, &BandTargets { balanced_loss: 0.01, cost_loss: 0.06 });
+        let b = calibrate(
+            &items,
+            &BandTargets {
+                balanced_loss: 0.01,
+                cost_loss: 0.06,
+            },
+        );
         assert_eq!(b.balanced, 0.025);
         assert!(b.cost >= 0.03);
     }

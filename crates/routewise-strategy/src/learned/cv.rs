@@ -57,9 +57,16 @@ pub struct CvReport {
 ///
 /// # Errors
 /// Training or evaluation errors of a fold.
-pub fn cross_validate(ds: &Dataset, k: usize, seed: u64, cfg: &EvalConfig) -> Result<CvReport, LearnedError> {
+pub fn cross_validate(
+    ds: &Dataset,
+    k: usize,
+    seed: u64,
+    cfg: &EvalConfig,
+) -> Result<CvReport, LearnedError> {
     if k < 2 {
-        return Err(LearnedError::Config("cross-validation needs at least 2 folds".into()));
+        return Err(LearnedError::Config(
+            "cross-validation needs at least 2 folds".into(),
+        ));
     }
     let feats = featurize_all(ds, &cfg.fit.features);
     let folds = grouped_folds(ds, k, seed);
@@ -69,22 +76,35 @@ pub fn cross_validate(ds: &Dataset, k: usize, seed: u64, cfg: &EvalConfig) -> Re
         let test: Vec<usize> = (0..ds.items.len()).filter(|&i| folds[i] == f).collect();
         reports.push(evaluate_split(ds, &feats, &train, &test, cfg)?);
     }
-    Ok(CvReport { mean: EvalReport::mean(&reports), folds: reports })
+    Ok(CvReport {
+        mean: EvalReport::mean(&reports),
+        folds: reports,
+    })
 }
 
 /// Trains on every family except `family` and evaluates on `family` alone (out of domain).
 ///
 /// # Errors
 /// [`LearnedError::Config`] when the family is absent; training or evaluation errors.
-pub fn leave_one_family_out(ds: &Dataset, family: &str, cfg: &EvalConfig) -> Result<EvalReport, LearnedError> {
+pub fn leave_one_family_out(
+    ds: &Dataset,
+    family: &str,
+    cfg: &EvalConfig,
+) -> Result<EvalReport, LearnedError> {
     let (test, train): (Vec<usize>, Vec<usize>) =
         (0..ds.items.len()).partition(|&i| ds.items[i].family() == family);
     if test.is_empty() {
-        return Err(LearnedError::Config(format!("no item of family `{family}`")));
+        return Err(LearnedError::Config(format!(
+            "no item of family `{family}`"
+        )));
     }
     // No prompt may be on both sides.
-    let held: std::collections::HashSet<&[String]> = test.iter().map(|&i| ds.items[i].turns.as_slice()).collect();
-    let train: Vec<usize> = train.into_iter().filter(|&i| !held.contains(ds.items[i].turns.as_slice())).collect();
+    let held: std::collections::HashSet<&[String]> =
+        test.iter().map(|&i| ds.items[i].turns.as_slice()).collect();
+    let train: Vec<usize> = train
+        .into_iter()
+        .filter(|&i| !held.contains(ds.items[i].turns.as_slice()))
+        .collect();
     let feats = featurize_all(ds, &cfg.fit.features);
     evaluate_split(ds, &feats, &train, &test, cfg)
 }

@@ -79,8 +79,10 @@ impl Dataset {
         let mut ds = Dataset::default();
         let mut index = HashMap::new();
         for f in &files {
-            let text =
-                fs::read_to_string(f).map_err(|e| LearnedError::Io { path: f.clone(), source: e })?;
+            let text = fs::read_to_string(f).map_err(|e| LearnedError::Io {
+                path: f.clone(),
+                source: e,
+            })?;
             ds.parse_into(f, &text, &mut index)?;
         }
         Ok(ds)
@@ -136,8 +138,11 @@ impl Dataset {
             line,
             message: e.to_string(),
         })?;
-        let missing =
-            |field| LearnedError::MissingField { path: path.to_path_buf(), line, field };
+        let missing = |field| LearnedError::MissingField {
+            path: path.to_path_buf(),
+            line,
+            field,
+        };
         let id = raw.id.ok_or_else(|| missing("id"))?;
         let task = raw.task.ok_or_else(|| missing("task"))?;
         let prompt = raw.prompt.ok_or_else(|| missing("prompt"))?;
@@ -158,7 +163,13 @@ impl Dataset {
             value,
             expected,
         };
-        let mut item = Item { id, task, turns, scores: Vec::new(), costs: Vec::new() };
+        let mut item = Item {
+            id,
+            task,
+            turns,
+            scores: Vec::new(),
+            costs: Vec::new(),
+        };
         for (model, &s) in &scores {
             if !(0.0..=1.0).contains(&s) {
                 return Err(out_of_range("score", model, s, "0..=1"));
@@ -193,7 +204,10 @@ impl Dataset {
 
     /// A dataset holding the items at `idx` (models unchanged).
     pub fn subset(&self, idx: &[usize]) -> Dataset {
-        Dataset { models: self.models.clone(), items: idx.iter().map(|&i| self.items[i].clone()).collect() }
+        Dataset {
+            models: self.models.clone(),
+            items: idx.iter().map(|&i| self.items[i].clone()).collect(),
+        }
     }
 
     /// Task families, sorted.
@@ -213,7 +227,10 @@ fn grow_set(v: &mut Vec<Option<f64>>, i: usize, x: f64) {
 }
 
 fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), LearnedError> {
-    let io = |e| LearnedError::Io { path: p.to_path_buf(), source: e };
+    let io = |e| LearnedError::Io {
+        path: p.to_path_buf(),
+        source: e,
+    };
     let meta = fs::metadata(p).map_err(io)?;
     if !meta.is_dir() {
         out.push(p.to_path_buf());
@@ -225,7 +242,10 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), LearnedError> {
         .filter(|f| f.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     if found.is_empty() {
-        return Err(LearnedError::Empty { path: p.to_path_buf(), reason: "directory holds no .jsonl file" });
+        return Err(LearnedError::Empty {
+            path: p.to_path_buf(),
+            reason: "directory holds no .jsonl file",
+        });
     }
     found.sort();
     out.extend(found);

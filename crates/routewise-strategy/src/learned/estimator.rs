@@ -84,7 +84,14 @@ impl TrainedEstimator {
         bands: Bands,
         meta: ArtifactMeta,
     ) -> Self {
-        Self { name: "trained".into(), features, heads, reference, bands, meta }
+        Self {
+            name: "trained".into(),
+            features,
+            heads,
+            reference,
+            bands,
+            meta,
+        }
     }
 
     /// Loads the artifact shipped with the crate.
@@ -101,8 +108,10 @@ impl TrainedEstimator {
     /// I/O failures and malformed artifacts.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, LearnedError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| LearnedError::Io { path: path.to_path_buf(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| LearnedError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         Self::from_bytes(&bytes)
     }
 
@@ -112,8 +121,10 @@ impl TrainedEstimator {
     /// I/O failures.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), LearnedError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_bytes())
-            .map_err(|e| LearnedError::Io { path: path.to_path_buf(), source: e })
+        std::fs::write(path, self.to_bytes()).map_err(|e| LearnedError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
     }
 
     /// Sets the name reported by [`QualityEstimator::name`].
@@ -158,7 +169,11 @@ impl TrainedEstimator {
         self.heads
             .iter()
             .position(|h| h.model == model)
-            .or_else(|| self.heads.iter().position(|h| h.model.eq_ignore_ascii_case(model)))
+            .or_else(|| {
+                self.heads
+                    .iter()
+                    .position(|h| h.model.eq_ignore_ascii_case(model))
+            })
     }
 
     /// Extracts the features of a prompt into `out`.
@@ -170,23 +185,30 @@ impl TrainedEstimator {
     pub fn estimate_features(&self, f: &Features, candidates: &[&Deployment], out: &mut Vec<f64>) {
         let mut reference: Option<(f64, f64)> = None;
         for d in candidates {
-            if let Some(h) = self.head_index(&d.model).or_else(|| self.head_index(&d.name)) {
+            if let Some(h) = self
+                .head_index(&d.model)
+                .or_else(|| self.head_index(&d.name))
+            {
                 out.push(self.heads[h].predict(f));
                 continue;
             }
-            let skills = d
-                .profile
-                .as_ref()
-                .map(Skills::of)
-                .or_else(|| builtin(&d.model).or_else(|| builtin(&d.name)).map(|k| k.skills));
+            let skills = d.profile.as_ref().map(Skills::of).or_else(|| {
+                builtin(&d.model)
+                    .or_else(|| builtin(&d.name))
+                    .map(|k| k.skills)
+            });
             let (Some(pair), Some(skills)) = (&self.reference, skills) else {
                 // Nothing known about the model: it scores as the mean of the heads.
                 out.push(self.mean_head(f));
                 continue;
             };
             let (ps, pw) = *reference.get_or_insert_with(|| {
-                let ps = self.head_index(&pair.strong).map_or(0.5, |i| self.heads[i].predict(f));
-                let pw = self.head_index(&pair.weak).map_or(0.5, |i| self.heads[i].predict(f));
+                let ps = self
+                    .head_index(&pair.strong)
+                    .map_or(0.5, |i| self.heads[i].predict(f));
+                let pw = self
+                    .head_index(&pair.weak)
+                    .map_or(0.5, |i| self.heads[i].predict(f));
                 (ps, pw)
             });
             out.push(pair.score(ps, pw, &f.signals, &skills));

@@ -105,9 +105,24 @@ pub fn evaluate_split(
     let heads: Vec<Option<usize>> = ds.models.iter().map(|m| est.head_index(m)).collect();
     let preds: HashMap<usize, Vec<Option<f64>>> = test_idx
         .iter()
-        .map(|&i| (i, heads.iter().map(|h| h.map(|h| est.heads()[h].predict(&feats[i]))).collect()))
+        .map(|&i| {
+            (
+                i,
+                heads
+                    .iter()
+                    .map(|h| h.map(|h| est.heads()[h].predict(&feats[i])))
+                    .collect(),
+            )
+        })
         .collect();
-    let ctx = Ctx { ds, train_idx, est: &est, preds: &preds, cfg, costs: mean_costs(ds, train_idx) };
+    let ctx = Ctx {
+        ds,
+        train_idx,
+        est: &est,
+        preds: &preds,
+        cfg,
+        costs: mean_costs(ds, train_idx),
+    };
     let mut report = EvalReport {
         train_items: train_idx.len(),
         test_items: test_idx.len(),
@@ -116,7 +131,10 @@ pub fn evaluate_split(
     };
     let mut families: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &i in test_idx {
-        families.entry(ds.items[i].family().to_owned()).or_default().push(i);
+        families
+            .entry(ds.items[i].family().to_owned())
+            .or_default()
+            .push(i);
     }
     for (family, idx) in families {
         let models: Vec<usize> = (0..ds.models.len())
@@ -125,15 +143,23 @@ pub fn evaluate_split(
         let complete: Vec<usize> = idx
             .iter()
             .copied()
-            .filter(|&i| models.iter().all(|&m| ds.items[i].scores[m].is_some() && ds.items[i].costs[m].is_some()))
+            .filter(|&i| {
+                models
+                    .iter()
+                    .all(|&m| ds.items[i].scores[m].is_some() && ds.items[i].costs[m].is_some())
+            })
             .collect();
         if complete.is_empty() || models.iter().any(|&m| heads[m].is_none()) {
             continue;
         }
         if models.len() == 2 {
-            report.two_model.insert(family, ctx.two_model(&models, &complete));
+            report
+                .two_model
+                .insert(family, ctx.two_model(&models, &complete));
         } else if models.len() > 2 {
-            report.multi_model.insert(family, ctx.multi_model(&models, &complete));
+            report
+                .multi_model
+                .insert(family, ctx.multi_model(&models, &complete));
         }
     }
     if report.two_model.is_empty() && report.multi_model.is_empty() {
@@ -172,7 +198,9 @@ impl Ctx<'_> {
         for &i in self.train_idx {
             let item = &self.ds.items[i];
             for key in [item.task.clone(), format!("{}/*", item.family())] {
-                let e = acc.entry(key).or_insert_with(|| (vec![0.0; models.len()], vec![0; models.len()]));
+                let e = acc
+                    .entry(key)
+                    .or_insert_with(|| (vec![0.0; models.len()], vec![0; models.len()]));
                 for (k, &m) in models.iter().enumerate() {
                     if let Some(s) = item.scores[m] {
                         e.0[k] += s;
@@ -189,7 +217,9 @@ impl Ctx<'_> {
 
     fn task_row<'m>(&self, means: &'m HashMap<String, Vec<f64>>, i: usize) -> Option<&'m Vec<f64>> {
         let item = &self.ds.items[i];
-        means.get(&item.task).or_else(|| means.get(&format!("{}/*", item.family())))
+        means
+            .get(&item.task)
+            .or_else(|| means.get(&format!("{}/*", item.family())))
     }
 
     fn two_model(&self, models: &[usize], idx: &[usize]) -> TwoModelFamily {
@@ -218,7 +248,11 @@ impl Ctx<'_> {
             .map(|_| {
                 let its: Vec<PairItem> = idx
                     .iter()
-                    .map(|&i| PairItem { score: rng.next_f64(), strong: self.score(i, s), weak: self.score(i, w) })
+                    .map(|&i| PairItem {
+                        score: rng.next_f64(),
+                        strong: self.score(i, s),
+                        weak: self.score(i, w),
+                    })
                     .collect();
                 two_model(&its, ratio)
             })
@@ -248,7 +282,10 @@ impl Ctx<'_> {
         };
         let best = *models
             .iter()
-            .max_by(|&&a, &&b| test_mean(a, &|i, m| self.score(i, m)).total_cmp(&test_mean(b, &|i, m| self.score(i, m))))
+            .max_by(|&&a, &&b| {
+                test_mean(a, &|i, m| self.score(i, m))
+                    .total_cmp(&test_mean(b, &|i, m| self.score(i, m)))
+            })
             .unwrap_or(&models[0]);
         let best_acc = test_mean(best, &|i, m| self.score(i, m));
         let best_cost = test_mean(best, &|i, m| self.cost(i, m));
@@ -268,13 +305,19 @@ impl Ctx<'_> {
         let mut modes = BTreeMap::new();
         for &mode in &self.cfg.modes {
             let picks = route(bands.width(mode));
-            modes.insert(mode.as_str().to_owned(), MultiModelMetrics::of(&picks, best_acc, best_cost));
+            modes.insert(
+                mode.as_str().to_owned(),
+                MultiModelMetrics::of(&picks, best_acc, best_cost),
+            );
         }
         let sweep: Vec<(f64, f64)> = (0..=30)
             .map(|k| {
                 let picks = route(f64::from(k) * 0.01);
                 let n = picks.len() as f64;
-                (picks.iter().map(|p| p.1).sum::<f64>() / n, picks.iter().map(|p| p.0).sum::<f64>() / n)
+                (
+                    picks.iter().map(|p| p.1).sum::<f64>() / n,
+                    picks.iter().map(|p| p.0).sum::<f64>() / n,
+                )
             })
             .collect();
         let saving = hull_cost_at(&sweep, best_acc).map(|c| 1.0 - c / best_cost);
@@ -312,23 +355,48 @@ impl Ctx<'_> {
         out.insert("random".to_owned(), MultiModelMetrics::mean(&random));
         // Strong = most accurate on train within the family; weak = cheapest on train.
         let family = idx.first().map_or("", |&i| self.ds.items[i].family());
-        let fam_train: Vec<usize> =
-            self.train_idx.iter().copied().filter(|&i| self.ds.items[i].family() == family).collect();
+        let fam_train: Vec<usize> = self
+            .train_idx
+            .iter()
+            .copied()
+            .filter(|&i| self.ds.items[i].family() == family)
+            .collect();
         let train_acc = |m: usize| {
-            let v: Vec<f64> = fam_train.iter().filter_map(|&i| self.ds.items[i].scores[m]).collect();
+            let v: Vec<f64> = fam_train
+                .iter()
+                .filter_map(|&i| self.ds.items[i].scores[m])
+                .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
-        let strong = *models.iter().max_by(|&&a, &&b| train_acc(a).total_cmp(&train_acc(b))).unwrap_or(&models[0]);
-        let weak = *models.iter().min_by(|&&a, &&b| self.costs[a].total_cmp(&self.costs[b])).unwrap_or(&models[0]);
+        let strong = *models
+            .iter()
+            .max_by(|&&a, &&b| train_acc(a).total_cmp(&train_acc(b)))
+            .unwrap_or(&models[0]);
+        let weak = *models
+            .iter()
+            .min_by(|&&a, &&b| self.costs[a].total_cmp(&self.costs[b]))
+            .unwrap_or(&models[0]);
         let always = |m: usize| idx.iter().map(|&i| pick(i, m)).collect::<Vec<_>>();
         out.insert("always_strong".to_owned(), of(&always(strong)));
         out.insert("always_weak".to_owned(), of(&always(weak)));
-        let mut lens: Vec<usize> = fam_train.iter().map(|&i| self.ds.items[i].prompt_chars()).collect();
+        let mut lens: Vec<usize> = fam_train
+            .iter()
+            .map(|&i| self.ds.items[i].prompt_chars())
+            .collect();
         lens.sort_unstable();
         let median = lens.get(lens.len() / 2).copied().unwrap_or(0);
         let by_len: Vec<(f64, f64)> = idx
             .iter()
-            .map(|&i| pick(i, if self.ds.items[i].prompt_chars() >= median { strong } else { weak }))
+            .map(|&i| {
+                pick(
+                    i,
+                    if self.ds.items[i].prompt_chars() >= median {
+                        strong
+                    } else {
+                        weak
+                    },
+                )
+            })
             .collect();
         out.insert("prompt_length".to_owned(), of(&by_len));
         let means = self.task_means(models);
@@ -351,7 +419,8 @@ impl Ctx<'_> {
             .map(|&i| {
                 let scores: Vec<f64> = models.iter().map(|&m| self.score(i, m)).collect();
                 let costs: Vec<f64> = models.iter().map(|&m| self.cost(i, m)).collect();
-                let k = select(&scores, &costs, Mode::Quality, &Bands::default()).map_or(0, |s| s.index);
+                let k = select(&scores, &costs, Mode::Quality, &Bands::default())
+                    .map_or(0, |s| s.index);
                 pick(i, models[k])
             })
             .collect();
@@ -362,10 +431,20 @@ impl Ctx<'_> {
 
 /// Always-strong is a single point of the curve: PGR 1 at a strong share of 1, no saving.
 fn constant_strong() -> TwoModelMetrics {
-    TwoModelMetrics { apgr: 1.0, cpt50: 1.0, cpt80: 1.0, cost_reduction_at_95: 0.0 }
+    TwoModelMetrics {
+        apgr: 1.0,
+        cpt50: 1.0,
+        cpt80: 1.0,
+        cost_reduction_at_95: 0.0,
+    }
 }
 
 /// Always-weak: PGR 0 and it never reaches any share of the gap.
 fn constant_weak() -> TwoModelMetrics {
-    TwoModelMetrics { apgr: 0.0, cpt50: f64::NAN, cpt80: f64::NAN, cost_reduction_at_95: f64::NAN }
+    TwoModelMetrics {
+        apgr: 0.0,
+        cpt50: f64::NAN,
+        cpt80: f64::NAN,
+        cost_reduction_at_95: f64::NAN,
+    }
 }

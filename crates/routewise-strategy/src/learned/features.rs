@@ -24,7 +24,13 @@ pub struct FeatureConfig {
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        Self { bits: 18, word_ngrams: 2, char_ngram: 4, cues: true, max_bytes: 6144 }
+        Self {
+            bits: 18,
+            word_ngrams: 2,
+            char_ngram: 4,
+            cues: true,
+            max_bytes: 6144,
+        }
     }
 }
 
@@ -87,7 +93,10 @@ impl FeatureConfig {
         out.val.clear();
         out.scratch.clear();
         let mut c = CueCounts::default();
-        let segments = view.instructions.into_iter().chain(view.user_turns.iter().copied());
+        let segments = view
+            .instructions
+            .into_iter()
+            .chain(view.user_turns.iter().copied());
         for text in segments {
             let t = cap(text, self.max_bytes);
             self.hash_words(t.0, &mut out.scratch, &mut c);
@@ -139,7 +148,11 @@ impl FeatureConfig {
         for &b in text.as_bytes() {
             if b.is_ascii_alphanumeric() || b >= 0x80 {
                 // Digits collapse to one shape: the numbers themselves carry no routing signal.
-                let b = if b.is_ascii_digit() { b'0' } else { b.to_ascii_lowercase() };
+                let b = if b.is_ascii_digit() {
+                    b'0'
+                } else {
+                    b.to_ascii_lowercase()
+                };
                 if len < word.len() {
                     word[len] = b;
                     len += 1;
@@ -180,7 +193,11 @@ impl FeatureConfig {
                 b' '
             } else {
                 last_space = false;
-                if b.is_ascii_digit() { b'0' } else { b.to_ascii_lowercase() }
+                if b.is_ascii_digit() {
+                    b'0'
+                } else {
+                    b.to_ascii_lowercase()
+                }
             };
             win.copy_within(1..n, 0);
             win[n - 1] = b;
@@ -203,10 +220,16 @@ impl FeatureConfig {
         cue("len_log", (1.0 + c.bytes as f64).ln() / 10.0);
         let bucket = (1.0 + words).log2().floor() as usize;
         cue(LEN_BUCKETS[bucket.min(LEN_BUCKETS.len() - 1)], 1.0);
-        cue("turns", ((view.user_turns.len().max(1) - 1) as f64).min(4.0) / 4.0);
+        cue(
+            "turns",
+            ((view.user_turns.len().max(1) - 1) as f64).min(4.0) / 4.0,
+        );
         cue("history", (view.history_items as f64).min(8.0) / 8.0);
         cue("tools", (view.tools.len() as f64).min(8.0) / 8.0);
-        cue("instructions", f64::from(u8::from(view.instructions.is_some_and(|i| !i.is_empty()))));
+        cue(
+            "instructions",
+            f64::from(u8::from(view.instructions.is_some_and(|i| !i.is_empty()))),
+        );
         cue("code", s.code);
         cue("math", s.math);
         cue("reasoning", s.reasoning);
@@ -220,11 +243,17 @@ impl FeatureConfig {
     }
 }
 
-const LEN_BUCKETS: [&str; 12] =
-    ["lb0", "lb1", "lb2", "lb3", "lb4", "lb5", "lb6", "lb7", "lb8", "lb9", "lb10", "lb11"];
+const LEN_BUCKETS: [&str; 12] = [
+    "lb0", "lb1", "lb2", "lb3", "lb4", "lb5", "lb6", "lb7", "lb8", "lb9", "lb10", "lb11",
+];
 
 fn sort_merge(out: &mut Features) {
-    let mut pairs: Vec<(u32, f32)> = out.idx.iter().copied().zip(out.val.iter().copied()).collect();
+    let mut pairs: Vec<(u32, f32)> = out
+        .idx
+        .iter()
+        .copied()
+        .zip(out.val.iter().copied())
+        .collect();
     pairs.sort_unstable_by_key(|p| p.0);
     out.idx.clear();
     out.val.clear();
@@ -272,17 +301,53 @@ struct CueCounts {
 }
 
 const CODE_MARKERS: [&str; 14] = [
-    "```", "def ", "return ", "function", "class ", "import ", "#include", "=>", "();", "python",
-    "javascript", "sql", "write a program", "write a function",
+    "```",
+    "def ",
+    "return ",
+    "function",
+    "class ",
+    "import ",
+    "#include",
+    "=>",
+    "();",
+    "python",
+    "javascript",
+    "sql",
+    "write a program",
+    "write a function",
 ];
 const MATH_WORDS: [&str; 10] = [
-    "how many", "how much", "calculate", "solve", "equation", "total", "percent", "probability",
-    "integer", "sum of",
+    "how many",
+    "how much",
+    "calculate",
+    "solve",
+    "equation",
+    "total",
+    "percent",
+    "probability",
+    "integer",
+    "sum of",
 ];
-const REASONING_WORDS: [&str; 8] =
-    ["why", "explain", "prove", "step by step", "reason", "justify", "deduce", "logic"];
-const EXTRACTION_WORDS: [&str; 8] =
-    ["extract", "json", "table", "summar", "passage", "following text", "format", "list all"];
+const REASONING_WORDS: [&str; 8] = [
+    "why",
+    "explain",
+    "prove",
+    "step by step",
+    "reason",
+    "justify",
+    "deduce",
+    "logic",
+];
+const EXTRACTION_WORDS: [&str; 8] = [
+    "extract",
+    "json",
+    "table",
+    "summar",
+    "passage",
+    "following text",
+    "format",
+    "list all",
+];
 
 impl CueCounts {
     fn scan(&mut self, text: &str) {
@@ -306,7 +371,12 @@ impl CueCounts {
                 _ => {}
             }
         }
-        let count = |words: &[&str]| words.iter().map(|w| lower.matches(w).count()).sum::<usize>();
+        let count = |words: &[&str]| {
+            words
+                .iter()
+                .map(|w| lower.matches(w).count())
+                .sum::<usize>()
+        };
         self.code += 3 * count(&CODE_MARKERS);
         self.math_words += count(&MATH_WORDS);
         self.reasoning += count(&REASONING_WORDS);
@@ -318,7 +388,10 @@ impl CueCounts {
         let numbers_per_word = self.digits as f64 / (self.words as f64 + 1.0);
         TaskSignals {
             code: sat(self.code as f64, 6.0),
-            math: sat(self.math_ops as f64 + 2.0 * self.math_words as f64 + 4.0 * numbers_per_word, 4.0),
+            math: sat(
+                self.math_ops as f64 + 2.0 * self.math_words as f64 + 4.0 * numbers_per_word,
+                4.0,
+            ),
             reasoning: sat(self.reasoning as f64, 2.0),
             extraction: sat(self.extraction as f64, 2.0),
         }
@@ -333,7 +406,10 @@ mod tests {
     fn features_are_sorted_unique_and_normalised() {
         let cfg = FeatureConfig::default();
         let mut f = Features::default();
-        cfg.extract(&PromptView::from_text("def add(a, b): return a + b  # add add add"), &mut f);
+        cfg.extract(
+            &PromptView::from_text("def add(a, b): return a + b  # add add add"),
+            &mut f,
+        );
         assert!(f.idx.windows(2).all(|w| w[0] < w[1]));
         assert!(f.signals.code > 0.5, "{:?}", f.signals);
         assert!(f.idx.iter().all(|&i| i < 1 << cfg.bits));

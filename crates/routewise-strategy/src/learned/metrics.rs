@@ -85,7 +85,9 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// The smallest share on the curve at which quality reaches `target` (NaN if never).
 pub fn share_for_quality(curve: &[(f64, f64)], target: f64) -> f64 {
-    let Some(&(x0, y0)) = curve.first() else { return f64::NAN };
+    let Some(&(x0, y0)) = curve.first() else {
+        return f64::NAN;
+    };
     if y0 >= target {
         return x0;
     }
@@ -108,8 +110,15 @@ pub fn two_model(items: &[PairItem], cost_ratio: f64) -> TwoModelMetrics {
         return TwoModelMetrics::default();
     };
     let dx = last.0 - first.0;
-    let auc: f64 = curve.windows(2).map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0).sum();
-    let apgr = if dx > 0.0 && strong != weak { (auc - weak * dx) / ((strong - weak) * dx) } else { f64::NAN };
+    let auc: f64 = curve
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+        .sum();
+    let apgr = if dx > 0.0 && strong != weak {
+        (auc - weak * dx) / ((strong - weak) * dx)
+    } else {
+        f64::NAN
+    };
     let cpt = |x: f64| share_for_quality(&curve, weak + x * (strong - weak));
     let c95 = share_for_quality(&curve, 0.95 * strong);
     TwoModelMetrics {
@@ -173,7 +182,11 @@ pub fn hull_cost_at(points: &[(f64, f64)], accuracy: f64) -> Option<f64> {
         while hull.len() >= 2 {
             let (a, b) = (hull[hull.len() - 2], hull[hull.len() - 1]);
             let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
-            if cross >= 0.0 { hull.pop(); } else { break; }
+            if cross >= 0.0 {
+                hull.pop();
+            } else {
+                break;
+            }
         }
         hull.push(p);
     }
@@ -189,6 +202,8 @@ pub fn hull_cost_at(points: &[(f64, f64)], accuracy: f64) -> Option<f64> {
 
 /// The mean of the non-NaN values (NaN when there is none).
 pub fn nan_mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values.filter(|v| !v.is_nan()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    let (sum, n) = values
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     if n == 0 { f64::NAN } else { sum / n as f64 }
 }

@@ -31,6 +31,6 @@ pub use estimator::{ArtifactMeta, Head, TrainedEstimator};
 pub use features::{FeatureConfig, Features, TaskSignals};
 pub use profiles::{ReferencePair, Skills};
 pub use train::{
-    FitConfig, SplitMix, TrainConfig, TrainSummary, featurize_all, fit, fit_heads, fit_on, mean_costs, train,
-    view_of,
+    FitConfig, SplitMix, TrainConfig, TrainSummary, featurize_all, fit, fit_heads, fit_on,
+    mean_costs, train, view_of,
 };

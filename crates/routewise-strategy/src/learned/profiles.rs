@@ -26,7 +26,12 @@ pub struct Skills {
 impl Skills {
     /// The skills of a capability profile.
     pub fn of(p: &CapabilityProfile) -> Self {
-        Self { general: p.general, reasoning: p.reasoning, math: p.math, coding: p.coding }
+        Self {
+            general: p.general,
+            reasoning: p.reasoning,
+            math: p.math,
+            coding: p.coding,
+        }
     }
 
     /// The skill a prompt with these signals calls for: a signal-weighted mean in which
@@ -63,7 +68,12 @@ const fn known(
 ) -> KnownProfile {
     KnownProfile {
         model,
-        skills: Skills { general, reasoning, math, coding },
+        skills: Skills {
+            general,
+            reasoning,
+            math,
+            coding,
+        },
         context_window,
         reasoning_model,
     }
@@ -72,15 +82,39 @@ const fn known(
 /// Built-in profiles: the reference pair of the RouteLLM data and the default pool.
 /// Longer ids come first so that prefix matching picks the most specific row.
 pub const KNOWN_PROFILES: &[KnownProfile] = &[
-    known("gpt-4-1106-preview", 0.847, 0.425, 0.643, 0.837, 128_000, false),
-    known("mistralai/mixtral-8x7b-instruct-v0.1", 0.706, 0.290, 0.284, 0.402, 32_000, false),
+    known(
+        "gpt-4-1106-preview",
+        0.847,
+        0.425,
+        0.643,
+        0.837,
+        128_000,
+        false,
+    ),
+    known(
+        "mistralai/mixtral-8x7b-instruct-v0.1",
+        0.706,
+        0.290,
+        0.284,
+        0.402,
+        32_000,
+        false,
+    ),
     known("gpt-4.1-nano", 0.801, 0.503, 0.700, 0.850, 1_047_576, false),
     known("gpt-4.1-mini", 0.875, 0.650, 0.850, 0.900, 1_047_576, false),
     known("gpt-4.1", 0.902, 0.663, 0.880, 0.920, 1_047_576, false),
     known("gpt-5-mini", 0.900, 0.823, 0.950, 0.930, 400_000, true),
     known("gpt-5.2", 0.930, 0.924, 0.980, 0.960, 400_000, true),
     known("gpt-5", 0.925, 0.857, 0.970, 0.950, 400_000, true),
-    known("grok-4-fast-reasoning", 0.900, 0.857, 0.950, 0.920, 2_000_000, true),
+    known(
+        "grok-4-fast-reasoning",
+        0.900,
+        0.857,
+        0.950,
+        0.920,
+        2_000_000,
+        true,
+    ),
     known("deepseek-v3.2", 0.890, 0.824, 0.950, 0.920, 128_000, false),
 ];
 
@@ -98,7 +132,12 @@ pub fn builtin(model: &str) -> Option<&'static KnownProfile> {
 pub fn builtin_profile(model: &str) -> Option<CapabilityProfile> {
     builtin(model).map(|k| {
         CapabilityProfile::uniform(0.0)
-            .with_skills(k.skills.general, k.skills.reasoning, k.skills.math, k.skills.coding)
+            .with_skills(
+                k.skills.general,
+                k.skills.reasoning,
+                k.skills.math,
+                k.skills.coding,
+            )
             .with_context_window(k.context_window)
             .with_reasoning_model(k.reasoning_model)
     })

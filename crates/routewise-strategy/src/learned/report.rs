@@ -79,11 +79,19 @@ fn multi_json(m: &MultiModelMetrics) -> Value {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:.1}%", 100.0 * x) } else { "-".into() }
+    if x.is_finite() {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        "-".into()
+    }
 }
 
 fn fixed(x: f64) -> String {
-    if x.is_finite() { format!("{x:.3}") } else { "-".into() }
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "-".into()
+    }
 }
 
 impl EvalReport {
@@ -93,8 +101,11 @@ impl EvalReport {
     pub fn to_json(&self) -> Value {
         let mut two = Map::new();
         for (f, fam) in &self.two_model {
-            let baselines: Map<String, Value> =
-                fam.baselines.iter().map(|(k, v)| (k.clone(), two_json(v))).collect();
+            let baselines: Map<String, Value> = fam
+                .baselines
+                .iter()
+                .map(|(k, v)| (k.clone(), two_json(v)))
+                .collect();
             two.insert(
                 f.clone(),
                 json!({
@@ -105,9 +116,16 @@ impl EvalReport {
         }
         let mut multi = Map::new();
         for (f, fam) in &self.multi_model {
-            let modes: Map<String, Value> = fam.modes.iter().map(|(k, v)| (k.clone(), multi_json(v))).collect();
-            let baselines: Map<String, Value> =
-                fam.baselines.iter().map(|(k, v)| (k.clone(), multi_json(v))).collect();
+            let modes: Map<String, Value> = fam
+                .modes
+                .iter()
+                .map(|(k, v)| (k.clone(), multi_json(v)))
+                .collect();
+            let baselines: Map<String, Value> = fam
+                .baselines
+                .iter()
+                .map(|(k, v)| (k.clone(), multi_json(v)))
+                .collect();
             multi.insert(
                 f.clone(),
                 json!({
@@ -135,8 +153,16 @@ impl EvalReport {
             self.train_items, self.test_items, self.bands.balanced, self.bands.cost
         );
         for (f, fam) in &self.two_model {
-            let _ = writeln!(s, "\n{f} ({} items): {} vs {}", fam.items, fam.strong, fam.weak);
-            let _ = writeln!(s, "  {:<20} {:>7} {:>7} {:>7} {:>12}", "router", "APGR", "CPT50", "CPT80", "cut@95%");
+            let _ = writeln!(
+                s,
+                "\n{f} ({} items): {} vs {}",
+                fam.items, fam.strong, fam.weak
+            );
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>7} {:>7} {:>7} {:>12}",
+                "router", "APGR", "CPT50", "CPT80", "cut@95%"
+            );
             let row = |s: &mut String, name: &str, m: &TwoModelMetrics| {
                 let _ = writeln!(
                     s,
@@ -160,9 +186,14 @@ impl EvalReport {
                 fam.items,
                 fam.models.len(),
                 fam.best_single,
-                fam.cost_saving_at_best_single.map_or_else(|| "-".into(), pct)
+                fam.cost_saving_at_best_single
+                    .map_or_else(|| "-".into(), pct)
             );
-            let _ = writeln!(s, "  {:<20} {:>8} {:>12} {:>9} {:>9}", "policy", "acc", "$/query", "acc/best", "$/best");
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>8} {:>12} {:>9} {:>9}",
+                "policy", "acc", "$/query", "acc/best", "$/best"
+            );
             let row = |s: &mut String, name: &str, m: &MultiModelMetrics| {
                 let _ = writeln!(
                     s,
@@ -187,7 +218,8 @@ impl EvalReport {
     /// The element-wise mean of several reports (cross-validation folds), family by family.
     pub fn mean(reports: &[EvalReport]) -> EvalReport {
         let mut out = EvalReport {
-            train_items: reports.iter().map(|r| r.train_items).sum::<usize>() / reports.len().max(1),
+            train_items: reports.iter().map(|r| r.train_items).sum::<usize>()
+                / reports.len().max(1),
             test_items: reports.iter().map(|r| r.test_items).sum(),
             bands: Bands {
                 balanced: nan_mean(reports.iter().map(|r| r.bands.balanced)),
@@ -198,9 +230,12 @@ impl EvalReport {
         for r in reports {
             for (f, fam) in &r.two_model {
                 out.two_model.entry(f.clone()).or_insert_with(|| {
-                    let all: Vec<&TwoModelFamily> = reports.iter().filter_map(|r| r.two_model.get(f)).collect();
+                    let all: Vec<&TwoModelFamily> =
+                        reports.iter().filter_map(|r| r.two_model.get(f)).collect();
                     let avg = |get: &dyn Fn(&TwoModelFamily) -> Option<TwoModelMetrics>| {
-                        TwoModelMetrics::mean(&all.iter().filter_map(|x| get(x)).collect::<Vec<_>>())
+                        TwoModelMetrics::mean(
+                            &all.iter().filter_map(|x| get(x)).collect::<Vec<_>>(),
+                        )
                     };
                     TwoModelFamily {
                         strong: fam.strong.clone(),
@@ -217,17 +252,29 @@ impl EvalReport {
             }
             for (f, fam) in &r.multi_model {
                 out.multi_model.entry(f.clone()).or_insert_with(|| {
-                    let all: Vec<&MultiModelFamily> = reports.iter().filter_map(|r| r.multi_model.get(f)).collect();
+                    let all: Vec<&MultiModelFamily> = reports
+                        .iter()
+                        .filter_map(|r| r.multi_model.get(f))
+                        .collect();
                     let avg = |get: &dyn Fn(&MultiModelFamily) -> Option<MultiModelMetrics>| {
-                        MultiModelMetrics::mean(&all.iter().filter_map(|x| get(x)).collect::<Vec<_>>())
+                        MultiModelMetrics::mean(
+                            &all.iter().filter_map(|x| get(x)).collect::<Vec<_>>(),
+                        )
                     };
-                    let saving = nan_mean(all.iter().map(|x| x.cost_saving_at_best_single.unwrap_or(f64::NAN)));
+                    let saving = nan_mean(
+                        all.iter()
+                            .map(|x| x.cost_saving_at_best_single.unwrap_or(f64::NAN)),
+                    );
                     MultiModelFamily {
                         items: all.iter().map(|x| x.items).sum(),
                         models: fam.models.clone(),
                         best_single: fam.best_single.clone(),
                         cost_saving_at_best_single: saving.is_finite().then_some(saving),
-                        modes: fam.modes.keys().map(|k| (k.clone(), avg(&|x| x.modes.get(k).copied()))).collect(),
+                        modes: fam
+                            .modes
+                            .keys()
+                            .map(|k| (k.clone(), avg(&|x| x.modes.get(k).copied())))
+                            .collect(),
                         baselines: fam
                             .baselines
                             .keys()

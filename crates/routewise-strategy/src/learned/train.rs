@@ -40,7 +40,7 @@ impl Default for FitConfig {
         Self {
             features: FeatureConfig::default(),
             epochs: 6,
-            learning_rate: 0.1,
+            learning_rate: 0.03,
             l2: 1e-5,
             seed: 20_261_125,
             targets: BandTargets::default(),
@@ -87,11 +87,19 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary, LearnedError> {
     estimator.meta.trained_on = cfg
         .data
         .iter()
-        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into_owned()))
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let bytes = estimator.to_bytes();
     if let Some(out) = &cfg.out {
-        std::fs::write(out, &bytes).map_err(|e| LearnedError::Io { path: out.clone(), source: e })?;
+        std::fs::write(out, &bytes).map_err(|e| LearnedError::Io {
+            path: out.clone(),
+            source: e,
+        })?;
     }
     Ok(TrainSummary {
         items: ds.items.len(),
@@ -116,7 +124,10 @@ pub fn featurize_all(ds: &Dataset, cfg: &FeatureConfig) -> Vec<Features> {
 
 /// The [`PromptView`] of an item: its user turns and nothing else (never its task).
 pub fn view_of(item: &Item) -> PromptView<'_> {
-    PromptView { user_turns: item.turns.iter().map(String::as_str).collect(), ..PromptView::default() }
+    PromptView {
+        user_turns: item.turns.iter().map(String::as_str).collect(),
+        ..PromptView::default()
+    }
 }
 
 /// Fits and calibrates on a whole dataset.
@@ -141,7 +152,9 @@ pub fn fit_on(
 ) -> Result<TrainedEstimator, LearnedError> {
     let heads = fit_heads(ds, feats, train_idx, cfg);
     if heads.is_empty() {
-        return Err(LearnedError::Config("no model has a scored training item".into()));
+        return Err(LearnedError::Config(
+            "no model has a scored training item".into(),
+        ));
     }
     let reference = pick_reference(&heads, cfg);
     let mut est = TrainedEstimator::new(
@@ -149,7 +162,10 @@ pub fn fit_on(
         heads,
         reference,
         Bands::default(),
-        ArtifactMeta { items: train_idx.len(), ..ArtifactMeta::default() },
+        ArtifactMeta {
+            items: train_idx.len(),
+            ..ArtifactMeta::default()
+        },
     );
     if cfg.calibration_folds >= 2 {
         est.bands = calibrate_bands(ds, feats, train_idx, cfg);
@@ -168,7 +184,8 @@ fn pick_reference(heads: &[Head], cfg: &FitConfig) -> Option<ReferencePair> {
             (find(s)?, find(w)?)
         }
         None => {
-            let by = |a: &&(&str, super::profiles::Skills), b: &&(&str, super::profiles::Skills)| {
+            let by = |a: &&(&str, super::profiles::Skills),
+                      b: &&(&str, super::profiles::Skills)| {
                 a.1.general.total_cmp(&b.1.general)
             };
             let s = *with_profile.iter().max_by(by)?;
@@ -196,18 +213,31 @@ pub fn mean_costs(ds: &Dataset, idx: &[usize]) -> Vec<f64> {
             }
         }
     }
-    sum.iter().zip(&n).map(|(s, &n)| if n > 0 { s / n as f64 } else { f64::INFINITY }).collect()
+    sum.iter()
+        .zip(&n)
+        .map(|(s, &n)| if n > 0 { s / n as f64 } else { f64::INFINITY })
+        .collect()
 }
 
-fn calibrate_bands(ds: &Dataset, feats: &[Features], train_idx: &[usize], cfg: &FitConfig) -> Bands {
+fn calibrate_bands(
+    ds: &Dataset,
+    feats: &[Features],
+    train_idx: &[usize],
+    cfg: &FitConfig,
+) -> Bands {
     let sub = ds.subset(train_idx);
     let folds = grouped_folds(&sub, cfg.calibration_folds, cfg.seed ^ 0x5eed);
     let costs = mean_costs(ds, train_idx);
-    let inner = FitConfig { calibration_folds: 0, ..cfg.clone() };
+    let inner = FitConfig {
+        calibration_folds: 0,
+        ..cfg.clone()
+    };
     let mut items = Vec::new();
     for k in 0..cfg.calibration_folds {
-        let fit_idx: Vec<usize> =
-            (0..sub.items.len()).filter(|&j| folds[j] != k).map(|j| train_idx[j]).collect();
+        let fit_idx: Vec<usize> = (0..sub.items.len())
+            .filter(|&j| folds[j] != k)
+            .map(|j| train_idx[j])
+            .collect();
         let heads = fit_heads(ds, feats, &fit_idx, &inner);
         for j in (0..sub.items.len()).filter(|&j| folds[j] == k) {
             let i = train_idx[j];
@@ -232,8 +262,10 @@ pub fn fit_heads(ds: &Dataset, feats: &[Features], idx: &[usize], cfg: &FitConfi
     let dim = 1usize << cfg.features.bits;
     let mut heads = Vec::new();
     for (m, model) in ds.models.iter().enumerate() {
-        let rows: Vec<(usize, f64)> =
-            idx.iter().filter_map(|&i| ds.items[i].scores[m].map(|s| (i, s))).collect();
+        let rows: Vec<(usize, f64)> = idx
+            .iter()
+            .filter_map(|&i| ds.items[i].scores[m].map(|s| (i, s)))
+            .collect();
         if rows.is_empty() {
             continue;
         }
@@ -242,7 +274,13 @@ pub fn fit_heads(ds: &Dataset, feats: &[Features], idx: &[usize], cfg: &FitConfi
     heads
 }
 
-fn fit_head(model: &str, rows: &[(usize, f64)], feats: &[Features], dim: usize, cfg: &FitConfig) -> Head {
+fn fit_head(
+    model: &str,
+    rows: &[(usize, f64)],
+    feats: &[Features],
+    dim: usize,
+    cfg: &FitConfig,
+) -> Head {
     let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
     let mean = mean.clamp(1e-3, 1.0 - 1e-3);
     // Start at the base rate so regularisation shrinks towards it, not towards 0.5.
@@ -274,11 +312,17 @@ fn fit_head(model: &str, rows: &[(usize, f64)], feats: &[Features], dim: usize, 
             }
         }
     }
-    Head { model: model.to_owned(), bias: bias as f32, weights: w.into_iter().map(|x| x as f32).collect() }
+    Head {
+        model: model.to_owned(),
+        bias: bias as f32,
+        weights: w.into_iter().map(|x| x as f32).collect(),
+    }
 }
 
 fn fnv_str(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// A small deterministic generator (SplitMix64): reproducible across platforms and crate

@@ -1,0 +1,162 @@
+//! The trained estimator: the shipped artifact, training and evaluation on generated data.
+
+use std::time::Instant;
+
+use routewise_strategy::learned::cv::{cross_validate, grouped_folds};
+use routewise_strategy::learned::eval::{EvalConfig, evaluate_split};
+use routewise_strategy::learned::{
+    Dataset, FitConfig, Mode, SplitMix, TrainedEstimator, featurize_all, fit, select,
+};
+use routewise_strategy::{CapabilityProfile, Deployment, PromptView, QualityEstimator};
+
+#[test]
+fn default_artifact_is_small_loads_fast_and_round_trips() {
+    let t = Instant::now();
+    let est = TrainedEstimator::default_artifact().expect("shipped artifact loads");
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    // Debug builds are slower than release; the release figure is in the bench.
+    assert!(ms < 500.0, "load took {ms} ms");
+    let bytes = est.to_bytes();
+    assert!(bytes.len() < 5 * 1024 * 1024);
+    assert_eq!(est.heads().len(), 2);
+    let again = TrainedEstimator::from_bytes(&bytes).expect("round trip");
+    assert_eq!(again.bands(), est.bands());
+    assert!(TrainedEstimator::from_bytes(b"nope").expect_err("bad magic").is_artifact());
+    assert!(TrainedEstimator::from_bytes(&bytes[..bytes.len() - 2]).expect_err("truncated").is_artifact());
+}
+
+fn default_pool() -> Vec<Deployment> {
+    ["gpt-4.1-nano", "gpt-4.1-mini", "gpt-5-mini", "gpt-5.2", "grok-4-fast-reasoning", "Deepseek-V3.2"]
+        .into_iter()
+        .map(Deployment::new)
+        .collect()
+}
+
+#[test]
+fn default_artifact_scores_the_default_pool_prompt_dependently() {
+    let est = TrainedEstimator::default_artifact().expect("loads");
+    let pool = default_pool();
+    let cands: Vec<&Deployment> = pool.iter().collect();
+    let mut easy = Vec::new();
+    let mut hard = Vec::new();
+    est.estimate(&PromptView::from_text("Say hello to my friend Anna."), &cands, &mut easy);
+    est.estimate(
+        &PromptView::from_text(
+            "Let G be a finite group of order 120 and H a normal subgroup of index 5. Prove that \
+             G/H is cyclic and compute the number of Sylow 5-subgroups step by step.",
+        ),
+        &cands,
+        &mut hard,
+    );
+    assert_eq!(easy.len(), 6);
+    assert!(easy.iter().chain(&hard).all(|s| (0.0..=1.0).contains(s)));
+    assert_ne!(easy, hard);
+    // A stronger profile never scores lower, and the hard prompt scores lower for everyone.
+    assert!(hard[3] >= hard[0] && easy[3] >= easy[0]);
+    assert!(hard.iter().zip(&easy).all(|(h, e)| h < e), "easy {easy:?} hard {hard:?}");
+}
+
+#[test]
+fn heads_win_over_profiles_and_explicit_profiles_are_used() {
+    let est = TrainedEstimator::default_artifact().expect("loads");
+    let strong = Deployment::new("my-gpt4").with_model("gpt-4-1106-preview");
+    let weak = Deployment::new("custom").with_profile(CapabilityProfile::uniform(0.3));
+    let great = Deployment::new("custom2").with_profile(CapabilityProfile::uniform(0.95));
+    let mut out = Vec::new();
+    est.estimate(&PromptView::from_text("Write a Python function that merges two sorted lists."), &[&strong, &weak, &great], &mut out);
+    assert_eq!(out.len(), 3);
+    assert!(out[2] > out[1]);
+}
+
+/// Two synthetic models: "big" is right on everything, "small" fails on prompts mentioning
+/// integrals. Prompts are otherwise similar and lengths uninformative.
+fn synthetic(n: usize, seed: u64) -> Dataset {
+    let mut rng = SplitMix(seed);
+    let mut text = String::new();
+    for i in 0..n {
+        let hard = rng.next_f64() < 0.4;
+        let topic = if hard { "evaluate the integral of x squared" } else { "name the capital city of a country" };
+        let noise = rng.next_u64() % 1000;
+        let small = if hard { 0.0 } else { f64::from(u8::from(rng.next_f64() < 0.9)) };
+        let task = if i % 2 == 0 { "syn/a" } else { "syn/b" };
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"{task}\",\"prompt\":\"Please {topic} number {noise}.\",\
+             \"scores\":{{\"big\":1.0,\"small\":{small}}},\"costs_usd\":{{\"big\":0.01,\"small\":0.0001}}}}\n"
+        ));
+    }
+    Dataset::from_jsonl("synthetic.jsonl", &text).expect("synthetic data parses")
+}
+
+fn quick_fit() -> FitConfig {
+    let mut f = FitConfig { epochs: 3, calibration_folds: 2, ..FitConfig::default() };
+    f.features.bits = 14;
+    f
+}
+
+#[test]
+fn training_learns_a_prompt_signal_and_beats_random() {
+    let ds = synthetic(400, 1);
+    let cfg = EvalConfig { fit: quick_fit(), random_seeds: 20, ..EvalConfig::default() };
+    let cv = cross_validate(&ds, 3, 0, &cfg).expect("cv runs");
+    let fam = &cv.mean.two_model["syn"];
+    assert_eq!(fam.strong, "big");
+    let random = fam.baselines["random"].apgr;
+    assert!(fam.router.apgr > random + 0.2, "router {} random {random}", fam.router.apgr);
+    assert!(fam.router.cpt50 < 0.5);
+    let json = cv.mean.to_json();
+    assert!(json["two_model"]["syn"]["router"]["apgr"].is_number());
+    for b in ["random", "always_strong", "always_weak", "prompt_length", "task_level", "oracle"] {
+        assert!(json["two_model"]["syn"]["baselines"][b].is_object(), "missing baseline {b}");
+    }
+    assert!(cv.mean.to_table().contains("ours"));
+}
+
+#[test]
+fn folds_never_split_a_prompt() {
+    let mut ds = synthetic(60, 2);
+    let copy = ds.items[0].clone();
+    ds.items.push(copy);
+    let folds = grouped_folds(&ds, 5, 3);
+    assert_eq!(folds[0], folds[60]);
+    assert!(folds.iter().all(|&f| f < 5));
+}
+
+#[test]
+fn multi_model_modes_order_cost_and_quality() {
+    // Three models: cheap is right on easy prompts only; mid on most; top on all.
+    let mut rng = SplitMix(9);
+    let mut text = String::new();
+    for i in 0..300 {
+        let hard = rng.next_f64() < 0.5;
+        let p = if hard { "prove the theorem about primes" } else { "translate hello into french" };
+        let cheap = if hard { 0.0 } else { 1.0 };
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"rb/x\",\"prompt\":\"{p} {}\",\"scores\":{{\"top\":1.0,\"mid\":{},\"cheap\":{cheap}}},\
+             \"costs_usd\":{{\"top\":1.0,\"mid\":0.3,\"cheap\":0.01}}}}\n",
+            rng.next_u64() % 97,
+            f64::from(u8::from(rng.next_f64() < 0.9))
+        ));
+    }
+    let ds = Dataset::from_jsonl("multi.jsonl", &text).expect("parses");
+    let cfg = EvalConfig { fit: quick_fit(), random_seeds: 10, ..EvalConfig::default() };
+    let feats = featurize_all(&ds, &cfg.fit.features);
+    let train: Vec<usize> = (0..200).collect();
+    let test: Vec<usize> = (200..300).collect();
+    let r = evaluate_split(&ds, &feats, &train, &test, &cfg).expect("evaluates");
+    let fam = &r.multi_model["rb"];
+    let q = fam.modes["quality"];
+    let c = fam.modes["cost"];
+    assert_eq!(fam.best_single, "top");
+    assert!(q.accuracy_vs_best_single > 0.95, "{q:?}");
+    assert!(c.cost_per_query <= q.cost_per_query + 1e-12);
+    assert!(c.cost_vs_best_single < 0.7, "{c:?}");
+    assert!(r.to_json()["multi_model"]["rb"]["modes"]["balanced"]["accuracy"].is_number());
+}
+
+#[test]
+fn select_reports_the_band_and_fit_needs_scores() {
+    let est = fit(&synthetic(50, 4), &quick_fit()).expect("fits");
+    let sel = select(&[0.9, 0.88], &[1.0, 0.1], Mode::Cost, &est.bands()).expect("selects");
+    assert_eq!(sel.band, est.bands().cost);
+    assert!((sel.best - 0.9).abs() < 1e-12);
+}
