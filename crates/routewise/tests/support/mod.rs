@@ -1,0 +1,49 @@
+//! Shared helpers for the integration tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod scripted;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use routewise::{Client, ClientBuilder};
+use routewise_transport::{ResponseBody, RetryPolicy, Transport, TransportError, retry::Jitter};
+
+mockall::mock! {
+    /// A mocked transport.
+    #[derive(Debug)]
+    pub Transport {}
+
+    #[async_trait]
+    impl Transport for Transport {
+        async fn send(&self, req: http::Request<Bytes>) -> Result<http::Response<ResponseBody>, TransportError>;
+    }
+}
+
+/// A retry policy with millisecond backoff and no jitter, so retry tests stay fast and exact.
+pub fn fast_retries(max: u32) -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_retries(max)
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .with_jitter(Jitter::none())
+}
+
+/// A builder for `base` with fast retries and short timeouts.
+pub fn builder(base: &str) -> ClientBuilder {
+    Client::builder()
+        .base_url(base)
+        .retry_policy(fast_retries(2))
+        .response_header_timeout(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(10))
+}
+
+/// A JSON response for a mocked transport.
+pub fn json_response(status: u16, body: &str) -> http::Response<ResponseBody> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(routewise_transport::body::full(body.to_owned()))
+        .expect("valid response")
+}
