@@ -5,12 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use routewise_types::Response;
+
 use crate::ReceivedRequest;
 
 use super::ErrorReply;
 
 type TextFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 type ChooseFn = Arc<dyn Fn(&ReceivedRequest) -> String + Send + Sync>;
+type ResponseFn = Arc<dyn Fn(&ReceivedRequest) -> Response + Send + Sync>;
 
 /// What a deployment answers with.
 #[derive(Clone)]
@@ -23,6 +26,7 @@ pub(crate) enum Reply {
         name: String,
         arguments: String,
     },
+    Custom(ResponseFn),
 }
 
 impl fmt::Debug for Reply {
@@ -31,6 +35,7 @@ impl fmt::Debug for Reply {
             Self::Default => f.write_str("Default"),
             Self::Fixed(t) => f.debug_tuple("Fixed").field(t).finish(),
             Self::FromPrompt(_) => f.write_str("FromPrompt(<fn>)"),
+            Self::Custom(_) => f.write_str("Custom(<fn>)"),
             Self::FunctionCall { name, arguments } => f
                 .debug_struct("FunctionCall")
                 .field("name", name)
@@ -112,6 +117,17 @@ impl Deployment {
         self
     }
 
+    /// Answers with a whole typed response built from the request. The mock
+    /// still assigns the response id, stores it and streams it on request;
+    /// `response.model` is the one `f` sets (or the served model when empty).
+    pub fn respond_with<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&ReceivedRequest) -> Response + Send + Sync + 'static,
+    {
+        self.reply = Reply::Custom(Arc::new(f));
+        self
+    }
+
     /// Delays every answer by `latency` (whole-response delay).
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = Some(latency);
@@ -136,7 +152,7 @@ impl Deployment {
 
     pub(crate) fn reply_text(&self, prompt: &str) -> String {
         match &self.reply {
-            Reply::Default | Reply::FunctionCall { .. } => {
+            Reply::Default | Reply::FunctionCall { .. } | Reply::Custom(_) => {
                 format!("Mock answer from {}.", self.served)
             }
             Reply::Fixed(t) => t.clone(),

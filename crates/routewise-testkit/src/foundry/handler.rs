@@ -331,24 +331,26 @@ fn create(
         return (t, latency);
     }
 
-    let fixture = match &deployment.reply {
-        Reply::FunctionCall { name, arguments } => {
-            fixture.function_call(format!("call_mock{n:06}"), name, arguments)
+    let mut fixture = match &deployment.reply {
+        Reply::FunctionCall { name, arguments } => fixture
+            .function_call(format!("call_mock{n:06}"), name, arguments)
+            .usage(input_tokens(&prompt, body), estimate_tokens(arguments)),
+        Reply::Custom(f) => {
+            let custom = ResponseFixture::from_response(&f(req)).with_id(&id);
+            if custom.model().is_empty() {
+                custom.with_model(deployment.served_model())
+            } else {
+                custom
+            }
         }
-        _ => fixture.text(deployment.reply_text(&prompt)),
+        _ => {
+            let text = deployment.reply_text(&prompt);
+            let output_tokens = estimate_tokens(&text);
+            fixture
+                .text(text)
+                .usage(input_tokens(&prompt, body), output_tokens)
+        }
     };
-    let instructions = body
-        .get("instructions")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let output_tokens = match &deployment.reply {
-        Reply::FunctionCall { arguments, .. } => estimate_tokens(arguments),
-        _ => estimate_tokens(&fixture.output_text()),
-    };
-    let mut fixture = fixture.usage(
-        estimate_tokens(&prompt) + estimate_tokens(instructions),
-        output_tokens,
-    );
     if let Some(details) = selection {
         fixture = fixture.field("model_selection_details", details);
     }
@@ -388,6 +390,14 @@ fn sse_template(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .set_body_raw(body, "text/event-stream")
         .insert_header("cache-control", "no-cache")
+}
+
+fn input_tokens(prompt: &str, body: &Value) -> u64 {
+    let instructions = body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    estimate_tokens(prompt) + estimate_tokens(instructions)
 }
 
 /// Roughly four characters per token, so usage grows with the prompt.
