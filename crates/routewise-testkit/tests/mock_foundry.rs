@@ -190,6 +190,11 @@ async fn scripted_429_then_503_then_success() {
     assert_eq!(h["retry-after"], "2");
     assert_eq!(h["x-ratelimit-remaining-requests"], "0");
     assert_eq!(h["x-ratelimit-remaining-tokens"], "0");
+    assert_eq!(
+        h.get_all("x-ratelimit-remaining-requests").iter().count(),
+        1,
+        "no contradicting duplicate"
+    );
     assert!(h.contains_key("x-request-id"));
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "429");
 

@@ -143,11 +143,7 @@ fn decorate(
     t = t
         .insert_header("x-request-id", request_id("req", n).as_str())
         .insert_header("apim-request-id", request_id("apim", n).as_str())
-        .insert_header("x-ms-region", region)
-        .append_header("x-ratelimit-limit-requests", "100")
-        .append_header("x-ratelimit-remaining-requests", "99")
-        .append_header("x-ratelimit-limit-tokens", "100000")
-        .append_header("x-ratelimit-remaining-tokens", "99000");
+        .insert_header("x-ms-region", region);
     if let Some(client_id) = req.header("x-ms-client-request-id") {
         t = t.insert_header("x-ms-client-request-id", client_id);
     }
@@ -246,7 +242,19 @@ fn response_not_found(id: &str) -> ResponseTemplate {
 }
 
 fn json_template(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+    with_rate_limits(
+        ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json"),
+    )
+}
+
+/// Healthy `x-ratelimit-*` values for successful answers. Error answers carry
+/// only the headers their [`ErrorReply`] sets, so a scripted 429 is never
+/// contradicted by a second, healthy copy of the same header.
+fn with_rate_limits(t: ResponseTemplate) -> ResponseTemplate {
+    t.insert_header("x-ratelimit-limit-requests", "100")
+        .insert_header("x-ratelimit-remaining-requests", "99")
+        .insert_header("x-ratelimit-limit-tokens", "100000")
+        .insert_header("x-ratelimit-remaining-tokens", "99000")
 }
 
 fn create(
@@ -387,7 +395,7 @@ fn selection_details(router: &Router, failed: &[String], served: &str) -> Value 
 }
 
 fn sse_template(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200)
+    with_rate_limits(ResponseTemplate::new(200))
         .set_body_raw(body, "text/event-stream")
         .insert_header("cache-control", "no-cache")
 }

@@ -48,8 +48,10 @@ pub const SEED_DEPLOYMENTS: [(&str, &str); 4] = [
 ///   than `v1`/`preview`.
 /// * `GET/DELETE .../responses/{id}`, `POST .../responses/{id}/cancel`,
 ///   `GET .../responses/{id}/input_items` for stored responses.
-/// * every answer carries `x-request-id`, `apim-request-id`, `x-ms-region`
-///   and `x-ratelimit-*` headers, and echoes `x-ms-client-request-id`.
+/// * every answer carries `x-request-id`, `apim-request-id` and
+///   `x-ms-region`, and echoes `x-ms-client-request-id`; successful answers
+///   also carry healthy `x-ratelimit-*` headers, while errors carry exactly
+///   the headers their [`ErrorReply`] sets.
 ///
 /// Scripting is done through `&self`, so a started server can be changed
 /// between calls. Mocks registered on [`server`](Self::server) take
