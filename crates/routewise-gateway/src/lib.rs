@@ -1,9 +1,63 @@
 //! A self-hosted, Foundry-compatible Responses endpoint with model-router, failover and an
-//! offline emulator.
+//! offline emulator: the library behind `routewise serve`.
+//!
+//! # Embedding
+//!
+//! Tests, examples and other programs run the gateway in-process:
+//!
+//! ```no_run
+//! use routewise_gateway::{Config, Gateway};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! // 1. The embedded pool (model-router over six emulated deployments), on a free port.
+//! let running = Gateway::default_pool().bind("127.0.0.1:0".parse()?).await?;
+//! // OpenAI clients take `running.base_url()` (http://127.0.0.1:PORT/openai/v1);
+//! // Foundry project clients take `running.endpoint()` plus `/api/projects/<any>`.
+//! running.shutdown().await; // drains in-flight requests and streams
+//!
+//! // 2. A config file (or `Config::from_toml_str`), then the same.
+//! let gw = Gateway::from_config(Config::from_file("routewise.toml")?)?;
+//! let router: axum::Router = gw.router(); // or mount the routes in your own axum app
+//! # let _ = router;
+//! # Ok(()) }
+//! ```
+//!
+//! # Wire behaviour
+//!
+//! * Routes: `POST /openai/v1/responses`, `/v1/responses` and
+//!   `/api/projects/{project}/openai/v1/responses`; `GET` the same with `/models`; `GET /healthz`,
+//!   `/readyz` (503 while draining).
+//! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
+//!   (the `LocalRouter` with the heuristic quality estimator; the subset is the failover set).
+//!   `response.model` is the served model.
+//! * Failover on connect errors, timeouts, 404/408/429/5xx and in-band stream failures before
+//!   the first delta; never after content reached the client.
+//! * With `Foundry-Features: ModelRouterControls=V1Preview`, `routing_config` is honoured
+//!   (invalid → 400 before any upstream call) and router responses carry
+//!   `model_selection_details`.
+//! * Errors are always `{"error": {"message", "type", "param", "code", "status"}}`: 400 for bad
+//!   JSON / wrong types (with the parameter path) / missing `model` or `input` / invalid UTF-8,
+//!   404 `DeploymentNotFound`, 413 over `max_body_bytes`, 401 with access control, 500 if a
+//!   handler panics (the server keeps serving).
+//! * Every response has `x-request-id` and `apim-request-id`; `x-ms-client-request-id` is
+//!   echoed. Accepted sockets get `TCP_NODELAY`; request heads must arrive within
+//!   `header_read_timeout`.
 
+mod banner;
 pub mod config;
-
-pub use config::{Config, ConfigError};
+mod dispatch;
 mod emulator;
+mod error;
 mod prompt;
+mod request;
+mod server;
+mod sse;
+mod state;
 mod upstream;
+
+pub use banner::banner;
+pub use config::{Config, ConfigError};
+pub use error::GatewayError;
+pub use server::layers;
+pub use server::{Gateway, RunningGateway};
+pub use state::BuildError;

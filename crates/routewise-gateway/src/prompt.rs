@@ -1,5 +1,4 @@
-//! What a request says, as plain text: for the emulator's answers and token counts, and for the
-//! router's quality estimate.
+//! What a request says, as plain text: for the emulator's answers and token counts.
 
 use std::borrow::Cow;
 
@@ -11,9 +10,6 @@ pub(crate) struct PromptParts<'a> {
     pub instructions: Option<&'a str>,
     /// `(role, text)` per input message, in order.
     pub messages: Vec<(&'a str, Cow<'a, str>)>,
-    /// Items that are neither user nor system text (assistant turns, tool calls and results).
-    pub history_items: usize,
-    pub tool_names: Vec<&'a str>,
     /// Tool definitions as given, for token counting and the cache prefix.
     pub tools: Option<&'a Value>,
 }
@@ -33,13 +29,9 @@ impl<'a> PromptParts<'a> {
                         item.get("content"),
                     ) {
                         (Some(role), Some(content)) => {
-                            if role == "assistant" {
-                                out.history_items += 1;
-                            }
-                            out.messages.push((role, content_text(content)));
+                            out.messages.push((role, content_text(content)))
                         }
                         _ => {
-                            out.history_items += 1;
                             if let Some(s) = item.get("output").and_then(Value::as_str) {
                                 out.messages.push(("tool", Cow::Borrowed(s)));
                             }
@@ -49,17 +41,7 @@ impl<'a> PromptParts<'a> {
             }
             _ => {}
         }
-        if let Some(tools @ Value::Array(list)) = body.get("tools") {
-            out.tools = Some(tools);
-            out.tool_names = list
-                .iter()
-                .filter_map(|t| {
-                    t.get("name")
-                        .or_else(|| t.get("type"))
-                        .and_then(Value::as_str)
-                })
-                .collect();
-        }
+        out.tools = body.get("tools").filter(|t| t.is_array());
         out
     }
 
@@ -71,15 +53,6 @@ impl<'a> PromptParts<'a> {
             .find(|(r, _)| *r == "user")
             .map(|(_, t)| t.as_ref())
             .unwrap_or("")
-    }
-
-    /// Every user message, oldest first.
-    pub(crate) fn user_turns(&self) -> Vec<&str> {
-        self.messages
-            .iter()
-            .filter(|(r, _)| *r == "user")
-            .map(|(_, t)| t.as_ref())
-            .collect()
     }
 }
 
@@ -124,8 +97,9 @@ mod tests {
             {"role": "user", "content": "d"}
         ], "tools": [{"type": "function", "name": "get_weather"}]});
         let p = PromptParts::from_body(body.as_object().unwrap());
-        assert_eq!(p.user_turns(), vec!["a\nb", "d"]);
-        assert_eq!(p.history_items, 2);
-        assert_eq!(p.tool_names, vec!["get_weather"]);
+        let texts: Vec<&str> = p.messages.iter().map(|(_, t)| t.as_ref()).collect();
+        assert_eq!(texts, vec!["a\nb", "c", "42", "d"]);
+        assert_eq!(p.last_user(), "d");
+        assert!(p.tools.is_some());
     }
 }

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use routewise_auth::Secret;
-use routewise_strategy::{CapabilityProfile, Deployment, Price};
+use routewise_strategy::{CapabilityProfile, Deployment, Price, RoutingMode};
 use serde::de::DeserializeOwned;
 
 use super::raw::{RawAzure, RawConfig, RawDeployment, RawEmulator, RawOpenAi, RawUpstreamKind};
 use super::{
     AccessControl, AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings,
-    RouterConfig, RouterMode, ServerSettings, UpstreamConfig,
+    RouterConfig, ServerSettings, UpstreamConfig,
 };
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -92,7 +92,7 @@ impl Validator<'_> {
         let routers = match &raw.routers {
             None => vec![RouterConfig {
                 name: "model-router".into(),
-                mode: RouterMode::Balanced,
+                mode: RoutingMode::Balanced,
                 models: deployments
                     .iter()
                     .map(|d| d.deployment.name.clone())
@@ -112,8 +112,8 @@ impl Validator<'_> {
                         ));
                     }
                     let mode = match &r.mode {
-                        None => RouterMode::Balanced,
-                        Some(m) => RouterMode::parse(m).ok_or_else(|| {
+                        None => RoutingMode::Balanced,
+                        Some(m) => super::parse_mode(m).ok_or_else(|| {
                             self.invalid(
                                 format!("{key}.mode"),
                                 format!("unknown mode {m:?} (expected balanced, quality or cost)"),

@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use routewise_auth::Secret;
-use routewise_strategy::Deployment;
+use routewise_strategy::{Deployment, RoutingMode};
 
 pub use error::ConfigError;
 
@@ -312,41 +312,17 @@ pub struct RouterConfig {
     /// The name callers put in `model`.
     pub name: String,
     /// Routing mode.
-    pub mode: RouterMode,
+    pub mode: RoutingMode,
     /// The model subset (deployment names), also the failover set.
     pub models: Vec<String>,
 }
 
-/// Routing mode of a router deployment (Foundry's names, lowercase on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum RouterMode {
-    /// The cheapest model within a narrow quality band of the best (default).
-    #[default]
-    Balanced,
-    /// The highest predicted quality, ignoring cost.
-    Quality,
-    /// The cheapest model within a wider band.
-    Cost,
-}
-
-impl RouterMode {
-    /// Parses `balanced`, `quality` or `cost` (any case).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "balanced" => Some(Self::Balanced),
-            "quality" => Some(Self::Quality),
-            "cost" => Some(Self::Cost),
-            _ => None,
-        }
-    }
-
-    /// The lowercase wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Balanced => "balanced",
-            Self::Quality => "quality",
-            Self::Cost => "cost",
-        }
+/// Parses a routing mode (`balanced`, `quality` or `cost`, any case).
+pub(crate) fn parse_mode(s: &str) -> Option<RoutingMode> {
+    match s.to_ascii_lowercase().as_str() {
+        "balanced" => Some(RoutingMode::Balanced),
+        "quality" => Some(RoutingMode::Quality),
+        "cost" => Some(RoutingMode::Cost),
+        _ => None,
     }
 }

@@ -25,6 +25,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::StatusCode;
+use routewise_strategy::AttemptFailure;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -34,7 +35,7 @@ use self::tokens::PromptFingerprint;
 use crate::config::EmulatorSettings;
 use crate::prompt::PromptParts;
 use crate::upstream::{
-    EventStream, SseEvent, Upstream, UpstreamFailure, UpstreamReply, UpstreamRequest,
+    EventStream, SseEvent, Upstream, UpstreamReply, UpstreamRequest, status_failure,
 };
 
 /// One emulated deployment.
@@ -70,7 +71,7 @@ impl Emulator {
 }
 
 impl Upstream for Emulator {
-    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, UpstreamFailure>> {
+    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, AttemptFailure>> {
         let inner = Arc::clone(&self.inner);
         async move { inner.respond(req).await }.boxed()
     }
@@ -80,7 +81,7 @@ impl Inner {
     async fn respond(
         self: Arc<Self>,
         req: UpstreamRequest,
-    ) -> Result<UpstreamReply, UpstreamFailure> {
+    ) -> Result<UpstreamReply, AttemptFailure> {
         let s = &self.settings;
         if roll(s.stall_rate) {
             tokio::time::sleep(s.stall).await;
@@ -93,23 +94,28 @@ impl Inner {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
                 "The emulated deployment failed (error_rate).",
+                None,
             ));
         }
-        let answer = self.answer(&req.body);
-        if !req.stream {
+        let stream = req.body.is_stream();
+        let body = match serde_json::to_value(&req.body) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let answer = self.answer(&body);
+        if !stream {
             tokio::time::sleep(s.ttft + self.generation_time(answer.output_tokens)).await;
             let status = if answer.truncated {
                 "incomplete"
             } else {
                 "completed"
             };
-            let body =
-                serde_json::to_vec(&answer.response(&req.body, status, None)).unwrap_or_default();
-            return Ok(UpstreamReply::Json(Bytes::from(body)));
+            let out = serde_json::to_vec(&answer.response(&body, status, None)).unwrap_or_default();
+            return Ok(UpstreamReply::Json(Bytes::from(out)));
         }
         let fail = roll(s.stream_failure_rate);
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(self.clone().stream(answer, req.body, fail, tx));
+        tokio::spawn(self.clone().stream(answer, body, fail, tx));
         let events: EventStream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|ev| (ev, rx))
         }));
@@ -122,7 +128,7 @@ impl Inner {
         answer: Answer,
         request: Map<String, Value>,
         fail: bool,
-        tx: mpsc::Sender<Result<SseEvent, UpstreamFailure>>,
+        tx: mpsc::Sender<Result<SseEvent, AttemptFailure>>,
     ) {
         let mut w = EventWriter::default();
         let send_all = async |events: Vec<SseEvent>| {
@@ -253,28 +259,34 @@ impl Inner {
         }
     }
 
-    fn rate_limited(&self) -> UpstreamFailure {
-        let ms = self.settings.retry_after.as_millis();
+    fn rate_limited(&self) -> AttemptFailure {
         let secs = self.settings.retry_after.as_secs_f64().ceil().max(1.0);
-        let mut f = emulated_error(
+        let message = format!(
+            "Requests to the Responses API have exceeded the emulated rate limit of deployment {}. Please retry after {secs} seconds.",
+            self.model
+        );
+        emulated_error(
             StatusCode::TOO_MANY_REQUESTS,
             "429",
-            &format!(
-                "Requests to the Responses API have exceeded the emulated rate limit of deployment {}. Please retry after {secs} seconds.",
-                self.model
-            ),
-        );
-        f.retry_after = Some(self.settings.retry_after);
-        f.message = format!("{} (retry-after-ms: {ms})", f.message);
-        f
+            &message,
+            Some(self.settings.retry_after),
+        )
     }
 }
 
-fn emulated_error(status: StatusCode, code: &str, message: &str) -> UpstreamFailure {
-    let mut f = UpstreamFailure::from_status(status, Some(code.to_owned()), message);
-    let body = json!({"error": {"message": message, "type": if status.is_server_error() { "server_error" } else { "requests" }, "param": null, "code": code}});
-    f.body = Some(Bytes::from(body.to_string()));
-    f
+fn emulated_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> AttemptFailure {
+    let kind = if status.is_server_error() {
+        "server_error"
+    } else {
+        "requests"
+    };
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+    status_failure(status, Bytes::from(body.to_string()), retry_after)
 }
 
 /// True with probability `p`.
@@ -322,10 +334,10 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
-    fn req(body: Value, stream: bool) -> UpstreamRequest {
+    fn req(mut body: Value, stream: bool) -> UpstreamRequest {
+        body["stream"] = json!(stream);
         UpstreamRequest {
-            body: body.as_object().cloned().unwrap(),
-            stream,
+            body: routewise_types::parse_value(body).unwrap(),
         }
     }
 
@@ -435,9 +447,9 @@ mod tests {
             .send(req(json!({"input": "x"}), false))
             .await
             .unwrap_err();
-        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(err.retry_after, Some(Duration::from_millis(250)));
-        assert!(err.retryable);
+        assert_eq!(err.http_status(), Some(429));
+        assert_eq!(err.retry_after(), Some(Duration::from_millis(250)));
+        assert!(err.is_deployment_fault());
 
         let emu = Emulator::new(
             "m",

@@ -1,7 +1,7 @@
 //! Where a deployment's requests go: the emulator or an HTTP provider.
 //!
 //! Every upstream answers a prepared request with either a whole JSON response or a stream of
-//! SSE events, or fails with an [`UpstreamFailure`] that says whether another deployment may be
+//! SSE events, or fails with an `AttemptFailure` that says whether another deployment may be
 //! tried (the failover rule).
 
 use std::fmt;
@@ -12,14 +12,15 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::future::BoxFuture;
 use http::StatusCode;
-use serde_json::{Map, Value};
+use routewise_strategy::AttemptFailure;
+use routewise_types::CreateResponse;
+use serde_json::Value;
 
 /// A request ready for one deployment: `model` already names the upstream model and parameters
 /// are adjusted for it.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamRequest {
-    pub body: Map<String, Value>,
-    pub stream: bool,
+    pub body: CreateResponse,
 }
 
 /// One server-sent event: its `type` and its JSON `data`, kept as bytes so pass-through never
@@ -31,7 +32,7 @@ pub(crate) struct SseEvent {
 }
 
 /// Events of one streamed response, in order.
-pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<SseEvent, UpstreamFailure>> + Send>>;
+pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<SseEvent, AttemptFailure>> + Send>>;
 
 /// A successful start: a whole JSON body or a stream.
 pub(crate) enum UpstreamReply {
@@ -48,80 +49,92 @@ impl fmt::Debug for UpstreamReply {
     }
 }
 
-/// Why an attempt failed, with what the client should see if no other deployment is tried.
+/// An upstream's own error body, kept as the failure's source so the final answer can pass
+/// it through verbatim (content-filter details included).
 #[derive(Debug, Clone)]
-pub(crate) struct UpstreamFailure {
-    /// Status to report (the upstream's, or 502/504 for transport problems).
+pub(crate) struct UpstreamErrorBody {
     pub status: StatusCode,
-    /// Error `code`, when known.
-    pub code: Option<String>,
-    /// Human-readable reason.
-    pub message: String,
-    /// The upstream's own error body, passed through when it is the final answer.
-    pub body: Option<Bytes>,
-    /// `retry-after-ms` advice from the upstream.
-    pub retry_after: Option<Duration>,
-    /// True when another deployment may be tried.
-    pub retryable: bool,
+    pub body: Bytes,
 }
 
-impl UpstreamFailure {
-    /// A failure classified by status: 408, 409, 429 and 5xx are retryable (the OpenAI SDK's rule).
-    pub(crate) fn from_status(
-        status: StatusCode,
-        code: Option<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            body: None,
-            retry_after: None,
-            retryable: is_retryable_status(status),
-        }
-    }
-
-    /// An error reported inside a 200 stream. Retryable unless the code says the request itself
-    /// is at fault (content filter, invalid prompt…).
-    pub(crate) fn in_band(code: Option<String>, message: impl Into<String>) -> Self {
-        let retryable = code.as_deref().is_none_or(is_retryable_code);
-        let status = if retryable {
-            StatusCode::BAD_GATEWAY
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        Self {
-            status,
-            code,
-            message: message.into(),
-            body: None,
-            retry_after: None,
-            retryable,
-        }
+impl fmt::Display for UpstreamErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "upstream answered {} ({} bytes)",
+            self.status,
+            self.body.len()
+        )
     }
 }
 
-/// 408, 409, 429 and every 5xx.
-pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error()
+impl std::error::Error for UpstreamErrorBody {}
+
+/// The events a stream sent before it failed in-band, kept as the failure's source so that,
+/// when no other deployment is tried, the client sees exactly what the upstream sent.
+#[derive(Debug, Clone)]
+pub(crate) struct InBandFailure {
+    pub events: Vec<SseEvent>,
 }
 
-/// Error codes that another deployment could plausibly serve.
-fn is_retryable_code(code: &str) -> bool {
-    !matches!(
+impl fmt::Display for InBandFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stream failed in-band after {} events",
+            self.events.len()
+        )
+    }
+}
+
+impl std::error::Error for InBandFailure {}
+
+/// A failure from an upstream HTTP status, with its body as source.
+pub(crate) fn status_failure(
+    status: StatusCode,
+    body: Bytes,
+    retry_after: Option<Duration>,
+) -> AttemptFailure {
+    let (code, message) = error_fields(&body);
+    let message = message.unwrap_or_else(|| format!("upstream answered {status}"));
+    let content_filter = matches!(
+        code.as_deref(),
+        Some("content_filter" | "content_policy_violation")
+    );
+    let mut f = if content_filter {
+        AttemptFailure::content_filter(message)
+    } else {
+        AttemptFailure::status(status.as_u16(), message)
+    };
+    if let Some(code) = code {
+        f = f.with_code(code);
+    }
+    if let Some(delay) = retry_after {
+        f = f.with_retry_after(delay);
+    }
+    f.with_source(UpstreamErrorBody { status, body })
+}
+
+/// `code` and `message` from an OpenAI/Azure error body (`{"error": {...}}`) or a flat one.
+pub(crate) fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (None, None);
+    };
+    let e = v.get("error").filter(|e| e.is_object()).unwrap_or(&v);
+    let code = e.get("code").and_then(|c| {
+        c.as_str()
+            .map(str::to_owned)
+            .or_else(|| c.as_u64().map(|n| n.to_string()))
+    });
+    (
         code,
-        "content_filter"
-            | "content_policy_violation"
-            | "invalid_prompt"
-            | "invalid_request_error"
-            | "context_length_exceeded"
-            | "bio_policy"
+        e.get("message").and_then(Value::as_str).map(str::to_owned),
     )
 }
 
 /// A deployment's way of answering.
 pub(crate) trait Upstream: Send + Sync + fmt::Debug {
     /// Sends one attempt.
-    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, UpstreamFailure>>;
+    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, AttemptFailure>>;
 }
+pub(crate) mod remote;

@@ -1,0 +1,65 @@
+//! The start-up banner: where the gateway listens, what it serves, and who may call it.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use crate::config::{AccessControl, Config};
+
+/// The text `routewise serve` prints at start-up; `{addr}` stands for the bound address.
+///
+/// ```
+/// let cfg = routewise_gateway::Config::default_pool();
+/// let text = routewise_gateway::banner(&cfg, "127.0.0.1:8080".parse().unwrap());
+/// assert!(text.contains("model-router"));
+/// assert!(text.contains("access control is OFF"));
+/// ```
+pub fn banner(config: &Config, addr: SocketAddr) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "routewise gateway listening on http://{{addr}}");
+    let _ = writeln!(s, "  OpenAI base URL:   http://{{addr}}/openai/v1");
+    let _ = writeln!(s, "  Foundry project:   http://{{addr}}/api/projects/<any>");
+    let _ = writeln!(s, "  config:            {}", config.origin.display());
+    for r in &config.routers {
+        let _ = writeln!(
+            s,
+            "  router  {:<24} mode {} over {}",
+            r.name,
+            r.mode.as_str(),
+            r.models.join(", ")
+        );
+    }
+    for d in &config.deployments {
+        let dep = &d.deployment;
+        let _ = writeln!(
+            s,
+            "  deploy  {:<24} {:<10} ${:.2}/${:.2} per 1M in/out tokens",
+            dep.name,
+            d.upstream.kind(),
+            dep.price.input_per_1m,
+            dep.price.output_per_1m
+        );
+    }
+    match &config.access {
+        AccessControl::Off if addr.ip().is_loopback() => {
+            let _ = write!(
+                s,
+                "  access control is OFF (any api-key or bearer token is accepted); loopback only"
+            );
+        }
+        AccessControl::Off => {
+            let _ = write!(
+                s,
+                "  WARNING: access control is OFF and {} is not a loopback address",
+                addr.ip()
+            );
+        }
+        AccessControl::Keys(k) => {
+            let _ = write!(
+                s,
+                "  access control: {} key(s), sent as api-key or Authorization: Bearer",
+                k.len()
+            );
+        }
+    }
+    s
+}

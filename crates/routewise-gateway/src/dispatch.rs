@@ -1,0 +1,470 @@
+//! One request's journey: resolve `model`, plan the attempts, run them with failover, and
+//! shape the answer (served model, `model_selection_details`).
+//!
+//! Failover follows `routewise_strategy::FailoverPolicy`: connect errors, timeouts, 404, 408,
+//! 429 and 5xx move on to the next planned deployment, and so does a `200` stream that fails
+//! in-band before its first delta. To make that last case safe, a stream's *preamble*
+//! (`response.created`, `response.in_progress`, `*.added`, ...) is held back until the first
+//! delta (or a terminal event) arrives; from then on events pass straight through and a later
+//! failure reaches the client as the upstream sent it, never as a failover.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, StatusCode};
+use routewise_strategy::{
+    AttemptFailure, AttemptResult, AttemptSuccess, FailureKind, LocalRouter, Pinned,
+    PlannedAttempt, RouteContext, RouteDecision, RoutePlan, Strategy, execute,
+};
+use routewise_types::CreateResponse;
+use serde_json::{Value, json};
+
+use crate::error::GatewayError;
+use crate::request::{router_controls_enabled, validate_controls};
+use crate::state::{AppState, DeploymentEntry, Target};
+use crate::upstream::{
+    EventStream, InBandFailure, SseEvent, UpstreamErrorBody, UpstreamReply, UpstreamRequest,
+};
+
+/// Most preamble events held back before a stream is committed anyway.
+const MAX_PREAMBLE_EVENTS: usize = 64;
+/// Most preamble bytes held back before a stream is committed anyway.
+const MAX_PREAMBLE_BYTES: usize = 1 << 20;
+/// After an in-band failure, how many more events are read looking for the reason.
+const MAX_TRAILING_EVENTS: usize = 8;
+/// ... and for how long.
+const TRAILING_WAIT: Duration = Duration::from_secs(2);
+
+/// What the client gets.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Json(Bytes),
+    Stream(StreamReply),
+}
+
+/// A committed stream: events already received, the live remainder, and the routing details to
+/// stamp on `response.*` events.
+pub(crate) struct StreamReply {
+    pub head: Vec<SseEvent>,
+    pub rest: Option<EventStream>,
+    pub details: Option<Arc<Value>>,
+}
+
+impl std::fmt::Debug for StreamReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamReply")
+            .field("head", &self.head.len())
+            .field("live", &self.rest.is_some())
+            .finish()
+    }
+}
+
+/// One successful attempt, before shaping.
+enum Attempted {
+    Json(Bytes),
+    Stream {
+        head: Vec<SseEvent>,
+        rest: EventStream,
+    },
+}
+
+pub(crate) async fn dispatch(
+    state: &AppState,
+    req: CreateResponse,
+    headers: &HeaderMap,
+) -> Result<Reply, GatewayError> {
+    let name = req.model.as_deref().unwrap_or_default();
+    let controls_on = router_controls_enabled(headers);
+    match state
+        .target(name)
+        .ok_or_else(|| GatewayError::deployment_not_found(name))?
+    {
+        Target::Deployment(d) => {
+            if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
+                validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
+            }
+            let plan = RoutePlan::single(PlannedAttempt::to(&d.config.deployment));
+            let strategy = Pinned::new(d.config.deployment.name.clone());
+            run(state, &strategy, plan, req, None).await
+        }
+        Target::Router(r) => {
+            let controls = match (controls_on, &req.routing_config) {
+                (true, Some(cfg)) => Some(validate_controls(cfg, &r.config.models)?),
+                _ => None,
+            };
+            let started = Instant::now();
+            let custom: Option<LocalRouter> = controls
+                .filter(|c| c.mode.is_some() || c.models.is_some())
+                .map(|c| {
+                    let mode = c.mode.unwrap_or_else(|| r.config.mode.clone());
+                    state.router_with(mode, c.models.as_deref().unwrap_or(&r.config.models))
+                });
+            let router = custom.as_ref().unwrap_or(&r.router);
+            let plan = router
+                .route(&RouteContext::new(&req, &state.pool))
+                .map_err(|e| GatewayError::Internal {
+                    message: format!("routing failed: {e}"),
+                })?;
+            let details = controls_on.then(|| started.elapsed());
+            run(state, router, plan, req, details).await
+        }
+    }
+}
+
+/// Runs the plan; `details` (the routing time) asks for `model_selection_details`.
+async fn run(
+    state: &AppState,
+    strategy: &dyn Strategy,
+    plan: RoutePlan,
+    req: CreateResponse,
+    details: Option<Duration>,
+) -> Result<Reply, GatewayError> {
+    let stream = req.is_stream();
+    let timeout = state.settings().upstream_timeout;
+    let result = execute(strategy, plan, |planned| {
+        let entry = state.deployments.get(&planned.deployment).cloned();
+        let mut body = req.clone();
+        planned.adjustments.apply(&mut body);
+        async move {
+            let entry = entry
+                .ok_or_else(|| AttemptFailure::status(404, "the deployment is not in the pool"))?;
+            body.model = Some(entry.config.upstream_model.clone());
+            // Router controls are for the gateway; upstreams may reject the unknown field.
+            body.routing_config = None;
+            body.extra.remove("routing_config");
+            let served = entry.config.deployment.model.clone();
+            let started = Instant::now();
+            match tokio::time::timeout(timeout, attempt(&entry, body)).await {
+                Ok(Ok(value)) => Ok(AttemptSuccess::new(value)
+                    .with_served_model(served)
+                    .with_time_to_first_token(started.elapsed())),
+                Ok(Err(failure)) => Err(failure),
+                Err(_) => Err(AttemptFailure::timeout(format!(
+                    "no answer within {} ms",
+                    timeout.as_millis()
+                ))),
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(routed) => {
+            let details = details
+                .map(|latency| Arc::new(selection_details(state, &routed.decision, latency)));
+            Ok(match routed.value {
+                Attempted::Json(body) => Reply::Json(match &details {
+                    Some(d) => inject_json(body, d),
+                    None => body,
+                }),
+                Attempted::Stream { head, rest } => Reply::Stream(StreamReply {
+                    head,
+                    rest: Some(rest),
+                    details,
+                }),
+            })
+        }
+        Err(err) => {
+            let (failure, _decision) = err.into_parts();
+            let failure = failure.ok_or_else(|| GatewayError::Internal {
+                message: "the route plan was empty".into(),
+            })?;
+            final_failure(failure, stream)
+        }
+    }
+}
+
+async fn attempt(
+    entry: &DeploymentEntry,
+    body: CreateResponse,
+) -> Result<Attempted, AttemptFailure> {
+    match entry.upstream.send(UpstreamRequest { body }).await? {
+        UpstreamReply::Json(b) => Ok(Attempted::Json(b)),
+        UpstreamReply::Stream(s) => preamble(s).await,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Class {
+    Preamble,
+    Commit,
+    Failure,
+}
+
+fn classify(ty: &str) -> Class {
+    match ty {
+        "error" | "response.failed" => Class::Failure,
+        "response.completed" | "response.incomplete" => Class::Commit,
+        t if t.ends_with(".delta") => Class::Commit,
+        _ => Class::Preamble,
+    }
+}
+
+/// Reads until the first delta, holding events back; fails (for failover) if the stream
+/// breaks or reports an error first.
+async fn preamble(mut s: EventStream) -> Result<Attempted, AttemptFailure> {
+    let mut head = Vec::with_capacity(8);
+    let mut bytes = 0;
+    loop {
+        match s.next().await {
+            None => {
+                return Err(AttemptFailure::stream(
+                    "the upstream stream ended before its first delta",
+                )
+                .with_source(InBandFailure { events: head }));
+            }
+            Some(Err(f)) => return Err(f.with_source(InBandFailure { events: head })),
+            Some(Ok(ev)) => match classify(&ev.ty) {
+                Class::Commit => {
+                    head.push(ev);
+                    return Ok(Attempted::Stream { head, rest: s });
+                }
+                Class::Failure => {
+                    head.push(ev);
+                    let deadline = tokio::time::Instant::now() + TRAILING_WAIT;
+                    for _ in 0..MAX_TRAILING_EVENTS {
+                        match tokio::time::timeout_at(deadline, s.next()).await {
+                            Ok(Some(Ok(ev))) => head.push(ev),
+                            _ => break,
+                        }
+                    }
+                    return Err(in_band_failure(&head).with_source(InBandFailure { events: head }));
+                }
+                Class::Preamble => {
+                    bytes += ev.data.len();
+                    head.push(ev);
+                    if head.len() >= MAX_PREAMBLE_EVENTS || bytes >= MAX_PREAMBLE_BYTES {
+                        return Ok(Attempted::Stream { head, rest: s });
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The reason an in-band failure gives: the last `error` frame wins (Azure sends it after
+/// `response.failed`), else `response.failed`'s `response.error`.
+fn in_band_failure(events: &[SseEvent]) -> AttemptFailure {
+    let mut code: Option<String> = None;
+    let mut message: Option<String> = None;
+    for ev in events.iter().filter(|e| classify(&e.ty) == Class::Failure) {
+        let Ok(v) = serde_json::from_slice::<Value>(&ev.data) else {
+            continue;
+        };
+        let err = if ev.ty == "error" {
+            v.get("error").filter(|e| e.is_object()).unwrap_or(&v)
+        } else {
+            v.pointer("/response/error").unwrap_or(&Value::Null)
+        };
+        let c = err.get("code").and_then(Value::as_str).map(str::to_owned);
+        let m = err
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if c.is_some() || m.is_some() {
+            (code, message) = (c.or(code), m.or(message));
+        }
+    }
+    let message =
+        message.unwrap_or_else(|| "the upstream stream failed before its first delta".into());
+    let f = match code.as_deref() {
+        Some("content_filter" | "content_policy_violation") => {
+            AttemptFailure::content_filter(message)
+        }
+        _ => AttemptFailure::stream(message),
+    };
+    match code {
+        Some(c) => f.with_code(c),
+        None => f,
+    }
+}
+
+/// What the client sees when no attempt succeeded.
+fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, GatewayError> {
+    let source = failure.source_error();
+    if let Some(inband) = source.and_then(|s| s.downcast_ref::<InBandFailure>()) {
+        if stream && !inband.events.is_empty() {
+            // Replay exactly what the last upstream sent: a 200 stream ending in its error.
+            return Ok(Reply::Stream(StreamReply {
+                head: inband.events.clone(),
+                rest: None,
+                details: None,
+            }));
+        }
+    }
+    if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
+        return Err(GatewayError::Upstream {
+            status: up.status,
+            body: up.body.clone(),
+        });
+    }
+    let message = failure.message().to_owned();
+    Err(match failure.kind() {
+        FailureKind::Timeout => GatewayError::BadGateway {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            message,
+        },
+        FailureKind::ContentFilter => GatewayError::invalid(message, None, "content_filter"),
+        FailureKind::Status(s) => {
+            let status = StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY);
+            let code = failure.code().unwrap_or("upstream_error");
+            let body = json!({"error": {"message": message, "type": null, "param": null, "code": code, "status": s}});
+            GatewayError::Upstream {
+                status,
+                body: Bytes::from(body.to_string()),
+            }
+        }
+        _ => GatewayError::BadGateway {
+            status: StatusCode::BAD_GATEWAY,
+            message,
+        },
+    })
+}
+
+/// Foundry's preview `model_selection_details`, plus the local router's per-candidate
+/// predictions (`candidates`) and quality band.
+fn selection_details(state: &AppState, decision: &RouteDecision, routing: Duration) -> Value {
+    let served = |dep: &str| {
+        state
+            .deployments
+            .get(dep)
+            .map_or_else(|| dep.to_owned(), |d| d.config.deployment.model.clone())
+    };
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let candidates: Vec<Value> = decision
+        .candidates
+        .iter()
+        .map(|c| {
+            json!({
+                "model": served(&c.deployment),
+                "predicted_quality": (c.score * 1e4).round() / 1e4,
+                "estimated_cost_usd": c.cost_estimate,
+                "in_band": c.eligible,
+            })
+        })
+        .collect();
+    let attempts: Vec<Value> = decision
+        .attempts
+        .iter()
+        .map(|a| {
+            let result = match &a.result {
+                AttemptResult::Failed { kind, code, message, .. } => json!({
+                    "status": status_of(*kind),
+                    "error": {"code": code.clone().unwrap_or_else(|| kind.label().to_owned()), "message": message},
+                }),
+                _ => json!({"status": 200}),
+            };
+            json!({"model": served(&a.deployment), "latency_ms": ms(a.latency), "result": result})
+        })
+        .collect();
+    json!({"model_router_details": {
+        "mode": decision.mode.as_ref().map(|m| m.as_str()),
+        "band": decision.band,
+        "candidates": candidates,
+        "routing_trace": [{"latency_ms": ms(routing), "attempts": attempts}],
+    }})
+}
+
+fn status_of(kind: FailureKind) -> u16 {
+    match kind {
+        FailureKind::Status(s) => s,
+        FailureKind::Timeout => 504,
+        FailureKind::ContentFilter => 400,
+        // In-band failures arrive on a 200 stream.
+        FailureKind::Stream => 200,
+        _ => 502,
+    }
+}
+
+fn inject_json(body: Bytes, details: &Value) -> Bytes {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut map)) => {
+            map.insert("model_selection_details".into(), details.clone());
+            Bytes::from(serde_json::to_vec(&map).unwrap_or_default())
+        }
+        _ => body,
+    }
+}
+
+/// Stamps `model_selection_details` on the `response` object of `response.*` lifecycle events.
+pub(crate) fn inject_event(ev: &SseEvent, details: &Value) -> Option<Bytes> {
+    if !matches!(
+        ev.ty.as_str(),
+        "response.created"
+            | "response.in_progress"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed"
+    ) {
+        return None;
+    }
+    let mut v: Value = serde_json::from_slice(&ev.data).ok()?;
+    v.get_mut("response")?
+        .as_object_mut()?
+        .insert("model_selection_details".into(), details.clone());
+    serde_json::to_vec(&v).ok().map(Bytes::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ty: &str, data: Value) -> SseEvent {
+        SseEvent {
+            ty: ty.into(),
+            data: Bytes::from(data.to_string()),
+        }
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify("response.created"), Class::Preamble);
+        assert_eq!(classify("response.output_item.added"), Class::Preamble);
+        assert_eq!(classify("response.output_text.delta"), Class::Commit);
+        assert_eq!(
+            classify("response.function_call_arguments.delta"),
+            Class::Commit
+        );
+        assert_eq!(classify("response.completed"), Class::Commit);
+        assert_eq!(classify("error"), Class::Failure);
+        assert_eq!(classify("response.failed"), Class::Failure);
+    }
+
+    #[test]
+    fn trailing_error_frame_gives_the_reason() {
+        let events = [
+            ev(
+                "response.failed",
+                json!({"type": "response.failed", "response": {"error": null}}),
+            ),
+            ev(
+                "error",
+                json!({"type": "error", "error": {"code": "content_policy_violation", "message": "blocked"}}),
+            ),
+        ];
+        let f = in_band_failure(&events);
+        assert!(f.is_content_filter());
+        assert_eq!(f.code(), Some("content_policy_violation"));
+        let events = [ev(
+            "error",
+            json!({"type": "error", "code": "server_error", "message": "boom"}),
+        )];
+        let f = in_band_failure(&events);
+        assert!(f.is_stream() && f.is_deployment_fault());
+        assert_eq!(f.message(), "boom");
+    }
+
+    #[test]
+    fn details_are_stamped_on_lifecycle_events_only() {
+        let d = json!({"model_router_details": {"mode": "balanced"}});
+        let created = ev(
+            "response.created",
+            json!({"type": "response.created", "response": {"id": "r"}}),
+        );
+        let out: Value = serde_json::from_slice(&inject_event(&created, &d).unwrap()).unwrap();
+        assert_eq!(out["response"]["model_selection_details"], d);
+        let delta = ev("response.output_text.delta", json!({"delta": "x"}));
+        assert!(inject_event(&delta, &d).is_none());
+    }
+}

@@ -1,0 +1,247 @@
+//! Errors the gateway answers itself, always in the OpenAI/Azure shape
+//! `{"error": {"message", "type", "param", "code"}}` with the matching HTTP status.
+
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+/// Azure's wording for a deployment that does not exist.
+const DEPLOYMENT_NOT_FOUND: &str = "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.";
+/// Azure's wording for a missing or wrong key.
+const ACCESS_DENIED: &str = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.";
+
+/// A request the gateway rejects or could not serve.
+///
+/// ```
+/// use routewise_gateway::GatewayError;
+///
+/// let err = GatewayError::deployment_not_found("gpt-9");
+/// assert!(err.is_deployment_not_found());
+/// assert_eq!(err.status().as_u16(), 404);
+/// assert_eq!(err.body()["error"]["code"], "DeploymentNotFound");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// 400: the body is not valid JSON, has a wrong type, lacks a required field, or carries
+    /// invalid router controls.
+    InvalidRequest {
+        /// What is wrong.
+        message: String,
+        /// The offending parameter path, when known.
+        param: Option<String>,
+        /// OpenAI's error code (`invalid_type`, `missing_required_parameter`, ...).
+        code: &'static str,
+    },
+    /// 413: the body exceeds the configured limit.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 404: `model` names no deployment or router.
+    DeploymentNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// 401: access control is on and the key is missing or wrong.
+    Unauthorized,
+    /// 404: no such route.
+    RouteNotFound,
+    /// 405: the route exists but not for this method.
+    MethodNotAllowed,
+    /// 408: the client did not send its body in time.
+    RequestTimeout,
+    /// The upstream's own error, passed through with its status.
+    Upstream {
+        /// The upstream's status.
+        status: StatusCode,
+        /// The upstream's body.
+        body: Bytes,
+    },
+    /// 502/504: no upstream produced an answer (connection failure, timeout, stream cut).
+    BadGateway {
+        /// 502 or 504.
+        status: StatusCode,
+        /// What happened.
+        message: String,
+    },
+    /// 500: a bug; the request was isolated and the server keeps running.
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl GatewayError {
+    /// A 400 with a parameter path.
+    pub fn invalid(message: impl Into<String>, param: Option<String>, code: &'static str) -> Self {
+        Self::InvalidRequest {
+            message: message.into(),
+            param,
+            code,
+        }
+    }
+
+    /// A 404 `DeploymentNotFound`.
+    pub fn deployment_not_found(name: impl Into<String>) -> Self {
+        Self::DeploymentNotFound { name: name.into() }
+    }
+
+    /// True for a 400 the gateway produced.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, Self::InvalidRequest { .. })
+    }
+
+    /// True for 413.
+    pub fn is_payload_too_large(&self) -> bool {
+        matches!(self, Self::PayloadTooLarge { .. })
+    }
+
+    /// True for an unknown deployment.
+    pub fn is_deployment_not_found(&self) -> bool {
+        matches!(self, Self::DeploymentNotFound { .. })
+    }
+
+    /// True for 401.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Unauthorized)
+    }
+
+    /// True for an upstream error passed through.
+    pub fn is_upstream(&self) -> bool {
+        matches!(self, Self::Upstream { .. } | Self::BadGateway { .. })
+    }
+
+    /// True for 500.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Internal { .. })
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::DeploymentNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Upstream { status, .. } | Self::BadGateway { status, .. } => *status,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON error body.
+    pub fn body(&self) -> Value {
+        let status = self.status().as_u16();
+        let (message, kind, param, code): (String, &str, Option<&str>, &str) = match self {
+            Self::InvalidRequest {
+                message,
+                param,
+                code,
+            } => (
+                message.clone(),
+                "invalid_request_error",
+                param.as_deref(),
+                code,
+            ),
+            Self::PayloadTooLarge { limit } => (
+                format!("The request body exceeds the limit of {limit} bytes."),
+                "invalid_request_error",
+                None,
+                "request_too_large",
+            ),
+            Self::DeploymentNotFound { name } => (
+                format!("{DEPLOYMENT_NOT_FOUND} (deployment: {name:?})"),
+                "invalid_request_error",
+                Some("model"),
+                "DeploymentNotFound",
+            ),
+            Self::Unauthorized => (
+                ACCESS_DENIED.to_owned(),
+                "invalid_request_error",
+                None,
+                "401",
+            ),
+            Self::RouteNotFound => (
+                "Resource not found".to_owned(),
+                "invalid_request_error",
+                None,
+                "404",
+            ),
+            Self::MethodNotAllowed => (
+                "The method is not allowed for this resource.".to_owned(),
+                "invalid_request_error",
+                None,
+                "405",
+            ),
+            Self::RequestTimeout => (
+                "The request body was not received in time.".to_owned(),
+                "invalid_request_error",
+                None,
+                "request_timeout",
+            ),
+            Self::Upstream { body, .. } => {
+                if let Ok(v) = serde_json::from_slice::<Value>(body) {
+                    if v.get("error").is_some_and(Value::is_object) {
+                        return v;
+                    }
+                }
+                (
+                    String::from_utf8_lossy(body).into_owned(),
+                    "server_error",
+                    None,
+                    "upstream_error",
+                )
+            }
+            Self::BadGateway { message, .. } => {
+                let code = if status == 504 {
+                    "Timeout"
+                } else {
+                    "upstream_error"
+                };
+                (message.clone(), "server_error", None, code)
+            }
+            Self::Internal { message } => (message.clone(), "server_error", None, "server_error"),
+        };
+        json!({"error": {"message": message, "type": kind, "param": param, "code": code, "status": status}})
+    }
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = self.body();
+        let message = body["error"]["message"].as_str().unwrap_or("error");
+        write!(f, "{}: {message}", self.status())
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            // Pass an upstream's JSON error through byte for byte.
+            Self::Upstream { body, .. }
+                if serde_json::from_slice::<Value>(body)
+                    .is_ok_and(|v| v.get("error").is_some_and(Value::is_object)) =>
+            {
+                body.clone()
+            }
+            _ => Bytes::from(self.body().to_string()),
+        };
+        let mut resp = (status, body).into_response();
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if matches!(self, Self::PayloadTooLarge { .. } | Self::RequestTimeout) {
+            // The rest of the body may still be in flight; don't reuse the connection.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
+    }
+}

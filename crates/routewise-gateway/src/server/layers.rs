@@ -1,0 +1,239 @@
+//! The tower layers every request passes through, outermost first:
+//! [`RequestIdLayer`] (ids on every response), [`CatchPanicLayer`] (a panic becomes a 500, the
+//! server keeps serving) and [`AccessLayer`] (api-key / bearer check, when configured).
+
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::{HeaderName, HeaderValue, Request, header};
+use routewise_auth::Secret;
+use tower::{Layer, Service};
+
+use crate::error::GatewayError;
+
+/// `x-request-id`: our id for the request, as Azure and OpenAI send it.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `apim-request-id`: Azure API Management's id, same value.
+pub const APIM_REQUEST_ID: HeaderName = HeaderName::from_static("apim-request-id");
+/// `x-ms-client-request-id`: the caller's id, echoed back.
+pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+
+/// The request id, available to handlers as a request extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+/// Adds `x-request-id` and `apim-request-id` to every response and echoes
+/// `x-ms-client-request-id`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIdService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestIdService { inner }
+    }
+}
+
+/// The service made by [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestIdService<S> {
+    inner: S,
+}
+
+impl<S> Service<Request<Body>> for RequestIdService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let id = new_request_id();
+        let echo = req.headers().get(CLIENT_REQUEST_ID).cloned();
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let fut = self.inner.call(req);
+        async move {
+            let mut resp = fut.await?;
+            let h = resp.headers_mut();
+            h.insert(X_REQUEST_ID, id.clone());
+            h.insert(APIM_REQUEST_ID, id);
+            if let Some(echo) = echo {
+                h.insert(CLIENT_REQUEST_ID, echo);
+            }
+            Ok(resp)
+        }
+        .boxed()
+    }
+}
+
+/// A random UUID v4, as Azure formats request ids.
+fn new_request_id() -> HeaderValue {
+    let mut v: u128 = rand::random();
+    v = (v & !(0xF << 76)) | (0x4 << 76);
+    v = (v & !(0x3 << 62)) | (0x2 << 62);
+    let s = format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (v >> 96) as u32,
+        (v >> 80) as u16,
+        (v >> 64) as u16,
+        (v >> 48) as u16,
+        v & 0xFFFF_FFFF_FFFF
+    );
+    HeaderValue::from_str(&s)
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+}
+
+/// Turns a panic in a handler into a 500 in the OpenAI/Azure shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CatchPanicLayer;
+
+impl<S> Layer<S> for CatchPanicLayer {
+    type Service = CatchPanicService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        CatchPanicService { inner }
+    }
+}
+
+/// The service made by [`CatchPanicLayer`].
+#[derive(Debug, Clone)]
+pub struct CatchPanicService<S> {
+    inner: S,
+}
+
+impl<S> Service<Request<Body>> for CatchPanicService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+            Ok(fut) => fut,
+            Err(_) => return async { Ok(panic_response()) }.boxed(),
+        };
+        AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(|r| r.unwrap_or_else(|_| Ok(panic_response())))
+            .boxed()
+    }
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a request handler panicked; answered 500");
+    GatewayError::Internal {
+        message: "The server had an error while processing your request.".into(),
+    }
+    .into_response()
+}
+
+/// Requires `api-key: K` or `Authorization: Bearer K` with one of the configured keys;
+/// `/healthz` and `/readyz` stay open for probes.
+#[derive(Debug, Clone)]
+pub struct AccessLayer {
+    keys: Arc<[Secret]>,
+}
+
+impl AccessLayer {
+    /// Accepts these keys.
+    pub fn new(keys: impl IntoIterator<Item = Secret>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+        }
+    }
+}
+
+impl<S> Layer<S> for AccessLayer {
+    type Service = AccessService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessService {
+            inner,
+            keys: Arc::clone(&self.keys),
+        }
+    }
+}
+
+/// The service made by [`AccessLayer`].
+#[derive(Debug, Clone)]
+pub struct AccessService<S> {
+    inner: S,
+    keys: Arc<[Secret]>,
+}
+
+impl<S> AccessService<S> {
+    fn allowed(&self, req: &Request<Body>) -> bool {
+        let path = req.uri().path();
+        if path == "/healthz" || path == "/readyz" {
+            return true;
+        }
+        let h = req.headers();
+        let presented = h.get("api-key").and_then(|v| v.to_str().ok()).or_else(|| {
+            h.get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+        });
+        presented.is_some_and(|p| {
+            let p = Secret::new(p.trim());
+            // Check every key so timing does not reveal which one matched.
+            self.keys.iter().fold(false, |hit, k| (*k == p) | hit)
+        })
+    }
+}
+
+impl<S> Service<Request<Body>> for AccessService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if self.allowed(&req) {
+            self.inner.call(req).boxed()
+        } else {
+            async { Ok(GatewayError::Unauthorized.into_response()) }.boxed()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = new_request_id();
+        let s = id.to_str().unwrap();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"), "{s}");
+        assert_ne!(new_request_id(), id);
+    }
+}

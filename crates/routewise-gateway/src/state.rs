@@ -1,0 +1,319 @@
+//! Everything a request handler needs, built once at start-up from a [`Config`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use routewise_auth::{ApiKey, SharedCredential};
+use routewise_strategy::{HeuristicEstimator, LocalRouter, Pool, QualityEstimator, RoutingMode};
+use routewise_transport::{ReqwestTransport, SharedTransport, TimeoutLayer};
+use serde_json::json;
+use tower::Layer;
+
+use crate::config::{
+    AccessControl, AzureAuth, Config, DeploymentConfig, RouterConfig, ServerSettings,
+    UpstreamConfig,
+};
+use crate::emulator::Emulator;
+use crate::upstream::Upstream;
+use crate::upstream::remote::HttpUpstream;
+
+/// Why a gateway could not be built from a valid configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The HTTP client could not be created.
+    #[error("cannot create the upstream HTTP client: {0}")]
+    Transport(String),
+    /// An upstream URL is unusable.
+    #[error("deployment {deployment}: invalid upstream URL {url:?}")]
+    Url {
+        /// The deployment.
+        deployment: String,
+        /// The URL.
+        url: String,
+    },
+    /// An Entra credential could not be created.
+    #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
+    Credential {
+        /// The deployment.
+        deployment: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl BuildError {
+    /// True when the HTTP client failed.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Transport(_))
+    }
+
+    /// True when an upstream URL is unusable.
+    pub fn is_url(&self) -> bool {
+        matches!(self, Self::Url { .. })
+    }
+
+    /// True when a credential failed.
+    pub fn is_credential(&self) -> bool {
+        matches!(self, Self::Credential { .. })
+    }
+}
+
+/// A deployment ready to serve.
+#[derive(Debug)]
+pub(crate) struct DeploymentEntry {
+    pub config: DeploymentConfig,
+    pub upstream: Arc<dyn Upstream>,
+}
+
+/// A router deployment ready to route.
+#[derive(Debug)]
+pub(crate) struct RouterEntry {
+    pub config: RouterConfig,
+    pub router: LocalRouter,
+}
+
+/// What `model` resolved to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Deployment(&'a Arc<DeploymentEntry>),
+    Router(&'a RouterEntry),
+}
+
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub config: Config,
+    pub pool: Pool,
+    pub deployments: HashMap<String, Arc<DeploymentEntry>>,
+    pub routers: Vec<RouterEntry>,
+    pub estimator: Arc<dyn QualityEstimator>,
+    pub models_body: Bytes,
+    pub draining: AtomicBool,
+}
+
+impl AppState {
+    pub(crate) fn build(config: Config) -> Result<Self, BuildError> {
+        let needs_http = config
+            .deployments
+            .iter()
+            .any(|d| !matches!(d.upstream, UpstreamConfig::Emulator(_)));
+        let transport: Option<SharedTransport> = if needs_http {
+            let base = ReqwestTransport::builder()
+                .build()
+                .map_err(|e| BuildError::Transport(e.to_string()))?;
+            let timed = TimeoutLayer::new()
+                .response_header_timeout(config.server.upstream_timeout)
+                .idle_timeout(config.server.upstream_timeout)
+                .layer(base);
+            Some(Arc::new(timed))
+        } else {
+            None
+        };
+        let mut deployments = HashMap::with_capacity(config.deployments.len());
+        for d in &config.deployments {
+            let upstream = build_upstream(d, transport.as_ref())?;
+            deployments.insert(
+                d.deployment.name.clone(),
+                Arc::new(DeploymentEntry {
+                    config: d.clone(),
+                    upstream,
+                }),
+            );
+        }
+        Ok(Self::assemble(config, deployments))
+    }
+
+    /// The infallible path for emulator-only configs (the embedded pool).
+    pub(crate) fn build_emulated(mut config: Config) -> Self {
+        config
+            .deployments
+            .retain(|d| matches!(d.upstream, UpstreamConfig::Emulator(_)));
+        let deployments = config
+            .deployments
+            .iter()
+            .map(|d| {
+                (
+                    d.deployment.name.clone(),
+                    Arc::new(DeploymentEntry {
+                        config: d.clone(),
+                        upstream: emulator(d),
+                    }),
+                )
+            })
+            .collect();
+        Self::assemble(config, deployments)
+    }
+
+    fn assemble(config: Config, deployments: HashMap<String, Arc<DeploymentEntry>>) -> Self {
+        let estimator: Arc<dyn QualityEstimator> = Arc::new(HeuristicEstimator::new());
+        let routers = config
+            .routers
+            .iter()
+            .map(|r| RouterEntry {
+                config: r.clone(),
+                router: make_router(&estimator, r.mode.clone(), &r.models),
+            })
+            .collect();
+        let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
+        let models_body = models_list(&config);
+        Self {
+            config,
+            pool,
+            deployments,
+            routers,
+            estimator,
+            models_body,
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &ServerSettings {
+        &self.config.server
+    }
+
+    pub(crate) fn access(&self) -> &AccessControl {
+        &self.config.access
+    }
+
+    /// Resolves `model`: exact name, then case-insensitive, then `auto` as the first router.
+    pub(crate) fn target(&self, name: &str) -> Option<Target<'_>> {
+        if let Some(d) = self.deployments.get(name) {
+            return Some(Target::Deployment(d));
+        }
+        if let Some(r) = self.routers.iter().find(|r| r.config.name == name) {
+            return Some(Target::Router(r));
+        }
+        if let Some(d) = self
+            .deployments
+            .values()
+            .find(|d| d.config.deployment.name.eq_ignore_ascii_case(name))
+        {
+            return Some(Target::Deployment(d));
+        }
+        if let Some(r) = self
+            .routers
+            .iter()
+            .find(|r| r.config.name.eq_ignore_ascii_case(name))
+        {
+            return Some(Target::Router(r));
+        }
+        if name == "auto" {
+            return self.routers.first().map(Target::Router);
+        }
+        None
+    }
+
+    pub(crate) fn router_with(&self, mode: RoutingMode, models: &[String]) -> LocalRouter {
+        make_router(&self.estimator, mode, models)
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+fn make_router(
+    estimator: &Arc<dyn QualityEstimator>,
+    mode: RoutingMode,
+    models: &[String],
+) -> LocalRouter {
+    LocalRouter::with_shared_estimator(Arc::clone(estimator))
+        .with_mode(mode)
+        .with_subset(models.iter().cloned())
+}
+
+fn build_upstream(
+    d: &DeploymentConfig,
+    transport: Option<&SharedTransport>,
+) -> Result<Arc<dyn Upstream>, BuildError> {
+    let name = &d.deployment.name;
+    let url_err = |url: &str| BuildError::Url {
+        deployment: name.clone(),
+        url: url.to_owned(),
+    };
+    let http = |url: String,
+                credential: Option<SharedCredential>|
+     -> Result<Arc<dyn Upstream>, BuildError> {
+        let uri: http::Uri = url.parse().map_err(|_| url_err(&url))?;
+        let transport = transport
+            .cloned()
+            .ok_or_else(|| BuildError::Transport("no HTTP transport".into()))?;
+        Ok(Arc::new(HttpUpstream::new(uri, transport, credential)))
+    };
+    match &d.upstream {
+        UpstreamConfig::Emulator(_) => Ok(emulator(d)),
+        UpstreamConfig::OpenAi { base_url, api_key }
+        | UpstreamConfig::OpenAiCompatible { base_url, api_key } => {
+            let cred = api_key
+                .as_ref()
+                .map(|k| Arc::new(ApiKey::bearer(k.clone())) as SharedCredential);
+            http(format!("{base_url}/responses"), cred)
+        }
+        UpstreamConfig::Azure { endpoint, auth } => {
+            let base = if endpoint.ends_with("/openai/v1") {
+                endpoint.clone()
+            } else {
+                format!("{endpoint}/openai/v1")
+            };
+            let cred: SharedCredential = match auth {
+                AzureAuth::ApiKey(key) => Arc::new(ApiKey::new(key.clone())),
+                AzureAuth::Entra { scope } => {
+                    entra(scope).map_err(|message| BuildError::Credential {
+                        deployment: name.clone(),
+                        message,
+                    })?
+                }
+            };
+            http(format!("{base}/responses"), Some(cred))
+        }
+    }
+}
+
+fn emulator(d: &DeploymentConfig) -> Arc<dyn Upstream> {
+    let settings = match &d.upstream {
+        UpstreamConfig::Emulator(s) => s.clone(),
+        _ => Default::default(),
+    };
+    Arc::new(Emulator::new(
+        d.deployment.model.clone(),
+        d.deployment.is_reasoning_model(),
+        settings,
+    ))
+}
+
+/// An Entra credential chosen by `routewise-auth`'s environment rules, with API-key variables
+/// hidden (the config asked for Entra) and the configured scope.
+fn entra(scope: &str) -> Result<SharedCredential, String> {
+    let cred = routewise_auth::from_env_with(|name| match name {
+        routewise_auth::AZURE_OPENAI_API_KEY
+        | routewise_auth::AZURE_AI_API_KEY
+        | routewise_auth::OPENAI_API_KEY => None,
+        routewise_auth::ROUTEWISE_SCOPE => Some(scope.to_owned()),
+        other => std::env::var(other).ok(),
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(cred)
+}
+
+/// `GET /models`: routers first, then deployments, with what a caller needs to pick one.
+fn models_list(config: &Config) -> Bytes {
+    let mut data = Vec::new();
+    for r in &config.routers {
+        data.push(json!({
+            "id": r.name, "object": "model", "created": 0, "owned_by": "routewise",
+            "kind": "router", "mode": r.mode.as_str(), "models": r.models,
+        }));
+    }
+    for d in &config.deployments {
+        let dep = &d.deployment;
+        data.push(json!({
+            "id": dep.name, "object": "model", "created": 0, "owned_by": "routewise",
+            "kind": "deployment", "served_model": dep.model, "upstream": d.upstream.kind(),
+            "region": dep.region,
+            "price": {"input_per_1m": dep.price.input_per_1m, "output_per_1m": dep.price.output_per_1m},
+        }));
+    }
+    Bytes::from(json!({"object": "list", "data": data}).to_string())
+}

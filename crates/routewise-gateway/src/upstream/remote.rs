@@ -1,0 +1,157 @@
+//! Azure OpenAI / Foundry, OpenAI and OpenAI-compatible upstreams over `routewise-transport`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+use http::{HeaderValue, Method, Request, StatusCode, header};
+use routewise_auth::SharedCredential;
+use routewise_strategy::AttemptFailure;
+use routewise_transport::sse::SseStream;
+use routewise_transport::{SharedTransport, TransportError, parse_retry_after};
+use serde::Deserialize;
+
+use super::{EventStream, SseEvent, Upstream, UpstreamReply, UpstreamRequest, status_failure};
+
+/// Largest error body read from an upstream.
+const MAX_ERROR_BODY: usize = 1 << 20;
+/// Largest non-streamed response body read from an upstream.
+const MAX_RESPONSE_BODY: usize = 64 << 20;
+
+/// One HTTP upstream endpoint: `POST {url}` with a credential.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpUpstream {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    url: http::Uri,
+    transport: SharedTransport,
+    credential: Option<SharedCredential>,
+}
+
+impl HttpUpstream {
+    /// `responses_url` is the full `…/responses` URL.
+    pub(crate) fn new(
+        responses_url: http::Uri,
+        transport: SharedTransport,
+        credential: Option<SharedCredential>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                url: responses_url,
+                transport,
+                credential,
+            }),
+        }
+    }
+}
+
+impl Upstream for HttpUpstream {
+    fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, AttemptFailure>> {
+        self.inner.send(req).boxed()
+    }
+}
+
+impl Inner {
+    async fn send(&self, req: UpstreamRequest) -> Result<UpstreamReply, AttemptFailure> {
+        let stream = req.body.is_stream();
+        let body = serde_json::to_vec(&req.body)
+            .map_err(|e| AttemptFailure::other(format!("cannot encode the request: {e}")))?;
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(self.url.clone())
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )
+            .header(
+                header::ACCEPT,
+                HeaderValue::from_static(if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }),
+            )
+            .body(Bytes::from(body))
+            .map_err(|e| AttemptFailure::other(format!("cannot build the request: {e}")))?;
+        if let Some(cred) = &self.credential {
+            cred.authorize(request.headers_mut())
+                .await
+                .map_err(|e| AttemptFailure::other(format!("upstream credential failed: {e}")))?;
+        }
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(transport_failure)?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = parse_retry_after(response.headers());
+            let body =
+                routewise_transport::body::collect_limited(response.into_body(), MAX_ERROR_BODY)
+                    .await
+                    .unwrap_or_default();
+            return Err(status_failure(status, body, retry_after));
+        }
+        let is_sse = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if stream && is_sse {
+            let events = SseStream::new(response.into_body()).filter_map(|item| async move {
+                match item {
+                    Ok(ev) if ev.data.is_empty() || ev.is_done() => None,
+                    Ok(ev) => Some(Ok(convert(ev))),
+                    Err(e) => Some(Err(AttemptFailure::stream(format!(
+                        "upstream stream broke: {e}"
+                    )))),
+                }
+            });
+            let events: EventStream = Box::pin(events);
+            return Ok(UpstreamReply::Stream(events));
+        }
+        let body =
+            routewise_transport::body::collect_limited(response.into_body(), MAX_RESPONSE_BODY)
+                .await
+                .map_err(|e| AttemptFailure::stream(format!("upstream body broke: {e}")))?;
+        if stream {
+            // Asked for a stream, got JSON: a server that ignores `stream` is still usable.
+            return Err(status_failure(StatusCode::BAD_GATEWAY, body, None));
+        }
+        Ok(UpstreamReply::Json(body))
+    }
+}
+
+#[derive(Deserialize)]
+struct TypeOnly<'a> {
+    #[serde(borrow, rename = "type")]
+    ty: std::borrow::Cow<'a, str>,
+}
+
+/// Keeps the data bytes as they came; the `type` comes from `event:` or, failing that, `data`.
+fn convert(ev: routewise_transport::sse::SseEvent) -> SseEvent {
+    let ty = match ev.event {
+        Some(name) if !name.is_empty() && name != "message" => name,
+        _ => serde_json::from_str::<TypeOnly<'_>>(&ev.data)
+            .map(|t| t.ty.into_owned())
+            .unwrap_or_else(|_| "message".to_owned()),
+    };
+    SseEvent {
+        ty,
+        data: Bytes::from(ev.data),
+    }
+}
+
+fn transport_failure(e: TransportError) -> AttemptFailure {
+    if e.is_timeout() {
+        AttemptFailure::timeout(format!("upstream timed out: {e}"))
+    } else if e.is_connect() {
+        AttemptFailure::connect(format!("cannot reach the upstream: {e}"))
+    } else {
+        AttemptFailure::stream(format!("upstream transport failed: {e}"))
+    }
+}
