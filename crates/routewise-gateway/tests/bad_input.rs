@@ -1,0 +1,297 @@
+//! Bad input gets an OpenAI/Azure-shaped error with the right status, and never takes the
+//! server down.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{FAST_EMULATOR, client, error_of, output_text, post, post_with, start};
+use routewise_gateway::RunningGateway;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn config() -> String {
+    format!(
+        r#"
+[server]
+header_read_timeout_ms = 300
+{FAST_EMULATOR}
+[[deployments]]
+name = "fast"
+upstream = "emu"
+
+[[deployments]]
+name = "other"
+upstream = "emu"
+"#
+    )
+}
+
+async fn raw_post(gw: &RunningGateway, body: Vec<u8>) -> reqwest::Response {
+    client()
+        .post(format!("{}/responses", gw.base_url()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn still_serves(gw: &RunningGateway) {
+    let resp = post(
+        gw,
+        &json!({"model": "fast", "input": "Are you still there?"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert!(output_text(&body).starts_with("[emulated fast] "));
+}
+
+#[tokio::test]
+async fn every_bad_request_gets_a_shaped_error_and_the_server_survives() {
+    let gw = start(&config()).await;
+
+    // Malformed JSON.
+    let err = error_of(
+        raw_post(&gw, b"{\"model\": \"fast\", \"input\": ".to_vec()).await,
+        400,
+    )
+    .await;
+    assert_eq!(err["type"], "invalid_request_error");
+    assert_eq!(err["code"], "invalid_json");
+
+    // Wrong types name the path.
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "fast", "input": "x", "temperature": "hot"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["param"], "temperature");
+    assert_eq!(err["code"], "invalid_type");
+    let err = error_of(post(&gw, &json!({"model": 42, "input": "x"})).await, 400).await;
+    assert_eq!(err["param"], "model");
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "fast", "input": [{"role": "user", "content": 7}]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        err["param"].as_str().unwrap().starts_with("input[0]"),
+        "{err}"
+    );
+
+    // Missing model, missing input.
+    let err = error_of(post(&gw, &json!({"input": "x"})).await, 400).await;
+    assert_eq!(
+        (err["param"].as_str(), err["code"].as_str()),
+        (Some("model"), Some("missing_required_parameter"))
+    );
+    let err = error_of(post(&gw, &json!({"model": "fast"})).await, 400).await;
+    assert_eq!(err["param"], "input");
+
+    // Not an object at all, and an empty body.
+    error_of(raw_post(&gw, b"[1, 2, 3]".to_vec()).await, 400).await;
+    error_of(raw_post(&gw, Vec::new()).await, 400).await;
+
+    // Invalid UTF-8.
+    let err = error_of(
+        raw_post(
+            &gw,
+            b"{\"model\": \"fast\", \"input\": \"\xff\xfe\"}".to_vec(),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "invalid_encoding");
+
+    // Unknown deployment: 404 in the Azure shape.
+    let err = error_of(
+        post(&gw, &json!({"model": "gpt-9", "input": "x"})).await,
+        404,
+    )
+    .await;
+    assert_eq!(err["code"], "DeploymentNotFound");
+
+    // Unknown route and wrong method.
+    let resp = client()
+        .get(format!("{}/nope", gw.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    error_of(resp, 404).await;
+    let resp = client()
+        .get(format!("{}/responses", gw.base_url()))
+        .send()
+        .await
+        .unwrap();
+    error_of(resp, 405).await;
+
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_50_mb_body_gets_413_and_the_server_survives() {
+    let gw = start(&config()).await;
+    let mut body = br#"{"model": "fast", "input": ""#.to_vec();
+    body.resize(50 * 1024 * 1024, b'a');
+    body.extend_from_slice(br#""}"#);
+    let err = error_of(raw_post(&gw, body).await, 413).await;
+    assert_eq!(err["code"], "request_too_large");
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_gets_413() {
+    let gw = start(&format!("[server]\nmax_body_bytes = 4096\n{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n")).await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..16).map(|_| Ok(vec![b' '; 1024])).collect();
+    let resp = client()
+        .post(format!("{}/responses", gw.base_url()))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    error_of(resp, 413).await;
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_loris_connection_is_cut_and_the_server_survives() {
+    let gw = start(&config()).await;
+    let mut slow = tokio::net::TcpStream::connect(gw.local_addr())
+        .await
+        .unwrap();
+    slow.write_all(b"POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // Never finish the head: the server must give up after header_read_timeout (300 ms).
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await;
+    match read {
+        Ok(Ok(n)) => assert!(
+            n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+            "{n}"
+        ),
+        Ok(Err(_)) => {}
+        Err(_) => panic!("the slow connection was still open after 5 s"),
+    }
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused_and_the_server_survives() {
+    let gw = start(&config()).await;
+    let huge = "a".repeat(200 * 1024);
+    let result = client()
+        .post(format!("{}/responses", gw.base_url()))
+        .header("x-huge", huge)
+        .json(&json!({"model": "fast", "input": "x"}))
+        .send()
+        .await;
+    if let Ok(resp) = result {
+        assert_eq!(resp.status().as_u16(), 431);
+    }
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_routing_config_is_400_before_any_upstream_call() {
+    let gw = start(&format!(
+        "{FAST_EMULATOR}\n[[deployments]]\nname = \"a\"\nupstream = \"emu\"\nemulator = {{ error_rate = 1.0 }}\n[[deployments]]\nname = \"b\"\nupstream = \"emu\"\n"
+    ))
+    .await;
+    let controls = [("Foundry-Features", "ModelRouterControls=V1Preview")];
+    for bad in [
+        json!({"mode": "fastest"}),
+        json!({"models": ["not-in-subset"]}),
+        json!({"models": []}),
+        json!({"colour": "red"}),
+        json!({"session_affinity": {"strategy": "glue"}}),
+    ] {
+        let body = json!({"model": "model-router", "input": "x", "routing_config": bad});
+        let err = error_of(post_with(&gw, &body, &controls).await, 400).await;
+        assert!(
+            err["param"].as_str().unwrap().starts_with("routing_config"),
+            "{err}"
+        );
+    }
+    // Without the header the controls are ignored, as on Foundry (here: routed to "b" after "a"
+    // fails, since the subset is the failover set).
+    let body =
+        json!({"model": "model-router", "input": "x", "routing_config": {"mode": "fastest"}});
+    assert_eq!(post(&gw, &body).await.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn access_control_requires_a_configured_key() {
+    let toml = format!(
+        "[access]\napi_keys_env = [\"GW_TEST_KEYS\"]\n{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
+    );
+    let cfg = routewise_gateway::Config::from_toml_str_with_env(&toml, "t.toml", &|v| {
+        (v == "GW_TEST_KEYS").then(|| "k1, k2".to_owned())
+    })
+    .unwrap();
+    let gw = routewise_gateway::Gateway::from_config(cfg)
+        .unwrap()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let body = json!({"model": "fast", "input": "x"});
+    let err = error_of(post(&gw, &body).await, 401).await;
+    assert_eq!(err["code"], "401");
+    error_of(post_with(&gw, &body, &[("api-key", "wrong")]).await, 401).await;
+    assert_eq!(
+        post_with(&gw, &body, &[("api-key", "k2")]).await.status(),
+        200
+    );
+    assert_eq!(
+        post_with(&gw, &body, &[("authorization", "Bearer k1")])
+            .await
+            .status(),
+        200
+    );
+    // Probes stay open.
+    let health = client()
+        .get(format!("{}/healthz", gw.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_ids_are_set_and_the_client_id_is_echoed() {
+    let gw = start(&config()).await;
+    let resp = post_with(
+        &gw,
+        &json!({"model": "fast", "input": "x"}),
+        &[("x-ms-client-request-id", "my-id-1")],
+    )
+    .await;
+    let h = resp.headers();
+    assert_eq!(h["x-ms-client-request-id"], "my-id-1");
+    assert_eq!(h["x-request-id"], h["apim-request-id"]);
+    assert_eq!(h["x-request-id"].len(), 36);
+    let err = post(&gw, &json!({"model": "nope", "input": "x"})).await;
+    assert!(err.headers().contains_key("apim-request-id"));
+    gw.shutdown().await;
+}
