@@ -1,0 +1,102 @@
+//! Spans follow the OpenTelemetry gen_ai conventions, and secrets appear neither in captured
+//! logs nor in `Debug` output.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use routewise::{Client, ProjectClient};
+use routewise_auth::{ApiKey, StaticBearer};
+use routewise_testkit::MockFoundry;
+use routewise_types::CreateResponse;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+const SECRET: &str = "sk-very-secret-0123456789";
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn subscriber(capture: &Capture) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish()
+}
+
+#[tokio::test]
+async fn create_span_carries_gen_ai_fields_and_no_secret() {
+    let foundry = MockFoundry::start().await;
+    foundry.with_seed_deployments().require_api_key(SECRET);
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&capture));
+
+    let client = support::builder(&foundry.openai_base_url()).credential(ApiKey::new(SECRET)).build().unwrap();
+    client.responses().create(CreateResponse::new("model-router", "Explain RAG.")).await.unwrap();
+    let stream = client.responses().stream(CreateResponse::new("gpt-4o", "Explain RAG.")).await.unwrap();
+    stream.final_response().await.unwrap();
+    let failing = support::builder(&foundry.openai_base_url()).credential(ApiKey::new("wrong-key-123")).build().unwrap();
+    failing.responses().create(CreateResponse::new("gpt-4o", "x")).await.unwrap_err();
+
+    let logs = capture.text();
+    for field in [
+        "gen_ai.operation.name=\"chat\"",
+        "gen_ai.request.model=\"model-router\"",
+        "gen_ai.response.model=\"gpt-",
+        "gen_ai.usage.input_tokens=",
+        "gen_ai.usage.output_tokens=",
+        "routewise.latency_ms=",
+        "routewise.request_id=",
+        "routewise.strategy=\"pinned\"",
+        "otel.name=\"responses.stream\"",
+        "http.response.status_code=401",
+    ] {
+        assert!(logs.contains(field), "missing {field} in:\n{logs}");
+    }
+    assert!(!logs.contains(SECRET), "secret leaked into logs:\n{logs}");
+    assert!(!logs.contains("wrong-key-123"), "secret leaked into logs:\n{logs}");
+    assert!(!logs.contains("Explain RAG"), "prompts are not logged");
+}
+
+#[test]
+fn debug_output_has_no_secret() {
+    let client = Client::builder()
+        .openai()
+        .credential(ApiKey::bearer(SECRET))
+        .default_header("x-custom-secret", SECRET)
+        .build()
+        .unwrap();
+    let builder = Client::builder().openai().credential(ApiKey::new(SECRET));
+    let project =
+        ProjectClient::new("https://r.services.ai.azure.com/api/projects/p", StaticBearer::new(SECRET)).unwrap();
+    for text in [format!("{client:?}"), format!("{builder:?}"), format!("{project:?}")] {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+    assert!(format!("{client:?}").contains("x-custom-secret"), "header names are shown");
+}
