@@ -40,7 +40,10 @@ struct Recording<T> {
 
 impl<T> Recording<T> {
     fn new(inner: T) -> Self {
-        Self { inner, log: Arc::default() }
+        Self {
+            inner,
+            log: Arc::default(),
+        }
     }
 
     fn exchanges(&self) -> Vec<Exchange> {
@@ -50,8 +53,12 @@ impl<T> Recording<T> {
 
 #[async_trait]
 impl<T: Transport> Transport for Recording<T> {
-    async fn send(&self, req: http::Request<Bytes>) -> Result<http::Response<ResponseBody>, TransportError> {
-        let (method, uri, request_bytes) = (req.method().clone(), req.uri().clone(), req.body().len());
+    async fn send(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> Result<http::Response<ResponseBody>, TransportError> {
+        let (method, uri, request_bytes) =
+            (req.method().clone(), req.uri().clone(), req.body().len());
         let started = Instant::now();
         let result = self.inner.send(req).await;
         let response_bytes = Arc::new(AtomicUsize::new(0));
@@ -63,7 +70,10 @@ impl<T: Transport> Transport for Recording<T> {
             headers_after: started.elapsed(),
             response_bytes: response_bytes.clone(),
         };
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(exchange);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exchange);
         // Count body bytes as they stream past, without buffering: SSE stays incremental.
         result.map(|res| {
             res.map(|b| {
@@ -91,13 +101,33 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let recorder = Recording::new(ReqwestTransport::new());
-    let client = Client::builder().base_url(&base_url).transport(recorder.clone()).build()?;
+    let client = Client::builder()
+        .base_url(&base_url)
+        .transport(recorder.clone())
+        .build()?;
 
-    let created = client.responses().create(CreateResponse::new("model-router", "Explain RAG in one sentence.")).await?;
-    println!("create  -> [{}] {}", created.served_model(), created.output_text());
-    let streamed = client.responses().stream(CreateResponse::new("gpt-4.1-mini", "And in two?")).await?;
+    let created = client
+        .responses()
+        .create(CreateResponse::new(
+            "model-router",
+            "Explain RAG in one sentence.",
+        ))
+        .await?;
+    println!(
+        "create  -> [{}] {}",
+        created.served_model(),
+        created.output_text()
+    );
+    let streamed = client
+        .responses()
+        .stream(CreateResponse::new("gpt-4.1-mini", "And in two?"))
+        .await?;
     let streamed = streamed.final_response().await?;
-    println!("stream  -> [{}] {}", streamed.served_model(), streamed.output_text());
+    println!(
+        "stream  -> [{}] {}",
+        streamed.served_model(),
+        streamed.output_text()
+    );
 
     println!("\nrecorded traffic:");
     for x in recorder.exchanges() {
@@ -106,7 +136,8 @@ async fn main() -> anyhow::Result<()> {
             x.method,
             x.uri,
             x.request_bytes,
-            x.status.map_or_else(|| "transport error".to_owned(), |s| s.to_string()),
+            x.status
+                .map_or_else(|| "transport error".to_owned(), |s| s.to_string()),
             x.headers_after,
             x.response_bytes.load(Ordering::Relaxed),
         );

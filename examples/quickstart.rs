@@ -20,9 +20,14 @@ use routewise_types::CreateResponse;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let model = std::env::args().nth(1).unwrap_or_else(|| "model-router".to_owned());
+    let model = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "model-router".to_owned());
     let (project, emulator) = match std::env::var("PROJECT_ENDPOINT") {
-        Ok(endpoint) => (ProjectClient::with_shared_credential(&endpoint, <dyn Credential>::from_env()?)?, None),
+        Ok(endpoint) => (
+            ProjectClient::with_shared_credential(&endpoint, <dyn Credential>::from_env()?)?,
+            None,
+        ),
         Err(_) => {
             eprintln!("PROJECT_ENDPOINT is not set; running against the local gateway emulator.");
             eprintln!(
@@ -31,13 +36,22 @@ async fn main() -> anyhow::Result<()> {
             );
             let running = Gateway::default_pool().bind("127.0.0.1:0".parse()?).await?;
             let endpoint = format!("{}/api/projects/quickstart", running.endpoint());
-            (ProjectClient::new(&endpoint, StaticBearer::new("local-emulator"))?, Some(running))
+            (
+                ProjectClient::new(&endpoint, StaticBearer::new("local-emulator"))?,
+                Some(running),
+            )
         }
     };
     let client = project.openai_client()?;
 
     // 1. The seed: one call, then the served model and the text.
-    let response = client.responses().create(CreateResponse::new(model.as_str(), "Explain RAG in one sentence.")).await?;
+    let response = client
+        .responses()
+        .create(CreateResponse::new(
+            model.as_str(),
+            "Explain RAG in one sentence.",
+        ))
+        .await?;
     println!("[{}] {}", response.served_model(), response.output_text());
     println!("route: {}\n", serde_json::to_string(response.decision())?);
 
@@ -52,7 +66,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let streamed = stream.final_response().await?;
     let usage = streamed.usage().map(|u| (u.input_tokens, u.output_tokens));
-    println!("\n[{}] tokens (in, out): {usage:?}", streamed.served_model());
+    println!(
+        "\n[{}] tokens (in, out): {usage:?}",
+        streamed.served_model()
+    );
 
     if let Some(running) = emulator {
         running.shutdown().await;

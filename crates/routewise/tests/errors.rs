@@ -8,8 +8,14 @@ use routewise_types::CreateResponse;
 
 async fn client_failing_with(reply: ErrorReply) -> (MockFoundry, routewise::Client) {
     let foundry = MockFoundry::start().await;
-    foundry.deployment("gpt-4o").region("East US 2").fail_next(1, reply);
-    let client = support::builder(&foundry.openai_base_url()).max_retries(0).build().unwrap();
+    foundry
+        .deployment("gpt-4o")
+        .region("East US 2")
+        .fail_next(1, reply);
+    let client = support::builder(&foundry.openai_base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
     (foundry, client)
 }
 
@@ -32,14 +38,21 @@ async fn status_codes_map_like_the_openai_sdk() {
     for (status, kind) in cases {
         let reply = ErrorReply::azure(status, "SomeCode", "something went wrong").param("input");
         let (_foundry, client) = client_failing_with(reply).await;
-        let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+        let err = client
+            .responses()
+            .create(CreateResponse::new("gpt-4o", "hi"))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), kind, "{status}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(err.code(), Some("SomeCode"));
         assert_eq!(err.message(), "something went wrong");
         assert_eq!(err.param(), Some("input"));
         assert!(err.request_id().is_some(), "{status}: x-request-id carried");
-        assert!(err.apim_request_id().is_some(), "{status}: apim-request-id carried");
+        assert!(
+            err.apim_request_id().is_some(),
+            "{status}: apim-request-id carried"
+        );
         assert_eq!(err.region(), Some("East US 2"));
         let retryable = matches!(status, 408 | 409 | 429 | 500..);
         assert_eq!(err.is_retryable(), retryable, "{status}");
@@ -55,8 +68,13 @@ async fn status_codes_map_like_the_openai_sdk() {
 
 #[tokio::test]
 async fn rate_limit_headers_are_parsed() {
-    let (_foundry, client) = client_failing_with(ErrorReply::rate_limited(std::time::Duration::from_secs(7))).await;
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let (_foundry, client) =
+        client_failing_with(ErrorReply::rate_limited(std::time::Duration::from_secs(7))).await;
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert!(err.is_rate_limited());
     let meta = err.meta();
     assert_eq!(meta.rate_limit.remaining_requests, Some(0));
@@ -68,8 +86,14 @@ async fn rate_limit_headers_are_parsed() {
 async fn success_carries_rate_limit_headers_too() {
     let foundry = MockFoundry::start().await;
     foundry.deployment("gpt-4o");
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
-    let response = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap();
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
+    let response = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap();
     assert!(response.meta().rate_limit.remaining_requests.is_some());
     assert!(response.meta().region.is_some());
 }
@@ -77,22 +101,44 @@ async fn success_carries_rate_limit_headers_too() {
 #[tokio::test]
 async fn content_filter_block_is_typed_and_final() {
     let foundry = MockFoundry::start().await;
-    foundry.deployment("gpt-4o").block_prompts_containing("forbidden");
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "something forbidden")).await.unwrap_err();
+    foundry
+        .deployment("gpt-4o")
+        .block_prompts_containing("forbidden");
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "something forbidden"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
     assert!(err.is_content_filtered(), "{err}");
     assert!(!err.is_retryable());
     let details = err.content_filter().expect("details");
-    assert_eq!(details.code.as_deref(), Some("ResponsibleAIPolicyViolation"));
-    assert!(!details.results.as_ref().expect("results").filtered_categories().is_empty());
+    assert_eq!(
+        details.code.as_deref(),
+        Some("ResponsibleAIPolicyViolation")
+    );
+    assert!(
+        !details
+            .results
+            .as_ref()
+            .expect("results")
+            .filtered_categories()
+            .is_empty()
+    );
     assert_eq!(foundry.received().await.len(), 1, "never retried");
 }
 
 #[tokio::test]
 async fn html_502_from_a_proxy_is_a_typed_error_with_a_snippet() {
     let (foundry, client) = client_failing_with(ErrorReply::bad_gateway_html()).await;
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InternalServer);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     let snippet = err.body_snippet().expect("snippet of the HTML page");
@@ -105,14 +151,22 @@ async fn html_502_from_a_proxy_is_a_typed_error_with_a_snippet() {
 #[tokio::test]
 async fn non_json_error_bodies_never_panic() {
     for (content_type, body) in [
-        ("text/plain", &b"upstream connect error or disconnect/reset before headers"[..]),
+        (
+            "text/plain",
+            &b"upstream connect error or disconnect/reset before headers"[..],
+        ),
         ("application/json", &b"{\"error\": "[..]),
         ("application/json", &b"[]"[..]),
         ("application/octet-stream", &[0xff, 0xfe, 0x00, 0x80][..]),
         ("application/json", &b""[..]),
     ] {
-        let (_foundry, client) = client_failing_with(ErrorReply::raw(500, content_type, body.to_vec())).await;
-        let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+        let (_foundry, client) =
+            client_failing_with(ErrorReply::raw(500, content_type, body.to_vec())).await;
+        let err = client
+            .responses()
+            .create(CreateResponse::new("gpt-4o", "hi"))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InternalServer, "{content_type}");
         assert!(!err.message().is_empty());
     }
@@ -121,13 +175,23 @@ async fn non_json_error_bodies_never_panic() {
 #[tokio::test]
 async fn a_success_body_that_is_not_a_response_is_a_decode_error() {
     let server = support::scripted::ScriptedServer::start(|_| {
-        support::scripted::Reply::json(200, r#"{"id":"resp_1","object":"response","output":"not-a-list"}"#)
+        support::scripted::Reply::json(
+            200,
+            r#"{"id":"resp_1","object":"response","output":"not-a-list"}"#,
+        )
     })
     .await;
     let client = support::builder(&server.uri()).build().unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
-    assert!(err.message().contains("output"), "the JSON path is named: {err}");
+    assert!(
+        err.message().contains("output"),
+        "the JSON path is named: {err}"
+    );
     assert!(err.body_snippet().unwrap().contains("not-a-list"));
 }
 
@@ -135,8 +199,14 @@ async fn a_success_body_that_is_not_a_response_is_a_decode_error() {
 async fn unknown_deployment_is_not_found() {
     let foundry = MockFoundry::start().await;
     foundry.deployment("gpt-4o");
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-9", "hi")).await.unwrap_err();
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-9", "hi"))
+        .await
+        .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.code(), Some("DeploymentNotFound"));
 }
@@ -146,8 +216,15 @@ async fn connection_refused_is_a_connect_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = support::builder(&format!("http://{addr}/openai/v1")).max_retries(0).build().unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let client = support::builder(&format!("http://{addr}/openai/v1"))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(err.is_retryable());
 }
@@ -163,6 +240,10 @@ async fn response_header_timeout_is_a_timeout_error() {
         .response_header_timeout(std::time::Duration::from_millis(100))
         .build()
         .unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
 }

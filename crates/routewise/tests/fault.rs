@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use routewise_strategy::{AttemptResult, Fallback, FailureKind};
+use routewise_strategy::{AttemptResult, FailureKind, Fallback};
 use routewise_testkit::fixtures::{ResponseFixture, sse_body};
 use routewise_types::CreateResponse;
 use support::scripted::{Reply, ScriptedServer};
@@ -29,15 +29,33 @@ struct Ledger {
 fn script(ledger: &Ledger, seen: &support::scripted::Seen) -> Reply {
     let model = seen.model().to_owned();
     let prompt = seen.body["input"].as_str().unwrap_or_default().to_owned();
-    let k = ledger.arrivals.get(&model).map_or(0, |n| n.fetch_add(1, Ordering::SeqCst));
+    let k = ledger
+        .arrivals
+        .get(&model)
+        .map_or(0, |n| n.fetch_add(1, Ordering::SeqCst));
     let fixture = ResponseFixture::new(format!("resp_{prompt}_{model}"), format!("{model}-served"));
     match (model.as_str(), k % 10) {
-        ("first", 0..=2) => Reply::json(503, r#"{"error":{"code":"ServiceUnavailable","message":"busy"}}"#),
-        ("first", 3) => Reply::sse(sse_body(fixture.failed_stream_events("server_error", "model crashed"))),
+        ("first", 0..=2) => Reply::json(
+            503,
+            r#"{"error":{"code":"ServiceUnavailable","message":"busy"}}"#,
+        ),
+        ("first", 3) => Reply::sse(sse_body(
+            fixture.failed_stream_events("server_error", "model crashed"),
+        )),
         ("second", 0 | 5) => Reply::Hang(Duration::from_secs(2)),
         _ => {
-            *ledger.completed.lock().unwrap().entry(prompt.clone()).or_default() += 1;
-            Reply::sse(fixture.text(format!("answer to {prompt} from {model}")).usage(5, 6).sse())
+            *ledger
+                .completed
+                .lock()
+                .unwrap()
+                .entry(prompt.clone())
+                .or_default() += 1;
+            Reply::sse(
+                fixture
+                    .text(format!("answer to {prompt} from {model}"))
+                    .usage(5, 6)
+                    .sse(),
+            )
         }
     }
 }
@@ -45,7 +63,10 @@ fn script(ledger: &Ledger, seen: &support::scripted::Seen) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
     let ledger = Arc::new(Ledger {
-        arrivals: ["first", "second", "third"].iter().map(|d| ((*d).to_owned(), AtomicUsize::new(0))).collect(),
+        arrivals: ["first", "second", "third"]
+            .iter()
+            .map(|d| ((*d).to_owned(), AtomicUsize::new(0)))
+            .collect(),
         completed: Mutex::default(),
     });
     let server_ledger = ledger.clone();
@@ -56,7 +77,9 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
         .idle_timeout(Duration::from_millis(500))
         .build()
         .unwrap()
-        .with_strategy(Fallback::new(["first", "second", "third"]).with_cooldown(Duration::from_millis(20)));
+        .with_strategy(
+            Fallback::new(["first", "second", "third"]).with_cooldown(Duration::from_millis(20)),
+        );
 
     let started = std::time::Instant::now();
     let results: Vec<_> = futures_util::stream::iter(0..REQUESTS)
@@ -64,7 +87,10 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
             let client = client.clone();
             async move {
                 let id = format!("req-{i}");
-                let stream = client.responses().stream(CreateResponse::new("fallback", id.clone())).await?;
+                let stream = client
+                    .responses()
+                    .stream(CreateResponse::new("fallback", id.clone()))
+                    .await?;
                 let response = stream.final_response().await?;
                 Ok::<_, routewise::Error>((id, response))
             }
@@ -81,16 +107,25 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
         let (id, response) = result.as_ref().expect("every request gets an answer");
         assert!(ids.insert(id.clone()), "{id} answered twice");
         let deployment = response.decision().deployment.clone().expect("served");
-        assert_eq!(response.output_text(), format!("answer to {id} from {deployment}"), "one complete answer, for this request");
+        assert_eq!(
+            response.output_text(),
+            format!("answer to {id} from {deployment}"),
+            "one complete answer, for this request"
+        );
         assert_eq!(response.served_model(), format!("{deployment}-served"));
         for attempt in &response.decision().attempts {
-            if let AttemptResult::Failed { kind, failed_over, .. } = &attempt.result {
+            if let AttemptResult::Failed {
+                kind, failed_over, ..
+            } = &attempt.result
+            {
                 assert!(failed_over, "every failure before the answer failed over");
                 let kind = match kind {
                     FailureKind::Status(s) => format!("HTTP {s}"),
                     other => other.label().to_owned(),
                 };
-                *failures.entry((attempt.deployment.clone(), kind)).or_default() += 1;
+                *failures
+                    .entry((attempt.deployment.clone(), kind))
+                    .or_default() += 1;
             }
         }
         *served_by.entry(deployment).or_default() += 1;
@@ -98,10 +133,20 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
     assert_eq!(ids.len(), REQUESTS, "none lost");
 
     let completed = ledger.completed.lock().unwrap();
-    assert_eq!(completed.len(), REQUESTS, "the server completed an answer for every request");
-    assert!(completed.values().all(|n| *n == 1), "no request was answered twice by the servers");
-    let arrivals: HashMap<&str, usize> =
-        ledger.arrivals.iter().map(|(d, n)| (d.as_str(), n.load(Ordering::SeqCst))).collect();
+    assert_eq!(
+        completed.len(),
+        REQUESTS,
+        "the server completed an answer for every request"
+    );
+    assert!(
+        completed.values().all(|n| *n == 1),
+        "no request was answered twice by the servers"
+    );
+    let arrivals: HashMap<&str, usize> = ledger
+        .arrivals
+        .iter()
+        .map(|(d, n)| (d.as_str(), n.load(Ordering::SeqCst)))
+        .collect();
 
     println!("fault test: {REQUESTS} requests in {elapsed:?} ({CONCURRENCY} concurrent)");
     println!("  server arrivals: {arrivals:?}");
@@ -111,9 +156,26 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
     for ((deployment, kind), n) in &failures {
         println!("  failed over from {deployment}: {kind} x{n}");
     }
-    let count = |d: &str, k: &str| failures.iter().find(|((dd, kk), _)| dd == d && kk == k).map_or(0, |(_, n)| *n);
-    assert_eq!(count("first", "HTTP 503") + count("first", "stream") + served_by.get("first").copied().unwrap_or(0), arrivals["first"]);
-    assert!(count("first", "HTTP 503") > 0 && count("first", "stream") > 0 && count("second", "timeout") > 0);
-    assert_eq!(count("second", "timeout") + served_by.get("second").copied().unwrap_or(0), arrivals["second"]);
+    let count = |d: &str, k: &str| {
+        failures
+            .iter()
+            .find(|((dd, kk), _)| dd == d && kk == k)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(
+        count("first", "HTTP 503")
+            + count("first", "stream")
+            + served_by.get("first").copied().unwrap_or(0),
+        arrivals["first"]
+    );
+    assert!(
+        count("first", "HTTP 503") > 0
+            && count("first", "stream") > 0
+            && count("second", "timeout") > 0
+    );
+    assert_eq!(
+        count("second", "timeout") + served_by.get("second").copied().unwrap_or(0),
+        arrivals["second"]
+    );
     assert_eq!(served_by.values().sum::<usize>(), REQUESTS);
 }

@@ -17,16 +17,24 @@ use tokio::time::Instant;
 const OK_BODY: &str = r#"{"id":"resp_1","object":"response","status":"completed","model":"gpt-4o-2024-08-06","output":[]}"#;
 
 /// A transport that fails the first `failures` sends with `status` and `headers`, then succeeds.
-fn failing_then_ok(failures: usize, status: u16, headers: &'static [(&'static str, String)]) -> (MockTransport, Arc<AtomicUsize>) {
+fn failing_then_ok(
+    failures: usize,
+    status: u16,
+    headers: &'static [(&'static str, String)],
+) -> (MockTransport, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let mut transport = MockTransport::new();
     transport.expect_send().returning(move |_req| {
         let n = counter.fetch_add(1, Ordering::SeqCst);
         if n < failures {
-            let mut res = json_response(status, r#"{"error":{"message":"busy","type":null,"param":null,"code":"busy"}}"#);
+            let mut res = json_response(
+                status,
+                r#"{"error":{"message":"busy","type":null,"param":null,"code":"busy"}}"#,
+            );
             for (name, value) in headers {
-                res.headers_mut().insert(*name, value.parse().expect("header"));
+                res.headers_mut()
+                    .insert(*name, value.parse().expect("header"));
             }
             Ok(res)
         } else {
@@ -37,12 +45,24 @@ fn failing_then_ok(failures: usize, status: u16, headers: &'static [(&'static st
 }
 
 fn client(transport: MockTransport) -> Client {
-    Client::builder().base_url("https://res.openai.azure.com/openai/v1").transport(transport).build().unwrap()
+    Client::builder()
+        .base_url("https://res.openai.azure.com/openai/v1")
+        .transport(transport)
+        .build()
+        .unwrap()
 }
 
-async fn timed_create(client: &Client) -> (Result<routewise::RoutedResponse, routewise::Error>, Duration) {
+async fn timed_create(
+    client: &Client,
+) -> (
+    Result<routewise::RoutedResponse, routewise::Error>,
+    Duration,
+) {
     let start = Instant::now();
-    let result = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await;
+    let result = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await;
     (result, start.elapsed())
 }
 
@@ -53,15 +73,34 @@ fn leak(headers: Vec<(&'static str, String)>) -> &'static [(&'static str, String
 #[tokio::test(start_paused = true)]
 async fn each_retry_header_form_sets_the_delay() {
     let cases = [
-        (vec![("retry-after-ms", "1500".to_owned())], Duration::from_millis(1500)),
-        (vec![("x-ms-retry-after-ms", "2500".to_owned())], Duration::from_millis(2500)),
-        (vec![("retry-after", "3".to_owned())], Duration::from_secs(3)),
+        (
+            vec![("retry-after-ms", "1500".to_owned())],
+            Duration::from_millis(1500),
+        ),
+        (
+            vec![("x-ms-retry-after-ms", "2500".to_owned())],
+            Duration::from_millis(2500),
+        ),
+        (
+            vec![("retry-after", "3".to_owned())],
+            Duration::from_secs(3),
+        ),
         // Precedence: retry-after-ms, then x-ms-retry-after-ms, then retry-after.
         (
-            vec![("retry-after", "9".to_owned()), ("x-ms-retry-after-ms", "4000".to_owned()), ("retry-after-ms", "700".to_owned())],
+            vec![
+                ("retry-after", "9".to_owned()),
+                ("x-ms-retry-after-ms", "4000".to_owned()),
+                ("retry-after-ms", "700".to_owned()),
+            ],
             Duration::from_millis(700),
         ),
-        (vec![("retry-after", "9".to_owned()), ("x-ms-retry-after-ms", "4000".to_owned())], Duration::from_secs(4)),
+        (
+            vec![
+                ("retry-after", "9".to_owned()),
+                ("x-ms-retry-after-ms", "4000".to_owned()),
+            ],
+            Duration::from_secs(4),
+        ),
     ];
     for (headers, expected) in cases {
         let (transport, calls) = failing_then_ok(1, 429, leak(headers.clone()));
@@ -80,7 +119,10 @@ async fn retry_after_as_an_http_date() {
     assert!(result.is_ok());
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     // HTTP-dates have whole seconds and are measured against the wall clock.
-    assert!(elapsed >= Duration::from_secs(3) && elapsed <= Duration::from_secs(6), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(3) && elapsed <= Duration::from_secs(6),
+        "{elapsed:?}"
+    );
 }
 
 fn httpdate_fmt(at: SystemTime) -> String {
@@ -94,10 +136,15 @@ async fn a_server_delay_over_120_s_is_not_waited_for() {
     let err = result.unwrap_err();
     assert!(err.is_rate_limited());
     assert_eq!(err.meta().retry_after, Some(Duration::from_secs(121)));
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "gave up instead of waiting");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "gave up instead of waiting"
+    );
     assert_eq!(elapsed, Duration::ZERO);
 
-    let (transport, calls) = failing_then_ok(1, 429, leak(vec![("retry-after-ms", "120000".to_owned())]));
+    let (transport, calls) =
+        failing_then_ok(1, 429, leak(vec![("retry-after-ms", "120000".to_owned())]));
     let (result, elapsed) = timed_create(&client(transport)).await;
     assert!(result.is_ok(), "exactly 120 s is still honoured");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -111,7 +158,10 @@ async fn default_policy_two_retries_with_exponential_backoff() {
     assert_eq!(result.unwrap_err().kind(), ErrorKind::InternalServer);
     assert_eq!(calls.load(Ordering::SeqCst), 3, "1 attempt + 2 retries");
     // 0.5 s then 1 s, each minus up to 25 % jitter.
-    assert!(elapsed >= Duration::from_millis(1125) && elapsed <= Duration::from_millis(1500), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1125) && elapsed <= Duration::from_millis(1500),
+        "{elapsed:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -123,16 +173,29 @@ async fn retryable_statuses_and_x_should_retry() {
     }
     for status in [400, 401, 403, 404, 422] {
         let (transport, calls) = failing_then_ok(1, status, leak(Vec::new()));
-        assert!(timed_create(&client(transport)).await.0.is_err(), "{status}");
+        assert!(
+            timed_create(&client(transport)).await.0.is_err(),
+            "{status}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1, "{status} is not retried");
     }
-    let (transport, calls) = failing_then_ok(1, 503, leak(vec![("x-should-retry", "false".to_owned())]));
+    let (transport, calls) =
+        failing_then_ok(1, 503, leak(vec![("x-should-retry", "false".to_owned())]));
     let err = timed_create(&client(transport)).await.0.unwrap_err();
     assert!(!err.is_retryable());
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "x-should-retry: false wins over 503");
-    let (transport, calls) = failing_then_ok(1, 400, leak(vec![("x-should-retry", "true".to_owned())]));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "x-should-retry: false wins over 503"
+    );
+    let (transport, calls) =
+        failing_then_ok(1, 400, leak(vec![("x-should-retry", "true".to_owned())]));
     assert!(timed_create(&client(transport)).await.0.is_ok());
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "x-should-retry: true forces a retry of a 400");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "x-should-retry: true forces a retry of a 400"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -140,18 +203,26 @@ async fn the_credential_is_asked_on_every_attempt() {
     let mut credential = MockCredential::new();
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = asked.clone();
-    credential.expect_authorize().times(3).returning(move |headers| {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        headers.insert("authorization", format!("Bearer token-{n}").parse().expect("header"));
-        Ok(())
-    });
+    credential
+        .expect_authorize()
+        .times(3)
+        .returning(move |headers| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            headers.insert(
+                "authorization",
+                format!("Bearer token-{n}").parse().expect("header"),
+            );
+            Ok(())
+        });
     credential.expect_scheme().return_const("bearer");
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let mut transport = MockTransport::new();
     let calls = AtomicUsize::new(0);
     transport.expect_send().times(3).returning(move |req| {
-        log.lock().unwrap().push(req.headers()["authorization"].to_str().unwrap().to_owned());
+        log.lock()
+            .unwrap()
+            .push(req.headers()["authorization"].to_str().unwrap().to_owned());
         if calls.fetch_add(1, Ordering::SeqCst) < 2 {
             Ok(json_response(503, "{}"))
         } else {
@@ -164,16 +235,25 @@ async fn the_credential_is_asked_on_every_attempt() {
         .transport(transport)
         .build()
         .unwrap();
-    client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap();
-    assert_eq!(*seen.lock().unwrap(), ["Bearer token-0", "Bearer token-1", "Bearer token-2"]);
+    client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["Bearer token-0", "Bearer token-1", "Bearer token-2"]
+    );
 }
 
 #[tokio::test]
 async fn a_credential_failure_sends_nothing() {
     let mut credential = MockCredential::new();
-    credential
-        .expect_authorize()
-        .returning(|_| Err(routewise_auth::AuthError::missing_configuration(vec!["AZURE_OPENAI_API_KEY: not set".into()])));
+    credential.expect_authorize().returning(|_| {
+        Err(routewise_auth::AuthError::missing_configuration(vec![
+            "AZURE_OPENAI_API_KEY: not set".into(),
+        ]))
+    });
     credential.expect_scheme().return_const("bearer");
     let mut transport = MockTransport::new();
     transport.expect_send().never();
@@ -183,7 +263,11 @@ async fn a_credential_failure_sends_nothing() {
         .transport(transport)
         .build()
         .unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap_err();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credential);
     assert!(err.is_auth());
     assert!(err.message().contains("AZURE_OPENAI_API_KEY"), "{err}");
@@ -192,11 +276,22 @@ async fn a_credential_failure_sends_nothing() {
 #[tokio::test]
 async fn retries_against_mock_foundry_with_rate_limit_headers() {
     let foundry = MockFoundry::start().await;
-    foundry.deployment("gpt-4o").fail_next(2, ErrorReply::rate_limited(Duration::from_millis(30)));
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
+    foundry
+        .deployment("gpt-4o")
+        .fail_next(2, ErrorReply::rate_limited(Duration::from_millis(30)));
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
     let start = std::time::Instant::now();
-    let response = client.responses().create(CreateResponse::new("gpt-4o", "hi")).await.unwrap();
-    assert!(start.elapsed() >= Duration::from_millis(60), "waited retry-after-ms twice");
+    let response = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(60),
+        "waited retry-after-ms twice"
+    );
     assert_eq!(response.served_model(), "gpt-4o");
     assert_eq!(foundry.received().await.len(), 3);
     // Transport-level retries are invisible to the router: one attempt in the decision.

@@ -19,18 +19,33 @@ async fn seeded() -> MockFoundry {
 #[tokio::test]
 async fn seed_call_through_model_router_reports_the_served_model() {
     let foundry = seeded().await;
-    let project = ProjectClient::new(&foundry.project_endpoint(), StaticBearer::new("entra-token")).unwrap();
+    let project = ProjectClient::new(
+        &foundry.project_endpoint(),
+        StaticBearer::new("entra-token"),
+    )
+    .unwrap();
     let client = project.openai_client().unwrap();
 
-    let response = client.responses().create(CreateResponse::new("model-router", PROMPT)).await.unwrap();
+    let response = client
+        .responses()
+        .create(CreateResponse::new("model-router", PROMPT))
+        .await
+        .unwrap();
 
     let served: Vec<&str> = SEED_DEPLOYMENTS.iter().map(|(_, served)| *served).collect();
-    assert!(served.contains(&response.served_model()), "router reported {}", response.served_model());
+    assert!(
+        served.contains(&response.served_model()),
+        "router reported {}",
+        response.served_model()
+    );
     assert!(!response.output_text().is_empty());
     let decision = response.decision();
     assert_eq!(decision.strategy, "pinned");
     assert_eq!(decision.deployment.as_deref(), Some("model-router"));
-    assert_eq!(decision.served_model.as_deref(), Some(response.served_model()));
+    assert_eq!(
+        decision.served_model.as_deref(),
+        Some(response.served_model())
+    );
     assert_eq!(decision.attempts.len(), 1);
     assert!(response.request_id().is_some(), "x-request-id is surfaced");
 
@@ -38,9 +53,16 @@ async fn seed_call_through_model_router_reports_the_served_model() {
     let received = foundry.received().await;
     assert_eq!(received.len(), 1);
     let req = &received[0];
-    assert_eq!(req.path, format!("/api/projects/{DEFAULT_PROJECT}/openai/v1/responses"));
+    assert_eq!(
+        req.path,
+        format!("/api/projects/{DEFAULT_PROJECT}/openai/v1/responses")
+    );
     assert_eq!(req.project(), Some(DEFAULT_PROJECT));
-    assert_eq!(req.query_param("api-version"), None, "the v1 project route needs no api-version");
+    assert_eq!(
+        req.query_param("api-version"),
+        None,
+        "the v1 project route needs no api-version"
+    );
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(req.json.as_ref().unwrap()["model"], "model-router");
     assert_eq!(req.json.as_ref().unwrap()["input"], PROMPT);
@@ -50,9 +72,16 @@ async fn seed_call_through_model_router_reports_the_served_model() {
 #[tokio::test]
 async fn four_pinned_deployments_each_report_their_served_model() {
     let foundry = seeded().await;
-    let client = ProjectClient::new(&foundry.project_endpoint(), StaticBearer::new("t")).unwrap().openai_client().unwrap();
+    let client = ProjectClient::new(&foundry.project_endpoint(), StaticBearer::new("t"))
+        .unwrap()
+        .openai_client()
+        .unwrap();
     for (deployment, served) in SEED_DEPLOYMENTS {
-        let response = client.responses().create(CreateResponse::new(deployment, PROMPT)).await.unwrap();
+        let response = client
+            .responses()
+            .create(CreateResponse::new(deployment, PROMPT))
+            .await
+            .unwrap();
         // `model` goes in as the deployment name and comes back as the served model.
         assert_eq!(response.served_model(), served, "{deployment}");
         assert_eq!(response.decision().deployment.as_deref(), Some(deployment));
@@ -71,7 +100,11 @@ async fn resource_endpoint_with_api_key_header() {
         .build()
         .unwrap();
     assert_eq!(client.endpoint().kind(), EndpointKind::AzureResource);
-    let response = client.responses().create(CreateResponse::new("gpt-4o", PROMPT)).await.unwrap();
+    let response = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", PROMPT))
+        .await
+        .unwrap();
     assert_eq!(response.served_model(), "gpt-4o-2024-08-06");
     let received = foundry.received().await;
     assert_eq!(received[0].path, "/openai/v1/responses");
@@ -88,7 +121,11 @@ async fn openai_style_base_url_with_key_as_bearer() {
         .credential(ApiKey::bearer("sk-test"))
         .build()
         .unwrap();
-    let response = client.responses().create(CreateResponse::new("gpt-4.1-mini", PROMPT)).await.unwrap();
+    let response = client
+        .responses()
+        .create(CreateResponse::new("gpt-4.1-mini", PROMPT))
+        .await
+        .unwrap();
     assert_eq!(response.served_model(), "gpt-4.1-mini-2025-04-14");
     let received = foundry.received().await;
     assert_eq!(received[0].path, "/openai/v1/responses");
@@ -100,8 +137,15 @@ async fn openai_style_base_url_with_key_as_bearer() {
 async fn wrong_key_is_an_authentication_error() {
     let foundry = seeded().await;
     foundry.require_api_key("right");
-    let client = support::builder(&foundry.openai_base_url()).credential(ApiKey::new("wrong")).build().unwrap();
-    let err = client.responses().create(CreateResponse::new("gpt-4o", PROMPT)).await.unwrap_err();
+    let client = support::builder(&foundry.openai_base_url())
+        .credential(ApiKey::new("wrong"))
+        .build()
+        .unwrap();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", PROMPT))
+        .await
+        .unwrap_err();
     assert!(err.is_auth(), "{err}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert!(!err.is_retryable());
@@ -110,15 +154,33 @@ async fn wrong_key_is_an_authentication_error() {
 
 #[test]
 fn url_shapes_match_the_digest() {
-    let project = ProjectClient::new("https://res.services.ai.azure.com/api/projects/_project", StaticBearer::new("t"))
-        .unwrap()
-        .openai_client()
+    let project = ProjectClient::new(
+        "https://res.services.ai.azure.com/api/projects/_project",
+        StaticBearer::new("t"),
+    )
+    .unwrap()
+    .openai_client()
+    .unwrap();
+    assert_eq!(
+        project.endpoint().base_url(),
+        "https://res.services.ai.azure.com/api/projects/_project/openai/v1"
+    );
+    let resource = Client::builder()
+        .azure_resource("https://res.openai.azure.com/")
+        .build()
         .unwrap();
-    assert_eq!(project.endpoint().base_url(), "https://res.services.ai.azure.com/api/projects/_project/openai/v1");
-    let resource = Client::builder().azure_resource("https://res.openai.azure.com/").build().unwrap();
-    assert_eq!(resource.endpoint().base_url(), "https://res.openai.azure.com/openai/v1");
-    let services = Client::builder().azure_resource("https://res.services.ai.azure.com").build().unwrap();
-    assert_eq!(services.endpoint().base_url(), "https://res.services.ai.azure.com/openai/v1");
+    assert_eq!(
+        resource.endpoint().base_url(),
+        "https://res.openai.azure.com/openai/v1"
+    );
+    let services = Client::builder()
+        .azure_resource("https://res.services.ai.azure.com")
+        .build()
+        .unwrap();
+    assert_eq!(
+        services.endpoint().base_url(),
+        "https://res.services.ai.azure.com/openai/v1"
+    );
     let openai = Client::builder().openai().build().unwrap();
     assert_eq!(openai.endpoint().base_url(), "https://api.openai.com/v1");
     assert_eq!(openai.endpoint().kind(), EndpointKind::OpenAi);
@@ -136,22 +198,42 @@ fn invalid_endpoints_are_typed_errors() {
         "https://res.services.ai.azure.com/api/projects/p?api-version=v1",
     ] {
         let err = ProjectClient::new(bad, StaticBearer::new("t")).unwrap_err();
-        assert_eq!(err.kind(), routewise::ErrorKind::InvalidInput, "{bad}: {err}");
-        assert!(!err.to_string().contains("pw@"), "credentials never echoed: {err}");
+        assert_eq!(
+            err.kind(),
+            routewise::ErrorKind::InvalidInput,
+            "{bad}: {err}"
+        );
+        assert!(
+            !err.to_string().contains("pw@"),
+            "credentials never echoed: {err}"
+        );
     }
     let err = Client::builder().build().unwrap_err();
     assert_eq!(err.kind(), routewise::ErrorKind::InvalidInput);
-    let err = Client::builder().azure_resource("https://res.openai.azure.com/openai/deployments/x").build().unwrap_err();
+    let err = Client::builder()
+        .azure_resource("https://res.openai.azure.com/openai/deployments/x")
+        .build()
+        .unwrap_err();
     assert!(err.message().contains("resource endpoint"), "{err}");
-    let err = Client::builder().openai().default_header("bad header", "v").build().unwrap_err();
+    let err = Client::builder()
+        .openai()
+        .default_header("bad header", "v")
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), routewise::ErrorKind::InvalidInput);
 }
 
 #[tokio::test]
 async fn retrieve_input_items_cancel_delete() {
     let foundry = seeded().await;
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
-    let created = client.responses().create(CreateResponse::new("gpt-4.1-nano", PROMPT).with_store(true)).await.unwrap();
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
+    let created = client
+        .responses()
+        .create(CreateResponse::new("gpt-4.1-nano", PROMPT).with_store(true))
+        .await
+        .unwrap();
 
     let fetched = client.responses().retrieve(&created.id).await.unwrap();
     assert_eq!(fetched.id, created.id);
@@ -171,6 +253,10 @@ async fn retrieve_input_items_cancel_delete() {
 
     let err = client.responses().retrieve(&created.id).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    let err = client.responses().retrieve("../../secrets").await.unwrap_err();
+    let err = client
+        .responses()
+        .retrieve("../../secrets")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), routewise::ErrorKind::InvalidInput);
 }

@@ -21,7 +21,9 @@ fn request() -> CreateResponse {
     CreateResponse::new("gpt-4.1-nano", "Say hello.")
 }
 
-async fn collect(stream: &mut ResponseStream) -> (Vec<ResponseStreamEvent>, Option<routewise::Error>) {
+async fn collect(
+    stream: &mut ResponseStream,
+) -> (Vec<ResponseStreamEvent>, Option<routewise::Error>) {
     let mut events = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
@@ -33,14 +35,20 @@ async fn collect(stream: &mut ResponseStream) -> (Vec<ResponseStreamEvent>, Opti
 }
 
 fn fault_client(server: &SseFaultServer) -> Client {
-    support::builder(&server.openai_base_url()).idle_timeout(Duration::from_millis(300)).build().unwrap()
+    support::builder(&server.openai_base_url())
+        .idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers() {
     let foundry = MockFoundry::start().await;
     foundry.with_seed_deployments();
-    let client = Client::builder().project(&foundry.project_endpoint()).build().unwrap();
+    let client = Client::builder()
+        .project(&foundry.project_endpoint())
+        .build()
+        .unwrap();
     let mut stream = client.responses().stream(request()).await.unwrap();
     let (events, err) = collect(&mut stream).await;
     assert!(err.is_none(), "{err:?}");
@@ -48,12 +56,20 @@ async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers(
     let types: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     assert_eq!(types.first(), Some(&"response.created"));
     assert_eq!(types.last(), Some(&"response.completed"));
-    let position = |t: &str| types.iter().position(|x| *x == t).unwrap_or_else(|| panic!("{t} missing from {types:?}"));
+    let position = |t: &str| {
+        types
+            .iter()
+            .position(|x| *x == t)
+            .unwrap_or_else(|| panic!("{t} missing from {types:?}"))
+    };
     assert!(position("response.output_item.added") < position("response.content_part.added"));
     assert!(position("response.content_part.added") < position("response.output_text.delta"));
     assert!(position("response.output_text.delta") < position("response.output_text.done"));
     assert!(position("response.output_item.done") < position("response.completed"));
-    let seqs: Vec<u64> = events.iter().map(|e| e.sequence_number().expect("every event is numbered")).collect();
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e.sequence_number().expect("every event is numbered"))
+        .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
 
     let deltas: String = events.iter().filter_map(|e| e.text_delta()).collect();
@@ -61,7 +77,10 @@ async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers(
     let response = stream.final_response().await.unwrap();
     assert_eq!(response.output_text(), deltas);
     assert_eq!(response.served_model(), "gpt-4.1-nano-2025-04-14");
-    assert_eq!(response.decision().deployment.as_deref(), Some("gpt-4.1-nano"));
+    assert_eq!(
+        response.decision().deployment.as_deref(),
+        Some("gpt-4.1-nano")
+    );
     assert!(response.request_id().is_some());
     let received = foundry.received().await;
     assert_eq!(received[0].json.as_ref().unwrap()["stream"], true);
@@ -72,11 +91,20 @@ async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers(
 async fn model_router_stream_reports_the_served_model() {
     let foundry = MockFoundry::start().await;
     foundry.with_seed_deployments();
-    let client = support::builder(&foundry.openai_base_url()).build().unwrap();
-    let stream = client.responses().stream(CreateResponse::new("model-router", "Explain RAG.")).await.unwrap();
+    let client = support::builder(&foundry.openai_base_url())
+        .build()
+        .unwrap();
+    let stream = client
+        .responses()
+        .stream(CreateResponse::new("model-router", "Explain RAG."))
+        .await
+        .unwrap();
     let response = stream.final_response().await.unwrap();
     assert_ne!(response.served_model(), "model-router");
-    assert_eq!(response.decision().served_model.as_deref(), Some(response.served_model()));
+    assert_eq!(
+        response.decision().served_model.as_deref(),
+        Some(response.served_model())
+    );
 }
 
 /// Answers every request with `body` split in two at a position that moves by one byte per call.
@@ -88,23 +116,40 @@ struct SplitAt {
 
 #[async_trait]
 impl Transport for SplitAt {
-    async fn send(&self, _req: http::Request<Bytes>) -> Result<http::Response<ResponseBody>, TransportError> {
+    async fn send(
+        &self,
+        _req: http::Request<Bytes>,
+    ) -> Result<http::Response<ResponseBody>, TransportError> {
         let at = self.at.fetch_add(1, Ordering::SeqCst).min(self.body.len());
         let (a, b) = self.body.as_bytes().split_at(at);
-        let chunks = vec![Ok::<_, std::io::Error>(Bytes::from_static(a)), Ok(Bytes::from_static(b))];
+        let chunks = vec![
+            Ok::<_, std::io::Error>(Bytes::from_static(a)),
+            Ok(Bytes::from_static(b)),
+        ];
         let mut res = http::Response::new(body::from_stream(futures_util::stream::iter(chunks)));
-        res.headers_mut().insert("content-type", "text/event-stream".parse().expect("header"));
+        res.headers_mut()
+            .insert("content-type", "text/event-stream".parse().expect("header"));
         Ok(res)
     }
 }
 
 #[tokio::test]
 async fn a_recorded_stream_split_at_every_byte_boundary_decodes_the_same() {
-    let crlf: &'static str = Box::leak(fixtures::HELLO_STREAM.replace('\n', "\r\n").into_boxed_str());
+    let crlf: &'static str = Box::leak(
+        fixtures::HELLO_STREAM
+            .replace('\n', "\r\n")
+            .into_boxed_str(),
+    );
     for recorded in [fixtures::HELLO_STREAM, crlf] {
-        let transport = Arc::new(SplitAt { body: recorded, at: AtomicUsize::new(0) });
-        let client =
-            Client::builder().base_url("http://localhost/v1").shared_transport(transport.clone()).build().unwrap();
+        let transport = Arc::new(SplitAt {
+            body: recorded,
+            at: AtomicUsize::new(0),
+        });
+        let client = Client::builder()
+            .base_url("http://localhost/v1")
+            .shared_transport(transport.clone())
+            .build()
+            .unwrap();
         let mut reference: Option<Vec<ResponseStreamEvent>> = None;
         for at in 0..=recorded.len() {
             let mut stream = client.responses().stream(request()).await.unwrap();
@@ -123,23 +168,43 @@ async fn a_recorded_stream_split_at_every_byte_boundary_decodes_the_same() {
 
 #[tokio::test]
 async fn in_band_failure_before_content_is_surfaced_with_its_reason() {
-    let server = SseFaultServer::start(Script::in_band_failure()).await.unwrap();
-    let err = fault_client(&server).responses().stream(request()).await.unwrap_err();
+    let server = SseFaultServer::start(Script::in_band_failure())
+        .await
+        .unwrap();
+    let err = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
     assert!(err.is_stream_failure());
     assert_eq!(err.code(), Some("server_error"));
     assert_eq!(err.message(), "The model failed to generate a response.");
     assert!(!err.is_content_filtered());
     assert_eq!(server.request_count(), 1);
-    assert_eq!(server.wait_for_outcome(0).await, StreamOutcome::Completed, "read to EOF");
+    assert_eq!(
+        server.wait_for_outcome(0).await,
+        StreamOutcome::Completed,
+        "read to EOF"
+    );
 }
 
 #[tokio::test]
 async fn azure_content_filter_three_frames_read_past_response_failed() {
-    let server = SseFaultServer::start(Script::content_filtered()).await.unwrap();
-    let err = fault_client(&server).responses().stream(request()).await.unwrap_err();
+    let server = SseFaultServer::start(Script::content_filtered())
+        .await
+        .unwrap();
+    let err = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
-    assert_eq!(err.code(), Some("content_policy_violation"), "the reason comes from the trailing error frame");
+    assert_eq!(
+        err.code(),
+        Some("content_policy_violation"),
+        "the reason comes from the trailing error frame"
+    );
     assert!(err.is_content_filtered());
     assert!(!err.is_retryable());
     assert!(err.message().contains("content management policy"), "{err}");
@@ -147,10 +212,19 @@ async fn azure_content_filter_three_frames_read_past_response_failed() {
 
 #[tokio::test]
 async fn openai_order_error_then_failed() {
-    let server = SseFaultServer::start(Script::from_sse_body(fixtures::ERROR_THEN_FAILED_STREAM)).await.unwrap();
-    let err = fault_client(&server).responses().stream(request()).await.unwrap_err();
+    let server = SseFaultServer::start(Script::from_sse_body(fixtures::ERROR_THEN_FAILED_STREAM))
+        .await
+        .unwrap();
+    let err = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("server_error"));
-    assert_eq!(err.message(), "An error occurred while processing your request.");
+    assert_eq!(
+        err.message(),
+        "An error occurred while processing your request."
+    );
 }
 
 /// The first `n` frames of the hello stream, then `tail` frames.
@@ -170,14 +244,29 @@ fn hello_then(n: usize, tail: &[&str]) -> Script {
 async fn in_band_failure_after_content_ends_the_stream_with_the_reason() {
     let failed = "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":6,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"failed\",\"model\":\"gpt-4.1-nano-2025-04-14\",\"output\":[],\"error\":null}}\n\n";
     let error = "event: error\ndata: {\"type\":\"error\",\"sequence_number\":7,\"error\":{\"type\":\"server_error\",\"code\":\"server_error\",\"message\":\"Upstream model crashed.\",\"param\":null}}\n\n";
-    let server = SseFaultServer::start(hello_then(6, &[failed, error])).await.unwrap();
-    let mut stream = fault_client(&server).responses().stream(request()).await.unwrap();
+    let server = SseFaultServer::start(hello_then(6, &[failed, error]))
+        .await
+        .unwrap();
+    let mut stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
     let (events, err) = collect(&mut stream).await;
     let err = err.expect("the failure is surfaced");
-    assert_eq!(events.iter().filter_map(|e| e.text_delta()).collect::<String>(), "Hello!");
+    assert_eq!(
+        events
+            .iter()
+            .filter_map(|e| e.text_delta())
+            .collect::<String>(),
+        "Hello!"
+    );
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
     assert_eq!(err.message(), "Upstream model crashed.");
-    assert_eq!(err.route_decision().and_then(|d| d.deployment.as_deref()), Some("gpt-4.1-nano"));
+    assert_eq!(
+        err.route_decision().and_then(|d| d.deployment.as_deref()),
+        Some("gpt-4.1-nano")
+    );
     assert!(stream.next().await.is_none(), "nothing after the error");
     assert_eq!(server.request_count(), 1, "never retried after content");
 }
@@ -189,22 +278,37 @@ async fn a_stream_dropped_mid_way_is_an_error_and_is_not_retried() {
         Script::from_sse_body(fixtures::HELLO_STREAM).drop_mid_frame(6),
     ] {
         let server = SseFaultServer::start(script).await.unwrap();
-        let mut stream = fault_client(&server).responses().stream(request()).await.unwrap();
+        let mut stream = fault_client(&server)
+            .responses()
+            .stream(request())
+            .await
+            .unwrap();
         let (events, err) = collect(&mut stream).await;
         let err = err.expect("truncation is an error");
         assert!(
             matches!(err.kind(), ErrorKind::Transport | ErrorKind::StreamProtocol),
             "{err:?}"
         );
-        assert!(events.iter().any(|e| e.text_delta().is_some()), "content was delivered first");
-        assert_eq!(server.request_count(), 1, "no retry after the first streamed event");
+        assert!(
+            events.iter().any(|e| e.text_delta().is_some()),
+            "content was delivered first"
+        );
+        assert_eq!(
+            server.request_count(),
+            1,
+            "no retry after the first streamed event"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_stream_that_ends_cleanly_without_a_terminal_event_is_truncated() {
     let server = SseFaultServer::start(hello_then(6, &[])).await.unwrap();
-    let mut stream = fault_client(&server).responses().stream(request()).await.unwrap();
+    let mut stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
     let (_, err) = collect(&mut stream).await;
     let err = err.expect("truncated");
     assert_eq!(err.kind(), ErrorKind::StreamProtocol);
@@ -213,8 +317,14 @@ async fn a_stream_that_ends_cleanly_without_a_terminal_event_is_truncated() {
 
 #[tokio::test]
 async fn a_silent_stream_times_out() {
-    let server = SseFaultServer::start(Script::from_sse_body(fixtures::HELLO_STREAM).stall_after_frames(6)).await.unwrap();
-    let client = support::builder(&server.openai_base_url()).idle_timeout(Duration::from_millis(100)).build().unwrap();
+    let server =
+        SseFaultServer::start(Script::from_sse_body(fixtures::HELLO_STREAM).stall_after_frames(6))
+            .await
+            .unwrap();
+    let client = support::builder(&server.openai_base_url())
+        .idle_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
     let mut stream = client.responses().stream(request()).await.unwrap();
     let (_, err) = collect(&mut stream).await;
     assert!(err.expect("idle timeout").is_timeout());
@@ -223,23 +333,48 @@ async fn a_silent_stream_times_out() {
 #[tokio::test]
 async fn done_marker_is_tolerated_and_trailing_error_is_surfaced() {
     let done = "data: [DONE]\n\n";
-    let server = SseFaultServer::start(hello_then(10, &[done])).await.unwrap();
-    let stream = fault_client(&server).responses().stream(request()).await.unwrap();
-    assert_eq!(stream.final_response().await.unwrap().output_text(), "Hello!");
+    let server = SseFaultServer::start(hello_then(10, &[done]))
+        .await
+        .unwrap();
+    let stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.final_response().await.unwrap().output_text(),
+        "Hello!"
+    );
 
     let trailing = "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"late failure\",\"param\":null}\n\n";
-    let server = SseFaultServer::start(hello_then(10, &[trailing])).await.unwrap();
-    let stream = fault_client(&server).responses().stream(request()).await.unwrap();
+    let server = SseFaultServer::start(hello_then(10, &[trailing]))
+        .await
+        .unwrap();
+    let stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
     let err = stream.final_response().await.unwrap_err();
-    assert_eq!(err.message(), "late failure", "read to EOF after response.completed");
+    assert_eq!(
+        err.message(),
+        "late failure",
+        "read to EOF after response.completed"
+    );
 }
 
 #[tokio::test]
 async fn sequence_number_reset_is_a_protocol_error() {
     let frames = split_frames(fixtures::HELLO_STREAM);
     let replayed = frames[4].to_owned();
-    let server = SseFaultServer::start(hello_then(6, &[&replayed])).await.unwrap();
-    let mut stream = fault_client(&server).responses().stream(request()).await.unwrap();
+    let server = SseFaultServer::start(hello_then(6, &[&replayed]))
+        .await
+        .unwrap();
+    let mut stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
     let (_, err) = collect(&mut stream).await;
     let err = err.expect("reset detected");
     assert_eq!(err.kind(), ErrorKind::StreamProtocol);
@@ -248,27 +383,51 @@ async fn sequence_number_reset_is_a_protocol_error() {
 
 #[tokio::test]
 async fn garbage_frame_is_a_decode_error() {
-    let server = SseFaultServer::start(hello_then(2, &["data: {not json\n\n"])).await.unwrap();
-    let err = fault_client(&server).responses().stream(request()).await.unwrap_err();
+    let server = SseFaultServer::start(hello_then(2, &["data: {not json\n\n"]))
+        .await
+        .unwrap();
+    let err = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
 }
 
 #[tokio::test]
 async fn dropping_the_stream_cancels_the_request() {
-    let script = Script::from_sse_body(fixtures::HELLO_STREAM).frame_delay(Duration::from_millis(100));
+    let script =
+        Script::from_sse_body(fixtures::HELLO_STREAM).frame_delay(Duration::from_millis(100));
     let server = SseFaultServer::start(script).await.unwrap();
-    let mut stream = fault_client(&server).responses().stream(request()).await.unwrap();
+    let mut stream = fault_client(&server)
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.event_type(), "response.created");
     drop(stream);
-    let outcome = tokio::time::timeout(Duration::from_secs(5), server.wait_for_outcome(0)).await.unwrap();
-    assert_eq!(outcome, StreamOutcome::Abandoned, "the server saw the client go away");
+    let outcome = tokio::time::timeout(Duration::from_secs(5), server.wait_for_outcome(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        StreamOutcome::Abandoned,
+        "the server saw the client go away"
+    );
 }
 
 #[tokio::test]
 async fn http_errors_on_stream_are_typed() {
-    let server = SseFaultServer::start(Script::error(&routewise_testkit::ErrorReply::bad_gateway_html())).await.unwrap();
-    let client = support::builder(&server.openai_base_url()).max_retries(0).build().unwrap();
+    let server = SseFaultServer::start(Script::error(
+        &routewise_testkit::ErrorReply::bad_gateway_html(),
+    ))
+    .await
+    .unwrap();
+    let client = support::builder(&server.openai_base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
     let err = client.responses().stream(request()).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert!(err.body_snippet().is_some());

@@ -57,12 +57,30 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(subscriber(&capture));
 
-    let client = support::builder(&foundry.openai_base_url()).credential(ApiKey::new(SECRET)).build().unwrap();
-    client.responses().create(CreateResponse::new("model-router", "Explain RAG.")).await.unwrap();
-    let stream = client.responses().stream(CreateResponse::new("gpt-4o", "Explain RAG.")).await.unwrap();
+    let client = support::builder(&foundry.openai_base_url())
+        .credential(ApiKey::new(SECRET))
+        .build()
+        .unwrap();
+    client
+        .responses()
+        .create(CreateResponse::new("model-router", "Explain RAG."))
+        .await
+        .unwrap();
+    let stream = client
+        .responses()
+        .stream(CreateResponse::new("gpt-4o", "Explain RAG."))
+        .await
+        .unwrap();
     stream.final_response().await.unwrap();
-    let failing = support::builder(&foundry.openai_base_url()).credential(ApiKey::new("wrong-key-123")).build().unwrap();
-    failing.responses().create(CreateResponse::new("gpt-4o", "x")).await.unwrap_err();
+    let failing = support::builder(&foundry.openai_base_url())
+        .credential(ApiKey::new("wrong-key-123"))
+        .build()
+        .unwrap();
+    failing
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "x"))
+        .await
+        .unwrap_err();
 
     let logs = capture.text();
     for field in [
@@ -80,7 +98,10 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
         assert!(logs.contains(field), "missing {field} in:\n{logs}");
     }
     assert!(!logs.contains(SECRET), "secret leaked into logs:\n{logs}");
-    assert!(!logs.contains("wrong-key-123"), "secret leaked into logs:\n{logs}");
+    assert!(
+        !logs.contains("wrong-key-123"),
+        "secret leaked into logs:\n{logs}"
+    );
     assert!(!logs.contains("Explain RAG"), "prompts are not logged");
 }
 
@@ -93,10 +114,20 @@ fn debug_output_has_no_secret() {
         .build()
         .unwrap();
     let builder = Client::builder().openai().credential(ApiKey::new(SECRET));
-    let project =
-        ProjectClient::new("https://r.services.ai.azure.com/api/projects/p", StaticBearer::new(SECRET)).unwrap();
-    for text in [format!("{client:?}"), format!("{builder:?}"), format!("{project:?}")] {
+    let project = ProjectClient::new(
+        "https://r.services.ai.azure.com/api/projects/p",
+        StaticBearer::new(SECRET),
+    )
+    .unwrap();
+    for text in [
+        format!("{client:?}"),
+        format!("{builder:?}"),
+        format!("{project:?}"),
+    ] {
         assert!(!text.contains(SECRET), "{text}");
     }
-    assert!(format!("{client:?}").contains("x-custom-secret"), "header names are shown");
+    assert!(
+        format!("{client:?}").contains("x-custom-secret"),
+        "header names are shown"
+    );
 }

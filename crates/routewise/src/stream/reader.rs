@@ -54,10 +54,10 @@ impl Failure {
 
     fn into_error(self) -> Error {
         let mut message = self.message;
-        if let Some(id) = &self.response_id {
-            if message.is_empty() {
-                message = format!("response {id} failed without a reason");
-            }
+        if let Some(id) = &self.response_id
+            && message.is_empty()
+        {
+            message = format!("response {id} failed without a reason");
         }
         Error::in_band(self.code.as_deref(), &message, self.param.as_deref())
     }
@@ -77,15 +77,13 @@ impl EventReader {
     /// Handles one decoded event: `Some(event)` to hand on, `None` to keep reading.
     fn accept(&mut self, event: ResponseStreamEvent) -> Result<Option<ResponseStreamEvent>, Error> {
         if let Some(seq) = event.sequence_number() {
-            if let Some(last) = self.last_sequence {
-                if seq <= last {
-                    return Err(Error::new(
-                        ErrorKind::StreamProtocol,
-                        format!(
-                            "sequence_number went from {last} to {seq}; the stream was reset or replayed"
-                        ),
-                    ));
-                }
+            if let Some(last) = self.last_sequence
+                && seq <= last
+            {
+                let message = format!(
+                    "sequence_number went from {last} to {seq}; the stream was reset or replayed"
+                );
+                return Err(Error::new(ErrorKind::StreamProtocol, message));
             }
             self.last_sequence = Some(seq);
         }

@@ -27,7 +27,10 @@ pub struct Seen {
 impl Seen {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The request's `model`.
@@ -40,7 +43,11 @@ impl Seen {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A complete response with a status, extra headers and a body.
-    Full { status: u16, headers: Vec<(String, String)>, body: String },
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// A 200 `text/event-stream` whose body is written in these chunks, each after its delay;
     /// the connection closes after the last one.
     Chunks(Vec<(Duration, String)>),
@@ -51,7 +58,11 @@ pub enum Reply {
 impl Reply {
     /// A JSON response.
     pub fn json(status: u16, body: impl Into<String>) -> Self {
-        Self::Full { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into() }
+        Self::Full {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }
     }
 
     /// An SSE stream written in one chunk.
@@ -76,7 +87,9 @@ impl ScriptedServer {
         let script: Arc<Script> = Arc::new(script);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((conn, _)) = listener.accept().await else { continue };
+                let Ok((conn, _)) = listener.accept().await else {
+                    continue;
+                };
                 let script = script.clone();
                 tokio::spawn(async move {
                     let _ = serve(conn, &*script).await;
@@ -120,7 +133,11 @@ async fn serve(mut conn: TcpStream, script: &Script) -> std::io::Result<()> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let len: usize = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     while buf.len() < header_end + len {
         let mut chunk = [0u8; 4096];
         let n = conn.read(&mut chunk).await?;
@@ -130,10 +147,22 @@ async fn serve(mut conn: TcpStream, script: &Script) -> std::io::Result<()> {
         buf.extend_from_slice(&chunk[..n]);
     }
     let body = serde_json::from_slice(&buf[header_end..]).unwrap_or(serde_json::Value::Null);
-    let seen = Seen { method, path, headers, body };
+    let seen = Seen {
+        method,
+        path,
+        headers,
+        body,
+    };
     match script(&seen) {
-        Reply::Full { status, headers, body } => {
-            let mut out = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut out = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
             for (n, v) in headers {
                 out.push_str(&format!("{n}: {v}\r\n"));
             }
@@ -142,7 +171,10 @@ async fn serve(mut conn: TcpStream, script: &Script) -> std::io::Result<()> {
             conn.write_all(out.as_bytes()).await?;
         }
         Reply::Chunks(chunks) => {
-            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;
+            conn.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+            )
+            .await?;
             for (delay, chunk) in chunks {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
