@@ -114,3 +114,34 @@ impl AsRef<Response> for RoutedResponse {
         &self.response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use routewise_strategy::{Deployment, Pool};
+    use routewise_types::CreateResponse;
+
+    #[test]
+    fn as_requested_routes_to_the_request_model() {
+        let pool = Pool::default();
+        let req = CreateResponse::new("gpt-4.1-mini", "hi").with_temperature(0.5);
+        let plan = AsRequested.route(&RouteContext::new(&req, &pool)).unwrap();
+        assert_eq!(plan.deployments().collect::<Vec<_>>(), ["gpt-4.1-mini"]);
+        assert_eq!(plan.candidates[0].deployment, "gpt-4.1-mini");
+
+        // A reasoning deployment known to the pool gets its adjustments, as with `Pinned`.
+        let pool = Pool::new([Deployment::new("o4-mini")]);
+        let req = CreateResponse::new("o4-mini", "hi").with_temperature(0.5);
+        let plan = AsRequested.route(&RouteContext::new(&req, &pool)).unwrap();
+        let mut adjusted = req.clone();
+        plan.attempts[0].adjustments.apply(&mut adjusted);
+        assert_eq!(adjusted.temperature, None);
+
+        // No model (an agent call): sent unchanged.
+        let req = CreateResponse::default();
+        let plan = AsRequested.route(&RouteContext::new(&req, &pool)).unwrap();
+        let mut adjusted = req.clone();
+        plan.attempts[0].adjustments.apply(&mut adjusted);
+        assert_eq!(adjusted, req);
+    }
+}

@@ -157,3 +157,88 @@ fn index(i: u64) -> usize {
 
 /// No real response has this many output items or content parts.
 const MAX_INDEX: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use routewise_testkit::fixtures::{self, parse_sse_data};
+
+    fn events(body: &str) -> Vec<ResponseStreamEvent> {
+        parse_sse_data(body)
+            .into_iter()
+            .map(|v| serde_json::from_value(v).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn function_call_arguments_are_rebuilt() {
+        let mut acc = StreamAccumulator::new();
+        let mut abbreviated = StreamAccumulator::new();
+        for event in events(fixtures::FUNCTION_CALL_STREAM) {
+            acc.push(&event);
+            // The same stream with a terminal response whose output was left out.
+            let event = match event {
+                ResponseStreamEvent::Completed(mut e) => {
+                    e.response.output.clear();
+                    ResponseStreamEvent::Completed(e)
+                }
+                other => other,
+            };
+            abbreviated.push(&event);
+        }
+        assert!(acc.is_complete());
+        assert_eq!(acc.event_count(), 8);
+        for response in [acc.finish().unwrap(), abbreviated.finish().unwrap()] {
+            let calls = response.function_calls();
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].arguments, r#"{"location":"Paris"}"#);
+            assert_eq!(calls[0].name, "get_weather");
+        }
+    }
+
+    #[test]
+    fn text_is_rebuilt_when_the_terminal_output_is_empty() {
+        let mut acc = StreamAccumulator::new();
+        for event in events(fixtures::HELLO_STREAM) {
+            let event = match event {
+                ResponseStreamEvent::Completed(mut e) => {
+                    e.response.output.clear();
+                    ResponseStreamEvent::Completed(e)
+                }
+                other => other,
+            };
+            acc.push(&event);
+        }
+        assert_eq!(acc.text(), "Hello!");
+        assert_eq!(
+            acc.snapshot()
+                .unwrap()
+                .usage
+                .as_ref()
+                .unwrap()
+                .output_tokens,
+            3
+        );
+        assert_eq!(acc.finish().unwrap().output_text(), "Hello!");
+    }
+
+    #[test]
+    fn no_terminal_event_no_response_and_hostile_indices_are_bounded() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(&ResponseStreamEvent::output_item_added(
+            0,
+            u64::MAX,
+            OutputItem::Unknown(serde_json::json!({})),
+        ));
+        acc.push(&ResponseStreamEvent::output_text_delta(
+            1,
+            "msg",
+            u64::MAX,
+            u64::MAX,
+            "x",
+        ));
+        assert!(acc.snapshot().is_none());
+        assert!(!acc.is_complete());
+        assert!(acc.finish().is_none());
+    }
+}
