@@ -283,15 +283,16 @@ fn in_band_failure(events: &[SseEvent]) -> AttemptFailure {
 /// What the client sees when no attempt succeeded.
 fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, GatewayError> {
     let source = failure.source_error();
-    if let Some(inband) = source.and_then(|s| s.downcast_ref::<InBandFailure>()) {
-        if stream && !inband.events.is_empty() {
-            // Replay exactly what the last upstream sent: a 200 stream ending in its error.
-            return Ok(Reply::Stream(StreamReply {
-                head: inband.events.clone(),
-                rest: None,
-                details: None,
-            }));
-        }
+    if let Some(inband) = source.and_then(|s| s.downcast_ref::<InBandFailure>())
+        && stream
+        && !inband.events.is_empty()
+    {
+        // Replay exactly what the last upstream sent: a 200 stream ending in its error.
+        return Ok(Reply::Stream(StreamReply {
+            head: inband.events.clone(),
+            rest: None,
+            details: None,
+        }));
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
         return Err(GatewayError::Upstream {

@@ -183,10 +183,10 @@ impl GatewayError {
                 "request_timeout",
             ),
             Self::Upstream { body, .. } => {
-                if let Ok(v) = serde_json::from_slice::<Value>(body) {
-                    if v.get("error").is_some_and(Value::is_object) {
-                        return v;
-                    }
+                if let Ok(v) = serde_json::from_slice::<Value>(body)
+                    && v.get("error").is_some_and(Value::is_object)
+                {
+                    return v;
                 }
                 (
                     String::from_utf8_lossy(body).into_owned(),

@@ -171,15 +171,13 @@ pub(crate) fn validate_controls(
             }
         }
         for (field, value) in [("strategy", &affinity.strategy), ("mode", &affinity.mode)] {
-            if let Some(v) = value {
-                if !AFFINITY_STRATEGIES.contains(&v.as_str()) {
-                    return Err(bad(
-                        &format!("session_affinity.{field}"),
-                        format!(
-                            "Invalid session affinity '{v}'; expected adaptive, sticky or none."
-                        ),
-                    ));
-                }
+            if let Some(v) = value
+                && !AFFINITY_STRATEGIES.contains(&v.as_str())
+            {
+                return Err(bad(
+                    &format!("session_affinity.{field}"),
+                    format!("Invalid session affinity '{v}'; expected adaptive, sticky or none."),
+                ));
             }
         }
     }

@@ -332,7 +332,7 @@ impl Validator<'_> {
         )?;
         s.stall_rate = rate("stall_rate", e.stall_rate, s.stall_rate)?;
         if let Some(tps) = e.tokens_per_second {
-            if !(tps > 0.0) {
+            if tps.is_nan() || tps <= 0.0 {
                 return Err(
                     self.invalid(format!("{key}.tokens_per_second"), "must be greater than 0")
                 );

@@ -218,13 +218,12 @@ impl Inner {
             .get("max_output_tokens")
             .and_then(Value::as_u64)
             .map(|m| u32::try_from(m).unwrap_or(u32::MAX))
+            && reasoning_tokens + answer_tokens > max
         {
-            if reasoning_tokens + answer_tokens > max {
-                truncated = true;
-                reasoning_tokens = reasoning_tokens.min(max);
-                text = truncate_to_tokens(&text, max - reasoning_tokens);
-                answer_tokens = tokens::estimate(&text);
-            }
+            truncated = true;
+            reasoning_tokens = reasoning_tokens.min(max);
+            text = truncate_to_tokens(&text, max - reasoning_tokens);
+            answer_tokens = tokens::estimate(&text);
         }
         Answer {
             response_id: new_id("resp"),

@@ -89,7 +89,7 @@ impl PromptFingerprint {
         self.hash = fnv1a(fnv1a(self.hash, piece), &[0x1f]);
         self.tokens += 1;
         let t = self.tokens;
-        if t >= CACHE_MIN_TOKENS && (t - CACHE_MIN_TOKENS) % CACHE_STEP_TOKENS == 0 {
+        if t >= CACHE_MIN_TOKENS && (t - CACHE_MIN_TOKENS).is_multiple_of(CACHE_STEP_TOKENS) {
             self.checkpoints.push((t, self.hash));
         }
     }

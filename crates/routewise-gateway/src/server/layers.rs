@@ -227,6 +227,62 @@ where
 mod tests {
     use super::*;
 
+    /// A handler with a bug.
+    #[derive(Clone)]
+    struct Panics;
+
+    impl Service<Request<Body>> for Panics {
+        type Response = Response;
+        type Error = Infallible;
+        type Future = BoxFuture<'static, Result<Response, Infallible>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, req: Request<Body>) -> Self::Future {
+            let in_future = req.uri().path() == "/later";
+            if !in_future {
+                panic!("bug while building the future");
+            }
+            async { panic!("bug while running the future") }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn panics_become_shaped_500s_with_ids() {
+        let mut svc = RequestIdLayer.layer(CatchPanicLayer.layer(Panics));
+        for path in ["/now", "/later"] {
+            let req = Request::get(path)
+                .header(CLIENT_REQUEST_ID, "c1")
+                .body(Body::empty())
+                .unwrap();
+            let resp = svc.call(req).await.unwrap();
+            assert_eq!(resp.status(), 500);
+            assert_eq!(resp.headers()[CLIENT_REQUEST_ID], "c1");
+            assert!(resp.headers().contains_key(APIM_REQUEST_ID));
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], "server_error");
+        }
+    }
+
+    #[tokio::test]
+    async fn access_layer_checks_keys_but_not_probes() {
+        let mut svc = AccessLayer::new([Secret::new("k")]).layer(Panics);
+        let req = Request::get("/x").body(Body::empty()).unwrap();
+        assert_eq!(svc.call(req).await.unwrap().status(), 401);
+        let mut ok = AccessLayer::new([Secret::new("k")]).layer(CatchPanicLayer.layer(Panics));
+        // A right key reaches the (panicking) inner service: 500, not 401.
+        let req = Request::get("/later")
+            .header("api-key", "k")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(ok.call(req).await.unwrap().status(), 500);
+        let req = Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(ok.call(req).await.unwrap().status(), 500);
+    }
+
     #[test]
     fn request_ids_are_uuid_v4() {
         let id = new_request_id();

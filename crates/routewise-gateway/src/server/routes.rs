@@ -94,13 +94,13 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let deadline = Instant::now() + state.settings().body_read_timeout;
-    if let Some(len) = declared {
-        if len > limit as u64 {
-            if len <= DRAIN_CAP {
-                drain(body, deadline).await;
-            }
-            return Err(GatewayError::PayloadTooLarge { limit });
+    if let Some(len) = declared
+        && len > limit as u64
+    {
+        if len <= DRAIN_CAP {
+            drain(body, deadline).await;
         }
+        return Err(GatewayError::PayloadTooLarge { limit });
     }
     let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| l as usize));
     loop {

@@ -1,0 +1,236 @@
+//! Start-up validation: every problem names the file, the key path and what is wrong.
+
+use std::time::Duration;
+
+use routewise_gateway::config::{AccessControl, AzureAuth, UpstreamConfig};
+use routewise_gateway::{Config, ConfigError};
+
+fn env(var: &str) -> Option<String> {
+    match var {
+        "AZ_KEY" => Some("az-secret".into()),
+        "GW_KEYS" => Some("a,b".into()),
+        _ => None,
+    }
+}
+
+fn load(toml: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str_with_env(toml, "routewise.toml", &env)
+}
+
+fn err(toml: &str) -> ConfigError {
+    load(toml).expect_err("config should be rejected")
+}
+
+#[test]
+fn a_full_config_loads() {
+    let cfg = load(
+        r#"
+[server]
+listen = "127.0.0.1:9000"
+max_body_bytes = 1000000
+header_read_timeout_ms = 500
+
+[access]
+api_keys_env = ["GW_KEYS"]
+
+[upstreams.az]
+kind = "azure"
+endpoint = "https://res.openai.azure.com/"
+api_key_env = "AZ_KEY"
+
+[upstreams.entra]
+kind = "azure"
+endpoint = "https://res.services.ai.azure.com/api/projects/p"
+auth = "entra"
+
+[upstreams.emu]
+kind = "emulator"
+ttft_ms = 100
+error_rate = 0.1
+
+[[deployments]]
+name = "gpt-4.1-nano"
+model = "gpt-4.1-nano-2025-04-14"
+upstream = "az"
+price = { input_per_1m = 0.1, output_per_1m = 0.4 }
+region = "eastus2"
+
+[[deployments]]
+name = "entra-one"
+upstream = "entra"
+
+[[deployments]]
+name = "local"
+upstream = { kind = "openai_compatible", base_url = "http://127.0.0.1:8000/v1" }
+
+[[deployments]]
+name = "emu-fast"
+upstream = "emu"
+emulator = { ttft_ms = 5 }
+profile = { general = 0.8, reasoning = 0.5, math = 0.4, coding = 0.6, context_window = 128000 }
+
+[[routers]]
+name = "model-router"
+mode = "cost"
+models = ["gpt-4.1-nano", "emu-fast"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(cfg.server.listen.port(), 9000);
+    assert_eq!(cfg.server.header_read_timeout, Duration::from_millis(500));
+    assert!(matches!(&cfg.access, AccessControl::Keys(k) if k.len() == 2));
+    let nano = cfg.deployment("gpt-4.1-nano").unwrap();
+    assert_eq!(nano.deployment.model, "gpt-4.1-nano-2025-04-14");
+    assert_eq!(
+        nano.upstream_model, "gpt-4.1-nano",
+        "Azure routes by deployment name"
+    );
+    match &nano.upstream {
+        UpstreamConfig::Azure {
+            endpoint,
+            auth: AzureAuth::ApiKey(key),
+        } => {
+            assert_eq!(endpoint, "https://res.openai.azure.com");
+            assert_eq!(key.expose(), "az-secret");
+            assert!(
+                !format!("{cfg:?}").contains("az-secret"),
+                "secrets must not appear in Debug"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        cfg.deployment("entra-one").unwrap().upstream,
+        UpstreamConfig::Azure {
+            auth: AzureAuth::Entra { .. },
+            ..
+        }
+    ));
+    match &cfg.deployment("emu-fast").unwrap().upstream {
+        UpstreamConfig::Emulator(e) => {
+            assert_eq!(e.ttft, Duration::from_millis(5), "deployment override");
+            assert_eq!(e.error_rate, 0.1, "inherited from the upstream");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cfg.routers[0].models, ["gpt-4.1-nano", "emu-fast"]);
+}
+
+#[test]
+fn errors_name_file_key_and_problem() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[server]\nlisten = \"nowhere\"",
+            "server.listen",
+            "not a socket address",
+        ),
+        ("[server]\nlisten = 8080", "server.listen", "invalid type"),
+        ("[sever]\nlisten = \"x\"", "sever", "unknown field `sever`"),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = \"missing\"",
+            "deployments[0].upstream",
+            "unknown upstream \"missing\"",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"carrier-pigeon\" }",
+            "deployments[0].upstream.kind",
+            "unknown upstream kind",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\", ttft = 5 }",
+            "deployments[0].upstream.ttft",
+            "unknown field `ttft`",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\", error_rate = 1.5 }",
+            "deployments[0].upstream.error_rate",
+            "between 0 and 1",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"azure\", endpoint = \"https://x\", api_key_env = \"NOPE\" }",
+            "deployments[0].upstream.api_key_env",
+            "NOPE is not set",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai_compatible\" }",
+            "deployments[0].upstream.base_url",
+            "missing",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai_compatible\", base_url = \"ftp://x\" }",
+            "deployments[0].upstream.base_url",
+            "not an http(s) URL",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\nprice = { input_per_1m = -1, output_per_1m = 1 }",
+            "deployments[0].price.input_per_1m",
+            "non-negative",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }",
+            "deployments[1].name",
+            "duplicate",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[routers]]\nname = \"r\"\nmode = \"fast\"",
+            "routers[0].mode",
+            "unknown mode",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[routers]]\nname = \"r\"\nmodels = [\"a\", \"zz\"]",
+            "routers[0].models[1]",
+            "unknown deployment \"zz\"",
+        ),
+        (
+            "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[routers]]\nname = \"a\"",
+            "routers[0].name",
+            "already a deployment",
+        ),
+        (
+            "[server]\naccess_control = true\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }",
+            "server.access_control",
+            "no key is configured",
+        ),
+        (
+            "[access]\napi_keys_env = [\"UNSET\"]\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }",
+            "access.api_keys_env[0]",
+            "UNSET is not set",
+        ),
+        ("", "deployments", "no deployment defined"),
+        ("[[deployments]\nname = 1", "", "TOML parse error"),
+    ];
+    for (toml, key, needle) in cases {
+        let e = err(toml);
+        assert_eq!(&e.key_path, key, "{toml}\n=> {e}");
+        assert!(e.to_string().starts_with("routewise.toml: "), "{e}");
+        assert!(
+            e.message.contains(needle),
+            "{toml}\n=> {e}\n(expected {needle:?})"
+        );
+        assert!(!e.message.contains('\n'), "one line: {e}");
+    }
+    assert!(err("[[deployments]\n").is_syntax());
+    assert!(err("[[deployments]]\nname = \"a\"\nupstream = \"missing\"").is_invalid());
+    assert!(err("[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai\" , api_key_env = \"NOPE\" }").is_missing_env());
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_it() {
+    let e = Config::from_file("/definitely/not/here.toml").unwrap_err();
+    assert!(e.is_io());
+    assert!(
+        e.to_string().starts_with("/definitely/not/here.toml: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_bench_config_shape_loads() {
+    // What `cargo xtask bench gateway` writes.
+    let cfg = load(
+        "[server]\naccess_control = false\n\n[[deployments]]\nname = \"mock-model\"\nmodel = \"mock-model\"\nupstream = { kind = \"openai_compatible\", base_url = \"http://127.0.0.1:8090/v1\" }\n",
+    )
+    .unwrap();
+    assert!(cfg.access.is_off());
+    assert_eq!(cfg.routers[0].name, "model-router");
+}

@@ -1,0 +1,210 @@
+//! The embedded pool and emulated deployments over real HTTP: served models, deterministic
+//! answers, prompt-cache accounting, stream shape, models and health routes.
+
+mod common;
+
+use common::{FAST_EMULATOR, client, output_text, post, sse, start, streamed_text};
+use routewise_gateway::{Config, Gateway};
+use serde_json::{Value, json};
+
+const SEED_DEPLOYMENTS: [&str; 6] = [
+    "gpt-4.1-nano",
+    "gpt-4.1-mini",
+    "gpt-5-mini",
+    "gpt-5.2",
+    "grok-4-fast-reasoning",
+    "Deepseek-V3.2",
+];
+
+fn one_fast() -> String {
+    format!("{FAST_EMULATOR}\n[[deployments]]\nname = \"gpt-5-mini\"\nupstream = \"emu\"\n")
+}
+
+#[tokio::test]
+async fn the_default_pool_routes_model_router_and_reports_the_served_model() {
+    let cfg = Config::default_pool().scale_emulator_latency(0.0);
+    let gw = Gateway::from_config(cfg)
+        .unwrap()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let prompt = "Explain retrieval-augmented generation in one sentence.";
+    let body: Value = post(&gw, &json!({"model": "model-router", "input": prompt}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let served = body["model"].as_str().unwrap().to_owned();
+    assert!(SEED_DEPLOYMENTS.contains(&served.as_str()), "{served}");
+    let text = output_text(&body);
+    assert!(text.starts_with(&format!("[emulated {served}] ")), "{text}");
+    assert!(
+        text.to_lowercase().contains("retrieval-augmented"),
+        "{text}"
+    );
+    for name in SEED_DEPLOYMENTS {
+        let body: Value = post(&gw, &json!({"model": name, "input": prompt}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["model"], name);
+        assert_eq!(body["status"], "completed");
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_are_deterministic_per_prompt_and_deployment() {
+    let gw = start(&one_fast()).await;
+    let ask = |input: &'static str| {
+        let gw = &gw;
+        async move {
+            let body: Value = post(gw, &json!({"model": "gpt-5-mini", "input": input}))
+                .await
+                .json()
+                .await
+                .unwrap();
+            output_text(&body)
+        }
+    };
+    let a = ask("What is the capital of France?").await;
+    assert_eq!(a, ask("What is the capital of France?").await);
+    assert_ne!(a, ask("How do vaccines train the immune system?").await);
+    assert!(a.contains("capital") || a.contains("france"), "{a}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repeated_2000_token_prompt_reports_cached_tokens_in_128_steps() {
+    let gw = start(&one_fast()).await;
+    // "word" is one token by the emulator's estimator, so this prompt is 2,000 tokens + 3 framing.
+    let prompt = "word ".repeat(2000);
+    let usage = |body: &Value| body["usage"].clone();
+    let first: Value = post(&gw, &json!({"model": "gpt-5-mini", "input": prompt}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage(&first)["input_tokens"], 2003);
+    assert_eq!(usage(&first)["input_tokens_details"]["cached_tokens"], 0);
+    let second: Value = post(&gw, &json!({"model": "gpt-5-mini", "input": prompt}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cached = usage(&second)["input_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(cached, 1024 + 7 * 128);
+    // A different first token breaks the prefix; a short prompt never caches.
+    let third: Value = post(
+        &gw,
+        &json!({"model": "gpt-5-mini", "input": format!("Hello {prompt}")}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(usage(&third)["input_tokens_details"]["cached_tokens"], 0);
+    let short = "word ".repeat(500);
+    post(&gw, &json!({"model": "gpt-5-mini", "input": short})).await;
+    let again: Value = post(&gw, &json!({"model": "gpt-5-mini", "input": short}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage(&again)["input_tokens_details"]["cached_tokens"], 0);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn streams_have_the_standard_sequence_and_match_the_plain_answer() {
+    let gw = start(&one_fast()).await;
+    let input = "Summarize the water cycle.";
+    let plain: Value = post(&gw, &json!({"model": "gpt-5-mini", "input": input}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = sse(post(
+        &gw,
+        &json!({"model": "gpt-5-mini", "input": input, "stream": true}),
+    )
+    .await)
+    .await;
+    let kinds: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(kinds[0], "response.created");
+    assert_eq!(kinds[1], "response.in_progress");
+    assert_eq!(*kinds.last().unwrap(), "response.completed");
+    for (i, (event, data)) in events.iter().enumerate() {
+        assert_eq!(data["type"], event.as_str());
+        assert_eq!(data["sequence_number"], i as u64);
+    }
+    assert_eq!(streamed_text(&events), output_text(&plain));
+    let completed = &events.last().unwrap().1["response"];
+    assert_eq!(
+        completed["usage"]["output_tokens"],
+        plain["usage"]["output_tokens"]
+    );
+    assert_eq!(completed["model"], "gpt-5-mini");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn project_and_v1_routes_models_and_probes() {
+    let gw = start(&one_fast()).await;
+    let c = client();
+    let base = gw.endpoint();
+    for path in [
+        "/api/projects/my-proj/openai/v1/responses",
+        "/v1/responses",
+        "/openai/v1/responses?api-version=v1",
+    ] {
+        let resp = c
+            .post(format!("{base}{path}"))
+            .json(&json!({"model": "gpt-5-mini", "input": "hi"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    for path in [
+        "/openai/v1/models",
+        "/v1/models",
+        "/api/projects/p/openai/v1/models",
+    ] {
+        let list: Value = c
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["model-router", "gpt-5-mini"], "{path}");
+    }
+    assert_eq!(
+        c.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    gw.shutdown().await;
+}
