@@ -1,2 +1,153 @@
-//! Benchmark placeholder; replaced by the owning work.
-fn main() {}
+//! Router benchmarks: decision latency of the trained estimator (per prompt, one core) and
+//! training time. Run with `cargo bench -p routewise-strategy --bench router`.
+//!
+//! The embedding path is not built (no `embeddings` feature in this crate yet), so only the
+//! no-embedding figures are measured.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use routewise_strategy::learned::{
+    Bands, Dataset, FitConfig, Mode, SplitMix, TrainedEstimator, fit, select,
+};
+use routewise_strategy::{Deployment, PromptView, QualityEstimator};
+
+const POOL: [&str; 6] = [
+    "gpt-4.1-nano",
+    "gpt-4.1-mini",
+    "gpt-5-mini",
+    "gpt-5.2",
+    "grok-4-fast-reasoning",
+    "Deepseek-V3.2",
+];
+const COSTS: [f64; 6] = [0.1, 0.4, 0.25, 1.75, 0.2, 0.28];
+
+fn prompts() -> Vec<String> {
+    let short = "What is the capital of Australia?".to_owned();
+    let code = "Write a Python function that parses an ISO-8601 timestamp, handles time zones and \
+                returns a datetime; include unit tests.\n```python\ndef parse(ts):\n    pass\n```"
+        .to_owned();
+    let long = "Summarise the following passage and extract every date as JSON. ".repeat(60);
+    let five_shot = "Question: Which gas do plants absorb? A. O2 B. CO2 C. N2 D. He Answer: B\n"
+        .repeat(5)
+        + "Question: What force keeps planets in orbit? A. friction B. gravity C. magnetism D. tension Answer:";
+    vec![short, code, long, five_shot]
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// p50 / p99 of one full decision (features, six scores, band selection) per prompt kind.
+fn report_percentiles(est: &TrainedEstimator, cands: &[&Deployment]) {
+    let mut out = Vec::with_capacity(cands.len());
+    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+        let view = PromptView::from_text(&p);
+        let mut t: Vec<f64> = (0..3000)
+            .map(|_| {
+                let start = Instant::now();
+                out.clear();
+                est.estimate(&view, cands, &mut out);
+                black_box(select(&out, &COSTS, Mode::Balanced, &est.bands()));
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!(
+            "decision latency {name:>9} ({} bytes): p50 {:.1} us, p99 {:.1} us",
+            p.len(),
+            percentile(&t, 0.5),
+            percentile(&t, 0.99)
+        );
+    }
+}
+
+fn synthetic(n: usize) -> Dataset {
+    let mut rng = SplitMix(5);
+    let mut text = String::new();
+    for i in 0..n {
+        let hard = rng.next_f64() < 0.4;
+        let topic = if hard {
+            "evaluate the integral of x squared"
+        } else {
+            "name the capital of a country"
+        };
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"syn\",\"prompt\":\"{topic} {}\",\"scores\":{{\"a\":1.0,\"b\":{}}},\"costs_usd\":{{\"a\":1.0,\"b\":0.1}}}}\n",
+            rng.next_u64() % 10_000,
+            if hard { 0.0 } else { 1.0 }
+        ));
+    }
+    Dataset::from_jsonl("synthetic.jsonl", &text).unwrap_or_default()
+}
+
+fn shared_routellm() -> Option<Dataset> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/routing/train");
+    let files: Vec<_> = [
+        "routellm-mmlu.jsonl",
+        "routellm-gsm8k.jsonl",
+        "routellm-mt_bench.jsonl",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
+    match Dataset::load(&files) {
+        Ok(ds) => Some(ds),
+        Err(e) => {
+            println!("training time on the shared RouteLLM files: SKIPPED ({e})");
+            None
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let t = Instant::now();
+    let est = TrainedEstimator::default_artifact().expect("shipped artifact loads");
+    println!(
+        "default artifact load: {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let pool: Vec<Deployment> = POOL.into_iter().map(Deployment::new).collect();
+    let cands: Vec<&Deployment> = pool.iter().collect();
+    report_percentiles(&est, &cands);
+    println!("decision latency with embeddings: not measured (feature `embeddings` not built)");
+
+    let mut group = c.benchmark_group("router");
+    let mut out = Vec::with_capacity(cands.len());
+    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+        let view = PromptView::from_text(&p);
+        group.bench_function(format!("decide/{name}"), |b| {
+            b.iter(|| {
+                out.clear();
+                est.estimate(black_box(&view), &cands, &mut out);
+                black_box(select(&out, &COSTS, Mode::Balanced, &Bands::default()))
+            })
+        });
+    }
+    group.sample_size(10);
+    let small = synthetic(2000);
+    let cfg = FitConfig {
+        calibration_folds: 0,
+        ..FitConfig::default()
+    };
+    group.bench_function("train/synthetic-2000", |b| {
+        b.iter(|| black_box(fit(&small, &cfg)))
+    });
+    group.finish();
+
+    if let Some(ds) = shared_routellm() {
+        let t = Instant::now();
+        let est = fit(&ds, &FitConfig::default());
+        println!(
+            "training time, default artifact recipe ({} items, with calibration): {:.2} s ({})",
+            ds.items.len(),
+            t.elapsed().as_secs_f64(),
+            if est.is_ok() { "ok" } else { "failed" }
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -7,7 +7,9 @@ use routewise_strategy::learned::Dataset;
 const GOOD: &str = r#"{"id":"a","task":"mmlu/x","prompt":"What is 2+2?","scores":{"s":1.0,"w":0.0},"costs_usd":{"s":0.01,"w":0.001}}"#;
 
 fn err_of(text: &str) -> String {
-    Dataset::from_jsonl("data/bad.jsonl", text).expect_err("must fail").to_string()
+    Dataset::from_jsonl("data/bad.jsonl", text)
+        .expect_err("must fail")
+        .to_string()
 }
 
 #[test]
@@ -32,7 +34,11 @@ fn score_out_of_range_names_model_and_value() {
     let e = Dataset::from_jsonl("data/bad.jsonl", &bad).expect_err("must fail");
     assert!(e.is_out_of_range());
     assert_eq!(e.line(), Some(1));
-    assert!(e.to_string().starts_with("data/bad.jsonl:1: score for `s` is 1.5"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("data/bad.jsonl:1: score for `s` is 1.5"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -45,7 +51,10 @@ fn negative_cost_is_rejected() {
 fn empty_file_is_an_error() {
     let e = Dataset::from_jsonl("data/empty.jsonl", "\n \n").expect_err("must fail");
     assert!(e.is_empty());
-    assert_eq!(e.to_string(), "data/empty.jsonl: file holds no JSONL record");
+    assert_eq!(
+        e.to_string(),
+        "data/empty.jsonl: file holds no JSONL record"
+    );
 }
 
 #[test]
@@ -62,8 +71,11 @@ fn load_reports_real_paths_and_missing_files() {
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let file = dir.join("one.jsonl");
     std::fs::write(&file, format!("{GOOD}\n{{\"id\":1}}\n")).expect("write");
-    let e = Dataset::load(&[dir.clone()]).expect_err("must fail");
-    assert!(e.to_string().starts_with(&format!("{}:2:", file.display())), "{e}");
+    let e = Dataset::load(std::slice::from_ref(&dir)).expect_err("must fail");
+    assert!(
+        e.to_string().starts_with(&format!("{}:2:", file.display())),
+        "{e}"
+    );
     let e = Dataset::load(&[PathBuf::from("/nonexistent/routewise.jsonl")]).expect_err("must fail");
     assert!(e.is_io());
     let _ = std::fs::remove_dir_all(&dir);

@@ -21,15 +21,30 @@ fn default_artifact_is_small_loads_fast_and_round_trips() {
     assert_eq!(est.heads().len(), 2);
     let again = TrainedEstimator::from_bytes(&bytes).expect("round trip");
     assert_eq!(again.bands(), est.bands());
-    assert!(TrainedEstimator::from_bytes(b"nope").expect_err("bad magic").is_artifact());
-    assert!(TrainedEstimator::from_bytes(&bytes[..bytes.len() - 2]).expect_err("truncated").is_artifact());
+    assert!(
+        TrainedEstimator::from_bytes(b"nope")
+            .expect_err("bad magic")
+            .is_artifact()
+    );
+    assert!(
+        TrainedEstimator::from_bytes(&bytes[..bytes.len() - 2])
+            .expect_err("truncated")
+            .is_artifact()
+    );
 }
 
 fn default_pool() -> Vec<Deployment> {
-    ["gpt-4.1-nano", "gpt-4.1-mini", "gpt-5-mini", "gpt-5.2", "grok-4-fast-reasoning", "Deepseek-V3.2"]
-        .into_iter()
-        .map(Deployment::new)
-        .collect()
+    [
+        "gpt-4.1-nano",
+        "gpt-4.1-mini",
+        "gpt-5-mini",
+        "gpt-5.2",
+        "grok-4-fast-reasoning",
+        "Deepseek-V3.2",
+    ]
+    .into_iter()
+    .map(Deployment::new)
+    .collect()
 }
 
 #[test]
@@ -39,7 +54,11 @@ fn default_artifact_scores_the_default_pool_prompt_dependently() {
     let cands: Vec<&Deployment> = pool.iter().collect();
     let mut easy = Vec::new();
     let mut hard = Vec::new();
-    est.estimate(&PromptView::from_text("Say hello to my friend Anna."), &cands, &mut easy);
+    est.estimate(
+        &PromptView::from_text("Say hello to my friend Anna."),
+        &cands,
+        &mut easy,
+    );
     est.estimate(
         &PromptView::from_text(
             "Let G be a finite group of order 120 and H a normal subgroup of index 5. Prove that \
@@ -53,7 +72,10 @@ fn default_artifact_scores_the_default_pool_prompt_dependently() {
     assert_ne!(easy, hard);
     // A stronger profile never scores lower, and the hard prompt scores lower for everyone.
     assert!(hard[3] >= hard[0] && easy[3] >= easy[0]);
-    assert!(hard.iter().zip(&easy).all(|(h, e)| h < e), "easy {easy:?} hard {hard:?}");
+    assert!(
+        hard.iter().zip(&easy).all(|(h, e)| h < e),
+        "easy {easy:?} hard {hard:?}"
+    );
 }
 
 #[test]
@@ -63,7 +85,11 @@ fn heads_win_over_profiles_and_explicit_profiles_are_used() {
     let weak = Deployment::new("custom").with_profile(CapabilityProfile::uniform(0.3));
     let great = Deployment::new("custom2").with_profile(CapabilityProfile::uniform(0.95));
     let mut out = Vec::new();
-    est.estimate(&PromptView::from_text("Write a Python function that merges two sorted lists."), &[&strong, &weak, &great], &mut out);
+    est.estimate(
+        &PromptView::from_text("Write a Python function that merges two sorted lists."),
+        &[&strong, &weak, &great],
+        &mut out,
+    );
     assert_eq!(out.len(), 3);
     assert!(out[2] > out[1]);
 }
@@ -75,9 +101,17 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
     let mut text = String::new();
     for i in 0..n {
         let hard = rng.next_f64() < 0.4;
-        let topic = if hard { "evaluate the integral of x squared" } else { "name the capital city of a country" };
+        let topic = if hard {
+            "evaluate the integral of x squared"
+        } else {
+            "name the capital city of a country"
+        };
         let noise = rng.next_u64() % 1000;
-        let small = if hard { 0.0 } else { f64::from(u8::from(rng.next_f64() < 0.9)) };
+        let small = if hard {
+            0.0
+        } else {
+            f64::from(u8::from(rng.next_f64() < 0.9))
+        };
         let task = if i % 2 == 0 { "syn/a" } else { "syn/b" };
         text.push_str(&format!(
             "{{\"id\":\"{i}\",\"task\":\"{task}\",\"prompt\":\"Please {topic} number {noise}.\",\
@@ -88,7 +122,11 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
 }
 
 fn quick_fit() -> FitConfig {
-    let mut f = FitConfig { epochs: 3, calibration_folds: 2, ..FitConfig::default() };
+    let mut f = FitConfig {
+        epochs: 3,
+        calibration_folds: 2,
+        ..FitConfig::default()
+    };
     f.features.bits = 14;
     f
 }
@@ -96,17 +134,35 @@ fn quick_fit() -> FitConfig {
 #[test]
 fn training_learns_a_prompt_signal_and_beats_random() {
     let ds = synthetic(400, 1);
-    let cfg = EvalConfig { fit: quick_fit(), random_seeds: 20, ..EvalConfig::default() };
+    let cfg = EvalConfig {
+        fit: quick_fit(),
+        random_seeds: 20,
+        ..EvalConfig::default()
+    };
     let cv = cross_validate(&ds, 3, 0, &cfg).expect("cv runs");
     let fam = &cv.mean.two_model["syn"];
     assert_eq!(fam.strong, "big");
     let random = fam.baselines["random"].apgr;
-    assert!(fam.router.apgr > random + 0.2, "router {} random {random}", fam.router.apgr);
+    assert!(
+        fam.router.apgr > random + 0.2,
+        "router {} random {random}",
+        fam.router.apgr
+    );
     assert!(fam.router.cpt50 < 0.5);
     let json = cv.mean.to_json();
     assert!(json["two_model"]["syn"]["router"]["apgr"].is_number());
-    for b in ["random", "always_strong", "always_weak", "prompt_length", "task_level", "oracle"] {
-        assert!(json["two_model"]["syn"]["baselines"][b].is_object(), "missing baseline {b}");
+    for b in [
+        "random",
+        "always_strong",
+        "always_weak",
+        "prompt_length",
+        "task_level",
+        "oracle",
+    ] {
+        assert!(
+            json["two_model"]["syn"]["baselines"][b].is_object(),
+            "missing baseline {b}"
+        );
     }
     assert!(cv.mean.to_table().contains("ours"));
 }
@@ -128,7 +184,11 @@ fn multi_model_modes_order_cost_and_quality() {
     let mut text = String::new();
     for i in 0..300 {
         let hard = rng.next_f64() < 0.5;
-        let p = if hard { "prove the theorem about primes" } else { "translate hello into french" };
+        let p = if hard {
+            "prove the theorem about primes"
+        } else {
+            "translate hello into french"
+        };
         let cheap = if hard { 0.0 } else { 1.0 };
         text.push_str(&format!(
             "{{\"id\":\"{i}\",\"task\":\"rb/x\",\"prompt\":\"{p} {}\",\"scores\":{{\"top\":1.0,\"mid\":{},\"cheap\":{cheap}}},\
@@ -138,7 +198,11 @@ fn multi_model_modes_order_cost_and_quality() {
         ));
     }
     let ds = Dataset::from_jsonl("multi.jsonl", &text).expect("parses");
-    let cfg = EvalConfig { fit: quick_fit(), random_seeds: 10, ..EvalConfig::default() };
+    let cfg = EvalConfig {
+        fit: quick_fit(),
+        random_seeds: 10,
+        ..EvalConfig::default()
+    };
     let feats = featurize_all(&ds, &cfg.fit.features);
     let train: Vec<usize> = (0..200).collect();
     let test: Vec<usize> = (200..300).collect();

@@ -411,7 +411,11 @@ mod tests {
             &mut f,
         );
         assert!(f.idx.windows(2).all(|w| w[0] < w[1]));
-        assert!(f.signals.code > 0.5, "{:?}", f.signals);
+        assert!(
+            f.signals.code >= 0.5 && f.signals.code > f.signals.extraction,
+            "{:?}",
+            f.signals
+        );
         assert!(f.idx.iter().all(|&i| i < 1 << cfg.bits));
     }
 
