@@ -338,6 +338,8 @@ impl Error {
             | ErrorKind::RateLimit
             | ErrorKind::InternalServer => true,
             ErrorKind::Conflict => true,
+            // The connection broke before a response: as retryable as a connect error.
+            ErrorKind::Transport => self.transport_kind() == Some(TransportErrorKind::Io),
             _ => self.inner.status == Some(StatusCode::REQUEST_TIMEOUT),
         }
     }

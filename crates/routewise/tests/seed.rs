@@ -260,3 +260,19 @@ async fn retrieve_input_items_cancel_delete() {
         .unwrap_err();
     assert_eq!(err.kind(), routewise::ErrorKind::InvalidInput);
 }
+
+#[test]
+fn calls_and_streams_are_send_so_they_can_be_spawned() {
+    fn send<T: Send>(_: &T) {}
+    let client = Client::builder().openai().build().unwrap();
+    let responses = client.responses();
+    send(&responses.create(CreateResponse::new("m", "x")));
+    send(&responses.stream(CreateResponse::new("m", "x")));
+    send(&responses.retrieve("resp_1"));
+    send(&responses.input_items("resp_1"));
+    fn stream_is_send<T: Send + Unpin>() {}
+    stream_is_send::<routewise::ResponseStream>();
+    fn sync<T: Send + Sync + Clone>() {}
+    sync::<Client>();
+    sync::<routewise::Error>();
+}
