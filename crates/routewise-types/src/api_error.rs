@@ -151,7 +151,7 @@ impl ErrorResponse {
 }
 
 impl crate::wire::WireField for ApiError {
-    fn is_absent(&self) -> bool {
-        false
+    fn is_unset(&self) -> bool {
+        *self == ApiError::default()
     }
 }

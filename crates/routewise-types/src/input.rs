@@ -154,9 +154,15 @@ impl<'de> Deserialize<'de> for MessageContent {
     }
 }
 
+impl crate::wire::WireField for Input {
+    fn is_unset(&self) -> bool {
+        matches!(self, Self::Items(items) if items.is_empty())
+    }
+}
+
 impl crate::wire::WireField for MessageContent {
-    fn is_absent(&self) -> bool {
-        false
+    fn is_unset(&self) -> bool {
+        matches!(self, Self::Parts(parts) if parts.is_empty())
     }
 }
 
@@ -342,6 +348,7 @@ impl From<crate::OutputItem> for InputItem {
                     status: message.status,
                     phase: message.phase,
                     extra: message.extra,
+                    missing: crate::MissingFields::default(),
                 })
             }
             OutputItem::FunctionCall(call) => Self::FunctionCall(call),

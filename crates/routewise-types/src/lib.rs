@@ -11,6 +11,8 @@
 //!   has an `Unknown(serde_json::Value)` variant holding the member verbatim;
 //! * string enums (statuses, error codes, reasoning effort, roles, ...) are open: unknown values
 //!   land in `Other(String)`;
+//! * a required field missing from a parsed document is remembered in `missing` and stays
+//!   missing when serialised (unless you set it);
 //! * **absent vs `null`**: an optional field reads as `None` either way, and an explicit `null` is
 //!   parked in `extra` under the field's name, so it is written back as `null`. Setting the field
 //!   to `Some(..)` takes precedence over the parked `null`.
@@ -89,3 +91,4 @@ pub use tools::{
     FunctionTool, Tool, ToolChoice, ToolChoiceAllowedTools, ToolChoiceFunction, ToolChoiceMode,
 };
 pub use usage::{InputTokensDetails, OutputTokensDetails, Usage};
+pub use wire::MissingFields;

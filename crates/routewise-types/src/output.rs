@@ -38,6 +38,7 @@ impl Default for OutputMessage {
             phase: None,
             content: Vec::new(),
             extra: serde_json::Map::new(),
+            missing: crate::MissingFields::default(),
         }
     }
 }

@@ -19,11 +19,7 @@ wire_struct! {
     }
 }
 
-impl crate::wire::WireField for Response {
-    fn is_absent(&self) -> bool {
-        false
-    }
-}
+impl crate::wire::WireField for Response {}
 
 wire_struct! {
     /// `response.output_item.added|done`.
@@ -45,15 +41,12 @@ impl Default for OutputItemEvent {
             item: OutputItem::Unknown(Value::Object(serde_json::Map::new())),
             sequence_number: None,
             extra: serde_json::Map::new(),
+            missing: crate::MissingFields::default(),
         }
     }
 }
 
-impl crate::wire::WireField for OutputItem {
-    fn is_absent(&self) -> bool {
-        false
-    }
-}
+impl crate::wire::WireField for OutputItem {}
 
 wire_struct! {
     /// `response.content_part.added|done`.
@@ -81,15 +74,12 @@ impl Default for ContentPartEvent {
             part: OutputContent::Unknown(Value::Object(serde_json::Map::new())),
             sequence_number: None,
             extra: serde_json::Map::new(),
+            missing: crate::MissingFields::default(),
         }
     }
 }
 
-impl crate::wire::WireField for OutputContent {
-    fn is_absent(&self) -> bool {
-        false
-    }
-}
+impl crate::wire::WireField for OutputContent {}
 
 wire_struct! {
     /// A text increment: `response.output_text.delta`, `response.refusal.delta`,
@@ -198,15 +188,12 @@ impl Default for ReasoningSummaryPartEvent {
             part: SummaryPart::Unknown(Value::Object(serde_json::Map::new())),
             sequence_number: None,
             extra: serde_json::Map::new(),
+            missing: crate::MissingFields::default(),
         }
     }
 }
 
-impl crate::wire::WireField for SummaryPart {
-    fn is_absent(&self) -> bool {
-        false
-    }
-}
+impl crate::wire::WireField for SummaryPart {}
 
 wire_struct! {
     /// `response.output_text.annotation.added`.

@@ -31,12 +31,6 @@ wire_struct! {
     }
 }
 
-impl crate::wire::WireField for Value {
-    fn is_absent(&self) -> bool {
-        false
-    }
-}
-
 wire_enum! {
     /// `text.format`.
     pub enum TextFormat {

@@ -51,34 +51,111 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Whether a field is left out when serialising: `None` is, a required field never is.
+/// How a field type behaves when serialising.
 pub(crate) trait WireField {
-    fn is_absent(&self) -> bool;
+    /// An optional field that is unset (`None`) and so is left out.
+    fn is_absent(&self) -> bool {
+        false
+    }
+
+    /// A required field still at its default: if it was missing on the wire, it stays missing.
+    fn is_unset(&self) -> bool {
+        false
+    }
 }
 
 impl<T> WireField for Option<T> {
     fn is_absent(&self) -> bool {
         self.is_none()
     }
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
 }
 
-macro_rules! always_present {
-    ($($t:ty),*) => { $(impl WireField for $t { fn is_absent(&self) -> bool { false } })* };
+impl WireField for String {
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
 }
-always_present!(
-    String,
-    u64,
-    u32,
-    bool,
-    f64,
-    crate::Timestamp,
-    crate::Role,
-    crate::Input
-);
 
 impl<T> WireField for Vec<T> {
-    fn is_absent(&self) -> bool {
-        false
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl WireField for u64 {
+    fn is_unset(&self) -> bool {
+        *self == 0
+    }
+}
+
+impl WireField for u32 {
+    fn is_unset(&self) -> bool {
+        *self == 0
+    }
+}
+
+impl WireField for bool {
+    fn is_unset(&self) -> bool {
+        !*self
+    }
+}
+
+impl WireField for serde_json::Value {
+    fn is_unset(&self) -> bool {
+        self.is_null()
+    }
+}
+
+impl WireField for crate::Timestamp {
+    fn is_unset(&self) -> bool {
+        *self == crate::Timestamp::default()
+    }
+}
+
+impl WireField for crate::Role {}
+
+/// Required fields that were missing (or `null`) in a parsed document.
+///
+/// Remembered so that the value serialises back without them, as received. A field you set to a
+/// non-default value is written regardless. Values you build yourself have none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MissingFields(u64);
+
+impl MissingFields {
+    /// Whether every required field was present.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// Forgets the missing fields, so every required field is written.
+    pub fn clear(&mut self) {
+        self.0 = 0;
+    }
+
+    pub(crate) fn insert(&mut self, index: u32) {
+        self.0 |= 1 << index;
+    }
+
+    pub(crate) fn contains(&self, index: u32) -> bool {
+        self.0 & (1 << index) != 0
+    }
+}
+
+/// Object-safe view of [`WireField`], so one helper serves every field type.
+pub(crate) trait WireFieldDyn {
+    fn absent(&self) -> bool;
+    fn unset(&self) -> bool;
+}
+
+impl<T: WireField> WireFieldDyn for T {
+    fn absent(&self) -> bool {
+        self.is_absent()
+    }
+    fn unset(&self) -> bool {
+        self.is_unset()
     }
 }
 
@@ -206,23 +283,33 @@ macro_rules! wire_struct {
             )*
             /// Fields this version does not know, and explicit `null`s of known fields, kept verbatim.
             pub extra: serde_json::Map<String, serde_json::Value>,
+            /// Required fields the parsed document did not have; they stay out when serialising.
+            pub missing: $crate::wire::MissingFields,
+        }
+
+        impl $name {
+            /// Whether field number `index` (declaration order) is written when serialising.
+            #[allow(dead_code)]
+            fn wire_emits(&self, index: u32, value: &dyn $crate::wire::WireFieldDyn) -> bool {
+                !value.absent() && !(self.missing.contains(index) && value.unset())
+            }
         }
 
         impl $crate::wire::WireObject for $name {
             const TAG: Option<&'static str> = $crate::wire::wire_struct!(@tag $($tag)?);
 
             fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-                #[allow(unused_imports)]
-                use $crate::wire::WireField as _;
+                #[allow(non_camel_case_types, dead_code)]
+                enum FieldIndex { $($field),* }
                 $(
-                    if !self.$field.is_absent() {
+                    if self.wire_emits(FieldIndex::$field as u32, &self.$field) {
                         map.serialize_entry($crate::wire::wire_name!($field $(, $wire)?), &self.$field)?;
                     }
                 )*
                 for (key, value) in &self.extra {
                     #[allow(unreachable_patterns)]
                     let shadowed = match key.as_str() {
-                        $( $crate::wire::wire_name!($field $(, $wire)?) => !self.$field.is_absent(), )*
+                        $( $crate::wire::wire_name!($field $(, $wire)?) => self.wire_emits(FieldIndex::$field as u32, &self.$field), )*
                         _ => <Self as $crate::wire::WireObject>::TAG.is_some() && key == "type",
                     };
                     if !shadowed {
@@ -254,14 +341,23 @@ macro_rules! wire_struct {
                         f.write_str(concat!("a `", stringify!($name), "` object"))
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<$name, A::Error> {
+                        #[allow(non_camel_case_types, dead_code)]
+                        enum FieldIndex { $($field),* }
+                        #[allow(unused_imports)]
+                        use $crate::wire::WireField as _;
                         let mut out = <$name as Default>::default();
+                        #[allow(unused_mut, unused_variables)]
+                        let mut seen = $crate::wire::MissingFields::default();
                         while let Some(key) = access.next_key::<$crate::wire::Key<'de>>()? {
                             #[allow(unreachable_patterns)]
                             match key.as_str() {
                                 $(
                                     $crate::wire::wire_name!($field $(, $wire)?) => {
                                         match access.next_value::<Option<$fty>>()? {
-                                            Some(value) => out.$field = value,
+                                            Some(value) => {
+                                                out.$field = value;
+                                                seen.insert(FieldIndex::$field as u32);
+                                            }
                                             None => $crate::wire::park_null(&mut out.extra, key.into_string()),
                                         }
                                     }
@@ -275,6 +371,11 @@ macro_rules! wire_struct {
                                 }
                             }
                         }
+                        $(
+                            if !seen.contains(FieldIndex::$field as u32) && !out.$field.is_absent() {
+                                out.missing.insert(FieldIndex::$field as u32);
+                            }
+                        )*
                         Ok(out)
                     }
                 }
