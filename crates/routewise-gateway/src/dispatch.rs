@@ -99,7 +99,7 @@ pub(crate) async fn dispatch(
                 .filter(|c| c.mode.is_some() || c.models.is_some())
                 .map(|c| {
                     let mode = c.mode.unwrap_or_else(|| r.config.mode.clone());
-                    state.router_with(mode, c.models.as_deref().unwrap_or(&r.config.models))
+                    r.with_controls(mode, c.models.as_deref().unwrap_or(&r.config.models))
                 });
             let router = custom.as_ref().unwrap_or(&r.router);
             let plan = router

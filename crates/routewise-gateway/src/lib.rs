@@ -44,6 +44,7 @@
 //!   `header_read_timeout`.
 
 mod banner;
+pub mod cli;
 pub mod config;
 mod dispatch;
 mod emulator;

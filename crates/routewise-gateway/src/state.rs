@@ -11,9 +11,11 @@ use routewise_transport::{ReqwestTransport, SharedTransport, TimeoutLayer};
 use serde_json::json;
 use tower::Layer;
 
+use routewise_strategy::learned::TrainedEstimator;
+
 use crate::config::{
-    AccessControl, AzureAuth, Config, DeploymentConfig, RouterConfig, ServerSettings,
-    UpstreamConfig,
+    AccessControl, AzureAuth, Config, DeploymentConfig, EstimatorChoice, RouterConfig,
+    ServerSettings, UpstreamConfig,
 };
 use crate::emulator::Emulator;
 use crate::upstream::Upstream;
@@ -33,6 +35,14 @@ pub enum BuildError {
         deployment: String,
         /// The URL.
         url: String,
+    },
+    /// A router's trained estimator could not be loaded.
+    #[error("router {router}: cannot load the quality estimator: {message}")]
+    Estimator {
+        /// The router.
+        router: String,
+        /// What went wrong.
+        message: String,
     },
     /// An Entra credential could not be created.
     #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
@@ -55,6 +65,11 @@ impl BuildError {
         matches!(self, Self::Url { .. })
     }
 
+    /// True when a router's estimator could not be loaded.
+    pub fn is_estimator(&self) -> bool {
+        matches!(self, Self::Estimator { .. })
+    }
+
     /// True when a credential failed.
     pub fn is_credential(&self) -> bool {
         matches!(self, Self::Credential { .. })
@@ -73,6 +88,14 @@ pub(crate) struct DeploymentEntry {
 pub(crate) struct RouterEntry {
     pub config: RouterConfig,
     pub router: LocalRouter,
+    pub estimator: Arc<dyn QualityEstimator>,
+}
+
+impl RouterEntry {
+    /// This router with per-request controls applied.
+    pub(crate) fn with_controls(&self, mode: RoutingMode, models: &[String]) -> LocalRouter {
+        make_router(&self.estimator, mode, models)
+    }
 }
 
 /// What `model` resolved to.
@@ -88,7 +111,6 @@ pub(crate) struct AppState {
     pub pool: Pool,
     pub deployments: HashMap<String, Arc<DeploymentEntry>>,
     pub routers: Vec<RouterEntry>,
-    pub estimator: Arc<dyn QualityEstimator>,
     pub models_body: Bytes,
     pub draining: AtomicBool,
 }
@@ -122,7 +144,15 @@ impl AppState {
                 }),
             );
         }
-        Ok(Self::assemble(config, deployments))
+        let mut estimators = Vec::with_capacity(config.routers.len());
+        for r in &config.routers {
+            let e = estimator_for(&r.estimator).map_err(|message| BuildError::Estimator {
+                router: r.name.clone(),
+                message,
+            })?;
+            estimators.push(e);
+        }
+        Ok(Self::assemble(config, deployments, estimators))
     }
 
     /// The infallible path for emulator-only configs (the embedded pool).
@@ -143,17 +173,32 @@ impl AppState {
                 )
             })
             .collect();
-        Self::assemble(config, deployments)
+        let estimators = config
+            .routers
+            .iter()
+            .map(|r| {
+                estimator_for(&r.estimator).unwrap_or_else(|e| {
+                    tracing::warn!(router = %r.name, error = %e, "using the heuristic estimator");
+                    Arc::new(HeuristicEstimator::new())
+                })
+            })
+            .collect();
+        Self::assemble(config, deployments, estimators)
     }
 
-    fn assemble(config: Config, deployments: HashMap<String, Arc<DeploymentEntry>>) -> Self {
-        let estimator: Arc<dyn QualityEstimator> = Arc::new(HeuristicEstimator::new());
+    fn assemble(
+        config: Config,
+        deployments: HashMap<String, Arc<DeploymentEntry>>,
+        estimators: Vec<Arc<dyn QualityEstimator>>,
+    ) -> Self {
         let routers = config
             .routers
             .iter()
-            .map(|r| RouterEntry {
+            .zip(estimators)
+            .map(|(r, estimator)| RouterEntry {
                 config: r.clone(),
                 router: make_router(&estimator, r.mode.clone(), &r.models),
+                estimator,
             })
             .collect();
         let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
@@ -163,7 +208,6 @@ impl AppState {
             pool,
             deployments,
             routers,
-            estimator,
             models_body,
             draining: AtomicBool::new(false),
         }
@@ -205,13 +249,21 @@ impl AppState {
         None
     }
 
-    pub(crate) fn router_with(&self, mode: RoutingMode, models: &[String]) -> LocalRouter {
-        make_router(&self.estimator, mode, models)
-    }
-
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }
+}
+
+fn estimator_for(choice: &EstimatorChoice) -> Result<Arc<dyn QualityEstimator>, String> {
+    Ok(match choice {
+        EstimatorChoice::Trained => {
+            Arc::new(TrainedEstimator::default_artifact().map_err(|e| e.to_string())?)
+        }
+        EstimatorChoice::Artifact(path) => {
+            Arc::new(TrainedEstimator::load(path).map_err(|e| e.to_string())?)
+        }
+        _ => Arc::new(HeuristicEstimator::new()),
+    })
 }
 
 fn make_router(

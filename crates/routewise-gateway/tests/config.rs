@@ -234,3 +234,16 @@ fn the_bench_config_shape_loads() {
     assert!(cfg.access.is_off());
     assert_eq!(cfg.routers[0].name, "model-router");
 }
+
+#[test]
+fn router_estimators_are_chosen_by_name_or_artifact_path() {
+    let base = "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[routers]]\nname = \"r\"\n";
+    let cfg = load(&format!("{base}estimator = \"trained\"")).unwrap();
+    assert_eq!(
+        cfg.routers[0].estimator,
+        routewise_gateway::config::EstimatorChoice::Trained
+    );
+    assert!(routewise_gateway::Gateway::from_config(cfg).is_ok());
+    let e = err(&format!("{base}estimator = \"no/such/artifact.bin\""));
+    assert_eq!(e.key_path, "routers[0].estimator");
+}

@@ -10,8 +10,8 @@ use std::time::Duration;
 use routewise_strategy::{Deployment, RoutingMode, known_model};
 
 use super::{
-    AccessControl, Config, DeploymentConfig, EmulatorSettings, RouterConfig, ServerSettings,
-    UpstreamConfig,
+    AccessControl, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice, RouterConfig,
+    ServerSettings, UpstreamConfig,
 };
 
 /// `(deployment name, time to first token in ms, tokens per second)`.
@@ -51,6 +51,7 @@ pub(super) fn default_pool() -> Config {
             .iter()
             .map(|d| d.deployment.name.clone())
             .collect(),
+        estimator: EstimatorChoice::Heuristic,
     };
     Config {
         origin: "<embedded default pool>".into(),

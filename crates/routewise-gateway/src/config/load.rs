@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::raw::{RawAzure, RawConfig, RawDeployment, RawEmulator, RawOpenAi, RawUpstreamKind};
 use super::{
     AccessControl, AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings,
-    RouterConfig, ServerSettings, UpstreamConfig,
+    EstimatorChoice, RouterConfig, ServerSettings, UpstreamConfig,
 };
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -97,6 +97,7 @@ impl Validator<'_> {
                     .iter()
                     .map(|d| d.deployment.name.clone())
                     .collect(),
+                estimator: EstimatorChoice::Heuristic,
             }],
             Some(list) => {
                 let mut out: Vec<RouterConfig> = Vec::with_capacity(list.len());
@@ -141,10 +142,29 @@ impl Validator<'_> {
                             .map(|d| d.deployment.name.clone())
                             .collect(),
                     };
+                    let estimator = match r.estimator.as_deref() {
+                        None | Some("heuristic") => EstimatorChoice::Heuristic,
+                        Some("trained") => EstimatorChoice::Trained,
+                        Some(path) => {
+                            let base = self.origin.parent().unwrap_or(Path::new("."));
+                            let path = base.join(path);
+                            if !path.is_file() {
+                                return Err(self.invalid(
+                                    format!("{key}.estimator"),
+                                    format!(
+                                        "{} is neither \"heuristic\", \"trained\" nor an artifact file",
+                                        path.display()
+                                    ),
+                                ));
+                            }
+                            EstimatorChoice::Artifact(path)
+                        }
+                    };
                     out.push(RouterConfig {
                         name: r.name.clone(),
                         mode,
                         models,
+                        estimator,
                     });
                 }
                 out

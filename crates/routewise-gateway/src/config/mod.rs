@@ -39,6 +39,7 @@
 //! name = "model-router"
 //! mode = "balanced"                      # balanced | quality | cost
 //! models = ["gpt-4.1-nano", "gpt-5-mini"]  # the subset is also the failover set
+//! estimator = "heuristic"                # heuristic | trained | a path from `routewise train`
 //! ```
 
 mod defaults;
@@ -315,6 +316,21 @@ pub struct RouterConfig {
     pub mode: RoutingMode,
     /// The model subset (deployment names), also the failover set.
     pub models: Vec<String>,
+    /// Which quality estimator ranks the candidates.
+    pub estimator: EstimatorChoice,
+}
+
+/// The quality estimator behind a router deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EstimatorChoice {
+    /// `routewise_strategy::HeuristicEstimator`: prompt features against capability profiles.
+    #[default]
+    Heuristic,
+    /// The trained estimator shipped with `routewise-strategy`.
+    Trained,
+    /// A trained artifact written by `routewise train --out FILE`.
+    Artifact(PathBuf),
 }
 
 /// Parses a routing mode (`balanced`, `quality` or `cost`, any case).

@@ -156,4 +156,5 @@ pub(super) struct RawRouter {
     pub name: String,
     pub mode: Option<String>,
     pub models: Option<Vec<String>>,
+    pub estimator: Option<String>,
 }

@@ -1,0 +1,216 @@
+//! The `routewise` command line: `serve`, `train` and `eval`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use routewise_strategy::learned::{self, Mode};
+
+use crate::{Config, Gateway};
+
+/// `routewise`: a self-hosted, Foundry-compatible Responses endpoint and its router tooling.
+#[derive(Debug, Parser)]
+#[command(name = "routewise", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the Responses API (the embedded emulator pool when no config is given).
+    Serve {
+        /// A routewise.toml; without it, model-router over six emulated deployments.
+        #[arg(long, env = "ROUTEWISE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Listen address (default 127.0.0.1:8080, or `server.listen` from the config).
+        #[arg(long, env = "ROUTEWISE_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Train the local router's quality estimator on JSONL routing data.
+    Train {
+        /// JSONL files or directories of them.
+        #[arg(long, required = true, num_args = 1..)]
+        data: Vec<PathBuf>,
+        /// Where to write the artifact.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fit on one split and report routing quality and cost on another.
+    Eval {
+        /// Training JSONL files or directories.
+        #[arg(long, required = true, num_args = 1..)]
+        train: Vec<PathBuf>,
+        /// Test JSONL files or directories.
+        #[arg(long, required = true, num_args = 1..)]
+        test: Vec<PathBuf>,
+        /// Modes to report for multi-model families.
+        #[arg(long, value_enum, default_value = "all")]
+        mode: ModeArg,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Balanced,
+    Quality,
+    Cost,
+    All,
+}
+
+impl Cli {
+    /// Runs the parsed command.
+    pub async fn run(self) -> ExitCode {
+        match self.command {
+            Command::Serve { config, listen } => serve(config, listen).await,
+            Command::Train { data, out } => {
+                let cfg = learned::TrainConfig {
+                    data,
+                    out,
+                    ..Default::default()
+                };
+                report(learned::train(&cfg).map(|s| {
+                    format!(
+                        "trained on {} items in {:.1} s; heads: {}; artifact {} bytes",
+                        s.items,
+                        s.seconds,
+                        s.models.join(", "),
+                        s.artifact_bytes
+                    )
+                }))
+            }
+            Command::Eval {
+                train,
+                test,
+                mode,
+                json,
+            } => {
+                let modes = match mode {
+                    ModeArg::Balanced => vec![Mode::Balanced],
+                    ModeArg::Quality => vec![Mode::Quality],
+                    ModeArg::Cost => vec![Mode::Cost],
+                    ModeArg::All => Mode::ALL.to_vec(),
+                };
+                let cfg = learned::eval::EvalConfig {
+                    train,
+                    test,
+                    modes,
+                    ..Default::default()
+                };
+                report(learned::eval::run(&cfg).map(|r| {
+                    if json {
+                        r.to_json().to_string()
+                    } else {
+                        r.to_table()
+                    }
+                }))
+            }
+        }
+    }
+}
+
+fn report<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("routewise: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> ExitCode {
+    let gateway = match config.as_deref().map(Config::from_file).transpose() {
+        Ok(Some(cfg)) => Gateway::from_config(cfg).map_err(|e| e.to_string()),
+        Ok(None) => Ok(Gateway::default_pool()),
+        Err(e) => Err(e.to_string()),
+    };
+    let gateway = match gateway {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("routewise: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = listen.unwrap_or(gateway.config().server.listen);
+    let banner = crate::banner(gateway.config(), addr);
+    let running = match gateway.bind(addr).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("routewise: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{}",
+        banner.replace("{addr}", &running.local_addr().to_string())
+    );
+    shutdown_signal().await;
+    println!("routewise: shutting down, draining in-flight requests");
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_parses() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["routewise", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve {
+                listen: Some(_),
+                config: None
+            }
+        ));
+        let cli = Cli::try_parse_from([
+            "routewise",
+            "eval",
+            "--train",
+            "a.jsonl",
+            "--test",
+            "b.jsonl",
+            "--mode",
+            "cost",
+        ]);
+        assert!(matches!(
+            cli.unwrap().command,
+            Command::Eval {
+                mode: ModeArg::Cost,
+                ..
+            }
+        ));
+        assert!(Cli::try_parse_from(["routewise", "serve", "--listen", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["routewise", "train"]).is_err());
+    }
+}
