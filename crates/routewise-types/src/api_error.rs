@@ -149,9 +149,3 @@ impl ErrorResponse {
         self
     }
 }
-
-impl crate::wire::WireField for ApiError {
-    fn is_unset(&self) -> bool {
-        *self == ApiError::default()
-    }
-}

@@ -154,18 +154,6 @@ impl<'de> Deserialize<'de> for MessageContent {
     }
 }
 
-impl crate::wire::WireField for Input {
-    fn is_unset(&self) -> bool {
-        matches!(self, Self::Items(items) if items.is_empty())
-    }
-}
-
-impl crate::wire::WireField for MessageContent {
-    fn is_unset(&self) -> bool {
-        matches!(self, Self::Parts(parts) if parts.is_empty())
-    }
-}
-
 wire_struct! {
     /// A message sent as input. The same shape serves the "easy" form (no `type`, see
     /// [`InputItem::EasyMessage`]) and the typed form (`"type":"message"`, [`InputItem::Message`]),

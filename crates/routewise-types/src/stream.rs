@@ -19,8 +19,6 @@ wire_struct! {
     }
 }
 
-impl crate::wire::WireField for Response {}
-
 wire_struct! {
     /// `response.output_item.added|done`.
     #[derive(Clone, Debug, PartialEq)]
@@ -45,8 +43,6 @@ impl Default for OutputItemEvent {
         }
     }
 }
-
-impl crate::wire::WireField for OutputItem {}
 
 wire_struct! {
     /// `response.content_part.added|done`.
@@ -78,8 +74,6 @@ impl Default for ContentPartEvent {
         }
     }
 }
-
-impl crate::wire::WireField for OutputContent {}
 
 wire_struct! {
     /// A text increment: `response.output_text.delta`, `response.refusal.delta`,
@@ -192,8 +186,6 @@ impl Default for ReasoningSummaryPartEvent {
         }
     }
 }
-
-impl crate::wire::WireField for SummaryPart {}
 
 wire_struct! {
     /// `response.output_text.annotation.added`.

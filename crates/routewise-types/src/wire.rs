@@ -51,15 +51,9 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// How a field type behaves when serialising.
+/// How a field type behaves when serialising: `None` is left out, a required field never is.
 pub(crate) trait WireField {
-    /// An optional field that is unset (`None`) and so is left out.
     fn is_absent(&self) -> bool {
-        false
-    }
-
-    /// A required field still at its default: if it was missing on the wire, it stays missing.
-    fn is_unset(&self) -> bool {
         false
     }
 }
@@ -68,54 +62,30 @@ impl<T> WireField for Option<T> {
     fn is_absent(&self) -> bool {
         self.is_none()
     }
-    fn is_unset(&self) -> bool {
-        self.is_none()
-    }
 }
 
-impl WireField for String {
-    fn is_unset(&self) -> bool {
-        self.is_empty()
-    }
+impl<T> WireField for Vec<T> {}
+
+macro_rules! required_field {
+    ($($t:ty),*) => { $(impl WireField for $t {})* };
 }
 
-impl<T> WireField for Vec<T> {
-    fn is_unset(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-impl WireField for u64 {
-    fn is_unset(&self) -> bool {
-        *self == 0
-    }
-}
-
-impl WireField for u32 {
-    fn is_unset(&self) -> bool {
-        *self == 0
-    }
-}
-
-impl WireField for bool {
-    fn is_unset(&self) -> bool {
-        !*self
-    }
-}
-
-impl WireField for serde_json::Value {
-    fn is_unset(&self) -> bool {
-        self.is_null()
-    }
-}
-
-impl WireField for crate::Timestamp {
-    fn is_unset(&self) -> bool {
-        *self == crate::Timestamp::default()
-    }
-}
-
-impl WireField for crate::Role {}
+required_field!(
+    String,
+    u64,
+    u32,
+    bool,
+    serde_json::Value,
+    crate::Timestamp,
+    crate::Role,
+    crate::Input,
+    crate::MessageContent,
+    crate::ApiError,
+    crate::Response,
+    crate::OutputItem,
+    crate::OutputContent,
+    crate::SummaryPart
+);
 
 /// Required fields that were missing (or `null`) in a parsed document.
 ///
@@ -141,21 +111,6 @@ impl MissingFields {
 
     pub(crate) fn contains(&self, index: u32) -> bool {
         self.0 & (1 << index) != 0
-    }
-}
-
-/// Object-safe view of [`WireField`], so one helper serves every field type.
-pub(crate) trait WireFieldDyn {
-    fn absent(&self) -> bool;
-    fn unset(&self) -> bool;
-}
-
-impl<T: WireField> WireFieldDyn for T {
-    fn absent(&self) -> bool {
-        self.is_absent()
-    }
-    fn unset(&self) -> bool {
-        self.is_unset()
     }
 }
 
@@ -287,13 +242,6 @@ macro_rules! wire_struct {
             pub missing: $crate::wire::MissingFields,
         }
 
-        impl $name {
-            /// Whether field number `index` (declaration order) is written when serialising.
-            #[allow(dead_code)]
-            fn wire_emits(&self, index: u32, value: &dyn $crate::wire::WireFieldDyn) -> bool {
-                !value.absent() && !(self.missing.contains(index) && value.unset())
-            }
-        }
 
         impl $crate::wire::WireObject for $name {
             const TAG: Option<&'static str> = $crate::wire::wire_struct!(@tag $($tag)?);
@@ -302,14 +250,14 @@ macro_rules! wire_struct {
                 #[allow(non_camel_case_types, dead_code)]
                 enum FieldIndex { $($field),* }
                 $(
-                    if self.wire_emits(FieldIndex::$field as u32, &self.$field) {
+                    if $crate::wire::wire_struct!(@emits self, $name, $field, FieldIndex) {
                         map.serialize_entry($crate::wire::wire_name!($field $(, $wire)?), &self.$field)?;
                     }
                 )*
                 for (key, value) in &self.extra {
                     #[allow(unreachable_patterns)]
                     let shadowed = match key.as_str() {
-                        $( $crate::wire::wire_name!($field $(, $wire)?) => self.wire_emits(FieldIndex::$field as u32, &self.$field), )*
+                        $( $crate::wire::wire_name!($field $(, $wire)?) => $crate::wire::wire_struct!(@emits self, $name, $field, FieldIndex), )*
                         _ => <Self as $crate::wire::WireObject>::TAG.is_some() && key == "type",
                     };
                     if !shadowed {
@@ -382,6 +330,13 @@ macro_rules! wire_struct {
                 deserializer.deserialize_map(ObjectVisitor)
             }
         }
+    };
+    // A field is written unless it is `None`, or it was missing from the parsed document and
+    // still holds its default.
+    (@emits $self:ident, $name:ident, $field:ident, $index:ident) => {
+        !$crate::wire::WireField::is_absent(&$self.$field)
+            && !($self.missing.contains($index::$field as u32)
+                && $self.$field == <$name as Default>::default().$field)
     };
     (@tag $tag:literal) => { Some($tag) };
     (@tag) => { None };
