@@ -55,7 +55,7 @@ upstream = { kind = "emulator", ttft_ms = 50, tokens_per_second = 100 }
 #[tokio::test]
 async fn readyz_reports_draining_during_shutdown() {
     let cfg = routewise_gateway::Config::from_toml_str(
-        "[[deployments]]\nname = \"slow\"\nupstream = { kind = \"emulator\", ttft_ms = 300, tokens_per_second = 1000 }\n",
+        "[[deployments]]\nname = \"slow\"\nupstream = { kind = \"emulator\", ttft_ms = 5, tokens_per_second = 50 }\n",
         "t.toml",
     )
     .unwrap();
@@ -63,17 +63,6 @@ async fn readyz_reports_draining_during_shutdown() {
     // The in-process router shares state with the bound server.
     let mut app = gateway.router();
     let running = gateway.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let url = format!("{}/responses", running.base_url());
-    let inflight = tokio::spawn(async move {
-        client()
-            .post(&url)
-            .json(&json!({"model": "slow", "input": "x"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let readyz = || {
         http::Request::get("/readyz")
             .body(axum::body::Body::empty())
@@ -84,13 +73,34 @@ async fn readyz_reports_draining_during_shutdown() {
         .unwrap()
         .status();
     assert_eq!(status, 200);
-    let shutdown = tokio::spawn(running.shutdown());
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let status = tower::Service::call(&mut app, readyz())
+    // A stream is in flight once its headers arrived; it then runs for about a second.
+    let resp = client()
+        .post(format!("{}/responses", running.base_url()))
+        .json(&json!({"model": "slow", "input": "Tell me a long story.", "stream": true}))
+        .send()
         .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 503);
-    assert_eq!(inflight.await.unwrap(), 200);
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let shutdown = tokio::spawn(running.shutdown());
+    let mut draining = false;
+    for _ in 0..100 {
+        if tower::Service::call(&mut app, readyz())
+            .await
+            .unwrap()
+            .status()
+            == 503
+        {
+            draining = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(draining, "readyz never reported draining");
+    assert!(
+        !shutdown.is_finished(),
+        "shutdown did not wait for the stream"
+    );
+    let events = parse_sse(&resp.text().await.unwrap());
+    assert_eq!(events.last().unwrap().0, "response.completed");
     shutdown.await.unwrap();
 }
