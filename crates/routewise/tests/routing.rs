@@ -205,7 +205,7 @@ async fn cooldown_moves_a_failing_deployment_back_and_recovers() {
     let foundry = foundry_with(&["east", "west"]).await;
     let fallback = Fallback::new(["east", "west"])
         .with_failure_threshold(1)
-        .with_cooldown(Duration::from_millis(300));
+        .with_cooldown(Duration::from_secs(1));
     let client = client(&foundry).with_strategy(fallback);
     foundry.fail_next_for("east", 1, ErrorReply::service_unavailable());
 
@@ -217,7 +217,7 @@ async fn cooldown_moves_a_failing_deployment_back_and_recovers() {
     assert_eq!(second.decision().deployment.as_deref(), Some("west"));
     assert_eq!(foundry.requests_for_model("east").await.len(), 1);
 
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     let third = client.responses().create(ask("3")).await.unwrap();
     assert_eq!(
         third.decision().deployment.as_deref(),
