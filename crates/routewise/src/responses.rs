@@ -40,6 +40,11 @@ impl<'a> Responses<'a> {
     /// `POST /responses`: routes the request with the client's strategy, fails over per its
     /// policy, and returns the response with its [`RouteDecision`](routewise_strategy::RouteDecision).
     ///
+    /// Two mechanisms stack: each attempt first goes through the transport's retry policy
+    /// (same deployment, SDK rules), and only a failure that survives it reaches the strategy,
+    /// which may fail over to the next planned deployment. With a multi-deployment strategy
+    /// such as `Fallback`, `ClientBuilder::max_retries(0)` moves on at once instead.
+    ///
     /// `request.stream` is ignored (use [`stream`](Self::stream)).
     pub async fn create(&self, mut request: CreateResponse) -> Result<RoutedResponse, Error> {
         request.stream = None;
