@@ -69,14 +69,24 @@ struct Report {
 }
 
 impl Report {
-    fn record(&mut self, source: &'static str, target: Target, origin: &str, value: &Value) -> Option<Value> {
+    fn record(
+        &mut self,
+        source: &'static str,
+        target: Target,
+        origin: &str,
+        value: &Value,
+    ) -> Option<Value> {
         let entry = self.counts.entry((source, target)).or_default();
         entry.0 += 1;
         match roundtrip::check(target, value) {
             Ok(outcome) => {
                 entry.1 += 1;
                 if target == Target::Event {
-                    let ty = value.get("type").and_then(Value::as_str).unwrap_or("?").to_owned();
+                    let ty = value
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_owned();
                     match outcome.typed_event {
                         Some(_) => self.typed_events.insert(ty),
                         None => self.untyped_events.insert(ty),
@@ -93,10 +103,19 @@ impl Report {
 
     /// Validates what we serialised, when the document we started from was itself valid (the
     /// spec's examples and our generated samples are not always); otherwise notes the defect.
-    fn validate_from(&mut self, validator: &Validator, origin: &str, original: &Value, ours: &Value) {
+    fn validate_from(
+        &mut self,
+        validator: &Validator,
+        origin: &str,
+        original: &Value,
+        ours: &Value,
+    ) {
         match validator.check(original) {
             Ok(()) => self.validate(validator, origin, ours),
-            Err(e) => self.invalid_inputs.push(format!("{origin}: itself not valid against {}: {e}", validator.name)),
+            Err(e) => self.invalid_inputs.push(format!(
+                "{origin}: itself not valid against {}: {e}",
+                validator.name
+            )),
         }
     }
 
@@ -104,7 +123,10 @@ impl Report {
         self.validations.0 += 1;
         match validator.check(value) {
             Ok(()) => self.validations.1 += 1,
-            Err(e) => self.failures.push(format!("{origin}: not valid against {}: {e}", validator.name)),
+            Err(e) => self.failures.push(format!(
+                "{origin}: not valid against {}: {e}",
+                validator.name
+            )),
         }
     }
 }
@@ -121,7 +143,10 @@ impl Validator {
             .with_draft(jsonschema::Draft::Draft202012)
             .build(&document)
             .map_err(|e| anyhow::anyhow!("compiling schema {name}: {e}"))?;
-        Ok(Self { name: name.to_owned(), inner })
+        Ok(Self {
+            name: name.to_owned(),
+            inner,
+        })
     }
 
     fn check(&self, value: &Value) -> Result<(), String> {
@@ -131,12 +156,19 @@ impl Validator {
             .take(3)
             .map(|e| format!("{} at `{}`", e, e.instance_path()))
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
     }
 }
 
 pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
     let dir = match crate::flag_value(args, "--specs") {
+        Some(dir) if !PathBuf::from(dir).join("openai-openapi.yaml").is_file() => {
+            bail!("conformance: --specs {dir} has no openai-openapi.yaml")
+        }
         Some(dir) => PathBuf::from(dir),
         None => match crate::shared_dir() {
             Some(shared) => shared.join("specs"),
@@ -157,12 +189,17 @@ pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let started = Instant::now();
-    let spec = Spec::load(&dir).with_context(|| format!("loading the specs in {}", dir.display()))?;
+    let spec =
+        Spec::load(&dir).with_context(|| format!("loading the specs in {}", dir.display()))?;
     println!(
         "conformance: OpenAI OpenAPI {} from {}{}",
         spec.openai_version,
         dir.display(),
-        if spec.has_azure { " + Azure v1 Responses extract" } else { " (Azure extract not found: OpenAI only)" }
+        if spec.has_azure {
+            " + Azure v1 Responses extract"
+        } else {
+            " (Azure extract not found: OpenAI only)"
+        }
     );
 
     let mut report = Report::default();
@@ -173,8 +210,10 @@ pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
         .filter_map(|o| o.request.clone())
         .chain(spec.has_azure.then(|| "AzureCreateResponse".to_owned()))
         .collect();
-    let validators: Vec<Validator> =
-        request_schemas.iter().map(|name| Validator::new(&spec, name)).collect::<Result<_>>()?;
+    let validators: Vec<Validator> = request_schemas
+        .iter()
+        .map(|name| Validator::new(&spec, name))
+        .collect::<Result<_>>()?;
 
     // 1. The examples of the document.
     let (found, mut broken) = examples::collect(&ops);
@@ -202,7 +241,8 @@ pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
     for name in &request_schemas {
         roots.push((name.clone(), Target::Request));
     }
-    let mut response_roots: BTreeSet<(String, Target)> = ops.iter().filter_map(|o| o.response.clone()).collect();
+    let mut response_roots: BTreeSet<(String, Target)> =
+        ops.iter().filter_map(|o| o.response.clone()).collect();
     if spec.has_azure {
         response_roots.insert(("AzureResponse".to_owned(), Target::Response));
         response_roots.insert(("AzureErrorResponse".to_owned(), Target::Error));
@@ -218,7 +258,9 @@ pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
     }
     for (name, target) in &roots {
         let Some(schema) = spec.schema(name) else {
-            report.failures.push(format!("schema {name} is missing from the document"));
+            report
+                .failures
+                .push(format!("schema {name} is missing from the document"));
             continue;
         };
         let samples = sampler.samples(schema, SAMPLE_CAP);
@@ -250,10 +292,19 @@ pub(crate) fn run(_sh: &Shell, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn print_report(report: &Report, sampler: &Sampler<'_>, not_modelled: &[String], broken: &[String], started: Instant) {
+fn print_report(
+    report: &Report,
+    sampler: &Sampler<'_>,
+    not_modelled: &[String],
+    broken: &[String],
+    started: Instant,
+) {
     let mut per_target: BTreeMap<Target, (usize, usize)> = BTreeMap::new();
     for ((source, target), (checked, passed)) in &report.counts {
-        println!("  {source:<8} {:<14} {passed}/{checked} round-trip", target.label());
+        println!(
+            "  {source:<8} {:<14} {passed}/{checked} round-trip",
+            target.label()
+        );
         let entry = per_target.entry(*target).or_default();
         entry.0 += checked;
         entry.1 += passed;
@@ -262,9 +313,14 @@ fn print_report(report: &Report, sampler: &Sampler<'_>, not_modelled: &[String],
         .counts
         .iter()
         .filter(|((source, _), _)| *source == "example")
-        .fold((0, 0), |(c, p), (_, (checked, passed))| (c + checked, p + passed));
+        .fold((0, 0), |(c, p), (_, (checked, passed))| {
+            (c + checked, p + passed)
+        });
     let (covered, branches) = sampler.coverage();
-    println!("  request schema validation: {}/{} valid", report.validations.1, report.validations.0);
+    println!(
+        "  request schema validation: {}/{} valid",
+        report.validations.1, report.validations.0
+    );
     println!("  union branches covered by samples: {covered}/{branches}");
     println!(
         "  stream event types: {} typed ({}), {} kept verbatim as Unknown ({})",
@@ -279,24 +335,37 @@ fn print_report(report: &Report, sampler: &Sampler<'_>, not_modelled: &[String],
     for problem in broken {
         println!("  spec defect, not JSON so not checked: {problem}");
     }
-    let mut defects: BTreeMap<&str, usize> = BTreeMap::new();
-    for note in &report.invalid_inputs {
-        if note.starts_with("sample") {
-            *defects.entry("schema samples").or_default() += 1;
-        } else {
-            println!("  spec defect, example not valid against its own schema: {note}");
-        }
+    let mut invalid_samples = report
+        .invalid_inputs
+        .iter()
+        .filter(|n| n.starts_with("sample"));
+    if let Some(first) = invalid_samples.next() {
+        println!(
+            "  {} schema samples are not valid against their own schema, so only their round trip is checked (first: {first})",
+            1 + invalid_samples.count()
+        );
     }
-    for (what, n) in defects {
-        println!("  {n} {what} are not valid against their own schema (e.g. a `required` field the sampler left out of a recursion), so only their round trip is checked");
+    for note in report
+        .invalid_inputs
+        .iter()
+        .filter(|n| !n.starts_with("sample"))
+    {
+        println!("  spec defect, example not valid against its own schema: {note}");
     }
     for failure in report.failures.iter().take(SHOWN_FAILURES) {
         println!("  FAIL {failure}");
     }
     if report.failures.len() > SHOWN_FAILURES {
-        println!("  ... and {} more failures", report.failures.len() - SHOWN_FAILURES);
+        println!(
+            "  ... and {} more failures",
+            report.failures.len() - SHOWN_FAILURES
+        );
     }
-    let pct = if examples_checked == 0 { 100.0 } else { 100.0 * examples_passed as f64 / examples_checked as f64 };
+    let pct = if examples_checked == 0 {
+        100.0
+    } else {
+        100.0 * examples_passed as f64 / examples_checked as f64
+    };
     println!(
         "conformance: spec examples {examples_passed}/{examples_checked} passed ({pct:.1}%); {} more are not JSON (listed above)",
         broken.len()

@@ -255,6 +255,9 @@ wire_enum! {
     /// let built = ResponseStreamEvent::output_text_delta(4, "msg_1", 0, 0, "Hel");
     /// assert_eq!(built.event_type(), "response.output_text.delta");
     /// ```
+    // Lifecycle events hold a whole `Response` inline rather than boxed: reading code moves and
+    // clones it out directly, and one event is alive per frame, so the size costs little.
+    #[allow(clippy::large_enum_variant)]
     pub enum ResponseStreamEvent {
         /// The response was created.
         "response.created" => Created(ResponseEvent),

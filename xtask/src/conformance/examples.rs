@@ -42,9 +42,13 @@ pub(crate) fn operations(spec: &Spec) -> (Vec<Operation>, Vec<String>) {
             continue;
         }
         let bare = path.split('?').next().unwrap_or(path);
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (method, op) in item {
-            let Some(op_obj) = op.as_object() else { continue };
+            let Some(op_obj) = op.as_object() else {
+                continue;
+            };
             if !op_obj.contains_key("responses") {
                 continue;
             }
@@ -53,15 +57,20 @@ pub(crate) fn operations(spec: &Spec) -> (Vec<Operation>, Vec<String>) {
             let sse_200 = schema_name(op, "/responses/200/content/text~1event-stream/schema");
             let request_body = schema_name(op, "/requestBody/content/application~1json/schema");
             let response_target = match (method.as_str(), bare) {
-                ("post", "/responses") | ("get", "/responses/{response_id}") | ("post", "/responses/{response_id}/cancel") => {
-                    Some(Target::Response)
-                }
+                ("post", "/responses")
+                | ("get", "/responses/{response_id}")
+                | ("post", "/responses/{response_id}/cancel") => Some(Target::Response),
                 ("get", "/responses/{response_id}/input_items") => Some(Target::ItemList),
                 _ => None,
             };
-            let request = (method == "post" && bare == "/responses").then_some(request_body).flatten();
+            let request = (method == "post" && bare == "/responses")
+                .then_some(request_body)
+                .flatten();
             if response_target.is_none() {
-                skipped.push(format!("{label} (returns {}: not a wire type we model)", json_200.as_deref().unwrap_or("?")));
+                skipped.push(format!(
+                    "{label} (returns {}: not a wire type we model)",
+                    json_200.as_deref().unwrap_or("?")
+                ));
                 continue;
             }
             ops.push(Operation {
@@ -77,7 +86,9 @@ pub(crate) fn operations(spec: &Spec) -> (Vec<Operation>, Vec<String>) {
 }
 
 fn schema_name(op: &Value, pointer: &str) -> Option<String> {
-    op.pointer(pointer).and_then(Spec::ref_name).map(str::to_owned)
+    op.pointer(pointer)
+        .and_then(Spec::ref_name)
+        .map(str::to_owned)
 }
 
 /// Every example of the operations, decoded. Examples that are not JSON are returned as errors.
@@ -91,31 +102,48 @@ pub(crate) fn collect(ops: &[Operation]) -> (Vec<Example>, Vec<String>) {
             _ => Vec::new(),
         };
         for (i, example) in list.iter().enumerate() {
-            let title = example.get("title").and_then(Value::as_str).unwrap_or("example");
+            let title = example
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or("example");
             let origin = format!("{} [{i}: {title}]", op.label);
             if op.request.is_some()
                 && let Some(curl) = example.pointer("/request/curl").and_then(Value::as_str)
                 && let Some(body) = curl_body(curl)
             {
                 match serde_json::from_str(body) {
-                    Ok(value) => out.push(Example { origin: format!("{origin} request"), target: Target::Request, value }),
+                    Ok(value) => out.push(Example {
+                        origin: format!("{origin} request"),
+                        target: Target::Request,
+                        value,
+                    }),
                     Err(e) => broken.push(format!("{origin} request body is not JSON: {e}")),
                 }
             }
-            let Some(text) = example.get("response").and_then(Value::as_str) else { continue };
+            let Some(text) = example.get("response").and_then(Value::as_str) else {
+                continue;
+            };
             let trimmed = text.trim_start();
             if trimmed.starts_with('{') || trimmed.starts_with('[') {
-                let Some((_, target)) = &op.response else { continue };
+                let Some((_, target)) = &op.response else {
+                    continue;
+                };
                 match serde_json::from_str(trimmed) {
-                    Ok(value) => out.push(Example { origin: format!("{origin} response"), target: *target, value }),
+                    Ok(value) => out.push(Example {
+                        origin: format!("{origin} response"),
+                        target: *target,
+                        value,
+                    }),
                     Err(e) => broken.push(format!("{origin} response is not JSON: {e}")),
                 }
             } else if trimmed.starts_with("event:") || trimmed.starts_with("data:") {
                 for (n, data) in sse_data(text).into_iter().enumerate() {
                     match serde_json::from_str(&data) {
-                        Ok(value) => {
-                            out.push(Example { origin: format!("{origin} frame {n}"), target: Target::Event, value })
-                        }
+                        Ok(value) => out.push(Example {
+                            origin: format!("{origin} frame {n}"),
+                            target: Target::Event,
+                            value,
+                        }),
                         Err(e) => broken.push(format!("{origin} frame {n} is not JSON: {e}")),
                     }
                 }
@@ -130,10 +158,18 @@ pub(crate) fn event_schema_examples(spec: &Spec, union: &str) -> (Vec<Example>, 
     let mut out = Vec::new();
     let mut broken = Vec::new();
     for member in union_members(spec, union) {
-        let Some(schema) = spec.schema(&member) else { continue };
-        let Some(text) = schema.pointer("/x-oaiMeta/example").and_then(Value::as_str) else { continue };
+        let Some(schema) = spec.schema(&member) else {
+            continue;
+        };
+        let Some(text) = schema.pointer("/x-oaiMeta/example").and_then(Value::as_str) else {
+            continue;
+        };
         match serde_json::from_str(text) {
-            Ok(value) => out.push(Example { origin: format!("schema {member} example"), target: Target::Event, value }),
+            Ok(value) => out.push(Example {
+                origin: format!("schema {member} example"),
+                target: Target::Event,
+                value,
+            }),
             Err(e) => broken.push(format!("schema {member} example is not JSON: {e}")),
         }
     }
@@ -142,7 +178,9 @@ pub(crate) fn event_schema_examples(spec: &Spec, union: &str) -> (Vec<Example>, 
 
 /// Names of the members of a `oneOf`/`anyOf` union schema.
 pub(crate) fn union_members(spec: &Spec, union: &str) -> Vec<String> {
-    let Some(schema) = spec.schema(union) else { return Vec::new() };
+    let Some(schema) = spec.schema(union) else {
+        return Vec::new();
+    };
     ["oneOf", "anyOf"]
         .iter()
         .filter_map(|k| schema.get(*k).and_then(Value::as_array))
@@ -166,7 +204,10 @@ fn sse_data(text: &str) -> Vec<String> {
         .filter_map(|frame| {
             let lines: Vec<&str> = frame
                 .lines()
-                .filter_map(|l| l.strip_prefix("data:").map(|d| d.strip_prefix(' ').unwrap_or(d)))
+                .filter_map(|l| {
+                    l.strip_prefix("data:")
+                        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                })
                 .collect();
             (!lines.is_empty()).then(|| lines.join("\n"))
         })

@@ -1,9 +1,10 @@
 //! Requests built with our constructors, covering every request shape we model.
 
 use routewise_types::{
-    CreateResponse, FunctionCall, FunctionCallOutput, FunctionTool, ImageDetail, InputContent, InputFile, InputImage,
-    InputItem, InputMessage, ItemReference, OutputItem, OutputMessage, Reasoning, ReasoningEffort, TextConfig,
-    TextFormat, TextFormatJsonObject, ToolChoice, ToolChoiceAllowedTools, ToolChoiceMode, Truncation, Verbosity,
+    CreateResponse, FunctionCall, FunctionCallOutput, FunctionTool, ImageDetail, InputContent,
+    InputFile, InputImage, InputItem, InputMessage, ItemReference, OutputItem, OutputMessage,
+    Reasoning, ReasoningEffort, TextConfig, TextFormat, TextFormatJsonObject, ToolChoice,
+    ToolChoiceAllowedTools, ToolChoiceMode, Truncation, Verbosity,
 };
 use serde_json::json;
 
@@ -13,16 +14,22 @@ pub(crate) fn built() -> Vec<(&'static str, serde_json::Value)> {
         .with_description("Get the weather for a location")
         .with_parameters(json!({"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}))
         .with_strict(true);
-    let image = InputImage { detail: Some(ImageDetail::Auto), ..InputImage::url("data:image/png;base64,iVBORw0KGgo=") };
+    let image = InputImage {
+        detail: Some(ImageDetail::Auto),
+        ..InputImage::url("data:image/png;base64,iVBORw0KGgo=")
+    };
     let file = InputFile {
         filename: Some("report.pdf".into()),
         file_data: Some("data:application/pdf;base64,JVBERi0=".into()),
         ..InputFile::default()
     };
-    let replay_message: InputItem = OutputItem::Message(OutputMessage::text("msg_1", "It is sunny.")).into();
-    let replay_call: InputItem =
-        OutputItem::FunctionCall(FunctionCall { id: Some("fc_1".into()), ..FunctionCall::new("call_1", "get_weather", r#"{"location":"Paris"}"#) })
-            .into();
+    let replay_message: InputItem =
+        OutputItem::Message(OutputMessage::text("msg_1", "It is sunny.")).into();
+    let replay_call: InputItem = OutputItem::FunctionCall(FunctionCall {
+        id: Some("fc_1".into()),
+        ..FunctionCall::new("call_1", "get_weather", r#"{"location":"Paris"}"#)
+    })
+    .into();
     let requests = vec![
         ("text input", CreateResponse::new("model-router", "Explain retrieval-augmented generation in one sentence.")),
         (

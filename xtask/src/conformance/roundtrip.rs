@@ -24,25 +24,36 @@ pub(crate) fn check(target: Target, value: &Value) -> Result<Outcome, String> {
         Target::Error => round_trip::<ErrorResponse>(value).map(plain),
         Target::Event => {
             let (typed, value) = round_trip::<ResponseStreamEvent>(value)?;
-            let typed_event = (!matches!(typed, ResponseStreamEvent::Unknown(_))).then(|| typed.event_type().to_owned());
+            let typed_event = (!matches!(typed, ResponseStreamEvent::Unknown(_)))
+                .then(|| typed.event_type().to_owned());
             Ok(Outcome { value, typed_event })
         }
         Target::ItemList => {
-            let data = value.get("data").and_then(Value::as_array).ok_or("list has no `data` array")?;
+            let data = value
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or("list has no `data` array")?;
             for (i, item) in data.iter().enumerate() {
                 round_trip::<InputItem>(item).map_err(|e| format!("data[{i}]: {e}"))?;
             }
-            Ok(Outcome { value: value.clone(), typed_event: None })
+            Ok(Outcome {
+                value: value.clone(),
+                typed_event: None,
+            })
         }
     }
 }
 
 fn plain<T>((_, value): (T, Value)) -> Outcome {
-    Outcome { value, typed_event: None }
+    Outcome {
+        value,
+        typed_event: None,
+    }
 }
 
 fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<(T, Value), String> {
-    let typed: T = routewise_types::parse_value(value.clone()).map_err(|e| format!("parse: {e}"))?;
+    let typed: T =
+        routewise_types::parse_value(value.clone()).map_err(|e| format!("parse: {e}"))?;
     let back = serde_json::to_value(&typed).map_err(|e| format!("serialise: {e}"))?;
     match first_difference(value, &back, "") {
         None => Ok((typed, back)),
@@ -62,7 +73,10 @@ pub(crate) fn first_difference(a: &Value, b: &Value, path: &str) -> Option<Strin
             if x.len() != y.len() {
                 return Some(format!("{path}: {} items became {}", x.len(), y.len()));
             }
-            x.iter().zip(y).enumerate().find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
         }
         (Value::Object(x), Value::Object(y)) => {
             if let Some(key) = x.keys().find(|k| !y.contains_key(*k)) {
@@ -71,7 +85,8 @@ pub(crate) fn first_difference(a: &Value, b: &Value, path: &str) -> Option<Strin
             if let Some(key) = y.keys().find(|k| !x.contains_key(*k)) {
                 return Some(format!("{path}.{key}: added ({})", y[key]));
             }
-            x.iter().find_map(|(k, v)| first_difference(v, &y[k], &format!("{path}.{k}")))
+            x.iter()
+                .find_map(|(k, v)| first_difference(v, &y[k], &format!("{path}.{k}")))
         }
         _ => (a != b).then(|| format!("{path}: {a} became {b}")),
     }

@@ -21,14 +21,20 @@ pub(crate) struct Sampler<'a> {
 
 impl<'a> Sampler<'a> {
     pub(crate) fn new(spec: &'a Spec) -> Self {
-        Self { spec, next: HashMap::new(), unions: HashMap::new() }
+        Self {
+            spec,
+            next: HashMap::new(),
+            unions: HashMap::new(),
+        }
     }
 
     /// Union branches covered so far, and the total.
     pub(crate) fn coverage(&self) -> (usize, usize) {
         self.unions
             .values()
-            .fold((0, 0), |(seen, total), (len, hit)| (seen + hit.len(), total + len))
+            .fold((0, 0), |(seen, total), (len, hit)| {
+                (seen + hit.len(), total + len)
+            })
     }
 
     /// Samples of `schema` until every union reached is covered (or `cap` samples), deduplicated.
@@ -37,7 +43,9 @@ impl<'a> Sampler<'a> {
         let mut seen = HashSet::new();
         for _ in 0..cap {
             let before = self.unions.len();
-            let Some(sample) = self.generate(schema, 0, &mut Vec::new()) else { break };
+            let Some(sample) = self.generate(schema, 0, &mut Vec::new()) else {
+                break;
+            };
             if seen.insert(sample.to_string()) {
                 out.push(sample);
             }
@@ -56,7 +64,12 @@ impl<'a> Sampler<'a> {
         index
     }
 
-    fn generate(&mut self, schema: &'a Value, depth: usize, stack: &mut Vec<&'a str>) -> Option<Value> {
+    fn generate(
+        &mut self,
+        schema: &'a Value,
+        depth: usize,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Value> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -105,14 +118,19 @@ impl<'a> Sampler<'a> {
         }
         let ty = match obj.get("type") {
             Some(Value::String(t)) => Some(t.as_str()),
-            Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null"),
+            Some(Value::Array(types)) => types
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null"),
             _ => None,
         };
         match ty {
             Some("object") => self.object(obj, depth, stack),
             None if obj.contains_key("properties") => self.object(obj, depth, stack),
             Some("array") => {
-                let item = obj.get("items").and_then(|items| self.generate(items, depth + 1, stack));
+                let item = obj
+                    .get("items")
+                    .and_then(|items| self.generate(items, depth + 1, stack));
                 Some(Value::Array(item.into_iter().collect()))
             }
             Some("string") => Some(Value::String(string_sample(obj))),
@@ -136,7 +154,9 @@ impl<'a> Sampler<'a> {
             return Some(Value::Null);
         }
         let key = node as *const Value;
-        self.unions.entry(key).or_insert_with(|| (live.len(), HashSet::new()));
+        self.unions
+            .entry(key)
+            .or_insert_with(|| (live.len(), HashSet::new()));
         let start = self.pick(node, live.len());
         for offset in 0..live.len() {
             let index = (start + offset) % live.len();
@@ -150,7 +170,12 @@ impl<'a> Sampler<'a> {
         None
     }
 
-    fn object(&mut self, obj: &'a Map<String, Value>, depth: usize, stack: &mut Vec<&'a str>) -> Option<Value> {
+    fn object(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        depth: usize,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Value> {
         let mut out = Map::new();
         if let Some(Value::Object(props)) = obj.get("properties") {
             for (name, prop) in props {

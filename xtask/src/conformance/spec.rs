@@ -11,7 +11,10 @@ const AZURE_ALIASES: &[(&str, &str)] = &[
     ("ImplicitUserMessage", "EasyInputMessage"),
     ("Includable", "IncludeEnum"),
     ("ItemParam", "InputItem"),
-    ("ResponseTextFormatConfiguration", "TextResponseFormatConfiguration"),
+    (
+        "ResponseTextFormatConfiguration",
+        "TextResponseFormatConfiguration",
+    ),
     ("ToolChoiceObject", "ToolChoiceParam"),
 ];
 
@@ -32,9 +35,10 @@ pub(crate) struct Spec {
 impl Spec {
     pub(crate) fn load(dir: &Path) -> Result<Self> {
         let yaml_path = dir.join("openai-openapi.yaml");
-        let text = std::fs::read_to_string(&yaml_path).with_context(|| format!("reading {}", yaml_path.display()))?;
-        let YamlJson(openai) =
-            serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {}", yaml_path.display()))?;
+        let text = std::fs::read_to_string(&yaml_path)
+            .with_context(|| format!("reading {}", yaml_path.display()))?;
+        let YamlJson(openai) = serde_yaml_ng::from_str(&text)
+            .with_context(|| format!("parsing {}", yaml_path.display()))?;
         let mut schemas = openai
             .pointer("/components/schemas")
             .and_then(Value::as_object)
@@ -49,10 +53,10 @@ impl Spec {
         let azure_path = dir.join("azure-openai-v1.responses-subset.json");
         let has_azure = azure_path.is_file();
         if has_azure {
-            let text =
-                std::fs::read_to_string(&azure_path).with_context(|| format!("reading {}", azure_path.display()))?;
-            let azure: Value =
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", azure_path.display()))?;
+            let text = std::fs::read_to_string(&azure_path)
+                .with_context(|| format!("reading {}", azure_path.display()))?;
+            let azure: Value = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", azure_path.display()))?;
             let azure_schemas = azure
                 .pointer("/components/schemas")
                 .and_then(Value::as_object)
@@ -63,7 +67,12 @@ impl Spec {
                 schemas.insert(name.clone(), schema);
             }
         }
-        Ok(Self { openai, schemas, openai_version, has_azure })
+        Ok(Self {
+            openai,
+            schemas,
+            openai_version,
+            has_azure,
+        })
     }
 
     /// A component schema by name.
@@ -109,7 +118,9 @@ fn rewrite_azure_refs(value: &mut Value) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(reference)) = map.get_mut("$ref")
-                && let Some(name) = reference.strip_prefix(SCHEMA_PREFIX).and_then(|n| n.strip_prefix("OpenAI."))
+                && let Some(name) = reference
+                    .strip_prefix(SCHEMA_PREFIX)
+                    .and_then(|n| n.strip_prefix("OpenAI."))
             {
                 let target = AZURE_ALIASES
                     .iter()
