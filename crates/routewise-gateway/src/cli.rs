@@ -140,6 +140,13 @@ async fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> ExitCode 
         }
     };
     let addr = listen.unwrap_or(gateway.config().server.listen);
+    if config.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "routewise: the embedded default pool has access control off and binds loopback only; \
+             {addr} is not a loopback address (use --config with access.api_keys_env to serve others)"
+        );
+        return ExitCode::from(2);
+    }
     let banner = crate::banner(gateway.config(), addr);
     let running = match gateway.bind(addr).await {
         Ok(r) => r,

@@ -6,7 +6,8 @@
 //! in-band before its first delta. To make that last case safe, a stream's *preamble*
 //! (`response.created`, `response.in_progress`, `*.added`, ...) is held back until the first
 //! delta (or a terminal event) arrives; from then on events pass straight through and a later
-//! failure reaches the client as the upstream sent it, never as a failover.
+//! failure reaches the client as the upstream sent it, never as a failover. A plan with a single
+//! attempt (a pinned deployment) has nothing to fail over to, so its stream is not held at all.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,6 +123,8 @@ async fn run(
     details: Option<Duration>,
 ) -> Result<Reply, GatewayError> {
     let stream = req.is_stream();
+    // With nothing to fail over to, holding the preamble back would only delay the client.
+    let hold_preamble = plan.attempts.len() > 1;
     let timeout = state.settings().upstream_timeout;
     let result = execute(strategy, plan, |planned| {
         let entry = state.deployments.get(&planned.deployment).cloned();
@@ -136,7 +139,7 @@ async fn run(
             body.extra.remove("routing_config");
             let served = entry.config.deployment.model.clone();
             let started = Instant::now();
-            match tokio::time::timeout(timeout, attempt(&entry, body)).await {
+            match tokio::time::timeout(timeout, attempt(&entry, body, hold_preamble)).await {
                 Ok(Ok(value)) => Ok(AttemptSuccess::new(value)
                     .with_served_model(served)
                     .with_time_to_first_token(started.elapsed())),
@@ -178,10 +181,15 @@ async fn run(
 async fn attempt(
     entry: &DeploymentEntry,
     body: CreateResponse,
+    hold_preamble: bool,
 ) -> Result<Attempted, AttemptFailure> {
     match entry.upstream.send(UpstreamRequest { body }).await? {
         UpstreamReply::Json(b) => Ok(Attempted::Json(b)),
-        UpstreamReply::Stream(s) => preamble(s).await,
+        UpstreamReply::Stream(s) if hold_preamble => preamble(s).await,
+        UpstreamReply::Stream(rest) => Ok(Attempted::Stream {
+            head: Vec::new(),
+            rest,
+        }),
     }
 }
 
