@@ -100,6 +100,9 @@ fn print_ratio(name: &str, bytes: &[u8], typed: fn(&[u8])) {
     );
 }
 
+/// A named input and the typed parse to run on it.
+type Case<'a> = (&'static str, &'a [u8], fn(&[u8]));
+
 fn parse_event(bytes: &[u8]) {
     black_box(parse::<ResponseStreamEvent>(bytes).expect("event parses"));
 }
@@ -111,7 +114,7 @@ fn parse_request(bytes: &[u8]) {
 fn bench(c: &mut Criterion) {
     let completed = completed_124k();
     let request = request_with_tools();
-    let cases: [(&str, &[u8], fn(&[u8])); 4] = [
+    let cases: [Case<'_>; 4] = [
         ("output_text.delta event", DELTA.as_bytes(), parse_event),
         ("response.created event", CREATED.as_bytes(), parse_event),
         (

@@ -2,14 +2,15 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::common::{ItemStatus, Role};
 use crate::content::InputContent;
 use crate::output::{FunctionCall, ReasoningItem};
-use crate::wire::{self, WireObject, wire_struct};
+use crate::tagged::{Replay, TaggedUnion, UnionVisitor};
+use crate::wire::{self, WireObject, WireVisit, wire_struct};
 
 /// The request `input` (and the `instructions` a response echoes): a plain string, shorthand
 /// for one user message, or a list of items.
@@ -372,27 +373,43 @@ impl Serialize for InputItem {
     }
 }
 
+impl TaggedUnion for InputItem {
+    fn is_known(tag: &str) -> bool {
+        matches!(
+            tag,
+            "message" | "function_call_output" | "function_call" | "reasoning" | "item_reference"
+        )
+    }
+
+    fn visit_variant<'de, A: MapAccess<'de>>(tag: &str, access: A) -> Result<Self, A::Error> {
+        match tag {
+            "message" => InputMessage::visit_fields(access).map(Self::Message),
+            "function_call_output" => {
+                FunctionCallOutput::visit_fields(access).map(Self::FunctionCallOutput)
+            }
+            "function_call" => FunctionCall::visit_fields(access).map(Self::FunctionCall),
+            "reasoning" => ReasoningItem::visit_fields(access).map(Self::Reasoning),
+            "item_reference" => ItemReference::visit_fields(access).map(Self::ItemReference),
+            other => Err(de::Error::unknown_variant(other, &["message"])),
+        }
+    }
+
+    fn unknown(value: Value) -> Self {
+        Self::Unknown(value)
+    }
+
+    /// No `type` but a `role`: an easy message. (Its fields were buffered looking for a `type`.)
+    fn untagged<'de, A: MapAccess<'de>>(fields: Map<String, Value>) -> Result<Self, A::Error> {
+        if fields.contains_key("role") {
+            InputMessage::visit_fields(Replay::<A>::buffered(fields)).map(Self::EasyMessage)
+        } else {
+            Ok(Self::Unknown(Value::Object(fields)))
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for InputItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut value = Value::deserialize(deserializer)?;
-        wire::expect_object::<D::Error>(&value, "an input item object")?;
-        let kind = match wire::type_of(&value) {
-            None if value.get("type").is_none() && value.get("role").is_some() => 0,
-            Some("message") => 1,
-            Some("function_call_output") => 2,
-            Some("function_call") => 3,
-            Some("reasoning") => 4,
-            Some("item_reference") => 5,
-            _ => return Ok(Self::Unknown(value)),
-        };
-        wire::strip_type(&mut value);
-        match kind {
-            0 => wire::nested(value).map(Self::EasyMessage),
-            1 => wire::nested(value).map(Self::Message),
-            2 => wire::nested(value).map(Self::FunctionCallOutput),
-            3 => wire::nested(value).map(Self::FunctionCall),
-            4 => wire::nested(value).map(Self::Reasoning),
-            _ => wire::nested(value).map(Self::ItemReference),
-        }
+        deserializer.deserialize_map(UnionVisitor::<Self>::new("an input item object"))
     }
 }

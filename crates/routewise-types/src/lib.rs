@@ -47,6 +47,7 @@ mod request;
 mod response;
 mod routing;
 mod stream;
+mod tagged;
 mod text;
 mod tools;
 mod usage;

@@ -139,6 +139,16 @@ impl std::error::Error for ParseError {}
 /// assert_eq!(resp.id, "resp_1");
 /// ```
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
+    // Tracking the path costs on every value, so only a failed parse pays for it: the input is
+    // read again, with tracking, to name where it failed.
+    serde_json::from_slice(bytes).map_err(|first| {
+        parse_tracked::<T>(bytes)
+            .err()
+            .unwrap_or_else(|| ParseError::from_json_error(".", first))
+    })
+}
+
+fn parse_tracked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(ParseError::from_path_error)?;
     de.end().map_err(|e| ParseError::from_json_error(".", e))?;

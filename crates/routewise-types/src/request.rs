@@ -1,5 +1,8 @@
 //! The request body of `POST /responses`.
 
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -7,7 +10,7 @@ use crate::input::{Input, InputItem};
 use crate::routing::RoutingConfig;
 use crate::text::{Reasoning, TextConfig};
 use crate::tools::{Tool, ToolChoice};
-use crate::wire::{self, open_enum, wire_struct};
+use crate::wire::{WireVisit, open_enum, wire_struct};
 
 open_enum! {
     /// `truncation`.
@@ -96,14 +99,23 @@ impl Serialize for Conversation {
 
 impl<'de> Deserialize<'de> for Conversation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(id) => Ok(Self::Id(id)),
-            value @ Value::Object(_) => wire::nested(value).map(Self::Object),
-            other => Err(serde::de::Error::invalid_type(
-                wire::unexpected(&other),
-                &"a conversation id or object",
-            )),
+        struct ConversationVisitor;
+        impl<'de> Visitor<'de> for ConversationVisitor {
+            type Value = Conversation;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a conversation id or object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Conversation, E> {
+                Ok(Conversation::Id(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Conversation, E> {
+                Ok(Conversation::Id(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Conversation, A::Error> {
+                ConversationRef::visit_fields(access).map(Conversation::Object)
+            }
         }
+        deserializer.deserialize_any(ConversationVisitor)
     }
 }
 

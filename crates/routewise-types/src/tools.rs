@@ -1,9 +1,13 @@
 //! Tools and `tool_choice`.
 
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::wire::{self, open_enum, wire_enum, wire_struct};
+use crate::tagged::{TaggedUnion, visit_union};
+use crate::wire::{WireVisit, open_enum, wire_enum, wire_struct};
 
 wire_struct! {
     /// `{"type":"function"}`: a function tool, in the flat Responses shape (not nested under `function`).
@@ -152,23 +156,45 @@ impl Serialize for ToolChoice {
     }
 }
 
+impl TaggedUnion for ToolChoice {
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "function" | "allowed_tools")
+    }
+
+    fn visit_variant<'de, A: MapAccess<'de>>(tag: &str, access: A) -> Result<Self, A::Error> {
+        match tag {
+            "function" => ToolChoiceFunction::visit_fields(access).map(Self::Function),
+            "allowed_tools" => ToolChoiceAllowedTools::visit_fields(access).map(Self::AllowedTools),
+            other => Err(de::Error::unknown_variant(
+                other,
+                &["function", "allowed_tools"],
+            )),
+        }
+    }
+
+    fn unknown(value: Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+
 impl<'de> Deserialize<'de> for ToolChoice {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut value = Value::deserialize(deserializer)?;
-        if let Value::String(mode) = value {
-            return Ok(Self::Mode(ToolChoiceMode::from(mode)));
+        struct ChoiceVisitor;
+        impl<'de> Visitor<'de> for ChoiceVisitor {
+            type Value = ToolChoice;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a tool_choice string or object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ToolChoice, E> {
+                Ok(ToolChoice::Mode(ToolChoiceMode::from(v)))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<ToolChoice, E> {
+                Ok(ToolChoice::Mode(ToolChoiceMode::from(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<ToolChoice, A::Error> {
+                visit_union(access)
+            }
         }
-        wire::expect_object::<D::Error>(&value, "a tool_choice string or object")?;
-        let kind = match wire::type_of(&value) {
-            Some("function") => 0,
-            Some("allowed_tools") => 1,
-            _ => return Ok(Self::Unknown(value)),
-        };
-        wire::strip_type(&mut value);
-        if kind == 0 {
-            wire::nested(value).map(Self::Function)
-        } else {
-            wire::nested(value).map(Self::AllowedTools)
-        }
+        deserializer.deserialize_any(ChoiceVisitor)
     }
 }

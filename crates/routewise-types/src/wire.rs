@@ -19,13 +19,17 @@ use serde_json::{Map, Value};
 /// A map key that borrows from the input when it can.
 pub(crate) struct Key<'de>(Cow<'de, str>);
 
-impl Key<'_> {
+impl<'de> Key<'de> {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     pub(crate) fn into_string(self) -> String {
         self.0.into_owned()
+    }
+
+    pub(crate) fn into_cow(self) -> Cow<'de, str> {
+        self.0
     }
 }
 
@@ -122,25 +126,24 @@ pub(crate) trait WireObject {
     fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
 }
 
+/// Reads the fields of an object from a map someone else opened; lets a tagged union hand over
+/// the rest of a member's map once it has read the `type`.
+pub(crate) trait WireVisit: Sized {
+    fn visit_fields<'de, A: de::MapAccess<'de>>(access: A) -> Result<Self, A::Error>;
+}
+
 /// Prefix of a nested error message that carries the path inside a buffered value.
 const NESTED_PREFIX: &str = "at `";
 const NESTED_SUFFIX: &str = "`: ";
 
-/// Deserialises a buffered variant body, keeping the JSON path of any error in the message so the
-/// outer [`crate::ParseError`] can name the full path.
-pub(crate) fn nested<T, E>(value: Value) -> Result<T, E>
-where
-    T: serde::de::DeserializeOwned,
-    E: de::Error,
-{
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner().to_string();
-        let (path, message) = join_path(&path, &inner);
-        E::custom(format_args!(
-            "{NESTED_PREFIX}{path}{NESTED_SUFFIX}{message}"
-        ))
-    })
+/// An error raised inside a buffered value, at `key` then `inner_path` within it: the path goes
+/// into the message (the outer `serde_path_to_error` cannot see it) so that
+/// [`crate::ParseError`] can name the full path.
+pub(crate) fn nested_error<E: de::Error>(key: &str, inner_path: &str, message: &str) -> E {
+    let (path, message) = join_path(&concat_path(key, inner_path), message);
+    E::custom(format_args!(
+        "{NESTED_PREFIX}{path}{NESTED_SUFFIX}{message}"
+    ))
 }
 
 /// Splits a message produced by [`nested`] back into its path and the message proper.
@@ -167,39 +170,9 @@ fn concat_path(outer: &str, inner: &str) -> String {
     }
 }
 
-/// Reads the `type` tag of a buffered union member, failing on anything that is not an object.
-pub(crate) fn expect_object<E: de::Error>(value: &Value, what: &str) -> Result<(), E> {
-    if value.is_object() {
-        Ok(())
-    } else {
-        Err(E::invalid_type(unexpected(value), &what))
-    }
-}
-
-/// Removes the `type` key so the variant body does not see it twice.
-pub(crate) fn strip_type(value: &mut Value) {
-    if let Some(map) = value.as_object_mut() {
-        map.shift_remove("type");
-    }
-}
-
 /// The `type` of a JSON object, if it has a string one.
 pub(crate) fn type_of(value: &Value) -> Option<&str> {
     value.get("type").and_then(Value::as_str)
-}
-
-pub(crate) fn unexpected(value: &Value) -> de::Unexpected<'_> {
-    match value {
-        Value::Null => de::Unexpected::Unit,
-        Value::Bool(b) => de::Unexpected::Bool(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) => de::Unexpected::Float(f),
-            None => de::Unexpected::Other("number"),
-        },
-        Value::String(s) => de::Unexpected::Str(s),
-        Value::Array(_) => de::Unexpected::Seq,
-        Value::Object(_) => de::Unexpected::Map,
-    }
 }
 
 /// Parks an explicit `null` for a known field in `extra`.
@@ -288,7 +261,16 @@ macro_rules! wire_struct {
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str(concat!("a `", stringify!($name), "` object"))
                     }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<$name, A::Error> {
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, access: A) -> Result<$name, A::Error> {
+                        <$name as $crate::wire::WireVisit>::visit_fields(access)
+                    }
+                }
+                deserializer.deserialize_map(ObjectVisitor)
+            }
+        }
+
+        impl $crate::wire::WireVisit for $name {
+            fn visit_fields<'de, A: serde::de::MapAccess<'de>>(mut access: A) -> Result<Self, A::Error> {
                         #[allow(non_camel_case_types, dead_code)]
                         enum FieldIndex { $($field),* }
                         #[allow(unused_imports)]
@@ -325,9 +307,6 @@ macro_rules! wire_struct {
                             }
                         )*
                         Ok(out)
-                    }
-                }
-                deserializer.deserialize_map(ObjectVisitor)
             }
         }
     };
@@ -392,27 +371,28 @@ macro_rules! wire_enum {
             }
         }
 
+        impl $crate::tagged::TaggedUnion for $name {
+            fn is_known(tag: &str) -> bool {
+                matches!(tag, $($tag)|*)
+            }
+
+            fn visit_variant<'de, A: serde::de::MapAccess<'de>>(tag: &str, access: A) -> Result<Self, A::Error> {
+                match tag {
+                    $( $tag => <$vty as $crate::wire::WireVisit>::visit_fields(access).map(Self::$variant), )*
+                    other => Err(<A::Error as serde::de::Error>::unknown_variant(other, &[$($tag),*])),
+                }
+            }
+
+            fn unknown(value: serde_json::Value) -> Self {
+                Self::Unknown(value)
+            }
+        }
+
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let mut value = serde_json::Value::deserialize(deserializer)?;
-                $crate::wire::expect_object::<D::Error>(&value, concat!("a `", stringify!($name), "` object with a `type`"))?;
-                let variant: Option<usize> = {
-                    let tag = $crate::wire::type_of(&value);
-                    [$($tag),*].iter().position(|known| Some(*known) == tag)
-                };
-                let Some(index) = variant else {
-                    return Ok(Self::Unknown(value));
-                };
-                $crate::wire::strip_type(&mut value);
-                let mut counter = 0usize;
-                $(
-                    if counter == index {
-                        return $crate::wire::nested::<$vty, D::Error>(value).map(Self::$variant);
-                    }
-                    counter += 1;
-                )*
-                let _ = counter;
-                Ok(Self::Unknown(value))
+                deserializer.deserialize_map($crate::tagged::UnionVisitor::<Self>::new(
+                    concat!("a `", stringify!($name), "` object with a `type`"),
+                ))
             }
         }
     };
