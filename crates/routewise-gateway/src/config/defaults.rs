@@ -21,7 +21,7 @@ const POOL: [(&str, u64, f64); 6] = [
     ("gpt-5-mini", 450, 110.0),
     ("gpt-5.2", 550, 90.0),
     ("grok-4-fast-reasoning", 400, 150.0),
-    ("Deepseek-V3.2", 800, 45.0),
+    ("Deepseek-V3.2", 600, 60.0),
 ];
 
 pub(super) fn default_pool() -> Config {

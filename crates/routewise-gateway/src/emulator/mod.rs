@@ -6,8 +6,9 @@
 //! - **Real usage estimates** from a word-aware ~4 characters/token estimator ([`tokens`]).
 //! - **Prompt caching** with Azure's rule: `cached_tokens` is 0 below 1,024 identical prefix
 //!   tokens, then grows in 128-token steps, while the prefix was seen within the TTL ([`cache`]).
-//! - **Timing**: time to first token, then `tokens_per_second`, on tokio's clock so tests can
-//!   pause time.
+//! - **Timing**: time to first token, then `tokens_per_second` for the visible text, on tokio's
+//!   clock so tests can pause time. A reasoning model's thinking is part of its time to first
+//!   token (its `reasoning_tokens` are reported, not waited for).
 //! - **Faults**: an error rate (500), a 429 rate with `retry-after-ms`, in-band stream failures
 //!   (`error` then `response.failed` after HTTP 200, before the first delta or after N deltas),
 //!   and stalls.
@@ -104,7 +105,10 @@ impl Inner {
         };
         let answer = self.answer(&body);
         if !stream {
-            tokio::time::sleep(s.ttft + self.generation_time(answer.output_tokens)).await;
+            tokio::time::sleep(
+                s.ttft + self.generation_time(answer.output_tokens - answer.reasoning_tokens),
+            )
+            .await;
             let status = if answer.truncated {
                 "incomplete"
             } else {
@@ -379,6 +383,36 @@ mod tests {
         assert_eq!(
             v["usage"]["input_tokens"],
             tokens::estimate("Explain RAG briefly.") + tokens::MESSAGE_OVERHEAD
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reasoning_is_reported_but_only_visible_text_is_paced() {
+        let emu = Emulator::new("gpt-5.2", true, instant());
+        let start = tokio::time::Instant::now();
+        let UpstreamReply::Json(body) = emu
+            .send(req(
+                json!({"input": "Explain retrieval-augmented generation."}),
+                false,
+            ))
+            .await
+            .unwrap()
+        else {
+            panic!("expected JSON")
+        };
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let usage = &v["usage"];
+        let reasoning = usage["output_tokens_details"]["reasoning_tokens"]
+            .as_u64()
+            .unwrap();
+        let visible = usage["output_tokens"].as_u64().unwrap() - reasoning;
+        assert!(reasoning >= 64);
+        // 100 ms time to first token, then the visible tokens at 50 tokens/s.
+        let expected = Duration::from_millis(100) + Duration::from_secs_f64(visible as f64 / 50.0);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= expected && elapsed < expected + Duration::from_millis(5),
+            "{elapsed:?}"
         );
     }
 
