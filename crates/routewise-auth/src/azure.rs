@@ -138,4 +138,10 @@ impl Credential for AzureCredential {
         headers.insert(AUTHORIZATION, value);
         Ok(())
     }
+
+    /// A 401 means the cached token was revoked or is wrong for the resource: drop it.
+    async fn on_unauthorized(&self) {
+        tracing::info!(credential = %self.label, scope = %self.scope, "401 Unauthorized: dropping the cached Entra token");
+        self.invalidate();
+    }
 }

@@ -38,6 +38,13 @@ pub trait Credential: Send + Sync + fmt::Debug {
     fn scheme(&self) -> &'static str {
         "bearer"
     }
+
+    /// Told that the server answered `401 Unauthorized` to a request this credential
+    /// authorised, so a cached token can be dropped and the next
+    /// [`authorize`](Credential::authorize) fetches a fresh one.
+    ///
+    /// The default does nothing: static keys and tokens have nothing to refresh.
+    async fn on_unauthorized(&self) {}
 }
 
 /// A credential shared between clients, strategies and tasks.
@@ -51,6 +58,10 @@ impl<C: Credential + ?Sized> Credential for Arc<C> {
 
     fn scheme(&self) -> &'static str {
         (**self).scheme()
+    }
+
+    async fn on_unauthorized(&self) {
+        (**self).on_unauthorized().await;
     }
 }
 
@@ -82,6 +93,7 @@ mod tests {
             Ok(())
         });
         mock.expect_scheme().return_const("bearer");
+        mock.expect_on_unauthorized().times(1).return_const(());
         let shared: SharedCredential = Arc::new(mock);
         let forwarded = Arc::new(shared.clone());
 
@@ -90,6 +102,16 @@ mod tests {
         forwarded.authorize(&mut headers).await.unwrap();
         assert_eq!(headers[AUTHORIZATION], "Bearer mocked");
         assert_eq!(forwarded.scheme(), "bearer");
+        forwarded.on_unauthorized().await;
+    }
+
+    #[tokio::test]
+    async fn on_unauthorized_defaults_to_nothing() {
+        let key = crate::ApiKey::new("k");
+        key.on_unauthorized().await;
+        let mut headers = HeaderMap::new();
+        key.authorize(&mut headers).await.unwrap();
+        assert_eq!(headers["api-key"], "k");
     }
 
     #[test]

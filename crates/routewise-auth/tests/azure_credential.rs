@@ -221,3 +221,16 @@ async fn secrets_stay_out_of_debug_and_logs() {
         assert!(!shown.contains(SECRET_PREFIX), "{shown}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn on_unauthorized_drops_the_cached_token_even_through_a_shared_handle() {
+    let fake = FakeEntra::with_delay(Duration::ZERO);
+    let credential: SharedCredential = Arc::new(AzureCredential::new(fake.clone()));
+    let first = authorize(&*credential).await.unwrap();
+    authorize(&*credential).await.unwrap();
+    assert_eq!(fake.calls(), 1, "a valid token is served from the cache");
+    credential.on_unauthorized().await;
+    let second = authorize(&*credential).await.unwrap();
+    assert_eq!(fake.calls(), 2, "a 401 forces a fresh token");
+    assert_ne!(first["authorization"], second["authorization"]);
+}

@@ -15,7 +15,9 @@ use tower_layer::Layer;
 /// transport.
 ///
 /// Put it *inside* the retry layer so each retry asks the credential again: a token that expires
-/// between attempts is refreshed, and a cached one costs nothing.
+/// between attempts is refreshed, and a cached one costs nothing. A `401 Unauthorized` answer
+/// is reported to the credential ([`Credential::on_unauthorized`](routewise_auth::Credential::on_unauthorized)),
+/// so a cached token the server refused is not sent again.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -87,7 +89,13 @@ impl<T: Transport> Transport for Authorized<T> {
             .authorize(req.headers_mut())
             .await
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
-        self.inner.send(req).await
+        let response = self.inner.send(req).await?;
+        if response.status() == http::StatusCode::UNAUTHORIZED {
+            // The credential it sent was refused: let it drop a cached token so the retry (or
+            // the next call) authorises with a fresh one.
+            self.credential.on_unauthorized().await;
+        }
+        Ok(response)
     }
 }
 

@@ -13,17 +13,22 @@ use routewise_transport::{
 use tower_layer::Layer;
 
 use crate::auth_layer::AuthLayer;
-use crate::endpoint::{Endpoint, EndpointError};
+use crate::endpoint::{Endpoint, EndpointOptions};
 use crate::error::{Error, ErrorKind};
 use crate::responses::Responses;
 use crate::routing::AsRequested;
+use crate::stream::StreamTiming;
 
 /// Connect timeout of the default transport, as the OpenAI SDK.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for response headers: the OpenAI SDK's 600 s request timeout.
 pub const DEFAULT_RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(600);
-/// How long a response body (a stream) may stay silent between two chunks.
+/// How long a response body may stay silent between two chunks, and a stream between two
+/// complete events (SSE keep-alive comments do not count as events).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a stream waits for EOF after a `response.failed`, `error` or terminal frame
+/// before it surfaces the outcome.
+pub const DEFAULT_STREAM_FAILURE_GRACE: Duration = Duration::from_secs(2);
 
 /// What every clone and every [`Client::with_strategy`] derivative shares: the endpoint, the
 /// layered transport (and so the connection pool) and the default headers.
@@ -31,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) endpoint: Endpoint,
     pub(crate) transport: SharedTransport,
     pub(crate) default_headers: HeaderMap,
+    pub(crate) stream_timing: StreamTiming,
 }
 
 /// How requests are routed; swapped by [`Client::with_strategy`].
@@ -154,6 +160,27 @@ impl Client {
     }
 }
 
+/// The endpoint as given to the builder; strings are checked in [`ClientBuilder::build`], once
+/// every option (such as [`ClientBuilder::allow_insecure_http`]) is known.
+#[derive(Debug)]
+enum EndpointSpec {
+    Ready(Endpoint),
+    Project(String),
+    AzureResource(String),
+    BaseUrl(String),
+}
+
+impl EndpointSpec {
+    fn resolve(self, options: EndpointOptions) -> Result<Endpoint, crate::EndpointError> {
+        match self {
+            Self::Ready(endpoint) => Ok(endpoint),
+            Self::Project(s) => options.project(&s),
+            Self::AzureResource(s) => options.azure_resource(&s),
+            Self::BaseUrl(s) => options.base_url_of(&s),
+        }
+    }
+}
+
 /// Builds a [`Client`].
 ///
 /// The transport stack is, from the outside in: retry → auth → timeouts → transport. Auth sits
@@ -161,13 +188,15 @@ impl Client {
 /// refreshed); timeouts apply per attempt.
 #[derive(Default)]
 pub struct ClientBuilder {
-    endpoint: Option<Result<Endpoint, EndpointError>>,
+    endpoint: Option<EndpointSpec>,
     credential: Option<SharedCredential>,
     transport: Option<SharedTransport>,
     retry: Option<RetryPolicy>,
     connect_timeout: Option<Duration>,
     response_header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    stream_failure_grace: Option<Duration>,
+    allow_insecure_http: bool,
     default_headers: HeaderMap,
     header_error: Option<String>,
     strategy: Option<SharedStrategy>,
@@ -189,33 +218,44 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// Sends requests to `endpoint`.
     pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
-        self.endpoint = Some(Ok(endpoint));
+        self.endpoint = Some(EndpointSpec::Ready(endpoint));
         self
     }
 
     /// An Azure OpenAI or Foundry resource (`https://<res>.openai.azure.com`); requests go to
     /// `{resource}/openai/v1`. An invalid URL is reported by [`build`](Self::build).
     pub fn azure_resource(mut self, endpoint: &str) -> Self {
-        self.endpoint = Some(Endpoint::azure_resource(endpoint));
+        self.endpoint = Some(EndpointSpec::AzureResource(endpoint.to_owned()));
         self
     }
 
     /// A Foundry project (`https://<res>.services.ai.azure.com/api/projects/<project>`);
     /// requests go to `{project}/openai/v1`.
     pub fn project(mut self, endpoint: &str) -> Self {
-        self.endpoint = Some(Endpoint::project(endpoint));
+        self.endpoint = Some(EndpointSpec::Project(endpoint.to_owned()));
         self
     }
 
     /// The public OpenAI API (`https://api.openai.com/v1`).
     pub fn openai(mut self) -> Self {
-        self.endpoint = Some(Ok(Endpoint::openai()));
+        self.endpoint = Some(EndpointSpec::Ready(Endpoint::openai()));
         self
     }
 
     /// Any base URL, used as given: a gateway, a proxy, a mock server.
     pub fn base_url(mut self, base: &str) -> Self {
-        self.endpoint = Some(Endpoint::base_url_of(base));
+        self.endpoint = Some(EndpointSpec::BaseUrl(base.to_owned()));
+        self
+    }
+
+    /// Accepts a plain `http` endpoint on a non-loopback host (default `false`: `http` only to
+    /// `127.0.0.0/8`, `::1` or `localhost`), e.g. a gateway on a private network. The credential
+    /// and the prompts then cross that network in cleartext. Applies to the endpoint strings
+    /// given to [`project`](Self::project), [`azure_resource`](Self::azure_resource) and
+    /// [`base_url`](Self::base_url); an [`Endpoint`] passed to [`endpoint`](Self::endpoint)
+    /// was already checked (see [`EndpointOptions`]).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -267,9 +307,22 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a stream may stay silent between events (default 300 s).
+    /// How long a response may stay silent (default 300 s), enforced twice: by the transport
+    /// between two body chunks, and by the stream reader between two complete SSE events. A
+    /// server that only sends keep-alive comments therefore still times out with
+    /// [`ErrorKind::Timeout`].
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a stream waits for the connection to close after a `response.failed`, `error`
+    /// or terminal frame (default [`DEFAULT_STREAM_FAILURE_GRACE`]). A trailing `error` frame
+    /// that arrives within it is merged into the failure (Azure sends the reason after
+    /// `response.failed`); after it the failure is surfaced, so failover is not held up by a
+    /// server that keeps the connection open.
+    pub fn stream_failure_grace(mut self, grace: Duration) -> Self {
+        self.stream_failure_grace = Some(grace);
         self
     }
 
@@ -305,12 +358,16 @@ impl ClientBuilder {
 
     /// Validates the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
-        let endpoint = self.endpoint.ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                "no endpoint: call azure_resource, project, openai or base_url",
-            )
-        })??;
+        let options = EndpointOptions::new().allow_insecure_http(self.allow_insecure_http);
+        let endpoint = self
+            .endpoint
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "no endpoint: call azure_resource, project, openai or base_url",
+                )
+            })?
+            .resolve(options)?;
         if let Some(message) = self.header_error {
             return Err(Error::new(ErrorKind::InvalidInput, message));
         }
@@ -334,10 +391,17 @@ impl ClientBuilder {
         }
         let transport: SharedTransport =
             Arc::new(RetryLayer::new(self.retry.unwrap_or_default()).layer(transport));
+        let idle = self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
         let shared = Shared {
             endpoint,
             transport,
             default_headers: self.default_headers,
+            stream_timing: StreamTiming {
+                idle,
+                grace: self
+                    .stream_failure_grace
+                    .unwrap_or(DEFAULT_STREAM_FAILURE_GRACE),
+            },
         };
         let routing = Routing {
             strategy: self.strategy.unwrap_or_else(|| Arc::new(AsRequested)),

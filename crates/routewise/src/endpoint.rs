@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use url::Url;
+use url::{Host, Url};
 
 /// The Entra scope that `get_openai_client()` asks tokens for (digest §5).
 pub const FOUNDRY_SCOPE: &str = "https://ai.azure.com/.default";
@@ -32,6 +32,16 @@ pub enum EndpointError {
         input: String,
         /// The scheme found.
         scheme: String,
+    },
+    /// Plain `http` to a host that is not loopback: credentials and prompts would cross the
+    /// network in cleartext.
+    #[error(
+        "endpoint `{input}` uses plain http to a non-loopback host, which would send credentials in cleartext; \
+         use https, or opt in with ClientBuilder::allow_insecure_http(true) / EndpointOptions::allow_insecure_http(true)"
+    )]
+    InsecureHttp {
+        /// The rejected input.
+        input: String,
     },
     /// The URL has no host.
     #[error("endpoint `{input}` has no host")]
@@ -77,6 +87,62 @@ pub enum EndpointKind {
     Custom,
 }
 
+/// How endpoint strings are checked beyond their shape.
+///
+/// By default `http` is accepted only for loopback hosts (`127.0.0.0/8`, `::1`, `localhost`):
+/// anything else would carry the credential in cleartext. A gateway on a private network can
+/// opt in with [`allow_insecure_http`](Self::allow_insecure_http).
+///
+/// ```
+/// use routewise::{EndpointError, EndpointOptions};
+///
+/// let strict = EndpointOptions::new();
+/// assert!(strict.base_url_of("http://127.0.0.1:8000/v1").is_ok());
+/// assert!(matches!(
+///     strict.base_url_of("http://10.0.0.7:8000/v1"),
+///     Err(EndpointError::InsecureHttp { .. })
+/// ));
+/// let lan = EndpointOptions::new().allow_insecure_http(true);
+/// assert_eq!(lan.base_url_of("http://10.0.0.7:8000/v1").unwrap().base_url(), "http://10.0.0.7:8000/v1");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    allow_insecure_http: bool,
+}
+
+impl EndpointOptions {
+    /// The defaults: `https`, or `http` to loopback only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts plain `http` to any host (default `false`).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// True when plain `http` to non-loopback hosts is accepted.
+    pub fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+
+    /// [`Endpoint::project`] under these options.
+    pub fn project(&self, endpoint: &str) -> Result<Endpoint, EndpointError> {
+        Endpoint::project_with(endpoint, *self)
+    }
+
+    /// [`Endpoint::azure_resource`] under these options.
+    pub fn azure_resource(&self, endpoint: &str) -> Result<Endpoint, EndpointError> {
+        Endpoint::azure_resource_with(endpoint, *self)
+    }
+
+    /// [`Endpoint::base_url_of`] under these options.
+    pub fn base_url_of(&self, base: &str) -> Result<Endpoint, EndpointError> {
+        Endpoint::base_url_with(base, *self)
+    }
+}
+
 /// A validated base URL that `/responses` paths are appended to.
 ///
 /// Cheap to clone; never ends with `/`.
@@ -92,6 +158,9 @@ pub enum EndpointKind {
 /// let resource = Endpoint::azure_resource("https://res.openai.azure.com").unwrap();
 /// assert_eq!(resource.base_url(), "https://res.openai.azure.com/openai/v1");
 /// assert!(Endpoint::project("ftp://res/api/projects/p").is_err());
+/// // Plain http only to loopback, unless EndpointOptions::allow_insecure_http says otherwise.
+/// assert!(Endpoint::base_url_of("http://localhost:4000/v1").is_ok());
+/// assert!(Endpoint::base_url_of("http://gateway.internal/v1").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -117,9 +186,14 @@ impl fmt::Display for Endpoint {
 impl Endpoint {
     /// A Foundry project endpoint; the base URL becomes `{project}/openai/v1`, as `get_openai_client()` does.
     ///
-    /// The path must be `/api/projects/<project>` (trailing slashes allowed).
+    /// The path must be `/api/projects/<project>` (trailing slashes allowed); `http` only to a
+    /// loopback host (see [`EndpointOptions`]).
     pub fn project(endpoint: &str) -> Result<Self, EndpointError> {
-        let (url, path) = parse(endpoint)?;
+        Self::project_with(endpoint, EndpointOptions::new())
+    }
+
+    fn project_with(endpoint: &str, options: EndpointOptions) -> Result<Self, EndpointError> {
+        let (url, path) = parse(endpoint, options)?;
         let segments: Vec<&str> = segments(&path);
         let shape_ok = matches!(segments.as_slice(), ["api", "projects", name] if !name.is_empty());
         if !shape_ok {
@@ -145,9 +219,17 @@ impl Endpoint {
     /// An Azure OpenAI or Foundry resource endpoint (`https://<res>.openai.azure.com` or
     /// `https://<res>.services.ai.azure.com`); the base URL becomes `{resource}/openai/v1`.
     ///
-    /// A URL that already ends in `/openai/v1` is accepted as is.
+    /// A URL that already ends in `/openai/v1` is accepted as is; `http` only to a loopback
+    /// host (see [`EndpointOptions`]).
     pub fn azure_resource(endpoint: &str) -> Result<Self, EndpointError> {
-        let (url, path) = parse(endpoint)?;
+        Self::azure_resource_with(endpoint, EndpointOptions::new())
+    }
+
+    fn azure_resource_with(
+        endpoint: &str,
+        options: EndpointOptions,
+    ) -> Result<Self, EndpointError> {
+        let (url, path) = parse(endpoint, options)?;
         match segments(&path).as_slice() {
             [] => Ok(Self::from_parts(
                 &url,
@@ -177,9 +259,14 @@ impl Endpoint {
         }
     }
 
-    /// Any base URL, used as given (minus trailing slashes): a gateway, a proxy or a mock server.
+    /// Any base URL, used as given (minus trailing slashes): a gateway, a proxy or a mock
+    /// server. `http` only to a loopback host (see [`EndpointOptions`]).
     pub fn base_url_of(base: &str) -> Result<Self, EndpointError> {
-        let (url, path) = parse(base)?;
+        Self::base_url_with(base, EndpointOptions::new())
+    }
+
+    fn base_url_with(base: &str, options: EndpointOptions) -> Result<Self, EndpointError> {
+        let (url, path) = parse(base, options)?;
         let kind = if url.host_str() == Some("api.openai.com") {
             EndpointKind::OpenAi
         } else {
@@ -227,7 +314,7 @@ impl Endpoint {
 
 /// Parses and checks scheme, host, user info, query and fragment. Returns the URL and its
 /// path with trailing slashes trimmed (`""` for the root).
-fn parse(input: &str) -> Result<(Url, String), EndpointError> {
+fn parse(input: &str, options: EndpointOptions) -> Result<(Url, String), EndpointError> {
     let trimmed = input.trim();
     let url = Url::parse(trimmed).map_err(|e| EndpointError::Malformed {
         input: input.to_owned(),
@@ -255,6 +342,11 @@ fn parse(input: &str) -> Result<(Url, String), EndpointError> {
             input: input.to_owned(),
         });
     }
+    if url.scheme() == "http" && !options.allow_insecure_http && !is_loopback(&url) {
+        return Err(EndpointError::InsecureHttp {
+            input: input.to_owned(),
+        });
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(EndpointError::QueryOrFragment {
             input: input.to_owned(),
@@ -269,6 +361,16 @@ fn parse(input: &str) -> Result<(Url, String), EndpointError> {
         });
     }
     Ok((url, path))
+}
+
+/// `127.0.0.0/8`, `::1` and `localhost`: traffic that never leaves the machine.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -347,6 +449,53 @@ mod tests {
             Endpoint::base_url_of("https://h/v1#frag"),
             Err(EndpointError::QueryOrFragment { .. })
         ));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in [
+            "http://127.0.0.1:8080/v1",
+            "http://127.9.8.7/v1",
+            "http://[::1]:4000/v1",
+            "http://localhost:4000/v1",
+            "http://LOCALHOST/v1",
+            "https://10.0.0.7/v1",
+        ] {
+            assert!(Endpoint::base_url_of(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.7:8000/v1",
+            "http://gateway.internal/v1",
+            "http://128.0.0.1/v1",
+            "http://[::2]/v1",
+            "http://localhost.evil.com/v1",
+            "http://api.openai.com/v1",
+        ] {
+            let err = Endpoint::base_url_of(bad).unwrap_err();
+            assert!(
+                matches!(err, EndpointError::InsecureHttp { .. }),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+        }
+        assert!(matches!(
+            Endpoint::project("http://r.services.ai.azure.com/api/projects/p"),
+            Err(EndpointError::InsecureHttp { .. })
+        ));
+        assert!(matches!(
+            Endpoint::azure_resource("http://r.openai.azure.com"),
+            Err(EndpointError::InsecureHttp { .. })
+        ));
+        let lan = EndpointOptions::new().allow_insecure_http(true);
+        assert!(lan.allows_insecure_http());
+        assert_eq!(
+            lan.base_url_of("http://10.0.0.7:8000/v1/")
+                .unwrap()
+                .base_url(),
+            "http://10.0.0.7:8000/v1"
+        );
+        assert!(lan.project("http://h/api/projects/p").is_ok());
+        assert!(lan.azure_resource("http://h").is_ok());
     }
 
     #[test]

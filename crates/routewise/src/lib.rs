@@ -35,6 +35,7 @@
 //!   never headers, bodies or secrets.
 
 mod auth_layer;
+mod body;
 mod client;
 mod endpoint;
 mod error;
@@ -51,9 +52,11 @@ mod telemetry;
 pub use auth_layer::{AuthLayer, Authorized};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_RESPONSE_HEADER_TIMEOUT,
+    DEFAULT_RESPONSE_HEADER_TIMEOUT, DEFAULT_STREAM_FAILURE_GRACE,
 };
-pub use endpoint::{Endpoint, EndpointError, EndpointKind, FOUNDRY_SCOPE, OPENAI_BASE_URL};
+pub use endpoint::{
+    Endpoint, EndpointError, EndpointKind, EndpointOptions, FOUNDRY_SCOPE, OPENAI_BASE_URL,
+};
 pub use error::{ContentFilterDetails, Error, ErrorKind};
 pub use list::{DeletedResponse, InputItemList};
 pub use meta::ResponseMeta;

@@ -76,8 +76,13 @@ pub(crate) fn build(
         })?;
     let headers = req.headers_mut();
     headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
+    // A default replaces what the request would set under that name, but all of its own
+    // values are kept: a header may legitimately repeat.
+    for name in defaults.keys() {
+        headers.remove(name);
+    }
     for (name, value) in defaults {
-        headers.insert(name.clone(), value.clone());
+        headers.append(name.clone(), value.clone());
     }
     let streaming = matches!(op, Operation::Create { stream: true });
     headers.insert(ACCEPT, if streaming { EVENT_STREAM } else { JSON });
@@ -167,6 +172,35 @@ mod tests {
                 .to_str()
                 .unwrap()
                 .starts_with("routewise/")
+        );
+    }
+
+    #[test]
+    fn repeated_default_headers_are_all_sent() {
+        let mut defaults = HeaderMap::new();
+        defaults.append("x-feature", HeaderValue::from_static("a"));
+        defaults.append("x-feature", HeaderValue::from_static("b"));
+        defaults.append(USER_AGENT, HeaderValue::from_static("app/1"));
+        defaults.append(USER_AGENT, HeaderValue::from_static("lib/2"));
+        let req = build(
+            &endpoint(),
+            &defaults,
+            Operation::Retrieve("r"),
+            Bytes::new(),
+        )
+        .unwrap();
+        let values = |name| -> Vec<&str> {
+            req.headers()
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(values("x-feature"), ["a", "b"]);
+        assert_eq!(
+            values("user-agent"),
+            ["app/1", "lib/2"],
+            "the built-in one is replaced"
         );
     }
 

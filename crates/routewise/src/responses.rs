@@ -12,6 +12,7 @@ use routewise_strategy::{
 use routewise_types::{CreateResponse, Response, ResponseStreamEvent};
 use tracing::Instrument;
 
+use crate::body::RequestBody;
 use crate::client::{Client, Shared};
 use crate::error::{Error, ErrorKind};
 use crate::exchange;
@@ -55,7 +56,7 @@ impl<'a> Responses<'a> {
             request.model.as_deref(),
         );
         let started = Instant::now();
-        let result = self.create_routed(&request).instrument(span.clone()).await;
+        let result = self.create_routed(request).instrument(span.clone()).await;
         match &result {
             Ok(routed) => {
                 let usage = routed.usage.as_ref();
@@ -75,10 +76,12 @@ impl<'a> Responses<'a> {
         result
     }
 
-    async fn create_routed(&self, request: &CreateResponse) -> Result<RoutedResponse, Error> {
+    async fn create_routed(&self, request: CreateResponse) -> Result<RoutedResponse, Error> {
         let shared = &*self.client.shared;
         let routing = &*self.client.routing;
-        let plan = self.plan(request)?;
+        let plan = self.plan(&request)?;
+        let body = RequestBody::new(request)?;
+        let body = &body;
         let op = Operation::Create { stream: false };
         let outcome = execute_with(
             &*routing.strategy,
@@ -86,7 +89,7 @@ impl<'a> Responses<'a> {
             &routing.failover,
             &SystemClock,
             |attempt| {
-                let prepared = prepare(shared, request, attempt, op);
+                let prepared = prepare(shared, body, attempt, op);
                 async move {
                     let req = prepared.map_err(|e| e.to_attempt_failure())?;
                     let (response, meta) = exchange::send_json::<Response>(&shared.transport, req)
@@ -121,7 +124,7 @@ impl<'a> Responses<'a> {
             request.model.as_deref(),
         );
         let started = Instant::now();
-        let result = self.stream_routed(&request).instrument(span.clone()).await;
+        let result = self.stream_routed(request).instrument(span.clone()).await;
         match result {
             Ok((committed, decision)) => Ok(ResponseStream::new(
                 committed,
@@ -139,11 +142,13 @@ impl<'a> Responses<'a> {
 
     async fn stream_routed(
         &self,
-        request: &CreateResponse,
+        request: CreateResponse,
     ) -> Result<(Committed, routewise_strategy::RouteDecision), Error> {
         let shared = &*self.client.shared;
         let routing = &*self.client.routing;
-        let plan = self.plan(request)?;
+        let plan = self.plan(&request)?;
+        let body = RequestBody::new(request)?;
+        let body = &body;
         let op = Operation::Create { stream: true };
         let outcome = execute_with(
             &*routing.strategy,
@@ -151,7 +156,7 @@ impl<'a> Responses<'a> {
             &routing.failover,
             &SystemClock,
             |attempt| {
-                let prepared = prepare(shared, request, attempt, op);
+                let prepared = prepare(shared, body, attempt, op);
                 let deployment = attempt.deployment.clone();
                 async move {
                     let req = prepared.map_err(|e| e.to_attempt_failure())?;
@@ -159,7 +164,8 @@ impl<'a> Responses<'a> {
                     let (_parts, body, meta) = exchange::send(&shared.transport, req)
                         .await
                         .map_err(|e| e.to_attempt_failure())?;
-                    open_stream(EventReader::new(body), meta, deployment, started).await
+                    let reader = EventReader::new(body, shared.stream_timing);
+                    open_stream(reader, meta, deployment, started).await
                 }
             },
         )
@@ -279,21 +285,12 @@ fn is_preamble(event: &ResponseStreamEvent) -> bool {
 /// The request for one planned attempt: the caller's request with the attempt's adjustments.
 fn prepare(
     shared: &Shared,
-    request: &CreateResponse,
+    body: &RequestBody,
     attempt: &PlannedAttempt,
     op: Operation<'_>,
 ) -> Result<Request<Bytes>, Error> {
-    let mut adjusted = request.clone();
-    attempt.adjustments.apply(&mut adjusted);
-    let body = serde_json::to_vec(&adjusted).map_err(|e| {
-        Error::new(ErrorKind::InvalidInput, "the request cannot be serialised").with_source(e)
-    })?;
-    let mut req = request::build(
-        &shared.endpoint,
-        &shared.default_headers,
-        op,
-        Bytes::from(body),
-    )?;
+    let body = body.for_attempt(&attempt.adjustments)?;
+    let mut req = request::build(&shared.endpoint, &shared.default_headers, op, body)?;
     for (name, value) in attempt.adjustments.headers() {
         let name = HeaderName::try_from(name.as_ref());
         let value = HeaderValue::try_from(value.as_ref());

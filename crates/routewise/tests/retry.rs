@@ -8,7 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use routewise::{Client, ErrorKind};
-use routewise_auth::MockCredential;
+use routewise_auth::azure_sdk::azure_core::{
+    self,
+    credentials::{AccessToken, TokenCredential, TokenRequestOptions},
+    time::OffsetDateTime,
+};
+use routewise_auth::{AzureCredential, MockCredential};
 use routewise_testkit::{ErrorReply, MockFoundry};
 use routewise_types::CreateResponse;
 use support::{MockTransport, json_response};
@@ -296,4 +301,142 @@ async fn retries_against_mock_foundry_with_rate_limit_headers() {
     assert_eq!(foundry.received().await.len(), 3);
     // Transport-level retries are invisible to the router: one attempt in the decision.
     assert_eq!(response.decision().attempts.len(), 1);
+}
+
+/// A `TokenCredential` that hands out `jwt-<n>` tokens valid for an hour and counts requests.
+#[derive(Debug, Default)]
+struct CountingEntra {
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for CountingEntra {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(AccessToken::new(
+            format!("jwt-{n}"),
+            OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_401_drops_the_cached_entra_token() {
+    let entra = Arc::new(CountingEntra::default());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mut transport = MockTransport::new();
+    let calls = AtomicUsize::new(0);
+    transport.expect_send().times(3).returning(move |req| {
+        log.lock()
+            .unwrap()
+            .push(req.headers()["authorization"].to_str().unwrap().to_owned());
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            Ok(json_response(
+                401,
+                r#"{"error":{"code":"401","message":"revoked"}}"#,
+            ))
+        } else {
+            Ok(json_response(200, OK_BODY))
+        }
+    });
+    let client = Client::builder()
+        .base_url("https://res.openai.azure.com/openai/v1")
+        .credential(AzureCredential::new(entra.clone()))
+        .transport(transport)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    for _ in 0..2 {
+        client
+            .responses()
+            .create(CreateResponse::new("gpt-4o", "hi"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["Bearer jwt-0", "Bearer jwt-1", "Bearer jwt-1"],
+        "the refused token is replaced once, the new one is cached"
+    );
+    assert_eq!(entra.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn failover_attempts_that_change_nothing_send_one_shared_body() {
+    use routewise_strategy::{Adjustments, MockStrategy, PlannedAttempt, RoutePlan};
+    let mut strategy = MockStrategy::new();
+    strategy.expect_name().return_const("same-body".to_owned());
+    strategy.expect_observe().return_const(());
+    strategy.expect_route().returning(|_| {
+        Ok(RoutePlan::new(vec![
+            PlannedAttempt::with_adjustments("a", Adjustments::none()),
+            PlannedAttempt::with_adjustments("b", Adjustments::none().with_header("x-a", "1")),
+        ]))
+    });
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = bodies.clone();
+    let mut transport = MockTransport::new();
+    transport.expect_send().times(2).returning(move |req| {
+        let mut log = log.lock().unwrap();
+        log.push(req.body().clone());
+        Ok(if log.len() == 1 {
+            json_response(503, "{}")
+        } else {
+            json_response(200, OK_BODY)
+        })
+    });
+    let client = Client::builder()
+        .base_url("https://res.openai.azure.com/openai/v1")
+        .transport(transport)
+        .strategy(strategy)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let big = "A".repeat(1 << 20);
+    client
+        .responses()
+        .create(CreateResponse::new("gpt-4o", big))
+        .await
+        .unwrap();
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(
+        bodies[0].as_ptr(),
+        bodies[1].as_ptr(),
+        "the request is serialised once, not per attempt"
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_host_needs_an_explicit_opt_in() {
+    let err = Client::builder()
+        .base_url("http://10.1.2.3:8000/v1")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("allow_insecure_http"), "{err}");
+    let client = Client::builder()
+        .base_url("http://10.1.2.3:8000/v1")
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
+    assert_eq!(client.endpoint().base_url(), "http://10.1.2.3:8000/v1");
+    assert!(
+        Client::builder()
+            .base_url("http://localhost:8000/v1")
+            .build()
+            .is_ok()
+    );
 }

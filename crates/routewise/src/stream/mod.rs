@@ -8,13 +8,12 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use futures_core::Stream;
-use futures_util::StreamExt;
 use routewise_strategy::{AttemptOutcome, RouteDecision, SharedStrategy};
 use routewise_types::ResponseStreamEvent;
 use tracing::Span;
 
 pub use accumulator::StreamAccumulator;
-pub(crate) use reader::EventReader;
+pub(crate) use reader::{EventReader, StreamTiming};
 
 use crate::error::{Error, ErrorKind};
 use crate::meta::ResponseMeta;
@@ -76,6 +75,8 @@ pub struct ResponseStream {
     span: Span,
     started: Instant,
     observer: Option<Observer>,
+    /// The error the stream ended with, kept for [`final_response`](Self::final_response).
+    error: Option<Error>,
     done: bool,
 }
 
@@ -109,6 +110,7 @@ impl ResponseStream {
                 strategy,
                 deployment: committed.deployment,
             }),
+            error: None,
             done: false,
         }
     }
@@ -130,9 +132,16 @@ impl ResponseStream {
     }
 
     /// Reads the rest of the stream and returns the final response with its route decision.
+    ///
+    /// If the stream failed, also when the failure was already yielded to the caller, that
+    /// error is returned.
     pub async fn final_response(mut self) -> Result<RoutedResponse, Error> {
-        while let Some(event) = self.next().await {
-            event?;
+        // Events read here go nowhere else, so the terminal response is moved, not copied.
+        while let Some(event) = std::future::poll_fn(|cx| self.poll_event(cx)).await {
+            self.acc.push_owned(event?);
+        }
+        if let Some(err) = self.error.take() {
+            return Err(err);
         }
         let mut decision = std::mem::take(&mut self.decision);
         let meta = std::mem::take(&mut self.meta);
@@ -145,6 +154,27 @@ impl ResponseStream {
         })?;
         decision.record_response(&response);
         Ok(RoutedResponse::new(response, decision, meta))
+    }
+
+    /// The next event, not yet folded into the accumulator.
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ResponseStreamEvent, Error>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Some(event) = self.preamble.next() {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        match ready!(Pin::new(&mut self.reader).poll_next(cx)) {
+            Some(Ok(event)) => Poll::Ready(Some(Ok(event))),
+            Some(Err(err)) => Poll::Ready(Some(Err(self.fail(err)))),
+            None => {
+                self.succeed();
+                Poll::Ready(None)
+            }
+        }
     }
 
     fn fail(&mut self, err: Error) -> Error {
@@ -160,8 +190,11 @@ impl ResponseStream {
             observer.strategy.observe(&outcome);
         }
         telemetry::record_failure(&self.span, &err, self.started.elapsed());
-        err.with_meta(self.meta.clone())
-            .with_decision(self.decision.clone())
+        let err = err
+            .with_meta(self.meta.clone())
+            .with_decision(self.decision.clone());
+        self.error.get_or_insert_with(|| err.clone());
+        err
     }
 
     fn succeed(&mut self) {
@@ -186,23 +219,10 @@ impl Stream for ResponseStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
+        let item = ready!(this.poll_event(cx));
+        if let Some(Ok(event)) = &item {
+            this.acc.push(event);
         }
-        if let Some(event) = this.preamble.next() {
-            this.acc.push(&event);
-            return Poll::Ready(Some(Ok(event)));
-        }
-        match ready!(Pin::new(&mut this.reader).poll_next(cx)) {
-            Some(Ok(event)) => {
-                this.acc.push(&event);
-                Poll::Ready(Some(Ok(event)))
-            }
-            Some(Err(err)) => Poll::Ready(Some(Err(this.fail(err)))),
-            None => {
-                this.succeed();
-                Poll::Ready(None)
-            }
-        }
+        Poll::Ready(item)
     }
 }

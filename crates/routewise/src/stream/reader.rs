@@ -1,12 +1,15 @@
 //! From SSE frames to typed events, with the protocol checks a Responses stream needs.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use futures_core::Stream;
 use routewise_transport::ResponseBody;
 use routewise_transport::sse::SseStream;
 use routewise_types::ResponseStreamEvent;
+use tokio::time::{Instant, Sleep};
 
 use crate::error::{Error, ErrorKind};
 use crate::exchange::decode;
@@ -20,17 +23,44 @@ use crate::exchange::decode;
 ///   null error, then an `error` frame with the reason; OpenAI sends them the other way round.
 /// - After `response.completed|incomplete`, still reads to EOF so a trailing `error` surfaces.
 /// - A body that ends before any terminal event is a [`ErrorKind::StreamProtocol`] error.
+/// - Waiting for EOF after a failure or terminal frame is bounded by [`StreamTiming::grace`]:
+///   then a failure is surfaced (a completed stream simply ends), so a server that keeps a
+///   failed connection open cannot hold up failover. A failure reported by both frames is
+///   surfaced at once.
+/// - [`StreamTiming::idle`] bounds the time between two complete events. SSE comments and
+///   empty keep-alive frames do not count as events, so a server that only pings still times
+///   out ([`ErrorKind::Timeout`]); the transport's idle timeout only sees body chunks.
 pub(crate) struct EventReader {
     sse: SseStream<ResponseBody>,
     last_sequence: Option<u64>,
     completed: bool,
     failure: Option<Failure>,
     finished: bool,
+    timing: StreamTiming,
+    /// When the last complete event arrived.
+    last_event: Instant,
+    /// Set once a failure or terminal frame was seen.
+    grace_until: Option<Instant>,
+    /// Armed lazily: moved only when it fires early, not on every event.
+    timer: Pin<Box<Sleep>>,
+}
+
+/// How long a stream may wait, between events and after its outcome is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamTiming {
+    /// The most time between two complete events.
+    pub(crate) idle: Duration,
+    /// The most time to wait for EOF (or a trailing `error` frame) after a failure or
+    /// terminal frame.
+    pub(crate) grace: Duration,
 }
 
 /// An in-band failure being assembled from `response.failed` and `error` frames.
 #[derive(Default)]
 struct Failure {
+    /// Both halves arrived: `response.failed` and `error`; nothing more is worth waiting for.
+    seen_failed: bool,
+    seen_error: bool,
     code: Option<String>,
     message: String,
     param: Option<String>,
@@ -64,13 +94,60 @@ impl Failure {
 }
 
 impl EventReader {
-    pub(crate) fn new(body: ResponseBody) -> Self {
+    pub(crate) fn new(body: ResponseBody, timing: StreamTiming) -> Self {
+        let now = Instant::now();
         Self {
             sse: SseStream::new(body),
             last_sequence: None,
             completed: false,
             failure: None,
             finished: false,
+            timing,
+            last_event: now,
+            grace_until: None,
+            timer: Box::pin(tokio::time::sleep_until(deadline(now, timing.idle))),
+        }
+    }
+
+    /// When waiting must stop: the idle deadline, or the grace deadline once the outcome is known.
+    fn deadline(&self) -> Instant {
+        let idle = deadline(self.last_event, self.timing.idle);
+        self.grace_until.map_or(idle, |grace| grace.min(idle))
+    }
+
+    /// Polls the timer against the current deadline; ready when it has passed.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let deadline = self.deadline();
+            if self.timer.deadline() != deadline {
+                self.timer.as_mut().reset(deadline);
+            }
+            ready!(self.timer.as_mut().poll(cx));
+            if Instant::now() >= self.deadline() {
+                return Poll::Ready(());
+            }
+        }
+    }
+
+    /// The outcome when the deadline passes.
+    fn on_deadline(&mut self) -> Option<Error> {
+        if let Some(failure) = self.failure.take() {
+            return Some(failure.into_error());
+        }
+        if self.completed {
+            return None;
+        }
+        let message = format!(
+            "no stream event for {} ms (idle timeout; keep-alive comments do not count)",
+            self.timing.idle.as_millis()
+        );
+        Some(Error::new(ErrorKind::Timeout, message))
+    }
+
+    /// Starts the grace period the first time the outcome is known.
+    fn start_grace(&mut self) {
+        if self.grace_until.is_none() {
+            self.grace_until = Some(deadline(Instant::now(), self.timing.grace));
         }
     }
 
@@ -89,7 +166,9 @@ impl EventReader {
         }
         match &event {
             ResponseStreamEvent::Failed(ev) => {
+                self.start_grace();
                 let failure = self.failure.get_or_insert_with(Failure::default);
+                failure.seen_failed = true;
                 failure.response_id = Some(ev.response.id.clone());
                 if let Some(err) = &ev.response.error {
                     let code = err.code.as_ref().map(|c| c.as_str());
@@ -103,12 +182,14 @@ impl EventReader {
                     .as_deref()
                     .or(ev.error.as_ref().and_then(|e| e.param.as_deref()));
                 let code = ev.code().map(|c| c.as_str());
-                self.failure
-                    .get_or_insert_with(Failure::default)
-                    .merge(code, ev.message(), param);
+                self.start_grace();
+                let failure = self.failure.get_or_insert_with(Failure::default);
+                failure.seen_error = true;
+                failure.merge(code, ev.message(), param);
                 Ok(None)
             }
             ResponseStreamEvent::Completed(_) | ResponseStreamEvent::Incomplete(_) => {
+                self.start_grace();
                 self.completed = true;
                 Ok(Some(event))
             }
@@ -141,11 +222,28 @@ impl Stream for EventReader {
             if this.finished {
                 return Poll::Ready(None);
             }
-            match ready!(Pin::new(&mut this.sse).poll_next(cx)) {
+            if this
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.seen_failed && f.seen_error)
+            {
+                this.finished = true;
+                return Poll::Ready(this.failure.take().map(|f| Err(f.into_error())));
+            }
+            let polled = match Pin::new(&mut this.sse).poll_next(cx) {
+                Poll::Ready(item) => item,
+                Poll::Pending => {
+                    ready!(this.poll_deadline(cx));
+                    this.finished = true;
+                    return Poll::Ready(this.on_deadline().map(Err));
+                }
+            };
+            match polled {
                 Some(Ok(frame)) => {
                     if frame.is_done() || frame.data.trim().is_empty() {
                         continue;
                     }
+                    this.last_event = Instant::now();
                     let step = decode::<ResponseStreamEvent>(frame.data.as_bytes())
                         .and_then(|ev| this.accept(ev));
                     match step {
@@ -174,4 +272,10 @@ impl Stream for EventReader {
             }
         }
     }
+}
+
+/// `from + after`, saturating far in the future instead of overflowing.
+fn deadline(from: Instant, after: Duration) -> Instant {
+    from.checked_add(after)
+        .unwrap_or_else(|| from + Duration::from_secs(365 * 24 * 3600))
 }
