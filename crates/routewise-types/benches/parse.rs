@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use routewise_types::{CreateResponse, ResponseStreamEvent, parse};
+use routewise_types::{CreateResponse, DeltaEvent, ResponseStreamEvent, parse};
 use serde_json::Value;
 
 const DELTA: &str = r#"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_67cb3252cfac8190865744873aada798","output_index":0,"content_index":0,"delta":"Hel","logprobs":[],"obfuscation":"q9Zx"}"#;
@@ -107,6 +107,10 @@ fn parse_event(bytes: &[u8]) {
     black_box(parse::<ResponseStreamEvent>(bytes).expect("event parses"));
 }
 
+fn parse_delta_struct(bytes: &[u8]) {
+    black_box(parse::<DeltaEvent>(bytes).expect("delta parses"));
+}
+
 fn parse_request(bytes: &[u8]) {
     black_box(parse::<CreateResponse>(bytes).expect("request parses"));
 }
@@ -127,6 +131,8 @@ fn bench(c: &mut Criterion) {
     for (name, bytes, typed) in cases {
         print_ratio(name, bytes, typed);
     }
+    // The floor for the delta: its struct read directly, with no union dispatch.
+    print_ratio("  (DeltaEvent alone)", DELTA.as_bytes(), parse_delta_struct);
     for (name, bytes, typed) in cases {
         let mut group = c.benchmark_group(name);
         group.bench_function("typed", |b| b.iter(|| typed(black_box(bytes))));

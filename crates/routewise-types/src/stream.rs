@@ -255,22 +255,22 @@ wire_enum! {
     /// let built = ResponseStreamEvent::output_text_delta(4, "msg_1", 0, 0, "Hel");
     /// assert_eq!(built.event_type(), "response.output_text.delta");
     /// ```
-    // Lifecycle events hold a whole `Response` inline rather than boxed: reading code moves and
-    // clones it out directly, and one event is alive per frame, so the size costs little.
-    #[allow(clippy::large_enum_variant)]
+    // Lifecycle and `error` events are boxed: inline, their `Response` (2.7 KB) and nested Azure
+    // error (6.3 KB) made every event that size, and parsing a small delta copied it several
+    // times. A field still moves out of the box directly (`let r = e.response;`).
     pub enum ResponseStreamEvent {
         /// The response was created.
-        "response.created" => Created(ResponseEvent),
+        "response.created" => Created(Box<ResponseEvent>),
         /// The response is running.
-        "response.in_progress" => InProgress(ResponseEvent),
+        "response.in_progress" => InProgress(Box<ResponseEvent>),
         /// The response is queued.
-        "response.queued" => Queued(ResponseEvent),
+        "response.queued" => Queued(Box<ResponseEvent>),
         /// Terminal: completed.
-        "response.completed" => Completed(ResponseEvent),
+        "response.completed" => Completed(Box<ResponseEvent>),
         /// Terminal: incomplete.
-        "response.incomplete" => Incomplete(ResponseEvent),
+        "response.incomplete" => Incomplete(Box<ResponseEvent>),
         /// Terminal: failed.
-        "response.failed" => Failed(ResponseEvent),
+        "response.failed" => Failed(Box<ResponseEvent>),
         /// An output item started.
         "response.output_item.added" => OutputItemAdded(OutputItemEvent),
         /// An output item finished.
@@ -306,7 +306,7 @@ wire_enum! {
         /// Reasoning text finished.
         "response.reasoning_text.done" => ReasoningTextDone(TextDoneEvent),
         /// An error (flat or nested shape).
-        "error" => Error(ErrorEvent),
+        "error" => Error(Box<ErrorEvent>),
     }
 }
 
@@ -379,54 +379,54 @@ impl ResponseStreamEvent {
     /// The error of an `error` event.
     pub fn error(&self) -> Option<&ErrorEvent> {
         match self {
-            Self::Error(e) => Some(e),
+            Self::Error(e) => Some(e.as_ref()),
             _ => None,
         }
     }
 
     /// `response.created` for `response`.
     pub fn created(sequence_number: u64, response: Response) -> Self {
-        Self::Created(ResponseEvent {
+        Self::Created(Box::new(ResponseEvent {
             response,
             sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
-        })
+        }))
     }
 
     /// `response.in_progress` for `response`.
     pub fn in_progress(sequence_number: u64, response: Response) -> Self {
-        Self::InProgress(ResponseEvent {
+        Self::InProgress(Box::new(ResponseEvent {
             response,
             sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
-        })
+        }))
     }
 
     /// `response.completed` for `response`.
     pub fn completed(sequence_number: u64, response: Response) -> Self {
-        Self::Completed(ResponseEvent {
+        Self::Completed(Box::new(ResponseEvent {
             response,
             sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
-        })
+        }))
     }
 
     /// `response.incomplete` for `response`.
     pub fn incomplete(sequence_number: u64, response: Response) -> Self {
-        Self::Incomplete(ResponseEvent {
+        Self::Incomplete(Box::new(ResponseEvent {
             response,
             sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
-        })
+        }))
     }
 
     /// `response.failed` for `response`.
     pub fn failed(sequence_number: u64, response: Response) -> Self {
-        Self::Failed(ResponseEvent {
+        Self::Failed(Box::new(ResponseEvent {
             response,
             sequence_number: Some(sequence_number),
             ..ResponseEvent::default()
-        })
+        }))
     }
 
     /// `response.output_item.added`.
@@ -563,20 +563,20 @@ impl ResponseStreamEvent {
         code: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        Self::Error(ErrorEvent {
+        Self::Error(Box::new(ErrorEvent {
             code: Some(ErrorCode::from(code.into())),
             message: Some(message.into()),
             sequence_number: Some(sequence_number),
             ..ErrorEvent::default()
-        })
+        }))
     }
 
     /// A nested-shape `error` event (`{"type":"error","error":{...}}`), as upstreams send it.
     pub fn error_nested(sequence_number: Option<u64>, error: ApiError) -> Self {
-        Self::Error(ErrorEvent {
+        Self::Error(Box::new(ErrorEvent {
             error: Some(error),
             sequence_number,
             ..ErrorEvent::default()
-        })
+        }))
     }
 }

@@ -132,6 +132,19 @@ pub(crate) trait WireVisit: Sized {
     fn visit_fields<'de, A: de::MapAccess<'de>>(access: A) -> Result<Self, A::Error>;
 }
 
+impl<T: WireObject> WireObject for Box<T> {
+    const TAG: Option<&'static str> = T::TAG;
+    fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        T::serialize_fields(self, map)
+    }
+}
+
+impl<T: WireVisit> WireVisit for Box<T> {
+    fn visit_fields<'de, A: de::MapAccess<'de>>(access: A) -> Result<Self, A::Error> {
+        T::visit_fields(access).map(Box::new)
+    }
+}
+
 /// Prefix of a nested error message that carries the path inside a buffered value.
 const NESTED_PREFIX: &str = "at `";
 const NESTED_SUFFIX: &str = "`: ";

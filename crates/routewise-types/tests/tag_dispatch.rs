@@ -109,3 +109,17 @@ fn every_deserializer_reads_the_same() {
     assert_eq!(from_bytes, from_reader);
     assert_eq!(serde_json::to_value(&from_bytes).unwrap(), raw);
 }
+
+/// Every parsed event is moved a few times on its way out; large lifecycle and error payloads
+/// are boxed so that a small delta does not carry kilobytes.
+#[test]
+fn stream_event_stays_small_and_boxed_fields_still_move_out() {
+    assert!(std::mem::size_of::<ResponseStreamEvent>() <= 512);
+    let ev: ResponseStreamEvent =
+        parse_str(r#"{"type":"response.completed","response":{"id":"r","output":[]}}"#).unwrap();
+    let ResponseStreamEvent::Completed(e) = ev else {
+        panic!("not completed: {ev:?}");
+    };
+    let response: Response = e.response;
+    assert_eq!(response.id, "r");
+}
