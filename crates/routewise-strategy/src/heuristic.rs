@@ -58,6 +58,20 @@ const REASONING_CUES: [&str; 12] = [
     "pros and cons",
     "reason",
 ];
+/// Asking for a short answer makes a prompt easier: any capable model can define a term in
+/// one sentence, and the cheap ones do it as well as the frontier ones.
+const BREVITY_CUES: [&str; 10] = [
+    "one sentence",
+    "a sentence",
+    "one word",
+    "one line",
+    "briefly",
+    "in short",
+    "short answer",
+    "tl;dr",
+    "yes or no",
+    "few words",
+];
 
 /// Cheap features of a prompt, each on a 0..1 scale except `tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -77,6 +91,8 @@ pub struct PromptFeatures {
     pub multi_turn: f64,
     /// Tools offered: 0 for none, 1 from four tools.
     pub tools: f64,
+    /// Requests for a short answer ("in one sentence", "briefly", ...).
+    pub brevity: f64,
 }
 
 impl PromptFeatures {
@@ -110,6 +126,7 @@ impl PromptFeatures {
         let earlier_turns = prompt.user_turns.len().saturating_sub(1) + prompt.history_items;
         let multi_turn = (earlier_turns as f64 / 6.0).min(1.0);
         let tools = (prompt.tools.len() as f64 / 4.0).min(1.0);
+        let brevity = hits(&BREVITY_CUES).min(1.0);
         Self {
             tokens,
             length,
@@ -118,25 +135,31 @@ impl PromptFeatures {
             reasoning,
             multi_turn,
             tools,
+            brevity,
         }
     }
 
-    /// How hard the prompt looks, 0..1: a floor of 0.1 plus weighted features.
+    /// How hard the prompt looks, 0..1: a floor of 0.1 plus weighted features, cut by 60%
+    /// when the prompt asks for a short answer.
     pub fn difficulty(&self) -> f64 {
-        (0.1 + 0.25 * self.length
+        let raw = 0.1
+            + 0.25 * self.length
             + 0.25 * self.math
             + 0.2 * self.code
             + 0.25 * self.reasoning
             + 0.1 * self.multi_turn
-            + 0.1 * self.tools)
-            .clamp(0.0, 1.0)
+            + 0.1 * self.tools;
+        (raw * (1.0 - 0.6 * self.brevity)).clamp(0.0, 1.0)
     }
 
     /// How much each skill matters for this prompt: (general, reasoning, math, coding), summing to 1.
     pub fn skill_weights(&self) -> [f64; 4] {
         let w = [
             1.0,
-            0.8 * self.reasoning + 0.3 * self.multi_turn + 0.4 * self.tools,
+            // "Explain X in one sentence" needs recall, not a chain of reasoning.
+            0.8 * self.reasoning * (1.0 - 0.5 * self.brevity)
+                + 0.3 * self.multi_turn
+                + 0.4 * self.tools,
             1.5 * self.math,
             1.5 * self.code,
         ];

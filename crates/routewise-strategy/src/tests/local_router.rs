@@ -218,3 +218,29 @@ fn names_carry_the_mode() {
         "local-router(cost)"
     );
 }
+
+#[test]
+fn a_request_for_a_short_answer_goes_to_the_cheapest_model_in_balanced_mode() {
+    let pool = default_pool();
+    let router = LocalRouter::new(HeuristicEstimator::new()).with_mode(RoutingMode::Balanced);
+    let pick = |text: &str| {
+        router
+            .route(&RouteContext::new(&req(text), &pool))
+            .unwrap()
+            .attempts[0]
+            .deployment
+            .clone()
+    };
+    // The seed's prompt: a definition in one sentence is easy for every model in the pool.
+    assert_eq!(
+        pick("Explain retrieval-augmented generation in one sentence."),
+        "gpt-4.1-nano"
+    );
+    // Without the brevity cue the same topic asks for more, and the band excludes nano.
+    assert_ne!(
+        pick(
+            "Explain retrieval-augmented generation step by step, compare it with fine-tuning and justify when to use each."
+        ),
+        "gpt-4.1-nano"
+    );
+}
