@@ -1,15 +1,17 @@
 //! Router benchmarks: decision latency of the trained estimator (per prompt, one core) and
 //! training time. Run with `cargo bench -p routewise-strategy --bench router`.
 //!
-//! The embedding path is not built (no `embeddings` feature in this crate yet), so only the
-//! no-embedding figures are measured.
+//! With `--features embeddings` and the MiniLM weights present (`scripts/fetch-minilm.sh`),
+//! it also measures the decision with the embedding: MiniLM on the prompt (≤ 128 tokens) plus
+//! a kNN over an index the size of the shipped training set. For one-core figures run it as
+//! `RAYON_NUM_THREADS=1 taskset -c 0 cargo bench -p routewise-strategy --features embeddings --bench router`.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use routewise_strategy::learned::{
-    Bands, Dataset, FitConfig, Mode, SplitMix, TrainedEstimator, fit, select,
+    Bands, Dataset, EmbeddingChoice, FitConfig, Mode, SplitMix, TrainedEstimator, fit, select,
 };
 use routewise_strategy::{Deployment, PromptView, QualityEstimator};
 
@@ -56,6 +58,75 @@ fn report_percentiles(est: &TrainedEstimator, cands: &[&Deployment]) {
         t.sort_by(f64::total_cmp);
         println!(
             "decision latency {name:>9} ({} bytes): p50 {:.1} us, p99 {:.1} us",
+            p.len(),
+            percentile(&t, 0.5),
+            percentile(&t, 0.99)
+        );
+    }
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn embedding_latency(_: &TrainedEstimator, _: &[&Deployment]) {
+    println!("decision latency with embeddings: not measured (built without feature `embeddings`)");
+}
+
+#[cfg(feature = "embeddings")]
+fn embedding_latency(est: &TrainedEstimator, cands: &[&Deployment]) {
+    use routewise_strategy::learned::{EmbedderHandle, KnnIndex, MiniLm, minilm_dir};
+    let Some(dir) = minilm_dir() else {
+        println!(
+            "decision latency with embeddings: SKIPPED (MiniLM weights not found; run scripts/fetch-minilm.sh)"
+        );
+        return;
+    };
+    let t = Instant::now();
+    let Ok(m) = MiniLm::load(&dir) else {
+        println!(
+            "decision latency with embeddings: SKIPPED (MiniLM at {} does not load)",
+            dir.display()
+        );
+        return;
+    };
+    println!(
+        "MiniLM load: {:.0} ms; candle threads: {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        candle_core::utils::get_num_threads()
+    );
+    // An index as large as the shipped training set (9,298 prompts); search cost depends
+    // only on its size, so random unit vectors measure it honestly.
+    let mut rng = SplitMix(17);
+    let vecs: Vec<Vec<f32>> = (0..9298)
+        .map(|_| {
+            let v: Vec<f32> = (0..384).map(|_| rng.next_f64() as f32 - 0.5).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / n).collect()
+        })
+        .collect();
+    let refs: Vec<&[f32]> = vecs.iter().map(Vec::as_slice).collect();
+    let scores: Vec<Vec<Option<f64>>> = (0..vecs.len())
+        .map(|i| vec![Some((i % 2) as f64), Some(((i / 2) % 2) as f64)])
+        .collect();
+    let models = est.heads().iter().map(|h| h.model.clone()).collect();
+    let knn = KnnIndex::build(models, &refs, &scores, 100, 0.5);
+    let emb = est
+        .clone()
+        .with_knn(knn)
+        .with_embedder(EmbedderHandle::new(m));
+    let mut out = Vec::with_capacity(cands.len());
+    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+        let view = PromptView::from_text(&p);
+        let mut t: Vec<f64> = (0..200)
+            .map(|_| {
+                let start = Instant::now();
+                out.clear();
+                emb.estimate(&view, cands, &mut out);
+                black_box(select(&out, &COSTS, Mode::Balanced, &emb.bands()));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!(
+            "decision latency with embeddings {name:>9} ({} bytes): p50 {:.2} ms, p99 {:.2} ms",
             p.len(),
             percentile(&t, 0.5),
             percentile(&t, 0.99)
@@ -112,7 +183,7 @@ fn bench(c: &mut Criterion) {
     let pool: Vec<Deployment> = POOL.into_iter().map(Deployment::new).collect();
     let cands: Vec<&Deployment> = pool.iter().collect();
     report_percentiles(&est, &cands);
-    println!("decision latency with embeddings: not measured (feature `embeddings` not built)");
+    embedding_latency(&est, &cands);
 
     let mut group = c.benchmark_group("router");
     let mut out = Vec::with_capacity(cands.len());
@@ -130,6 +201,7 @@ fn bench(c: &mut Criterion) {
     let small = synthetic(2000);
     let cfg = FitConfig {
         calibration_folds: 0,
+        embeddings: EmbeddingChoice::Off,
         ..FitConfig::default()
     };
     group.bench_function("train/synthetic-2000", |b| {
@@ -139,13 +211,53 @@ fn bench(c: &mut Criterion) {
 
     if let Some(ds) = shared_routellm() {
         let t = Instant::now();
-        let est = fit(&ds, &FitConfig::default());
+        let plain = FitConfig {
+            embeddings: EmbeddingChoice::Off,
+            ..FitConfig::default()
+        };
+        let est = fit(&ds, &plain);
         println!(
-            "training time, default artifact recipe ({} items, with calibration): {:.2} s ({})",
+            "training time, default artifact recipe without embeddings ({} items, with calibration): {:.2} s ({})",
             ds.items.len(),
             t.elapsed().as_secs_f64(),
             if est.is_ok() { "ok" } else { "failed" }
         );
+        #[cfg(feature = "embeddings")]
+        train_with_embeddings(&ds);
+    }
+}
+
+/// Training with embeddings: embedding the prompts (uncached) and the fit with kNN tuning.
+#[cfg(feature = "embeddings")]
+fn train_with_embeddings(ds: &Dataset) {
+    use routewise_strategy::learned::{EmbedderHandle, MiniLm, TextEmbedder, minilm_dir};
+    let Some(m) = minilm_dir().and_then(|d| MiniLm::load(d).ok()) else {
+        println!("training time with embeddings: SKIPPED (MiniLM weights not found)");
+        return;
+    };
+    let e = EmbedderHandle::new(m);
+    let texts: Vec<&str> = ds.items.iter().take(256).map(|i| i.prompt()).collect();
+    let t = Instant::now();
+    black_box(e.0.embed_all(&texts));
+    let per = t.elapsed().as_secs_f64() / texts.len() as f64;
+    println!(
+        "embedding throughput in training (batches of 16): {:.1} ms/prompt -> {:.0} s for {} prompts uncached",
+        per * 1e3,
+        per * ds.items.len() as f64,
+        ds.items.len()
+    );
+    let t = Instant::now();
+    let cfg = FitConfig {
+        embeddings: EmbeddingChoice::With(e),
+        ..FitConfig::default()
+    };
+    match fit(ds, &cfg) {
+        Ok(est) => println!(
+            "training time with embeddings (embeddings from the disk cache when present): {:.2} s; {}",
+            t.elapsed().as_secs_f64(),
+            est.describe()
+        ),
+        Err(err) => println!("training with embeddings failed: {err}"),
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Instant;
 use routewise_strategy::learned::cv::{cross_validate, grouped_folds};
 use routewise_strategy::learned::eval::{EvalConfig, evaluate_split};
 use routewise_strategy::learned::{
-    Dataset, FitConfig, Mode, SplitMix, TrainedEstimator, featurize_all, fit, select,
+    Dataset, EmbedderHandle, EmbeddingChoice, FitConfig, Mode, SplitMix, TextEmbedder,
+    TrainedEstimator, featurize_all, fit, select,
 };
 use routewise_strategy::{CapabilityProfile, Deployment, PromptView, QualityEstimator};
 
@@ -125,6 +126,7 @@ fn quick_fit() -> FitConfig {
     let mut f = FitConfig {
         epochs: 3,
         calibration_folds: 2,
+        embeddings: EmbeddingChoice::Off,
         ..FitConfig::default()
     };
     f.features.bits = 14;
@@ -223,4 +225,105 @@ fn select_reports_the_band_and_fit_needs_scores() {
     let sel = select(&[0.9, 0.88], &[1.0, 0.1], Mode::Cost, &est.bands()).expect("selects");
     assert_eq!(sel.band, est.bands().cost);
     assert!((sel.best - 0.9).abs() < 1e-12);
+}
+
+/// A deterministic stand-in for MiniLM: words hashed into 32 dimensions, L2-normalised.
+#[derive(Debug)]
+struct BagOfWords;
+
+impl TextEmbedder for BagOfWords {
+    fn name(&self) -> &str {
+        "bag-of-words"
+    }
+    fn dim(&self) -> usize {
+        32
+    }
+    fn embed_into(&self, text: &str, out: &mut Vec<f32>) -> bool {
+        out.clear();
+        out.resize(32, 0.0);
+        for w in text
+            .split_whitespace()
+            .filter(|w| w.chars().all(char::is_alphabetic))
+        {
+            let h = w
+                .bytes()
+                .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            out[(h % 32) as usize] += 1.0;
+        }
+        let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        out.iter_mut().for_each(|x| *x /= n.max(1e-6));
+        true
+    }
+}
+
+#[test]
+fn knn_component_is_tuned_on_train_and_survives_the_artifact() {
+    let ds = synthetic(300, 7);
+    let mut cfg = quick_fit();
+    cfg.embeddings = EmbeddingChoice::With(EmbedderHandle::new(BagOfWords));
+    cfg.knn.k_grid = vec![5, 20];
+    let est = fit(&ds, &cfg).expect("fits");
+    let knn = est
+        .knn()
+        .expect("the embedding separates the synthetic classes, so kNN is kept");
+    assert!(knn.blend() > 0.0 && knn.len() == 300, "{}", est.describe());
+    assert!(est.uses_knn() && est.describe().contains("bag-of-words"));
+    let pool = [Deployment::new("big"), Deployment::new("small")];
+    let cands: Vec<&Deployment> = pool.iter().collect();
+    let (mut hard, mut easy) = (Vec::new(), Vec::new());
+    est.estimate(
+        &PromptView::from_text("Please evaluate the integral of x squared number 5."),
+        &cands,
+        &mut hard,
+    );
+    est.estimate(
+        &PromptView::from_text("Please name the capital city of a country number 5."),
+        &cands,
+        &mut easy,
+    );
+    assert!(
+        hard[0] - hard[1] > easy[0] - easy[1] + 0.3,
+        "{hard:?} {easy:?}"
+    );
+    // The index round-trips (int8 vectors, u16 scores); without an embedder it is unused.
+    let back = TrainedEstimator::from_bytes(&est.to_bytes()).expect("round trip");
+    assert_eq!(back.knn().map(|k| (k.len(), k.k())), Some((300, knn.k())));
+    assert!(!back.uses_knn() || back.embedder().is_some());
+    let mut plain = Vec::new();
+    back.without_embedder().estimate(
+        &PromptView::from_text("Please evaluate the integral."),
+        &cands,
+        &mut plain,
+    );
+    assert_eq!(plain.len(), 2);
+}
+
+#[test]
+fn multi_model_sets_get_their_own_bands() {
+    let mut rng = SplitMix(11);
+    let mut text = String::new();
+    for i in 0..240 {
+        let hard = rng.next_f64() < 0.5;
+        let p = if hard {
+            "prove the theorem about primes"
+        } else {
+            "translate hello into french"
+        };
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"rb/x\",\"prompt\":\"{p} {}\",\"scores\":{{\"top\":1.0,\"mid\":{},\"cheap\":{}}},\
+             \"costs_usd\":{{\"top\":1.0,\"mid\":0.3,\"cheap\":0.01}}}}\n",
+            rng.next_u64() % 97,
+            f64::from(u8::from(rng.next_f64() < 0.9)),
+            if hard { 0.0 } else { 1.0 },
+        ));
+    }
+    let ds = Dataset::from_jsonl("multi.jsonl", &text).expect("parses");
+    let est = fit(&ds, &quick_fit()).expect("fits");
+    assert_eq!(est.pool_bands().len(), 1, "{:?}", est.pool_bands());
+    let pool = &est.pool_bands()[0];
+    assert_eq!(pool.models.len(), 3);
+    assert_eq!(est.bands_for(&["CHEAP", "top", "mid"]), pool.bands);
+    assert_eq!(est.bands_for(&["top", "mid"]), est.bands());
+    let back = TrainedEstimator::from_bytes(&est.to_bytes()).expect("round trip");
+    assert_eq!(back.pool_bands(), est.pool_bands());
 }

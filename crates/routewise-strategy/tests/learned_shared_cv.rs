@@ -8,12 +8,16 @@ use std::path::PathBuf;
 
 use routewise_strategy::learned::cv::{cross_validate, leave_one_family_out};
 use routewise_strategy::learned::eval::EvalConfig;
-use routewise_strategy::learned::{Dataset, TrainConfig, train};
+use routewise_strategy::learned::{Dataset, EmbeddingChoice, TrainConfig, train};
 
 /// The default configuration, with optional overrides for ablations
-/// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`).
+/// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`; `RW_EMB=off` for the
+/// no-embedding figures of a build with the `embeddings` feature).
 fn config() -> EvalConfig {
     let mut cfg = EvalConfig::default();
+    if std::env::var("RW_EMB").is_ok_and(|v| v == "off") {
+        cfg.fit.embeddings = EmbeddingChoice::Off;
+    }
     let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     if let Some(v) = var("RW_L2") {
         cfg.fit.l2 = v;
@@ -76,7 +80,9 @@ fn five_fold_grouped_cv_on_shared_train() {
 fn leave_gsm8k_out() {
     let Some(dir) = data_dir() else { return };
     let ds = Dataset::load(&[dir]).expect("shared data loads");
+    let t = std::time::Instant::now();
     let r = leave_one_family_out(&ds, "gsm8k", &config()).expect("loto runs");
+    println!("({:.1} s)", t.elapsed().as_secs_f64());
     println!("train without GSM8K, test GSM8K\n{}", r.to_table());
 }
 

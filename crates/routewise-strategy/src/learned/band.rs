@@ -81,6 +81,17 @@ impl Default for BandTargets {
     }
 }
 
+/// Bands calibrated for one candidate set (a pool of models seen together in training).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolBands {
+    /// The model ids of the set.
+    pub models: Vec<String>,
+    /// Its bands.
+    pub bands: Bands,
+    /// Calibration prompts behind them.
+    pub items: usize,
+}
+
 /// The outcome of a selection: which candidate, and the band that admitted it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Selection {
@@ -139,7 +150,11 @@ pub fn select_within(scores: &[f64], costs: &[f64], band: f64) -> Option<Selecti
 }
 
 /// Calibrates band widths on held-out predictions: for each mode, the widest band from a
-/// fixed grid whose realised mean quality stays within the target loss of Quality mode's.
+/// fixed grid whose realised mean quality stays within the target loss of the anchor.
+///
+/// The anchor is the better of Quality mode's realised quality and the best single
+/// model's (known when every prompt has the same candidates in the same order, as in one
+/// pool); so a Cost band with loss 0.02 keeps 98 % of the best single model's quality.
 ///
 /// `items` holds, per prompt, `(predicted, realised, cost)` for the candidates scored on it.
 pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands {
@@ -158,7 +173,15 @@ pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands
         }
         total / items.len().max(1) as f64
     };
-    let quality = realised(0.0);
+    let mut anchor = realised(0.0);
+    let width = items.first().map_or(0, Vec::len);
+    if width > 0 && items.iter().all(|c| c.len() == width) {
+        for m in 0..width {
+            let single = items.iter().map(|c| c[m].1).sum::<f64>() / items.len() as f64;
+            anchor = anchor.max(single);
+        }
+    }
+    let quality = anchor;
     let widest = |loss: f64| {
         let mut chosen = 0.0;
         for step in 1..=60 {

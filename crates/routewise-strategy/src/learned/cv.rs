@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use super::data::Dataset;
 use super::error::LearnedError;
 use super::eval::{EvalConfig, EvalReport, evaluate_split};
-use super::train::{SplitMix, featurize_all};
+use super::train::{SplitMix, featurize_with};
+use super::vectors::resolve_embedder;
 
 /// A fold id per item. Items with identical turns share a group and so a fold (no prompt is
 /// on both sides); within each task, groups are shuffled with `seed` and dealt round-robin.
@@ -68,7 +69,8 @@ pub fn cross_validate(
             "cross-validation needs at least 2 folds".into(),
         ));
     }
-    let feats = featurize_all(ds, &cfg.fit.features);
+    let embedder = resolve_embedder(&cfg.fit.embeddings)?;
+    let feats = featurize_with(ds, &cfg.fit.features, embedder.as_ref());
     let folds = grouped_folds(ds, k, seed);
     let mut reports = Vec::with_capacity(k);
     for f in 0..k {
@@ -105,6 +107,7 @@ pub fn leave_one_family_out(
         .into_iter()
         .filter(|&i| !held.contains(ds.items[i].turns.as_slice()))
         .collect();
-    let feats = featurize_all(ds, &cfg.fit.features);
+    let embedder = resolve_embedder(&cfg.fit.embeddings)?;
+    let feats = featurize_with(ds, &cfg.fit.features, embedder.as_ref());
     evaluate_split(ds, &feats, &train, &test, cfg)
 }

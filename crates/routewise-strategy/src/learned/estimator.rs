@@ -6,9 +6,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::band::{Bands, Mode, Selection, select};
+use super::band::{Bands, Mode, PoolBands, Selection, select};
+use super::embed::{EmbedderHandle, embed_text};
 use super::error::LearnedError;
 use super::features::{FeatureConfig, Features};
+use super::knn::KnnIndex;
 use super::profiles::{ReferencePair, Skills, builtin};
 use crate::{Deployment, PromptView, QualityEstimator};
 
@@ -65,11 +67,15 @@ pub struct TrainedEstimator {
     pub(crate) heads: Vec<Head>,
     pub(crate) reference: Option<ReferencePair>,
     pub(crate) bands: Bands,
+    pub(crate) pool_bands: Vec<PoolBands>,
+    pub(crate) knn: Option<KnnIndex>,
+    pub(crate) embedder: Option<EmbedderHandle>,
     pub(crate) meta: ArtifactMeta,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Features> = RefCell::new(Features::default());
+    static SCRATCH: RefCell<(Features, Vec<u32>, String)> =
+        RefCell::new((Features::default(), Vec::new(), String::new()));
 }
 
 /// The artifact shipped with the crate (trained on the Apache-2.0 RouteLLM files).
@@ -90,8 +96,93 @@ impl TrainedEstimator {
             heads,
             reference,
             bands,
+            pool_bands: Vec::new(),
+            knn: None,
+            embedder: None,
             meta,
         }
+    }
+
+    /// Adds a kNN index over training-prompt embeddings, blended with the heads. It is
+    /// used only when an embedder is attached ([`TrainedEstimator::with_embedder`]).
+    pub fn with_knn(mut self, knn: KnnIndex) -> Self {
+        self.knn = Some(knn);
+        self
+    }
+
+    /// Attaches the embedder the kNN index was built with.
+    pub fn with_embedder(mut self, embedder: EmbedderHandle) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// Drops the embedder: routing falls back to the heads alone.
+    pub fn without_embedder(mut self) -> Self {
+        self.embedder = None;
+        self
+    }
+
+    /// The kNN index, if the artifact has one.
+    pub fn knn(&self) -> Option<&KnnIndex> {
+        self.knn.as_ref()
+    }
+
+    /// The attached embedder, if any.
+    pub fn embedder(&self) -> Option<&EmbedderHandle> {
+        self.embedder.as_ref()
+    }
+
+    /// True when routing uses the kNN component (an index and a matching embedder).
+    pub fn uses_knn(&self) -> bool {
+        matches!((&self.knn, &self.embedder), (Some(k), Some(e)) if k.dim() == e.0.dim() && !k.is_empty())
+    }
+
+    /// A one-line description of what routes: heads only, or heads blended with a kNN.
+    pub fn describe(&self) -> String {
+        let heads = format!(
+            "{} logistic heads over hashed n-grams + cues",
+            self.heads.len()
+        );
+        match (&self.knn, &self.embedder) {
+            (Some(k), Some(e)) if self.uses_knn() => format!(
+                "{heads}, blended ({:.0} % weight) with a {}-NN over {} {} embeddings",
+                100.0 * k.blend(),
+                k.k(),
+                k.len(),
+                e.0.name()
+            ),
+            (Some(_), _) => format!(
+                "{heads} (the artifact's kNN index is unused: no embedder; build with the \
+                 `embeddings` feature and fetch MiniLM)"
+            ),
+            _ => heads,
+        }
+    }
+
+    /// Per-candidate-set bands calibrated in training.
+    pub fn pool_bands(&self) -> &[PoolBands] {
+        &self.pool_bands
+    }
+
+    /// Replaces the per-candidate-set bands.
+    pub fn with_pool_bands(mut self, pools: Vec<PoolBands>) -> Self {
+        self.pool_bands = pools;
+        self
+    }
+
+    /// The bands for this candidate set: those calibrated for exactly these models (in any
+    /// order, matched case-insensitively) when training saw the set, else the global ones.
+    /// The candidate set is known at routing time, so this uses nothing a request lacks.
+    pub fn bands_for(&self, models: &[&str]) -> Bands {
+        self.pool_bands
+            .iter()
+            .find(|p| {
+                p.models.len() == models.len()
+                    && models
+                        .iter()
+                        .all(|m| p.models.iter().any(|x| x.eq_ignore_ascii_case(m)))
+            })
+            .map_or(self.bands, |p| p.bands)
     }
 
     /// Loads the artifact shipped with the crate.
@@ -181,15 +272,53 @@ impl TrainedEstimator {
         self.features.extract(prompt, out);
     }
 
-    /// Scores each candidate on already-extracted features.
+    /// The prediction of head `h`, blended with the kNN estimate when `neighbours` (of
+    /// `f.embedding`) are given and the index has the head's model.
+    pub fn predict_head(&self, h: usize, f: &Features, neighbours: &[u32]) -> f64 {
+        let p = self.heads[h].predict(f);
+        match &self.knn {
+            Some(k) if !neighbours.is_empty() => match k.column(&self.heads[h].model) {
+                Some(m) => {
+                    let w = f64::from(k.blend());
+                    (1.0 - w) * p + w * k.estimate(neighbours, k.k(), m)
+                }
+                None => p,
+            },
+            _ => p,
+        }
+    }
+
+    /// Fills `neighbours` from `f.embedding` when the kNN component is active.
+    pub fn neighbours(&self, f: &Features, neighbours: &mut Vec<u32>) {
+        neighbours.clear();
+        if let Some(k) = &self.knn
+            && !f.embedding.is_empty()
+        {
+            k.neighbours(&f.embedding, k.k(), neighbours);
+        }
+    }
+
+    /// Scores each candidate on already-extracted features (and `f.embedding`, if set).
     pub fn estimate_features(&self, f: &Features, candidates: &[&Deployment], out: &mut Vec<f64>) {
+        let mut nb = Vec::new();
+        self.neighbours(f, &mut nb);
+        self.estimate_with(f, &nb, candidates, out);
+    }
+
+    fn estimate_with(
+        &self,
+        f: &Features,
+        nb: &[u32],
+        candidates: &[&Deployment],
+        out: &mut Vec<f64>,
+    ) {
         let mut reference: Option<(f64, f64)> = None;
         for d in candidates {
             if let Some(h) = self
                 .head_index(&d.model)
                 .or_else(|| self.head_index(&d.name))
             {
-                out.push(self.heads[h].predict(f));
+                out.push(self.predict_head(h, f, nb));
                 continue;
             }
             let skills = d.profile.as_ref().map(Skills::of).or_else(|| {
@@ -205,10 +334,10 @@ impl TrainedEstimator {
             let (ps, pw) = *reference.get_or_insert_with(|| {
                 let ps = self
                     .head_index(&pair.strong)
-                    .map_or(0.5, |i| self.heads[i].predict(f));
+                    .map_or(0.5, |i| self.predict_head(i, f, nb));
                 let pw = self
                     .head_index(&pair.weak)
-                    .map_or(0.5, |i| self.heads[i].predict(f));
+                    .map_or(0.5, |i| self.predict_head(i, f, nb));
                 (ps, pw)
             });
             out.push(pair.score(ps, pw, &f.signals, &skills));
@@ -220,6 +349,18 @@ impl TrainedEstimator {
             return 0.5;
         }
         self.heads.iter().map(|h| h.predict(f)).sum::<f64>() / self.heads.len() as f64
+    }
+
+    /// Extracts features and, when the kNN component is active, the prompt's embedding.
+    pub fn featurize_full(&self, prompt: &PromptView<'_>, out: &mut Features, buf: &mut String) {
+        self.featurize(prompt, out);
+        out.embedding.clear();
+        if self.uses_knn()
+            && let Some(e) = &self.embedder
+            && !e.0.embed_into(embed_text(prompt, buf), &mut out.embedding)
+        {
+            out.embedding.clear();
+        }
     }
 
     /// Scores candidates and picks one for `mode` with the calibrated bands.
@@ -234,7 +375,8 @@ impl TrainedEstimator {
     ) -> Option<Selection> {
         scores.clear();
         self.estimate(prompt, candidates, scores);
-        select(scores, costs, mode, &self.bands)
+        let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
+        select(scores, costs, mode, &self.bands_for(&models))
     }
 }
 
@@ -245,13 +387,15 @@ impl QualityEstimator for TrainedEstimator {
 
     fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut f) => {
-                self.featurize(prompt, &mut f);
-                self.estimate_features(&f, candidates, out);
+            Ok(mut guard) => {
+                let (f, nb, buf) = &mut *guard;
+                self.featurize_full(prompt, f, buf);
+                self.neighbours(f, nb);
+                self.estimate_with(f, nb, candidates, out);
             }
             Err(_) => {
                 let mut f = Features::default();
-                self.featurize(prompt, &mut f);
+                self.featurize_full(prompt, &mut f, &mut String::new());
                 self.estimate_features(&f, candidates, out);
             }
         });

@@ -12,7 +12,8 @@ use super::error::LearnedError;
 use super::estimator::TrainedEstimator;
 use super::features::Features;
 use super::metrics::{MultiModelMetrics, PairItem, TwoModelMetrics, hull_cost_at, two_model};
-use super::train::{FitConfig, SplitMix, featurize_all, fit_on, mean_costs};
+use super::train::{FitConfig, SplitMix, featurize_with, fit_on, mean_costs};
+use super::vectors::resolve_embedder;
 
 pub use super::report::{EvalReport, MultiModelFamily, TwoModelFamily};
 
@@ -51,7 +52,9 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalReport, LearnedError> {
     let train = Dataset::load(&cfg.train)?;
     let test = Dataset::load(&cfg.test)?;
     let (ds, n_train) = merge(train, test);
-    let feats = featurize_all(&ds, &cfg.fit.features);
+    let embedder = resolve_embedder(&cfg.fit.embeddings)?;
+    // Each prompt is embedded from its own text only; no label is read here.
+    let feats = featurize_with(&ds, &cfg.fit.features, embedder.as_ref());
     let train_idx: Vec<usize> = (0..n_train).collect();
     let test_idx: Vec<usize> = (n_train..ds.items.len()).collect();
     evaluate_split(&ds, &feats, &train_idx, &test_idx, cfg)
@@ -103,18 +106,21 @@ pub fn evaluate_split(
     let est = fit_on(ds, feats, train_idx, &cfg.fit)?;
     // Routing: predictions from features only, before any test label is looked at.
     let heads: Vec<Option<usize>> = ds.models.iter().map(|m| est.head_index(m)).collect();
+    let mut nb = Vec::new();
     let preds: HashMap<usize, Vec<Option<f64>>> = test_idx
         .iter()
         .map(|&i| {
+            est.neighbours(&feats[i], &mut nb);
             (
                 i,
                 heads
                     .iter()
-                    .map(|h| h.map(|h| est.heads()[h].predict(&feats[i])))
+                    .map(|h| h.map(|h| est.predict_head(h, &feats[i], &nb)))
                     .collect(),
             )
         })
         .collect();
+    let embedded = test_idx.iter().any(|&i| !feats[i].embedding.is_empty());
     let ctx = Ctx {
         ds,
         train_idx,
@@ -127,6 +133,7 @@ pub fn evaluate_split(
         train_items: train_idx.len(),
         test_items: test_idx.len(),
         bands: est.bands(),
+        estimator: describe(&est, embedded),
         ..EvalReport::default()
     };
     let mut families: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -168,6 +175,29 @@ pub fn evaluate_split(
         ));
     }
     Ok(report)
+}
+
+/// What routed, for the report ("which estimator ran").
+fn describe(est: &TrainedEstimator, embedded: bool) -> String {
+    match est.knn() {
+        Some(k) if embedded => format!(
+            "{} logistic heads over hashed n-grams + cues, blended ({:.0} % weight) with a \
+             {}-NN over {} all-MiniLM-L6-v2 embeddings",
+            est.heads().len(),
+            100.0 * k.blend(),
+            k.k(),
+            k.len()
+        ),
+        _ if embedded => format!(
+            "{} logistic heads over hashed n-grams + cues (embeddings computed, but the \
+             inner CV gave the kNN weight 0)",
+            est.heads().len()
+        ),
+        _ => format!(
+            "{} logistic heads over hashed n-grams + cues (no embeddings)",
+            est.heads().len()
+        ),
+    }
 }
 
 struct Ctx<'a> {
@@ -301,7 +331,8 @@ impl Ctx<'_> {
                 })
                 .collect()
         };
-        let bands = self.est.bands();
+        let names: Vec<&str> = models.iter().map(|&m| self.ds.models[m].as_str()).collect();
+        let bands = self.est.bands_for(&names);
         let mut modes = BTreeMap::new();
         for &mode in &self.cfg.modes {
             let picks = route(bands.width(mode));
@@ -323,6 +354,7 @@ impl Ctx<'_> {
         let saving = hull_cost_at(&sweep, best_acc).map(|c| 1.0 - c / best_cost);
         let baselines = self.multi_baselines(models, idx, best_acc, best_cost);
         MultiModelFamily {
+            bands,
             items: idx.len(),
             models: models.iter().map(|&m| self.ds.models[m].clone()).collect(),
             best_single: self.ds.models[best].clone(),

@@ -57,6 +57,8 @@ pub struct Features {
     pub val: Vec<f32>,
     /// The task signals of the prompt.
     pub signals: TaskSignals,
+    /// The prompt's sentence embedding (empty when no embedder runs).
+    pub embedding: Vec<f32>,
     scratch: Vec<u32>,
 }
 

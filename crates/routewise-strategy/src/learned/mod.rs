@@ -15,22 +15,32 @@ mod artifact;
 mod band;
 pub mod cv;
 mod data;
+mod embed;
 mod error;
 mod estimator;
 pub mod eval;
 mod features;
+mod knn;
 pub mod metrics;
+#[cfg(feature = "embeddings")]
+mod minilm;
 pub mod profiles;
 mod report;
 mod train;
+mod vectors;
 
-pub use band::{BandTargets, Bands, Mode, Selection, calibrate, select, select_within};
+pub use band::{BandTargets, Bands, Mode, PoolBands, Selection, calibrate, select, select_within};
 pub use data::{Dataset, Item};
+pub use embed::{EmbedderHandle, EmbeddingChoice, TextEmbedder, embed_text, minilm_dir};
 pub use error::LearnedError;
 pub use estimator::{ArtifactMeta, Head, TrainedEstimator};
 pub use features::{FeatureConfig, Features, TaskSignals};
+pub use knn::KnnIndex;
+#[cfg(feature = "embeddings")]
+pub use minilm::{DEFAULT_MAX_TOKENS, MiniLm};
 pub use profiles::{ReferencePair, Skills};
 pub use train::{
-    FitConfig, SplitMix, TrainConfig, TrainSummary, featurize_all, fit, fit_heads, fit_on,
-    mean_costs, train, view_of,
+    FitConfig, KnnConfig, MIN_POOL_ITEMS, SplitMix, TrainConfig, TrainSummary, featurize_all,
+    featurize_with, fit, fit_heads, fit_on, mean_costs, train, view_of,
 };
+pub use vectors::{embed_dataset, resolve_embedder};

@@ -32,6 +32,8 @@ pub struct MultiModelFamily {
     pub models: Vec<String>,
     /// The most accurate single model on the test items.
     pub best_single: String,
+    /// The bands the modes used for this candidate set.
+    pub bands: Bands,
     /// Cost saving at the best single model's accuracy on the router's cost/accuracy hull
     /// (band swept 0..0.30); `None` when the hull never reaches it.
     pub cost_saving_at_best_single: Option<f64>,
@@ -48,8 +50,10 @@ pub struct EvalReport {
     pub train_items: usize,
     /// Test items.
     pub test_items: usize,
-    /// The calibrated bands used by the modes.
+    /// The calibrated (global) bands used by the modes.
     pub bands: Bands,
+    /// Which estimator routed (heads only, or heads blended with a MiniLM kNN).
+    pub estimator: String,
     /// Two-model families by name.
     pub two_model: BTreeMap<String, TwoModelFamily>,
     /// N-model families by name.
@@ -130,12 +134,14 @@ impl EvalReport {
                 f.clone(),
                 json!({
                     "items": fam.items, "models": fam.models, "best_single": fam.best_single,
+                    "bands": {"balanced": fam.bands.balanced, "cost": fam.bands.cost},
                     "cost_saving_at_best_single": fam.cost_saving_at_best_single.map_or(Value::Null, num),
                     "modes": modes, "baselines": baselines,
                 }),
             );
         }
         json!({
+            "estimator": self.estimator,
             "train_items": self.train_items,
             "test_items": self.test_items,
             "bands": {"balanced": self.bands.balanced, "cost": self.bands.cost},
@@ -147,6 +153,9 @@ impl EvalReport {
     /// A readable plain-text table.
     pub fn to_table(&self) -> String {
         let mut s = String::new();
+        if !self.estimator.is_empty() {
+            let _ = writeln!(s, "estimator: {}", self.estimator);
+        }
         let _ = writeln!(
             s,
             "train items {}, test items {}; bands: balanced {:.3}, cost {:.3}",
@@ -191,6 +200,11 @@ impl EvalReport {
             );
             let _ = writeln!(
                 s,
+                "  bands for this model set: balanced {:.3}, cost {:.3}",
+                fam.bands.balanced, fam.bands.cost
+            );
+            let _ = writeln!(
+                s,
                 "  {:<20} {:>8} {:>12} {:>9} {:>9}",
                 "policy", "acc", "$/query", "acc/best", "$/best"
             );
@@ -221,6 +235,10 @@ impl EvalReport {
             train_items: reports.iter().map(|r| r.train_items).sum::<usize>()
                 / reports.len().max(1),
             test_items: reports.iter().map(|r| r.test_items).sum(),
+            estimator: reports
+                .first()
+                .map(|r| r.estimator.clone())
+                .unwrap_or_default(),
             bands: Bands {
                 balanced: nan_mean(reports.iter().map(|r| r.bands.balanced)),
                 cost: nan_mean(reports.iter().map(|r| r.bands.cost)),
@@ -266,6 +284,10 @@ impl EvalReport {
                             .map(|x| x.cost_saving_at_best_single.unwrap_or(f64::NAN)),
                     );
                     MultiModelFamily {
+                        bands: Bands {
+                            balanced: nan_mean(all.iter().map(|x| x.bands.balanced)),
+                            cost: nan_mean(all.iter().map(|x| x.bands.cost)),
+                        },
                         items: all.iter().map(|x| x.items).sum(),
                         models: fam.models.clone(),
                         best_single: fam.best_single.clone(),

@@ -4,13 +4,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::band::{BandTargets, Bands, calibrate};
+use super::band::{BandTargets, Bands, PoolBands, calibrate};
 use super::cv::grouped_folds;
 use super::data::{Dataset, Item};
+use super::embed::{EmbedderHandle, EmbeddingChoice};
 use super::error::LearnedError;
 use super::estimator::{ArtifactMeta, Head, TrainedEstimator};
 use super::features::{FeatureConfig, Features};
+use super::knn::KnnIndex;
 use super::profiles::{ReferencePair, builtin};
+use super::vectors::{embed_dataset, resolve_embedder};
 use crate::PromptView;
 
 /// Hyper-parameters of a fit. The defaults are what the shipped artifact uses.
@@ -33,6 +36,29 @@ pub struct FitConfig {
     /// Strong and weak model ids of the reference pair; `None` picks the heads with built-in
     /// profiles that differ most in general skill.
     pub reference: Option<(String, String)>,
+    /// Sentence embeddings for the kNN component (default: MiniLM when available).
+    pub embeddings: EmbeddingChoice,
+    /// The kNN component's search grid.
+    pub knn: KnnConfig,
+}
+
+/// The grid the kNN component's `k` and blend weight are chosen from, by inner
+/// cross-validation on the training data only (the calibration folds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnnConfig {
+    /// Candidate neighbour counts.
+    pub k_grid: Vec<usize>,
+    /// Candidate weights of the kNN estimate in the blend (0 = heads only).
+    pub blend_grid: Vec<f32>,
+}
+
+impl Default for KnnConfig {
+    fn default() -> Self {
+        Self {
+            k_grid: vec![10, 20, 40, 70, 100, 150, 250],
+            blend_grid: vec![0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0],
+        }
+    }
 }
 
 impl Default for FitConfig {
@@ -46,6 +72,8 @@ impl Default for FitConfig {
             targets: BandTargets::default(),
             calibration_folds: 3,
             reference: None,
+            embeddings: EmbeddingChoice::Auto,
+            knn: KnnConfig::default(),
         }
     }
 }
@@ -84,6 +112,11 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary, LearnedError> {
     let start = Instant::now();
     let ds = Dataset::load(&cfg.data)?;
     let mut estimator = fit(&ds, &cfg.fit)?;
+    if estimator.knn.is_some() {
+        estimator.meta.note = format!("{} {}", estimator.meta.note, estimator.describe())
+            .trim()
+            .to_owned();
+    }
     estimator.meta.trained_on = cfg
         .data
         .iter()
@@ -135,9 +168,29 @@ pub fn view_of(item: &Item) -> PromptView<'_> {
 /// # Errors
 /// [`LearnedError::Config`] when no model has a scored item.
 pub fn fit(ds: &Dataset, cfg: &FitConfig) -> Result<TrainedEstimator, LearnedError> {
-    let feats = featurize_all(ds, &cfg.features);
+    let embedder = resolve_embedder(&cfg.embeddings)?;
+    let feats = featurize_with(ds, &cfg.features, embedder.as_ref());
     let all: Vec<usize> = (0..ds.items.len()).collect();
-    fit_on(ds, &feats, &all, cfg)
+    let est = fit_on(ds, &feats, &all, cfg)?;
+    Ok(match embedder {
+        Some(e) if est.knn.is_some() => est.with_embedder(e),
+        _ => est,
+    })
+}
+
+/// [`featurize_all`] plus each item's embedding when an embedder is given.
+pub fn featurize_with(
+    ds: &Dataset,
+    cfg: &FeatureConfig,
+    embedder: Option<&EmbedderHandle>,
+) -> Vec<Features> {
+    let mut feats = featurize_all(ds, cfg);
+    if let Some(e) = embedder {
+        for (f, v) in feats.iter_mut().zip(embed_dataset(ds, e)) {
+            f.embedding = v;
+        }
+    }
+    feats
 }
 
 /// Fits on the items at `train_idx`, with `feats` precomputed for the whole dataset.
@@ -168,9 +221,31 @@ pub fn fit_on(
         },
     );
     if cfg.calibration_folds >= 2 {
-        est.bands = calibrate_bands(ds, feats, train_idx, cfg);
+        let oof = out_of_fold(ds, feats, train_idx, cfg);
+        let (k, blend) = oof.tune(ds, &cfg.knn);
+        if blend > 0.0 {
+            est.knn = Some(build_knn(ds, feats, train_idx, k, blend));
+        }
+        let (global, pools) = oof.calibrate(ds, k, blend, cfg);
+        est.bands = global;
+        est.pool_bands = pools;
     }
     Ok(est)
+}
+
+/// A kNN index over the embedded items of `idx`.
+fn build_knn(ds: &Dataset, feats: &[Features], idx: &[usize], k: usize, blend: f32) -> KnnIndex {
+    let with: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|&i| !feats[i].embedding.is_empty())
+        .collect();
+    let vectors: Vec<&[f32]> = with
+        .iter()
+        .map(|&i| feats[i].embedding.as_slice())
+        .collect();
+    let scores: Vec<Vec<Option<f64>>> = with.iter().map(|&i| ds.items[i].scores.clone()).collect();
+    KnnIndex::build(ds.models.clone(), &vectors, &scores, k, blend)
 }
 
 fn pick_reference(heads: &[Head], cfg: &FitConfig) -> Option<ReferencePair> {
@@ -219,43 +294,196 @@ pub fn mean_costs(ds: &Dataset, idx: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-fn calibrate_bands(
+/// Out-of-fold predictions on the training items: head predictions per model and, when
+/// items are embedded, their nearest training neighbours (ranked) from the other folds.
+struct OutOfFold {
+    /// (item, head prediction per dataset model, neighbour item ids).
+    rows: Vec<(usize, Vec<Option<f64>>, Vec<usize>)>,
+    /// Base rate per dataset model on the training items (the kNN prior).
+    priors: Vec<f64>,
+    costs: Vec<f64>,
+}
+
+fn out_of_fold(
     ds: &Dataset,
     feats: &[Features],
     train_idx: &[usize],
     cfg: &FitConfig,
-) -> Bands {
+) -> OutOfFold {
     let sub = ds.subset(train_idx);
     let folds = grouped_folds(&sub, cfg.calibration_folds, cfg.seed ^ 0x5eed);
-    let costs = mean_costs(ds, train_idx);
     let inner = FitConfig {
         calibration_folds: 0,
         ..cfg.clone()
     };
-    let mut items = Vec::new();
+    let k_max = cfg.knn.k_grid.iter().copied().max().unwrap_or(0);
+    let embedded = train_idx.iter().any(|&i| !feats[i].embedding.is_empty()) && k_max > 0;
+    let mut rows = Vec::new();
     for k in 0..cfg.calibration_folds {
         let fit_idx: Vec<usize> = (0..sub.items.len())
             .filter(|&j| folds[j] != k)
             .map(|j| train_idx[j])
             .collect();
         let heads = fit_heads(ds, feats, &fit_idx, &inner);
+        let cols: Vec<Option<usize>> = ds
+            .models
+            .iter()
+            .map(|m| heads.iter().position(|h| &h.model == m))
+            .collect();
+        let with: Vec<usize> = fit_idx
+            .iter()
+            .copied()
+            .filter(|&i| !feats[i].embedding.is_empty())
+            .collect();
+        let index = embedded.then(|| build_knn(ds, feats, &fit_idx, k_max, 1.0));
+        let mut nb = Vec::new();
         for j in (0..sub.items.len()).filter(|&j| folds[j] == k) {
             let i = train_idx[j];
-            let cands: Vec<(f64, f64, f64)> = heads
+            let preds = cols
                 .iter()
-                .filter_map(|h| {
-                    let m = ds.model_index(&h.model)?;
-                    let s = ds.items[i].scores[m]?;
-                    Some((h.predict(&feats[i]), s, costs[m]))
-                })
+                .map(|c| c.map(|c| heads[c].predict(&feats[i])))
                 .collect();
-            if cands.len() >= 2 {
-                items.push(cands);
+            nb.clear();
+            if let Some(index) = &index {
+                index.neighbours(&feats[i].embedding, k_max, &mut nb);
+            }
+            rows.push((i, preds, nb.iter().map(|&r| with[r as usize]).collect()));
+        }
+    }
+    let mut sum = vec![0.0; ds.models.len()];
+    let mut n = vec![0usize; ds.models.len()];
+    for &i in train_idx {
+        for (m, s) in ds.items[i].scores.iter().enumerate() {
+            if let Some(s) = s {
+                sum[m] += s;
+                n[m] += 1;
             }
         }
     }
-    calibrate(&items, &cfg.targets)
+    OutOfFold {
+        rows,
+        priors: sum
+            .iter()
+            .zip(&n)
+            .map(|(s, &n)| if n > 0 { s / n as f64 } else { 0.5 })
+            .collect(),
+        costs: mean_costs(ds, train_idx),
+    }
 }
+
+impl OutOfFold {
+    /// The blended prediction of model `m` for row `r`.
+    fn predict(&self, ds: &Dataset, r: usize, m: usize, k: usize, blend: f32) -> Option<f64> {
+        let (_, preds, nb) = &self.rows[r];
+        let p = preds[m]?;
+        if blend <= 0.0 || nb.is_empty() {
+            return Some(p);
+        }
+        let mut sum = super::knn::PRIOR_WEIGHT * self.priors[m];
+        let mut n = super::knn::PRIOR_WEIGHT;
+        for &j in nb.iter().take(k) {
+            if let Some(s) = ds.items[j].scores[m] {
+                sum += s;
+                n += 1.0;
+            }
+        }
+        let w = f64::from(blend);
+        Some((1.0 - w) * p + w * sum / n)
+    }
+
+    /// The `(k, blend)` of the grid with the lowest squared error of the predictions'
+    /// deviations from the prompt's mean: what routing between models needs.
+    fn tune(&self, ds: &Dataset, grid: &KnnConfig) -> (usize, f32) {
+        let embedded = self.rows.iter().any(|r| !r.2.is_empty());
+        let default = (grid.k_grid.first().copied().unwrap_or(1), 0.0);
+        if !embedded {
+            return default;
+        }
+        let mut best = (f64::INFINITY, default);
+        let mut p = Vec::new();
+        let mut y = Vec::new();
+        for &k in &grid.k_grid {
+            for &blend in &grid.blend_grid {
+                let mut loss = 0.0;
+                for r in 0..self.rows.len() {
+                    let i = self.rows[r].0;
+                    p.clear();
+                    y.clear();
+                    for m in 0..ds.models.len() {
+                        if let (Some(pm), Some(ym)) =
+                            (self.predict(ds, r, m, k, blend), ds.items[i].scores[m])
+                        {
+                            p.push(pm);
+                            y.push(ym);
+                        }
+                    }
+                    if p.is_empty() {
+                        continue;
+                    }
+                    let n = p.len() as f64;
+                    let (pm, ym) = (p.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+                    // Routing ranks models against each other on a prompt, so the loss is
+                    // on deviations from the prompt's mean (the gap between models).
+                    for (a, b) in p.iter().zip(&y) {
+                        loss += ((a - pm) - (b - ym)).powi(2);
+                    }
+                }
+                if loss < best.0 {
+                    best = (loss, (k, blend));
+                }
+            }
+        }
+        best.1
+    }
+
+    /// Global bands over every row, and bands per candidate set seen on at least
+    /// [`MIN_POOL_ITEMS`] rows with three or more models.
+    fn calibrate(
+        &self,
+        ds: &Dataset,
+        k: usize,
+        blend: f32,
+        cfg: &FitConfig,
+    ) -> (Bands, Vec<PoolBands>) {
+        let mut all = Vec::new();
+        let mut pools: std::collections::BTreeMap<Vec<usize>, Vec<Candidates>> =
+            std::collections::BTreeMap::new();
+        for r in 0..self.rows.len() {
+            let i = self.rows[r].0;
+            let mut key = Vec::new();
+            let cands: Vec<(f64, f64, f64)> = (0..ds.models.len())
+                .filter_map(|m| {
+                    let p = self.predict(ds, r, m, k, blend)?;
+                    let s = ds.items[i].scores[m]?;
+                    key.push(m);
+                    Some((p, s, self.costs[m]))
+                })
+                .collect();
+            if cands.len() >= 2 {
+                all.push(cands.clone());
+                if cands.len() >= 3 {
+                    pools.entry(key).or_default().push(cands);
+                }
+            }
+        }
+        let pools = pools
+            .into_iter()
+            .filter(|(_, items)| items.len() >= MIN_POOL_ITEMS)
+            .map(|(key, items)| PoolBands {
+                models: key.iter().map(|&m| ds.models[m].clone()).collect(),
+                bands: calibrate(&items, &cfg.targets),
+                items: items.len(),
+            })
+            .collect();
+        (calibrate(&all, &cfg.targets), pools)
+    }
+}
+
+/// `(predicted, realised, cost)` of each candidate scored on one prompt.
+type Candidates = Vec<(f64, f64, f64)>;
+
+/// Fewest calibration prompts for a candidate set to get bands of its own.
+pub const MIN_POOL_ITEMS: usize = 100;
 
 /// Fits one logistic head per model that has scored items among `idx`.
 pub fn fit_heads(ds: &Dataset, feats: &[Features], idx: &[usize], cfg: &FitConfig) -> Vec<Head> {
