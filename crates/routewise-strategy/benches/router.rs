@@ -230,7 +230,7 @@ fn bench(c: &mut Criterion) {
 /// Training with embeddings: embedding the prompts (uncached) and the fit with kNN tuning.
 #[cfg(feature = "embeddings")]
 fn train_with_embeddings(ds: &Dataset) {
-    use routewise_strategy::learned::{EmbedderHandle, MiniLm, TextEmbedder, minilm_dir};
+    use routewise_strategy::learned::{EmbedderHandle, MiniLm, minilm_dir};
     let Some(m) = minilm_dir().and_then(|d| MiniLm::load(d).ok()) else {
         println!("training time with embeddings: SKIPPED (MiniLM weights not found)");
         return;
