@@ -69,7 +69,13 @@ impl MiniLm {
         };
         let config: Config = serde_json::from_slice(&read("config.json")?)
             .map_err(|e| err(dir, format!("config.json: {e}")))?;
-        let tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+            .map_err(|e| err(dir, format!("tokenizer.json: {e}")))?;
+        // The shipped tokenizer.json pads to 128 and truncates from the front; the cap here
+        // is applied from the end instead, and padding would leak [PAD] into the mean.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
             .map_err(|e| err(dir, format!("tokenizer.json: {e}")))?;
         // Buffered, not memory-mapped: mapping is `unsafe` in candle and the crate forbids it.
         let vb = VarBuilder::from_buffered_safetensors(

@@ -5,7 +5,11 @@
 //!   code/maths/extraction/length/turn cues; models without a head are scored through their
 //!   [`CapabilityProfile`](crate::CapabilityProfile) and a reference pair of heads
 //!   ([`ReferencePair::score`]).
-//! * [`select`]: the cheapest candidate within a calibrated band of the best prediction.
+//! * Optionally (feature `embeddings`, weights from `scripts/fetch-minilm.sh`), a cosine
+//!   [`KnnIndex`] over all-MiniLM-L6-v2 embeddings of the training prompts, blended into the
+//!   heads; without an embedder the same artifact routes on the heads alone.
+//! * [`select`]: the cheapest candidate within a calibrated band of the best prediction;
+//!   [`TrainedEstimator::bands_for`] gives the bands calibrated for a candidate set.
 //! * [`train()`], [`eval::run`], [`cv::cross_validate`]: the offline tooling.
 //!
 //! The router only ever sees a [`PromptView`](crate::PromptView): a dataset's `task` label is
