@@ -176,6 +176,16 @@ fn shared_routellm() -> Option<Dataset> {
 fn bench(c: &mut Criterion) {
     let t = Instant::now();
     let est = TrainedEstimator::default_artifact().expect("shipped artifact loads");
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs this once in a debug build: one decision as a smoke
+        // test, none of the timing loops (with embeddings they would take many minutes).
+        let pool: Vec<Deployment> = POOL.into_iter().map(Deployment::new).collect();
+        let cands: Vec<&Deployment> = pool.iter().collect();
+        let mut out = Vec::new();
+        est.estimate(&PromptView::from_text("Say hello."), &cands, &mut out);
+        assert_eq!(out.len(), cands.len());
+        return;
+    }
     println!(
         "default artifact load: {:.2} ms",
         t.elapsed().as_secs_f64() * 1e3
