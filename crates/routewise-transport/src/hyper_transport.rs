@@ -1,7 +1,7 @@
 //! A transport on hyper-util's pooled legacy client with hyper-rustls (http and https).
 
 use std::error::Error as StdError;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -10,9 +10,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use tracing::Instrument;
 
-use crate::trace::{record_outcome, send_span};
+use crate::trace::traced;
 use crate::{BoxError, ResponseBody, Transport, TransportError, TransportErrorKind};
 
 /// The connect timeout of the OpenAI SDKs.
@@ -134,15 +133,7 @@ impl Transport for HyperTransport {
         &self,
         req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
-        let span = send_span("hyper", &req);
-        let started = Instant::now();
-        async move {
-            let result = self.execute(req).await;
-            record_outcome(&tracing::Span::current(), started, &result);
-            result
-        }
-        .instrument(span)
-        .await
+        traced("hyper", req, |req| self.execute(req)).await
     }
 }
 

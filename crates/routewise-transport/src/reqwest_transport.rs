@@ -1,13 +1,12 @@
 //! The default transport, on reqwest (rustls, HTTP/1.1 and HTTP/2, pooled connections).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use tracing::Instrument;
 
-use crate::trace::{record_outcome, send_span};
+use crate::trace::traced;
 use crate::{BoxError, ResponseBody, Transport, TransportError, TransportErrorKind};
 
 /// The connect timeout of the OpenAI SDKs.
@@ -130,15 +129,7 @@ impl Transport for ReqwestTransport {
         &self,
         req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
-        let span = send_span("reqwest", &req);
-        let started = Instant::now();
-        async move {
-            let result = self.execute(req).await;
-            record_outcome(&tracing::Span::current(), started, &result);
-            result
-        }
-        .instrument(span)
-        .await
+        traced("reqwest", req, |req| self.execute(req)).await
     }
 }
 

@@ -38,3 +38,25 @@ pub(crate) fn record_outcome(
         }
     }
 }
+
+/// Runs one connector's send inside its `http.send` span and records the outcome, so every
+/// connector reports the same fields the same way.
+pub(crate) async fn traced<Fut>(
+    transport: &'static str,
+    req: http::Request<Bytes>,
+    exec: impl FnOnce(http::Request<Bytes>) -> Fut,
+) -> Result<http::Response<ResponseBody>, TransportError>
+where
+    Fut: std::future::Future<Output = Result<http::Response<ResponseBody>, TransportError>>,
+{
+    use tracing::Instrument;
+    let span = send_span(transport, &req);
+    let started = Instant::now();
+    async move {
+        let result = exec(req).await;
+        record_outcome(&tracing::Span::current(), started, &result);
+        result
+    }
+    .instrument(span)
+    .await
+}
