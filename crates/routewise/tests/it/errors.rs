@@ -1,7 +1,5 @@
 //! Every error-status mapping, Azure error extras, and bad bodies against MockFoundry.
 
-mod support;
-
 use routewise::ErrorKind;
 use routewise_testkit::{ErrorReply, MockFoundry};
 use routewise_types::CreateResponse;
@@ -12,7 +10,7 @@ async fn client_failing_with(reply: ErrorReply) -> (MockFoundry, routewise::Clie
         .deployment("gpt-4o")
         .region("East US 2")
         .fail_next(1, reply);
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .max_retries(0)
         .build()
         .unwrap();
@@ -86,7 +84,7 @@ async fn rate_limit_headers_are_parsed() {
 async fn success_carries_rate_limit_headers_too() {
     let foundry = MockFoundry::start().await;
     foundry.deployment("gpt-4o");
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let response = client
@@ -104,7 +102,7 @@ async fn content_filter_block_is_typed_and_final() {
     foundry
         .deployment("gpt-4o")
         .block_prompts_containing("forbidden");
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let err = client
@@ -174,14 +172,14 @@ async fn non_json_error_bodies_never_panic() {
 
 #[tokio::test]
 async fn a_success_body_that_is_not_a_response_is_a_decode_error() {
-    let server = support::scripted::ScriptedServer::start(|_| {
-        support::scripted::Reply::json(
+    let server = crate::support::scripted::ScriptedServer::start(|_| {
+        crate::support::scripted::Reply::json(
             200,
             r#"{"id":"resp_1","object":"response","output":"not-a-list"}"#,
         )
     })
     .await;
-    let client = support::builder(&server.uri()).build().unwrap();
+    let client = crate::support::builder(&server.uri()).build().unwrap();
     let err = client
         .responses()
         .create(CreateResponse::new("gpt-4o", "hi"))
@@ -199,7 +197,7 @@ async fn a_success_body_that_is_not_a_response_is_a_decode_error() {
 async fn unknown_deployment_is_not_found() {
     let foundry = MockFoundry::start().await;
     foundry.deployment("gpt-4o");
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let err = client
@@ -216,7 +214,7 @@ async fn connection_refused_is_a_connect_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = support::builder(&format!("http://{addr}/openai/v1"))
+    let client = crate::support::builder(&format!("http://{addr}/openai/v1"))
         .max_retries(0)
         .build()
         .unwrap();
@@ -231,11 +229,11 @@ async fn connection_refused_is_a_connect_error() {
 
 #[tokio::test]
 async fn response_header_timeout_is_a_timeout_error() {
-    let server = support::scripted::ScriptedServer::start(|_| {
-        support::scripted::Reply::Hang(std::time::Duration::from_secs(5))
+    let server = crate::support::scripted::ScriptedServer::start(|_| {
+        crate::support::scripted::Reply::Hang(std::time::Duration::from_secs(5))
     })
     .await;
-    let client = support::builder(&server.uri())
+    let client = crate::support::builder(&server.uri())
         .max_retries(0)
         .response_header_timeout(std::time::Duration::from_millis(100))
         .build()

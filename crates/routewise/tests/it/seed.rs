@@ -1,8 +1,6 @@
 //! The seed's call path against MockFoundry: project client, model-router and pinned
 //! deployments, URL shapes and auth header forms (digest §5), and the id-based operations.
 
-mod support;
-
 use routewise::{Client, EndpointKind, ProjectClient};
 use routewise_auth::{ApiKey, StaticBearer};
 use routewise_testkit::{DEFAULT_PROJECT, MockFoundry, SEED_DEPLOYMENTS};
@@ -137,7 +135,7 @@ async fn openai_style_base_url_with_key_as_bearer() {
 async fn wrong_key_is_an_authentication_error() {
     let foundry = seeded().await;
     foundry.require_api_key("right");
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .credential(ApiKey::new("wrong"))
         .build()
         .unwrap();
@@ -226,7 +224,7 @@ fn invalid_endpoints_are_typed_errors() {
 #[tokio::test]
 async fn retrieve_input_items_cancel_delete() {
     let foundry = seeded().await;
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let created = client

@@ -1,9 +1,7 @@
 //! Golden tests: every example of the wire digest (sections 1–4, plus the router details of §6)
 //! parses into the expected typed values and round-trips to an equivalent JSON document.
 
-mod common;
-
-use common::{fixture, round_trip, sse_data};
+use crate::common::{fixture, round_trip, sse_data};
 use routewise_types::*;
 
 #[test]

@@ -2,8 +2,6 @@
 //! their reason, truncation, idle timeouts, `[DONE]`, no retry after the first event, and
 //! cancellation on drop.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -35,7 +33,7 @@ async fn collect(
 }
 
 fn fault_client(server: &SseFaultServer) -> Client {
-    support::builder(&server.openai_base_url())
+    crate::support::builder(&server.openai_base_url())
         .idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap()
@@ -91,7 +89,7 @@ async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers(
 async fn model_router_stream_reports_the_served_model() {
     let foundry = MockFoundry::start().await;
     foundry.with_seed_deployments();
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let stream = client
@@ -321,7 +319,7 @@ async fn a_silent_stream_times_out() {
         SseFaultServer::start(Script::from_sse_body(fixtures::HELLO_STREAM).stall_after_frames(6))
             .await
             .unwrap();
-    let client = support::builder(&server.openai_base_url())
+    let client = crate::support::builder(&server.openai_base_url())
         .idle_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
@@ -424,7 +422,7 @@ async fn http_errors_on_stream_are_typed() {
     ))
     .await
     .unwrap();
-    let client = support::builder(&server.openai_base_url())
+    let client = crate::support::builder(&server.openai_base_url())
         .max_retries(0)
         .build()
         .unwrap();

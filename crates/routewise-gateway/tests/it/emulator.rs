@@ -1,9 +1,7 @@
 //! The embedded pool and emulated deployments over real HTTP: served models, deterministic
 //! answers, prompt-cache accounting, stream shape, models and health routes.
 
-mod common;
-
-use common::{FAST_EMULATOR, client, output_text, post, sse, start, streamed_text};
+use crate::common::{FAST_EMULATOR, client, output_text, post, sse, start, streamed_text};
 use routewise_gateway::{Config, Gateway};
 use serde_json::{Value, json};
 

@@ -1,10 +1,8 @@
 //! Graceful shutdown: streams in flight finish, new connections are refused.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, parse_sse, start, streamed_text};
+use crate::common::{client, parse_sse, start, streamed_text};
 use serde_json::json;
 
 #[tokio::test]

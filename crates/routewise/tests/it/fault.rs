@@ -3,18 +3,16 @@
 //! with `response.failed` + `error` before any content); the second times out 20% of the time;
 //! the third always answers. Every request must get exactly one complete answer.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::scripted::{Reply, ScriptedServer};
 use futures_util::StreamExt;
 use routewise_strategy::{AttemptResult, FailureKind, Fallback};
 use routewise_testkit::fixtures::{ResponseFixture, sse_body};
 use routewise_types::CreateResponse;
-use support::scripted::{Reply, ScriptedServer};
 
 const REQUESTS: usize = 1_000;
 const CONCURRENCY: usize = 50;
@@ -26,7 +24,7 @@ struct Ledger {
     completed: Mutex<HashMap<String, usize>>,
 }
 
-fn script(ledger: &Ledger, seen: &support::scripted::Seen) -> Reply {
+fn script(ledger: &Ledger, seen: &crate::support::scripted::Seen) -> Reply {
     let model = seen.model().to_owned();
     let prompt = seen.body["input"].as_str().unwrap_or_default().to_owned();
     let k = ledger
@@ -71,7 +69,7 @@ async fn thousand_requests_through_fallback_each_get_exactly_one_answer() {
     });
     let server_ledger = ledger.clone();
     let server = ScriptedServer::start(move |seen| script(&server_ledger, seen)).await;
-    let client = support::builder(&server.uri())
+    let client = crate::support::builder(&server.uri())
         .max_retries(0)
         // Far above a healthy answer's latency even on a loaded 2-core CI box, far below the hang.
         .response_header_timeout(Duration::from_secs(1))

@@ -1,12 +1,11 @@
 //! The SDK retry rules through the whole client stack, with a mocked transport and paused
 //! time (exact delays, no sleeping), plus one run against MockFoundry.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::support::{MockTransport, json_response};
 use routewise::{Client, ErrorKind};
 use routewise_auth::azure_sdk::azure_core::{
     self,
@@ -16,7 +15,6 @@ use routewise_auth::azure_sdk::azure_core::{
 use routewise_auth::{AzureCredential, MockCredential};
 use routewise_testkit::{ErrorReply, MockFoundry};
 use routewise_types::CreateResponse;
-use support::{MockTransport, json_response};
 use tokio::time::Instant;
 
 const OK_BODY: &str = r#"{"id":"resp_1","object":"response","status":"completed","model":"gpt-4o-2024-08-06","output":[]}"#;
@@ -284,7 +282,7 @@ async fn retries_against_mock_foundry_with_rate_limit_headers() {
     foundry
         .deployment("gpt-4o")
         .fail_next(2, ErrorReply::rate_limited(Duration::from_millis(30)));
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
     let start = std::time::Instant::now();

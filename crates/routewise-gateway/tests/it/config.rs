@@ -250,7 +250,7 @@ fn router_estimators_are_chosen_by_name_or_artifact_path() {
 
 #[test]
 fn the_example_config_in_the_crate_loads() {
-    let text = include_str!("../routewise.example.toml");
+    let text = include_str!("../../routewise.example.toml");
     let cfg = Config::from_toml_str_with_env(text, "routewise.example.toml", &|var| match var {
         "ROUTEWISE_API_KEYS" | "AZURE_OPENAI_API_KEY" | "OPENAI_API_KEY" => Some("k".into()),
         _ => None,

@@ -2,8 +2,6 @@
 //! arrives chunk by chunk, connect errors, and the timeout layer on real sockets.
 #![cfg(any(feature = "reqwest", feature = "hyper"))]
 
-mod support;
-
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +18,7 @@ fn get(url: &str) -> http::Request<Bytes> {
 }
 
 async fn round_trip(t: &dyn Transport) {
-    let server = support::spawn().await;
+    let server = crate::support::spawn().await;
     let req = http::Request::post(server.url("/echo"))
         .header("x-custom", "42")
         .body(Bytes::from_static(b"{\"input\":\"hi\"}"))
@@ -45,7 +43,7 @@ async fn round_trip(t: &dyn Transport) {
 }
 
 async fn streams_chunk_by_chunk(t: &dyn Transport) {
-    let server = support::spawn().await;
+    let server = crate::support::spawn().await;
     let res = t.send(get(&server.url("/stream"))).await.unwrap();
     let mut events = SseStream::new(res.into_body());
     // The server holds the second event back until we saw the first: a buffering transport
@@ -67,13 +65,13 @@ async fn streams_chunk_by_chunk(t: &dyn Transport) {
 }
 
 async fn connect_errors(t: &dyn Transport) {
-    let addr = support::closed_port().await;
+    let addr = crate::support::closed_port().await;
     let err = t.send(get(&format!("http://{addr}/"))).await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
 }
 
 async fn timeouts(t: &dyn Transport) {
-    let server = support::spawn().await;
+    let server = crate::support::spawn().await;
     let layer = TimeoutLayer::new()
         .response_header_timeout(Duration::from_millis(200))
         .idle_timeout(Duration::from_millis(200));
@@ -144,7 +142,7 @@ async fn spans_never_show_secrets(t: &dyn Transport) -> String {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let server = support::spawn().await;
+    let server = crate::support::spawn().await;
     let req = http::Request::post(server.url("/echo?sig=query-secret"))
         .header("authorization", "Bearer token-secret")
         .header("api-key", "key-secret")

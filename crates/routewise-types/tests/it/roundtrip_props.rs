@@ -1,8 +1,6 @@
 //! Property tests: typed values survive serialise → parse unchanged, and documents with injected
 //! unknown fields, unknown union members and explicit `null`s survive parse → serialise as equal JSON.
 
-mod common;
-
 use proptest::prelude::*;
 use routewise_types::*;
 use serde_json::{Map, Value, json};
@@ -384,7 +382,7 @@ where
         parse_value(doc.clone()).map_err(|e| TestCaseError::fail(format!("{e}\n in: {doc}")))?;
     let back = serde_json::to_value(&typed).unwrap();
     prop_assert!(
-        common::json_equivalent(&doc, &back),
+        crate::common::json_equivalent(&doc, &back),
         "\n in: {doc}\nout: {back}"
     );
     Ok(())
@@ -447,6 +445,6 @@ proptest! {
         if let ResponseStreamEvent::Unknown(_) = &ev {
             prop_assert_eq!(ev.sequence_number(), Some(u64::from(seq)));
         }
-        prop_assert!(common::json_equivalent(&doc, &serde_json::to_value(&ev).unwrap()));
+        prop_assert!(crate::common::json_equivalent(&doc, &serde_json::to_value(&ev).unwrap()));
     }
 }

@@ -1,11 +1,9 @@
 //! Bad input gets an OpenAI/Azure-shaped error with the right status, and never takes the
 //! server down.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{FAST_EMULATOR, client, error_of, output_text, post, post_with, start};
+use crate::common::{FAST_EMULATOR, client, error_of, output_text, post, post_with, start};
 use routewise_gateway::RunningGateway;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

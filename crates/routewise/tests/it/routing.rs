@@ -1,8 +1,6 @@
 //! Issue 4 against the test kit: each strategy's choice, failover order, cooldown and recovery,
 //! the no-failover-after-first-delta rule, and the `RouteDecision` every response carries.
 
-mod support;
-
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -26,7 +24,7 @@ async fn foundry_with(deployments: &[&str]) -> MockFoundry {
 
 /// No transport retries, so each failure reaches the router at once.
 fn client(foundry: &MockFoundry) -> Client {
-    support::builder(&foundry.openai_base_url())
+    crate::support::builder(&foundry.openai_base_url())
         .max_retries(0)
         .build()
         .unwrap()
@@ -372,7 +370,7 @@ async fn with_strategy_shares_the_client() {
 }
 
 fn stream_client(server: &SseFaultServer) -> Client {
-    support::builder(&server.openai_base_url())
+    crate::support::builder(&server.openai_base_url())
         .max_retries(0)
         .idle_timeout(Duration::from_millis(200))
         .build()

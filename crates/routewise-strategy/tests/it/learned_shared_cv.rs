@@ -1,7 +1,7 @@
 //! Figures for the router note, from the shared training data (`../shared/data/routing/train`).
 //!
 //! Ignored by default (minutes of CPU); run with
-//! `cargo test -p routewise-strategy --release --test learned_shared_cv -- --ignored --nocapture`.
+//! `cargo test -p routewise-strategy --release --test it -- --ignored --nocapture learned_shared_cv`.
 //! Each test skips, saying so, when the shared data is absent.
 
 use std::path::PathBuf;

@@ -1,11 +1,9 @@
 //! Routing and failover over emulated and `routewise-testkit` upstreams: failover on errors and
 //! on in-band stream failures before the first delta, never after it; the routing trace.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     FAST_EMULATOR, error_of, output_text, parse_sse, post, post_with, sse, start, streamed_text,
 };
 use routewise_gateway::{Config, Gateway};

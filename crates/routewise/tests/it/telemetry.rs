@@ -1,8 +1,6 @@
 //! Spans follow the OpenTelemetry gen_ai conventions, and secrets appear neither in captured
 //! logs nor in `Debug` output.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -57,7 +55,7 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(subscriber(&capture));
 
-    let client = support::builder(&foundry.openai_base_url())
+    let client = crate::support::builder(&foundry.openai_base_url())
         .credential(ApiKey::new(SECRET))
         .build()
         .unwrap();
@@ -72,7 +70,7 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
         .await
         .unwrap();
     stream.final_response().await.unwrap();
-    let failing = support::builder(&foundry.openai_base_url())
+    let failing = crate::support::builder(&foundry.openai_base_url())
         .credential(ApiKey::new("wrong-key-123"))
         .build()
         .unwrap();

@@ -77,7 +77,7 @@ fn estimator_routes_through_the_knn_when_embedded() {
 }
 
 #[test]
-#[ignore = "timing; run in release: cargo test --release --features embeddings --test learned_minilm -- --ignored --nocapture"]
+#[ignore = "timing; run in release: cargo test --release --features embeddings --test it -- --ignored --nocapture learned_minilm"]
 fn single_prompt_latency_by_token_cap() {
     let Some(m) = model() else { return };
     let text = "Summarise the following passage and extract every date as JSON. ".repeat(40);

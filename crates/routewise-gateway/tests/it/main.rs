@@ -1,0 +1,9 @@
+//! Integration tests for `routewise-gateway`, linked as one binary: one link and one
+//! copy on disk instead of one per file (the CI disk budget is finite).
+
+mod bad_input;
+mod common;
+mod config;
+mod emulator;
+mod failover;
+mod shutdown;

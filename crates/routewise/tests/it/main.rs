@@ -1,0 +1,12 @@
+//! Integration tests for `routewise`, linked as one binary: one link and one
+//! copy on disk instead of one per file (the CI disk budget is finite).
+
+mod errors;
+mod fault;
+mod retry;
+mod routing;
+mod seed;
+mod stream_timing;
+mod streaming;
+mod support;
+mod telemetry;
