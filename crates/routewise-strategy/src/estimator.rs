@@ -46,4 +46,12 @@ pub trait QualityEstimator: Send + Sync + fmt::Debug {
 
     /// Pushes one predicted quality per candidate onto `out`.
     fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>);
+
+    /// Quality bands calibrated for this candidate set, when the estimator was calibrated
+    /// (a trained one is); [`LocalRouter`](crate::LocalRouter) uses them unless bands were
+    /// set explicitly. The candidate set is part of the deployment, not of the request.
+    fn calibrated_bands(&self, candidates: &[&Deployment]) -> Option<crate::Bands> {
+        let _ = candidates;
+        None
+    }
 }

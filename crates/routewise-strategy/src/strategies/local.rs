@@ -7,6 +7,7 @@ use routewise_types::RoutingMode;
 use crate::config::ConfigError;
 use crate::estimator::{PromptView, QualityEstimator};
 use crate::heuristic::CHARS_PER_TOKEN;
+use crate::learned::TrainedEstimator;
 use crate::plan::{CandidateScore, PlannedAttempt, RoutePlan, ScoreKind};
 use crate::pool::Deployment;
 use crate::strategy::{RouteContext, RouteError, Strategy};
@@ -66,6 +67,10 @@ impl Bands {
         }
     }
 
+    fn is_valid(&self) -> bool {
+        (0.0..1.0).contains(&self.balanced) && (0.0..1.0).contains(&self.cost)
+    }
+
     fn threshold(&self, best: f64, band: f64) -> f64 {
         if self.relative {
             best * (1.0 - band)
@@ -103,6 +108,11 @@ impl Default for CostModel {
 /// The subset restricts candidates (deployments absent from the pool are skipped) and is
 /// the failover set: the plan is the pick, then the other candidates by predicted quality.
 ///
+/// The bands are, in order of precedence: those set with [`LocalRouter::with_bands`], those
+/// the estimator calibrated for the candidate set
+/// ([`QualityEstimator::calibrated_bands`]; [`LocalRouter::trained`] offers a trained
+/// estimator's), else [`Bands::default`].
+///
 /// ```
 /// use routewise_strategy::{default_pool, HeuristicEstimator, LocalRouter, RouteContext, Strategy};
 /// use routewise_types::{CreateResponse, RoutingMode};
@@ -120,7 +130,8 @@ pub struct LocalRouter {
     mode: RoutingMode,
     subset: Option<Vec<String>>,
     estimator: Arc<dyn QualityEstimator>,
-    bands: Bands,
+    /// Explicit bands; `None` defers to the estimator's calibration.
+    bands: Option<Bands>,
     cost: CostModel,
 }
 
@@ -138,9 +149,29 @@ impl LocalRouter {
             mode,
             subset: None,
             estimator,
-            bands: Bands::default(),
+            bands: None,
             cost: CostModel::default(),
         }
+    }
+
+    /// A Balanced router over a trained estimator, using the bands it calibrated for each
+    /// candidate set ([`TrainedEstimator::bands_for`], absolute predicted-quality points).
+    ///
+    /// ```
+    /// use routewise_strategy::learned::TrainedEstimator;
+    /// use routewise_strategy::{default_pool, LocalRouter, RouteContext, RoutingMode, Strategy};
+    /// use routewise_types::CreateResponse;
+    ///
+    /// let pool = default_pool();
+    /// let router = LocalRouter::trained(TrainedEstimator::default_artifact().unwrap());
+    /// let req = CreateResponse::new("auto", "What is 2+2?");
+    /// let plan = router.route(&RouteContext::new(&req, &pool)).unwrap();
+    /// assert_eq!(plan.primary().unwrap().deployment, "gpt-4.1-nano");
+    /// let strongest = router.with_mode(RoutingMode::Quality).route(&RouteContext::new(&req, &pool)).unwrap();
+    /// assert_eq!(strongest.primary().unwrap().deployment, "gpt-5.2");
+    /// ```
+    pub fn trained(estimator: impl Into<Arc<TrainedEstimator>>) -> Self {
+        Self::with_shared_estimator(Arc::new(CalibratedTrained(estimator.into())))
     }
 
     /// Sets the mode.
@@ -160,9 +191,9 @@ impl LocalRouter {
         self
     }
 
-    /// Sets the quality bands.
+    /// Sets the quality bands, overriding any the estimator calibrated.
     pub fn with_bands(mut self, bands: Bands) -> Self {
-        self.bands = bands;
+        self.bands = Some(bands);
         self
     }
 
@@ -175,6 +206,22 @@ impl LocalRouter {
     /// The mode.
     pub fn mode(&self) -> &RoutingMode {
         &self.mode
+    }
+
+    /// The estimator ranking the candidates.
+    pub fn estimator(&self) -> &Arc<dyn QualityEstimator> {
+        &self.estimator
+    }
+
+    /// The bands this router uses for these candidates (see the type's docs for precedence).
+    pub fn bands_for(&self, candidates: &[&Deployment]) -> Bands {
+        self.bands
+            .or_else(|| {
+                self.estimator
+                    .calibrated_bands(candidates)
+                    .filter(Bands::is_valid)
+            })
+            .unwrap_or_default()
     }
 
     fn candidates<'p>(&self, ctx: &RouteContext<'p>) -> Vec<&'p Deployment> {
@@ -239,10 +286,11 @@ impl Strategy for LocalRouter {
             .map(|d| self.cost_of(d, input_tokens))
             .collect();
 
+        let bands = self.bands_for(&candidates);
         let best = quality.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let band = self.bands.for_mode(&self.mode);
+        let band = bands.for_mode(&self.mode);
         // A tiny tolerance keeps float noise from pushing the best model itself out of band.
-        let threshold = self.bands.threshold(best, band) - 1e-12;
+        let threshold = bands.threshold(best, band) - 1e-12;
         let in_band = |i: usize| quality[i] >= threshold;
 
         // Rank by quality (ties: cheaper, then subset order) for the failover tail.
@@ -282,5 +330,30 @@ impl Strategy for LocalRouter {
         Ok(RoutePlan::new(attempts)
             .with_candidates(ScoreKind::Quality, scores)
             .with_mode(self.mode.clone(), Some(band)))
+    }
+}
+
+/// A trained estimator that offers its calibrated bands through the estimator trait.
+#[derive(Debug)]
+struct CalibratedTrained(Arc<TrainedEstimator>);
+
+impl QualityEstimator for CalibratedTrained {
+    fn name(&self) -> &str {
+        QualityEstimator::name(&*self.0)
+    }
+
+    fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>) {
+        self.0.estimate(prompt, candidates, out);
+    }
+
+    fn calibrated_bands(&self, candidates: &[&Deployment]) -> Option<Bands> {
+        let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
+        let b = self.0.bands_for(&models);
+        // Training calibrates widths in absolute predicted-quality points.
+        Some(Bands {
+            balanced: b.balanced,
+            cost: b.cost,
+            relative: false,
+        })
     }
 }

@@ -7,6 +7,7 @@ mod latency;
 mod local_router;
 mod policy;
 mod request_view;
+mod trained_local;
 mod weighted;
 
 use std::time::{Duration, Instant};
