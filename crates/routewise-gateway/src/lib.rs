@@ -28,7 +28,8 @@
 //!   `/api/projects/{project}/openai/v1/responses`; `GET` the same with `/models`; `GET /healthz`,
 //!   `/readyz` (503 while draining).
 //! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
-//!   (the `LocalRouter` with the heuristic quality estimator; the subset is the failover set).
+//!   (the `LocalRouter` with the shipped trained quality estimator and its calibrated bands, or
+//!   the heuristic one by config; the subset is the failover set).
 //!   `response.model` is the served model.
 //! * Failover on connect errors, timeouts, 404/408/429/5xx and in-band stream failures before
 //!   the first delta; never after content reached the client.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use routewise_auth::{ApiKey, SharedCredential};
-use routewise_strategy::{HeuristicEstimator, LocalRouter, Pool, QualityEstimator, RoutingMode};
+use routewise_strategy::{HeuristicEstimator, LocalRouter, Pool, RoutingMode};
 use routewise_transport::{ReqwestTransport, SharedTransport, TimeoutLayer};
 use serde_json::json;
 use tower::Layer;
@@ -88,13 +88,15 @@ pub(crate) struct DeploymentEntry {
 pub(crate) struct RouterEntry {
     pub config: RouterConfig,
     pub router: LocalRouter,
-    pub estimator: Arc<dyn QualityEstimator>,
 }
 
 impl RouterEntry {
-    /// This router with per-request controls applied.
+    /// This router with per-request controls applied (same estimator and band source).
     pub(crate) fn with_controls(&self, mode: RoutingMode, models: &[String]) -> LocalRouter {
-        make_router(&self.estimator, mode, models)
+        self.router
+            .clone()
+            .with_mode(mode)
+            .with_subset(models.iter().cloned())
     }
 }
 
@@ -144,15 +146,15 @@ impl AppState {
                 }),
             );
         }
-        let mut estimators = Vec::with_capacity(config.routers.len());
+        let mut routers = Vec::with_capacity(config.routers.len());
         for r in &config.routers {
-            let e = estimator_for(&r.estimator).map_err(|message| BuildError::Estimator {
+            let base = base_router(&r.estimator).map_err(|message| BuildError::Estimator {
                 router: r.name.clone(),
                 message,
             })?;
-            estimators.push(e);
+            routers.push(base);
         }
-        Ok(Self::assemble(config, deployments, estimators))
+        Ok(Self::assemble(config, deployments, routers))
     }
 
     /// The infallible path for emulator-only configs (the embedded pool).
@@ -173,32 +175,33 @@ impl AppState {
                 )
             })
             .collect();
-        let estimators = config
+        let routers = config
             .routers
             .iter()
             .map(|r| {
-                estimator_for(&r.estimator).unwrap_or_else(|e| {
+                base_router(&r.estimator).unwrap_or_else(|e| {
                     tracing::warn!(router = %r.name, error = %e, "using the heuristic estimator");
-                    Arc::new(HeuristicEstimator::new())
+                    LocalRouter::new(HeuristicEstimator::new())
                 })
             })
             .collect();
-        Self::assemble(config, deployments, estimators)
+        Self::assemble(config, deployments, routers)
     }
 
     fn assemble(
         config: Config,
         deployments: HashMap<String, Arc<DeploymentEntry>>,
-        estimators: Vec<Arc<dyn QualityEstimator>>,
+        bases: Vec<LocalRouter>,
     ) -> Self {
         let routers = config
             .routers
             .iter()
-            .zip(estimators)
-            .map(|(r, estimator)| RouterEntry {
+            .zip(bases)
+            .map(|(r, base)| RouterEntry {
                 config: r.clone(),
-                router: make_router(&estimator, r.mode.clone(), &r.models),
-                estimator,
+                router: base
+                    .with_mode(r.mode.clone())
+                    .with_subset(r.models.iter().cloned()),
             })
             .collect();
         let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
@@ -254,26 +257,18 @@ impl AppState {
     }
 }
 
-fn estimator_for(choice: &EstimatorChoice) -> Result<Arc<dyn QualityEstimator>, String> {
+/// A Balanced router over every deployment with the chosen estimator; a trained one brings
+/// the bands it calibrated.
+fn base_router(choice: &EstimatorChoice) -> Result<LocalRouter, String> {
     Ok(match choice {
         EstimatorChoice::Trained => {
-            Arc::new(TrainedEstimator::default_artifact().map_err(|e| e.to_string())?)
+            LocalRouter::trained(TrainedEstimator::default_artifact().map_err(|e| e.to_string())?)
         }
         EstimatorChoice::Artifact(path) => {
-            Arc::new(TrainedEstimator::load(path).map_err(|e| e.to_string())?)
+            LocalRouter::trained(TrainedEstimator::load(path).map_err(|e| e.to_string())?)
         }
-        _ => Arc::new(HeuristicEstimator::new()),
+        _ => LocalRouter::new(HeuristicEstimator::new()),
     })
-}
-
-fn make_router(
-    estimator: &Arc<dyn QualityEstimator>,
-    mode: RoutingMode,
-    models: &[String],
-) -> LocalRouter {
-    LocalRouter::with_shared_estimator(Arc::clone(estimator))
-        .with_mode(mode)
-        .with_subset(models.iter().cloned())
 }
 
 fn build_upstream(

@@ -51,7 +51,7 @@ pub(super) fn default_pool() -> Config {
             .iter()
             .map(|d| d.deployment.name.clone())
             .collect(),
-        estimator: EstimatorChoice::Heuristic,
+        estimator: EstimatorChoice::Trained,
     };
     Config {
         origin: "<embedded default pool>".into(),

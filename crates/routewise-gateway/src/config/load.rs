@@ -97,7 +97,7 @@ impl Validator<'_> {
                     .iter()
                     .map(|d| d.deployment.name.clone())
                     .collect(),
-                estimator: EstimatorChoice::Heuristic,
+                estimator: EstimatorChoice::default(),
             }],
             Some(list) => {
                 let mut out: Vec<RouterConfig> = Vec::with_capacity(list.len());
@@ -143,7 +143,8 @@ impl Validator<'_> {
                             .collect(),
                     };
                     let estimator = match r.estimator.as_deref() {
-                        None | Some("heuristic") => EstimatorChoice::Heuristic,
+                        None => EstimatorChoice::default(),
+                        Some("heuristic") => EstimatorChoice::Heuristic,
                         Some("trained") => EstimatorChoice::Trained,
                         Some(path) => {
                             let base = self.origin.parent().unwrap_or(Path::new("."));

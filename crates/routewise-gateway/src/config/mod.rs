@@ -39,7 +39,7 @@
 //! name = "model-router"
 //! mode = "balanced"                      # balanced | quality | cost
 //! models = ["gpt-4.1-nano", "gpt-5-mini"]  # the subset is also the failover set
-//! estimator = "heuristic"                # heuristic | trained | a path from `routewise train`
+//! estimator = "trained"                  # trained (default) | heuristic | a `routewise train` artifact
 //! ```
 
 mod defaults;
@@ -324,10 +324,12 @@ pub struct RouterConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum EstimatorChoice {
-    /// `routewise_strategy::HeuristicEstimator`: prompt features against capability profiles.
-    #[default]
+    /// `routewise_strategy::HeuristicEstimator`: prompt features against capability profiles,
+    /// with Foundry's documented bands (2 % / 6 % relative).
     Heuristic,
-    /// The trained estimator shipped with `routewise-strategy`.
+    /// The trained estimator shipped with `routewise-strategy` (the default), with the bands
+    /// calibrated in training.
+    #[default]
     Trained,
     /// A trained artifact written by `routewise train --out FILE`.
     Artifact(PathBuf),

@@ -238,12 +238,24 @@ fn the_bench_config_shape_loads() {
 #[test]
 fn router_estimators_are_chosen_by_name_or_artifact_path() {
     let base = "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n[[routers]]\nname = \"r\"\n";
-    let cfg = load(&format!("{base}estimator = \"trained\"")).unwrap();
+    use routewise_gateway::config::EstimatorChoice;
+    for (line, want) in [
+        ("", EstimatorChoice::Trained),
+        ("estimator = \"trained\"", EstimatorChoice::Trained),
+        ("estimator = \"heuristic\"", EstimatorChoice::Heuristic),
+    ] {
+        let cfg = load(&format!("{base}{line}")).unwrap();
+        assert_eq!(cfg.routers[0].estimator, want, "{line:?}");
+        assert!(routewise_gateway::Gateway::from_config(cfg).is_ok());
+    }
+    // Without [[routers]], and in the embedded pool, model-router is trained too.
+    let implicit =
+        load("[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n").unwrap();
+    assert_eq!(implicit.routers[0].estimator, EstimatorChoice::Trained);
     assert_eq!(
-        cfg.routers[0].estimator,
-        routewise_gateway::config::EstimatorChoice::Trained
+        Config::default_pool().routers[0].estimator,
+        EstimatorChoice::Trained
     );
-    assert!(routewise_gateway::Gateway::from_config(cfg).is_ok());
     let e = err(&format!("{base}estimator = \"no/such/artifact.bin\""));
     assert_eq!(e.key_path, "routers[0].estimator");
 }

@@ -6,4 +6,5 @@ mod common;
 mod config;
 mod emulator;
 mod failover;
+mod routing;
 mod shutdown;
