@@ -39,6 +39,14 @@ pub enum GatewayError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 431: the request head (request line and headers) exceeds the configured size or
+    /// header count.
+    HeadersTooLarge {
+        /// The size limit in bytes.
+        limit: usize,
+        /// The header-count limit.
+        max_headers: usize,
+    },
     /// 404: `model` names no deployment or router.
     DeploymentNotFound {
         /// The name asked for.
@@ -98,6 +106,11 @@ impl GatewayError {
         matches!(self, Self::PayloadTooLarge { .. })
     }
 
+    /// True for 431.
+    pub fn is_headers_too_large(&self) -> bool {
+        matches!(self, Self::HeadersTooLarge { .. })
+    }
+
     /// True for an unknown deployment.
     pub fn is_deployment_not_found(&self) -> bool {
         matches!(self, Self::DeploymentNotFound { .. })
@@ -123,6 +136,7 @@ impl GatewayError {
         match self {
             Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::DeploymentNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -151,6 +165,14 @@ impl GatewayError {
                 "invalid_request_error",
                 None,
                 "request_too_large",
+            ),
+            Self::HeadersTooLarge { limit, max_headers } => (
+                format!(
+                    "The request headers exceed the limit of {limit} bytes or {max_headers} headers."
+                ),
+                "invalid_request_error",
+                None,
+                "request_header_fields_too_large",
             ),
             Self::DeploymentNotFound { name } => (
                 format!("{DEPLOYMENT_NOT_FOUND} (deployment: {name:?})"),
@@ -238,7 +260,10 @@ impl IntoResponse for GatewayError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if matches!(self, Self::PayloadTooLarge { .. } | Self::RequestTimeout) {
+        if matches!(
+            self,
+            Self::PayloadTooLarge { .. } | Self::HeadersTooLarge { .. } | Self::RequestTimeout
+        ) {
             // The rest of the body may still be in flight; don't reuse the connection.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }

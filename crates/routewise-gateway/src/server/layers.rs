@@ -1,6 +1,7 @@
 //! The tower layers every request passes through, outermost first:
-//! [`RequestIdLayer`] (ids on every response), [`CatchPanicLayer`] (a panic becomes a 500, the
-//! server keeps serving) and [`AccessLayer`] (api-key / bearer check, when configured).
+//! [`RequestIdLayer`] (ids on every response), [`HeaderLimitLayer`] (an oversized head becomes
+//! a JSON 431), [`CatchPanicLayer`] (a panic becomes a 500, the server keeps serving) and
+//! [`AccessLayer`] (api-key / bearer check, when configured).
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
@@ -10,7 +11,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either, Ready, ready};
 use http::{HeaderName, HeaderValue, Request, header};
 use routewise_auth::Secret;
 use tower::{Layer, Service};
@@ -93,6 +94,89 @@ fn new_request_id() -> HeaderValue {
     );
     HeaderValue::from_str(&s)
         .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+}
+
+/// Refuses a request whose head (request line and headers) is larger than `max_bytes` or has
+/// more than `max_headers` headers, with a 431 in the OpenAI/Azure error shape.
+///
+/// hyper answers an over-limit head itself, with an empty 431; [`Gateway::bind`](crate::Gateway::bind)
+/// therefore gives hyper twice these limits, so heads between ours and twice ours get this
+/// JSON error, and only larger ones (which hyper must stop buffering) get hyper's bare 431.
+///
+/// ```
+/// use routewise_gateway::layers::HeaderLimitLayer;
+/// let layer = HeaderLimitLayer::new(64 * 1024, 100);
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderLimitLayer {
+    max_bytes: usize,
+    max_headers: usize,
+}
+
+impl HeaderLimitLayer {
+    /// Heads up to `max_bytes` with at most `max_headers` headers pass.
+    pub fn new(max_bytes: usize, max_headers: usize) -> Self {
+        Self {
+            max_bytes,
+            max_headers,
+        }
+    }
+}
+
+impl<S> Layer<S> for HeaderLimitLayer {
+    type Service = HeaderLimitService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        HeaderLimitService {
+            inner,
+            limits: *self,
+        }
+    }
+}
+
+/// The service made by [`HeaderLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct HeaderLimitService<S> {
+    inner: S,
+    limits: HeaderLimitLayer,
+}
+
+/// The size of a request head as it came over HTTP/1.1: `METHOD TARGET HTTP/1.1\r\n`, then
+/// `name: value\r\n` per header and the closing `\r\n`.
+fn head_bytes(req: &Request<Body>) -> usize {
+    let target = req.uri().path_and_query().map_or(1, |p| p.as_str().len());
+    let line = req.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
+    req.headers()
+        .iter()
+        .fold(line + 2, |n, (k, v)| n + k.as_str().len() + 2 + v.len() + 2)
+}
+
+impl<S> Service<Request<Body>> for HeaderLimitService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let HeaderLimitLayer {
+            max_bytes,
+            max_headers,
+        } = self.limits;
+        if req.headers().len() > max_headers || head_bytes(&req) > max_bytes {
+            let err = GatewayError::HeadersTooLarge {
+                limit: max_bytes,
+                max_headers,
+            };
+            return Either::Right(ready(Ok(err.into_response())));
+        }
+        Either::Left(self.inner.call(req))
+    }
 }
 
 /// Turns a panic in a handler into a 500 in the OpenAI/Azure shape.

@@ -57,7 +57,8 @@ impl Gateway {
     }
 
     /// The routes with all layers, for in-process use (`tower::ServiceExt::oneshot`) or to mount
-    /// inside a larger axum app. TCP options and header limits are applied by [`Gateway::bind`].
+    /// inside a larger axum app. TCP options and hyper's own (hard, twice the configured) head
+    /// limits are applied by [`Gateway::bind`].
     pub fn router(&self) -> axum::Router {
         routes::router(Arc::clone(&self.state))
     }
@@ -133,8 +134,10 @@ async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
-        .max_buf_size(settings.max_header_bytes.max(8192))
-        .max_headers(settings.max_headers)
+        // Twice our limits: HeaderLimitLayer answers heads between ours and these with a JSON
+        // 431; hyper stops buffering beyond them and sends its own empty 431.
+        .max_buf_size(settings.max_header_bytes.saturating_mul(2).max(8192))
+        .max_headers(settings.max_headers.saturating_mul(2))
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     loop {

@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tokio::time::Instant;
 
-use super::layers::{AccessLayer, CatchPanicLayer, RequestIdLayer};
+use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestIdLayer};
 use crate::config::AccessControl;
 use crate::dispatch::{Reply, dispatch};
 use crate::error::GatewayError;
@@ -29,6 +29,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         AccessControl::Keys(keys) => Some(AccessLayer::new(keys.iter().cloned())),
         _ => None,
     };
+    let head_limit = HeaderLimitLayer::new(
+        state.settings().max_header_bytes,
+        state.settings().max_headers,
+    );
     let mut app = Router::new()
         .route("/openai/v1/responses", post(create))
         .route("/v1/responses", post(create))
@@ -44,7 +48,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     if let Some(access) = access {
         app = app.layer(access);
     }
-    app.layer(CatchPanicLayer).layer(RequestIdLayer)
+    app.layer(CatchPanicLayer)
+        .layer(head_limit)
+        .layer(RequestIdLayer)
 }
 
 async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {

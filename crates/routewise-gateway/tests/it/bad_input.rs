@@ -210,6 +210,43 @@ async fn oversized_headers_are_refused_and_the_server_survives() {
 }
 
 #[tokio::test]
+async fn heads_over_our_limits_get_a_json_431() {
+    let gw = start(&config()).await;
+    // 80 KiB: over the 64 KiB default, under hyper's hard cut at twice that.
+    let big = "a".repeat(80 * 1024);
+    let resp = client()
+        .post(format!("{}/responses", gw.base_url()))
+        .header("x-big", big)
+        .json(&json!({"model": "fast", "input": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+    let err = error_of(resp, 431).await;
+    assert_eq!(err["code"], "request_header_fields_too_large");
+    assert!(
+        err["message"].as_str().unwrap().contains("65536 bytes"),
+        "{err}"
+    );
+    // Too many headers (the default allows 100).
+    let mut req = client().post(format!("{}/responses", gw.base_url()));
+    for i in 0..150 {
+        req = req.header(format!("x-h{i}"), "v");
+    }
+    let resp = req
+        .json(&json!({"model": "fast", "input": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(resp, 431).await["code"],
+        "request_header_fields_too_large"
+    );
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn invalid_routing_config_is_400_before_any_upstream_call() {
     let gw = start(&format!(
         "{FAST_EMULATOR}\n[[deployments]]\nname = \"a\"\nupstream = \"emu\"\nemulator = {{ error_rate = 1.0 }}\n[[deployments]]\nname = \"b\"\nupstream = \"emu\"\n"
