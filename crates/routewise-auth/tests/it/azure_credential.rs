@@ -195,6 +195,7 @@ async fn secrets_stay_out_of_debug_and_logs() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    share_callsite_interest();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let fake = FakeEntra::with_delay(Duration::ZERO);
@@ -233,4 +234,16 @@ async fn on_unauthorized_drops_the_cached_token_even_through_a_shared_handle() {
     let second = authorize(&*credential).await.unwrap();
     assert_eq!(fake.calls(), 2, "a 401 forces a fresh token");
     assert_ne!(first["authorization"], second["authorization"]);
+}
+
+/// Makes a thread-scoped subscriber see every callsite, even in a binary whose other tests
+/// run without one.
+///
+/// tracing caches each callsite's interest process-wide; while only one dispatcher exists it
+/// asks the *calling thread's* default, so a callsite first hit by a concurrent test (no
+/// subscriber) stays disabled for ours. A second, process-lifetime dispatcher makes tracing
+/// combine the interest of every live dispatcher instead.
+fn share_callsite_interest() {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }

@@ -141,6 +141,7 @@ async fn spans_never_show_secrets(t: &dyn Transport) -> String {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    crate::support::share_callsite_interest();
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = crate::support::spawn().await;
     let req = http::Request::post(server.url("/echo?sig=query-secret"))

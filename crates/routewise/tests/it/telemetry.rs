@@ -53,6 +53,7 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
     let foundry = MockFoundry::start().await;
     foundry.with_seed_deployments().require_api_key(SECRET);
     let capture = Capture::default();
+    crate::support::share_callsite_interest();
     let _guard = tracing::subscriber::set_default(subscriber(&capture));
 
     let client = crate::support::builder(&foundry.openai_base_url())

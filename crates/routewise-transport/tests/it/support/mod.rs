@@ -122,3 +122,15 @@ pub async fn closed_port() -> SocketAddr {
     drop(listener);
     addr
 }
+
+/// Makes a thread-scoped subscriber see every callsite, even in a binary whose other tests
+/// run without one.
+///
+/// tracing caches each callsite's interest process-wide; while only one dispatcher exists it
+/// asks the *calling thread's* default, so a callsite first hit by a concurrent test (no
+/// subscriber) stays disabled for ours. A second, process-lifetime dispatcher makes tracing
+/// combine the interest of every live dispatcher instead.
+pub fn share_callsite_interest() {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
