@@ -2,7 +2,8 @@
 //! training time. Run with `cargo bench -p routewise-strategy --bench router`.
 //!
 //! With `--features embeddings` and the MiniLM weights present (`scripts/fetch-minilm.sh`),
-//! it also measures the decision with the embedding: MiniLM on the prompt (≤ 128 tokens) plus
+//! it also measures the decision with the embedding: MiniLM on the prompt's question segment
+//! (at most `DEFAULT_MAX_TOKENS` = 64 word pieces) plus
 //! a kNN over an index the size of the shipped training set. For one-core figures run it as
 //! `RAYON_NUM_THREADS=1 taskset -c 0 cargo bench -p routewise-strategy --features embeddings --bench router`.
 
@@ -34,8 +35,23 @@ fn prompts() -> Vec<String> {
     let five_shot = "Question: Which gas do plants absorb? A. O2 B. CO2 C. N2 D. He Answer: B\n"
         .repeat(5)
         + "Question: What force keeps planets in orbit? A. friction B. gravity C. magnetism D. tension Answer:";
-    vec![short, code, long, five_shot]
+    // RouterBench-style: worked examples separated by blank lines, a repeated answer-format
+    // line, the question last (the embedder sees only the question segment).
+    let example = "Which statement best explains why the Moon shows phases to observers on \
+                   Earth over the course of a month?\nA) its shadow\nB) its orbit\nC) clouds\n\
+                   D) tides\nPrint only a single choice from \"A\" or \"B\" or \"C\" or \"D\" \
+                   without explanation.\nAnswer:\nB\n\n";
+    let few_shot_qa = example.repeat(5)
+        + "A student pours vinegar on baking soda and sees bubbles form quickly. Which \
+           observation shows that a new substance was produced in this reaction?\nA) the \
+           mixture gets warm\nB) a gas is given off\nC) the bubbles are round\nD) the cup is \
+           wet\nPrint only a single choice from \"A\" or \"B\" or \"C\" or \"D\" without \
+           explanation.\nAnswer:";
+    vec![short, code, long, five_shot, few_shot_qa]
 }
+
+/// Names of [`prompts`], in order.
+const KINDS: [&str; 5] = ["short", "code", "long", "five_shot", "few_shot_qa"];
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
@@ -44,7 +60,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// p50 / p99 of one full decision (features, six scores, band selection) per prompt kind.
 fn report_percentiles(est: &TrainedEstimator, cands: &[&Deployment]) {
     let mut out = Vec::with_capacity(cands.len());
-    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+    for (name, p) in KINDS.iter().zip(prompts()) {
         let view = PromptView::from_text(&p);
         let mut t: Vec<f64> = (0..3000)
             .map(|_| {
@@ -113,7 +129,7 @@ fn embedding_latency(est: &TrainedEstimator, cands: &[&Deployment]) {
         .with_knn(knn)
         .with_embedder(EmbedderHandle::new(m));
     let mut out = Vec::with_capacity(cands.len());
-    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+    for (name, p) in KINDS.iter().zip(prompts()) {
         let view = PromptView::from_text(&p);
         let mut t: Vec<f64> = (0..200)
             .map(|_| {
@@ -197,7 +213,7 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("router");
     let mut out = Vec::with_capacity(cands.len());
-    for (name, p) in ["short", "code", "long", "five_shot"].iter().zip(prompts()) {
+    for (name, p) in KINDS.iter().zip(prompts()) {
         let view = PromptView::from_text(&p);
         group.bench_function(format!("decide/{name}"), |b| {
             b.iter(|| {

@@ -39,6 +39,19 @@ pub struct Bands {
     pub balanced: f64,
     /// Band of Cost mode.
     pub cost: f64,
+    /// Quality mode keeps the candidate set's incumbent (its best single model in
+    /// calibration) unless another candidate is predicted better by more than this margin
+    /// (0 = plain argmax). Calibrated on held-out training predictions; see [`select_with`].
+    #[serde(default)]
+    pub quality_margin: f64,
+    /// The band rule. `false`: the cheapest candidate within the band of the best
+    /// prediction. `true`: the candidate with the best prediction minus
+    /// `band × cost / (dearest candidate's cost)`, so a free model within the band beats
+    /// the best-predicted dear one, but among cheap models the better-predicted one wins
+    /// (the cheapest one may be much weaker). No candidate more than the band below the best
+    /// can win under either rule. Calibration picks the rule (see [`calibrate`]).
+    #[serde(default)]
+    pub penalised: bool,
 }
 
 impl Default for Bands {
@@ -46,6 +59,8 @@ impl Default for Bands {
         Self {
             balanced: 0.02,
             cost: 0.06,
+            quality_margin: 0.0,
+            penalised: false,
         }
     }
 }
@@ -90,6 +105,13 @@ pub struct PoolBands {
     pub bands: Bands,
     /// Calibration prompts behind them.
     pub items: usize,
+    /// The set's best single model on the calibration prompts (Quality mode's incumbent).
+    #[serde(default)]
+    pub incumbent: Option<String>,
+    /// Neighbours and blend weight of the kNN component chosen for this set by the inner
+    /// cross-validation (`None`: the index's global choice).
+    #[serde(default)]
+    pub knn: Option<(usize, f32)>,
 }
 
 /// The outcome of a selection: which candidate, and the band that admitted it.
@@ -115,8 +137,94 @@ pub struct Selection {
 /// assert_eq!(select(&scores, &costs, Mode::Balanced, &Bands::default()).unwrap().index, 1);
 /// ```
 pub fn select(scores: &[f64], costs: &[f64], mode: Mode, bands: &Bands) -> Option<Selection> {
-    select_within(scores, costs, bands.width(mode))
+    let band = bands.width(mode);
+    if bands.penalised && band > 0.0 {
+        select_penalised(scores, costs, band)
+    } else {
+        select_within(scores, costs, band)
+    }
 }
+
+/// The candidate maximising `score − band × cost / max cost` (see [`Bands::penalised`]).
+pub fn select_penalised(scores: &[f64], costs: &[f64], band: f64) -> Option<Selection> {
+    if scores.len() != costs.len() {
+        return None;
+    }
+    let best = scores
+        .iter()
+        .copied()
+        .filter(|s| !s.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let dear = costs
+        .iter()
+        .copied()
+        .filter(|c| c.is_finite())
+        .fold(0.0f64, f64::max);
+    if !best.is_finite() {
+        return None;
+    }
+    let band = band.max(0.0);
+    let scale = if dear > 0.0 { band / dear } else { 0.0 };
+    let mut pick: Option<(usize, f64)> = None;
+    for (i, (&s, &c)) in scores.iter().zip(costs).enumerate() {
+        if s.is_nan() {
+            continue;
+        }
+        let u = s - scale * c.clamp(0.0, dear);
+        if pick.is_none_or(|(_, v)| u > v) {
+            pick = Some((i, u));
+        }
+    }
+    pick.map(|(index, _)| Selection { index, best, band })
+}
+
+/// [`select`] that, in Quality mode, keeps `incumbent` (an index into `scores`) unless
+/// another candidate's prediction beats it by more than `bands.quality_margin`. Per-prompt
+/// predictions are noisy; a model that is best on average should only be overruled by a
+/// clear margin. The other modes ignore the incumbent.
+///
+/// ```
+/// use routewise_strategy::learned::{select_with, Bands, Mode};
+/// let b = Bands { quality_margin: 0.05, ..Bands::default() };
+/// let (scores, costs) = ([0.80, 0.83], [10.0, 1.0]);
+/// assert_eq!(select_with(&scores, &costs, Mode::Quality, &b, Some(0)).unwrap().index, 0);
+/// assert_eq!(select_with(&scores, &costs, Mode::Quality, &b, None).unwrap().index, 1);
+/// ```
+pub fn select_with(
+    scores: &[f64],
+    costs: &[f64],
+    mode: Mode,
+    bands: &Bands,
+    incumbent: Option<usize>,
+) -> Option<Selection> {
+    let sel = select(scores, costs, mode, bands)?;
+    match incumbent {
+        Some(j) if mode == Mode::Quality && j < scores.len() && !scores[j].is_nan() => {
+            if sel.best > scores[j] + bands.quality_margin.max(0.0) {
+                Some(sel)
+            } else {
+                Some(Selection { index: j, ..sel })
+            }
+        }
+        _ => Some(sel),
+    }
+}
+
+/// The index of the candidate with the best mean realised quality over `items` (each prompt
+/// with the same candidates in the same order), or `None` when they differ.
+pub fn best_single(items: &[Vec<(f64, f64, f64)>]) -> Option<usize> {
+    let width = items.first().map_or(0, Vec::len);
+    if width == 0 || items.iter().any(|c| c.len() != width) {
+        return None;
+    }
+    (0..width).max_by(|&a, &b| {
+        let mean = |m: usize| items.iter().map(|c| c[m].1).sum::<f64>();
+        mean(a).total_cmp(&mean(b)).then(b.cmp(&a))
+    })
+}
+
+/// Quality margins tried by calibration (predicted-quality points).
+const MARGIN_GRID: [f64; 9] = [0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 1.0];
 
 /// [`select`] with an explicit band width.
 pub fn select_within(scores: &[f64], costs: &[f64], band: f64) -> Option<Selection> {
@@ -158,8 +266,16 @@ pub fn select_within(scores: &[f64], costs: &[f64], band: f64) -> Option<Selecti
 ///
 /// `items` holds, per prompt, `(predicted, realised, cost)` for the candidates scored on it.
 pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands {
-    let realised = |band: f64| {
-        let mut total = 0.0;
+    let n = items.len().max(1) as f64;
+    // Realised (mean quality, mean cost) of a band under one of the two rules.
+    let realised = |band: f64, penalised: bool| {
+        let b = Bands {
+            balanced: band,
+            cost: band,
+            quality_margin: 0.0,
+            penalised,
+        };
+        let (mut q, mut c) = (0.0, 0.0);
         let mut preds = Vec::new();
         let mut costs = Vec::new();
         for cands in items {
@@ -167,36 +283,71 @@ pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands
             costs.clear();
             preds.extend(cands.iter().map(|c| c.0));
             costs.extend(cands.iter().map(|c| c.2));
-            if let Some(sel) = select_within(&preds, &costs, band) {
-                total += cands[sel.index].1;
+            if let Some(sel) = select(&preds, &costs, Mode::Cost, &b) {
+                q += cands[sel.index].1;
+                c += cands[sel.index].2;
             }
         }
-        total / items.len().max(1) as f64
+        (q / n, c / n)
     };
-    let mut anchor = realised(0.0);
-    let width = items.first().map_or(0, Vec::len);
-    if width > 0 && items.iter().all(|c| c.len() == width) {
-        for m in 0..width {
-            let single = items.iter().map(|c| c[m].1).sum::<f64>() / items.len() as f64;
-            anchor = anchor.max(single);
+    let incumbent = best_single(items);
+    // Quality mode's margin: the best realised quality on the grid; ties go to the wider
+    // margin (closer to the incumbent, which is the safer claim on unseen data).
+    let mut quality_margin = 0.0;
+    let mut quality = realised(0.0, false).0;
+    if let Some(j) = incumbent {
+        let mut preds = Vec::new();
+        let mut costs = Vec::new();
+        let mut best_q = f64::NEG_INFINITY;
+        for &margin in &MARGIN_GRID {
+            let b = Bands {
+                quality_margin: margin,
+                ..Bands::default()
+            };
+            let total: f64 = items
+                .iter()
+                .map(|c| {
+                    preds.clear();
+                    costs.clear();
+                    preds.extend(c.iter().map(|x| x.0));
+                    costs.extend(c.iter().map(|x| x.2));
+                    select_with(&preds, &costs, Mode::Quality, &b, Some(j))
+                        .map_or(0.0, |s| c[s.index].1)
+                })
+                .sum();
+            if total / n >= best_q - 1e-12 {
+                best_q = total / n;
+                quality_margin = margin;
+            }
         }
+        let single = items.iter().map(|c| c[j].1).sum::<f64>() / n;
+        quality = best_q.max(single);
     }
-    let quality = anchor;
-    let widest = |loss: f64| {
-        let mut chosen = 0.0;
+    // The widest band (and its realised cost) that keeps the target share of `quality`.
+    let widest = |loss: f64, penalised: bool| {
+        let mut chosen = (0.0, realised(0.0, penalised).1);
         for step in 1..=60 {
             let band = f64::from(step) * 0.005;
-            if realised(band) >= quality * (1.0 - loss) {
-                chosen = band;
+            let (q, c) = realised(band, penalised);
+            if q >= quality * (1.0 - loss) {
+                chosen = (band, c);
             } else {
                 break;
             }
         }
         chosen
     };
+    // The rule is chosen on Cost mode: whichever reaches its target more cheaply.
+    let (plain, pen) = (
+        widest(targets.cost_loss, false),
+        widest(targets.cost_loss, true),
+    );
+    let penalised = pen.1 < plain.1;
     Bands {
-        balanced: widest(targets.balanced_loss),
-        cost: widest(targets.cost_loss),
+        balanced: widest(targets.balanced_loss, penalised).0,
+        cost: if penalised { pen.0 } else { plain.0 },
+        quality_margin,
+        penalised,
     }
 }
 
@@ -211,12 +362,44 @@ mod tests {
         let b = Bands {
             balanced: 0.03,
             cost: 0.07,
+            ..Bands::default()
         };
         assert_eq!(select(&s, &c, Mode::Quality, &b).unwrap().index, 1);
         assert_eq!(select(&s, &c, Mode::Balanced, &b).unwrap().index, 2);
         assert_eq!(select(&s, &c, Mode::Cost, &b).unwrap().index, 3);
         assert!(select(&[], &[], Mode::Cost, &b).is_none());
         assert!(select(&[0.1], &[], Mode::Cost, &b).is_none());
+    }
+
+    #[test]
+    fn penalised_rule_prefers_the_better_cheap_model() {
+        // Both cheap models are inside the band; the cheapest is much weaker.
+        let s = [0.90, 0.88, 0.80];
+        let c = [10.0, 0.5, 0.1];
+        assert_eq!(select_within(&s, &c, 0.1).unwrap().index, 2);
+        assert_eq!(select_penalised(&s, &c, 0.1).unwrap().index, 1);
+        // Nothing beats the best prediction when the band is zero.
+        assert_eq!(select_penalised(&s, &c, 0.0).unwrap().index, 0);
+        assert!(select_penalised(&[f64::NAN], &[1.0], 0.1).is_none());
+    }
+
+    #[test]
+    fn quality_margin_keeps_an_incumbent_that_predictions_cannot_beat() {
+        // Model 0 is right on every prompt; model 1 is predicted a little better but is
+        // right only half the time: calibration must learn to keep model 0.
+        let items: Vec<Vec<(f64, f64, f64)>> = (0..20)
+            .map(|i| {
+                vec![
+                    (0.80, 1.0, 1.0),
+                    (0.82, if i % 2 == 0 { 1.0 } else { 0.0 }, 0.5),
+                ]
+            })
+            .collect();
+        assert_eq!(best_single(&items), Some(0));
+        let b = calibrate(&items, &BandTargets::default());
+        assert!(b.quality_margin >= 0.02, "{b:?}");
+        let pick = select_with(&[0.80, 0.82], &[1.0, 0.5], Mode::Quality, &b, Some(0));
+        assert_eq!(pick.unwrap().index, 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::question::question_text;
 use crate::PromptView;
 
 /// Turns text into an L2-normalised vector.
@@ -100,10 +101,13 @@ pub fn minilm_dir() -> Option<PathBuf> {
 }
 
 /// The text of a prompt that is embedded: the user turns, newest last. Instructions are left
-/// out (a deployment's fixed system prompt would drown the per-request signal).
+/// out (a deployment's fixed system prompt would drown the per-request signal). A single
+/// turn with a few-shot head is cut to its question: the last paragraph, without the lines
+/// the template repeats in every example (the embedder keeps only ~60 word pieces, which
+/// must not go to the shared examples or the answer-format boilerplate).
 pub fn embed_text<'a>(view: &PromptView<'a>, buf: &'a mut String) -> &'a str {
     if view.user_turns.len() == 1 {
-        return view.user_turns[0];
+        return question_text(view.user_turns[0], buf);
     }
     buf.clear();
     for (i, t) in view.user_turns.iter().enumerate() {
@@ -116,7 +120,6 @@ pub fn embed_text<'a>(view: &PromptView<'a>, buf: &'a mut String) -> &'a str {
 }
 
 /// The last `max` bytes of `text` on a char boundary: few-shot prompts put the question last.
-#[cfg_attr(not(feature = "embeddings"), allow(dead_code))]
 pub(crate) fn tail(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
@@ -148,5 +151,12 @@ mod tests {
             ..PromptView::default()
         };
         assert_eq!(embed_text(&v, &mut buf), "a\nb");
+        let v = PromptView::from_text(
+            "Q: one?\nAnswer:\nA\n\nQ: which planet is the largest one in our solar system today?\nAnswer:",
+        );
+        assert_eq!(
+            embed_text(&v, &mut buf),
+            "Q: which planet is the largest one in our solar system today?"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::band::{Bands, Mode, PoolBands, Selection, select};
+use super::band::{Bands, Mode, PoolBands, Selection, select_with};
 use super::embed::{EmbedderHandle, embed_text};
 use super::error::LearnedError;
 use super::features::{FeatureConfig, Features};
@@ -174,15 +174,24 @@ impl TrainedEstimator {
     /// order, matched case-insensitively) when training saw the set, else the global ones.
     /// The candidate set is known at routing time, so this uses nothing a request lacks.
     pub fn bands_for(&self, models: &[&str]) -> Bands {
-        self.pool_bands
-            .iter()
-            .find(|p| {
-                p.models.len() == models.len()
-                    && models
-                        .iter()
-                        .all(|m| p.models.iter().any(|x| x.eq_ignore_ascii_case(m)))
-            })
-            .map_or(self.bands, |p| p.bands)
+        self.pool_for(models).map_or(self.bands, |p| p.bands)
+    }
+
+    /// The calibrated candidate set that is exactly `models` (any order, case-insensitive).
+    pub fn pool_for(&self, models: &[&str]) -> Option<&PoolBands> {
+        self.pool_bands.iter().find(|p| {
+            p.models.len() == models.len()
+                && models
+                    .iter()
+                    .all(|m| p.models.iter().any(|x| x.eq_ignore_ascii_case(m)))
+        })
+    }
+
+    /// The index in `models` of the calibrated incumbent of that candidate set (its best
+    /// single model in training), which Quality mode keeps unless clearly beaten.
+    pub fn incumbent_for(&self, models: &[&str]) -> Option<usize> {
+        let name = self.pool_for(models)?.incumbent.as_deref()?;
+        models.iter().position(|m| m.eq_ignore_ascii_case(name))
     }
 
     /// Loads the artifact shipped with the crate.
@@ -275,17 +284,46 @@ impl TrainedEstimator {
     /// The prediction of head `h`, blended with the kNN estimate when `neighbours` (of
     /// `f.embedding`) are given and the index has the head's model.
     pub fn predict_head(&self, h: usize, f: &Features, neighbours: &[u32]) -> f64 {
+        self.predict_head_with(h, f, neighbours, None)
+    }
+
+    /// [`TrainedEstimator::predict_head`] with the kNN's `(k, blend)` given (a candidate
+    /// set's own choice, [`PoolBands::knn`]); `None` uses the index's global choice.
+    pub fn predict_head_with(
+        &self,
+        h: usize,
+        f: &Features,
+        neighbours: &[u32],
+        knn: Option<(usize, f32)>,
+    ) -> f64 {
         let p = self.heads[h].predict(f);
         match &self.knn {
             Some(k) if !neighbours.is_empty() => match k.column(&self.heads[h].model) {
                 Some(m) => {
-                    let w = f64::from(k.blend());
-                    (1.0 - w) * p + w * k.estimate(neighbours, k.k(), m)
+                    let (kk, blend) = knn.unwrap_or((k.k(), k.blend()));
+                    let w = f64::from(blend.clamp(0.0, 1.0));
+                    if w == 0.0 {
+                        return p;
+                    }
+                    (1.0 - w) * p + w * k.estimate(neighbours, kk, m)
                 }
                 None => p,
             },
             _ => p,
         }
+    }
+
+    /// The kNN choice calibrated for exactly these candidates, if any.
+    fn knn_for(&self, candidates: &[&Deployment]) -> Option<(usize, f32)> {
+        self.pool_bands
+            .iter()
+            .find(|p| {
+                p.models.len() == candidates.len()
+                    && candidates
+                        .iter()
+                        .all(|d| p.models.iter().any(|x| x.eq_ignore_ascii_case(&d.model)))
+            })
+            .and_then(|p| p.knn)
     }
 
     /// Fills `neighbours` from `f.embedding` when the kNN component is active.
@@ -294,7 +332,13 @@ impl TrainedEstimator {
         if let Some(k) = &self.knn
             && !f.embedding.is_empty()
         {
-            k.neighbours(&f.embedding, k.k(), neighbours);
+            // Enough neighbours for the global choice and every candidate set's own.
+            let most = self
+                .pool_bands
+                .iter()
+                .filter_map(|p| p.knn.map(|c| c.0))
+                .fold(k.k(), usize::max);
+            k.neighbours(&f.embedding, most, neighbours);
         }
     }
 
@@ -313,12 +357,17 @@ impl TrainedEstimator {
         out: &mut Vec<f64>,
     ) {
         let mut reference: Option<(f64, f64)> = None;
+        let knn = if nb.is_empty() {
+            None
+        } else {
+            self.knn_for(candidates)
+        };
         for d in candidates {
             if let Some(h) = self
                 .head_index(&d.model)
                 .or_else(|| self.head_index(&d.name))
             {
-                out.push(self.predict_head(h, f, nb));
+                out.push(self.predict_head_with(h, f, nb, knn));
                 continue;
             }
             let skills = d.profile.as_ref().map(Skills::of).or_else(|| {
@@ -334,10 +383,10 @@ impl TrainedEstimator {
             let (ps, pw) = *reference.get_or_insert_with(|| {
                 let ps = self
                     .head_index(&pair.strong)
-                    .map_or(0.5, |i| self.predict_head(i, f, nb));
+                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, knn));
                 let pw = self
                     .head_index(&pair.weak)
-                    .map_or(0.5, |i| self.predict_head(i, f, nb));
+                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, knn));
                 (ps, pw)
             });
             out.push(pair.score(ps, pw, &f.signals, &skills));
@@ -376,7 +425,13 @@ impl TrainedEstimator {
         scores.clear();
         self.estimate(prompt, candidates, scores);
         let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
-        select(scores, costs, mode, &self.bands_for(&models))
+        select_with(
+            scores,
+            costs,
+            mode,
+            &self.bands_for(&models),
+            self.incumbent_for(&models),
+        )
     }
 }
 

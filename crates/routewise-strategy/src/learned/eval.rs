@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::band::{Bands, Mode, select, select_within};
+use super::band::{Bands, Mode, select, select_with, select_within};
 use super::data::Dataset;
 use super::error::LearnedError;
 use super::estimator::TrainedEstimator;
@@ -111,11 +111,18 @@ pub fn evaluate_split(
         .iter()
         .map(|&i| {
             est.neighbours(&feats[i], &mut nb);
+            // The candidate set is the deployment's (the models this prompt was sent to),
+            // which picks its calibrated kNN choice; no score is read.
+            let names: Vec<&str> = (0..ds.models.len())
+                .filter(|&m| ds.items[i].scores[m].is_some())
+                .map(|m| ds.models[m].as_str())
+                .collect();
+            let knn = est.pool_for(&names).and_then(|p| p.knn);
             (
                 i,
                 heads
                     .iter()
-                    .map(|h| h.map(|h| est.predict_head(h, &feats[i], &nb)))
+                    .map(|h| h.map(|h| est.predict_head_with(h, &feats[i], &nb, knn)))
                     .collect(),
             )
         })
@@ -321,21 +328,28 @@ impl Ctx<'_> {
         let best_cost = test_mean(best, &|i, m| self.cost(i, m));
         let est_costs: Vec<f64> = models.iter().map(|&m| self.costs[m]).collect();
         let mut preds = Vec::with_capacity(models.len());
-        let mut route = |band: f64| -> Vec<(f64, f64)> {
+        let names: Vec<&str> = models.iter().map(|&m| self.ds.models[m].as_str()).collect();
+        let bands = self.est.bands_for(&names);
+        let incumbent = self.est.incumbent_for(&names);
+        let mut route = |mode: Mode, band: f64| -> Vec<(f64, f64)> {
+            let b = Bands {
+                balanced: band,
+                cost: band,
+                ..bands
+            };
             idx.iter()
                 .map(|&i| {
                     preds.clear();
                     preds.extend(models.iter().map(|&m| self.pred(i, m)));
-                    let k = select_within(&preds, &est_costs, band).map_or(0, |s| s.index);
+                    let k =
+                        select_with(&preds, &est_costs, mode, &b, incumbent).map_or(0, |s| s.index);
                     (self.score(i, models[k]), self.cost(i, models[k]))
                 })
                 .collect()
         };
-        let names: Vec<&str> = models.iter().map(|&m| self.ds.models[m].as_str()).collect();
-        let bands = self.est.bands_for(&names);
         let mut modes = BTreeMap::new();
         for &mode in &self.cfg.modes {
-            let picks = route(bands.width(mode));
+            let picks = route(mode, bands.width(mode));
             modes.insert(
                 mode.as_str().to_owned(),
                 MultiModelMetrics::of(&picks, best_acc, best_cost),
@@ -343,7 +357,7 @@ impl Ctx<'_> {
         }
         let sweep: Vec<(f64, f64)> = (0..=30)
             .map(|k| {
-                let picks = route(f64::from(k) * 0.01);
+                let picks = route(Mode::Cost, f64::from(k) * 0.01);
                 let n = picks.len() as f64;
                 (
                     picks.iter().map(|p| p.1).sum::<f64>() / n,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::embed::tail;
+use super::question::for_each_question_line;
 use crate::PromptView;
 
 /// How prompts are turned into features. Stored in the artifact.
@@ -20,6 +22,15 @@ pub struct FeatureConfig {
     pub cues: bool,
     /// Text bytes hashed per prompt; longer prompts keep the head and the tail.
     pub max_bytes: usize,
+    /// Also hash the question segment of the newest user turn (its last paragraph, without
+    /// lines a few-shot template repeats) in a namespace of its own, normalised apart from
+    /// the whole prompt, when the turn has several paragraphs (a few-shot head). Off in artifacts written before it existed.
+    #[serde(default)]
+    pub question: bool,
+    /// Add number-count, sentence-count and question-length cues (word-problem
+    /// difficulty). Off in artifacts written before it existed.
+    #[serde(default)]
+    pub count_cues: bool,
 }
 
 impl Default for FeatureConfig {
@@ -30,6 +41,8 @@ impl Default for FeatureConfig {
             char_ngram: 4,
             cues: true,
             max_bytes: 6144,
+            question: false,
+            count_cues: true,
         }
     }
 }
@@ -68,6 +81,8 @@ const NS_WORD: u64 = 1;
 const NS_BIGRAM: u64 = 2;
 const NS_CHAR: u64 = 3;
 const NS_CUE: u64 = 4;
+const NS_Q_WORD: u64 = 5;
+const NS_Q_BIGRAM: u64 = 6;
 
 fn fnv(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = FNV_OFFSET ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -107,43 +122,44 @@ impl FeatureConfig {
             self.hash_chars(t.1, &mut out.scratch);
             c.scan(text);
         }
-        // Sublinear term frequency, L2-normalised, so long prompts do not dominate.
-        out.scratch.sort_unstable();
-        let mut norm = 0.0f32;
-        let mut i = 0;
-        while i < out.scratch.len() {
-            let s = out.scratch[i];
-            let mut j = i;
-            while j < out.scratch.len() && out.scratch[j] == s {
-                j += 1;
-            }
-            let v = 1.0 + ((j - i) as f32).ln();
-            norm += v * v;
-            out.idx.push(s);
-            out.val.push(v);
-            i = j;
-        }
-        if norm > 0.0 {
-            let inv = norm.sqrt().recip();
-            out.val.iter_mut().for_each(|v| *v *= inv);
+        push_normalised(out);
+        if self.question
+            && let Some(last) = view.user_turns.last()
+        {
+            let mut qc = CueCounts::default();
+            let ns = (NS_Q_WORD, NS_Q_BIGRAM);
+            let scratch = &mut out.scratch;
+            scratch.clear();
+            let mut q_bytes = 0;
+            let split = for_each_question_line(tail(last, self.max_bytes), |l| {
+                self.hash_words_in(l, ns, scratch, &mut qc);
+                q_bytes += l.len();
+            });
+            c.question_bytes = if split { q_bytes } else { last.len() };
+            push_normalised(out);
         }
         out.signals = c.signals();
         if self.cues {
             self.push_cues(view, &c, out);
         }
+        sort_merge(out);
     }
 
     fn hash_words(&self, text: &str, acc: &mut Vec<u32>, c: &mut CueCounts) {
+        self.hash_words_in(text, (NS_WORD, NS_BIGRAM), acc, c);
+    }
+
+    fn hash_words_in(&self, text: &str, ns: (u64, u64), acc: &mut Vec<u32>, c: &mut CueCounts) {
         let mut prev: Option<u64> = None;
         let mut word = [0u8; 32];
         let mut len = 0usize;
         let flush = |word: &[u8], prev: &mut Option<u64>, acc: &mut Vec<u32>| {
-            let h = fnv(NS_WORD, word);
+            let h = fnv(ns.0, word);
             acc.push(self.slot(h));
             if self.word_ngrams >= 2
                 && let Some(p) = *prev
             {
-                acc.push(self.slot(mix(p ^ NS_BIGRAM, h)));
+                acc.push(self.slot(mix(p ^ ns.1, h)));
             }
             *prev = Some(h);
         };
@@ -240,8 +256,37 @@ impl FeatureConfig {
         cue("questions", (c.question_marks as f64).min(5.0) / 5.0);
         cue("digit_frac", c.digits as f64 / c.bytes.max(1) as f64);
         cue("newline_frac", (c.newlines as f64 / (words + 1.0)).min(1.0));
-        // Cues are appended after the n-grams; keep the vector sorted and unique.
-        sort_merge(out);
+        if self.count_cues {
+            // Word problems get harder with more quantities and more steps.
+            cue("numbers", (c.numbers as f64).min(16.0) / 16.0);
+            cue("sentences", (c.sentences as f64).min(12.0) / 12.0);
+            cue("q_len_log", (1.0 + c.question_bytes as f64).ln() / 10.0);
+        }
+    }
+}
+
+/// Appends `out.scratch` (hashed slots, any order) to `out` as sublinear term frequencies,
+/// L2-normalised as one block so long prompts do not dominate.
+fn push_normalised(out: &mut Features) {
+    out.scratch.sort_unstable();
+    let from = out.val.len();
+    let mut norm = 0.0f32;
+    let mut i = 0;
+    while i < out.scratch.len() {
+        let s = out.scratch[i];
+        let mut j = i;
+        while j < out.scratch.len() && out.scratch[j] == s {
+            j += 1;
+        }
+        let v = 1.0 + ((j - i) as f32).ln();
+        norm += v * v;
+        out.idx.push(s);
+        out.val.push(v);
+        i = j;
+    }
+    if norm > 0.0 {
+        let inv = norm.sqrt().recip();
+        out.val[from..].iter_mut().for_each(|v| *v *= inv);
     }
 }
 
@@ -300,6 +345,9 @@ struct CueCounts {
     math_words: usize,
     reasoning: usize,
     extraction: usize,
+    numbers: usize,
+    sentences: usize,
+    question_bytes: usize,
 }
 
 const CODE_MARKERS: [&str; 14] = [
@@ -364,10 +412,21 @@ impl CueCounts {
             self.choice_lines += usize::from(choice || l.starts_with(b"("));
             self.newlines += 1;
         }
+        let mut prev = b' ';
         for b in lower.bytes() {
+            let was = prev;
+            prev = b;
             match b {
-                b'0'..=b'9' => self.digits += 1,
-                b'?' => self.question_marks += 1,
+                b'0'..=b'9' => {
+                    self.digits += 1;
+                    self.numbers +=
+                        usize::from(!was.is_ascii_digit() && was != b'.' && was != b',');
+                }
+                b' ' | b'\n' if matches!(was, b'.' | b'!') => self.sentences += 1,
+                b'?' => {
+                    self.question_marks += 1;
+                    self.sentences += 1;
+                }
                 b'+' | b'*' | b'/' | b'=' | b'^' | b'%' | b'$' => self.math_ops += 1,
                 b'{' | b'}' | b';' => self.code += 1,
                 _ => {}

@@ -29,11 +29,15 @@ pub mod metrics;
 #[cfg(feature = "embeddings")]
 mod minilm;
 pub mod profiles;
+mod question;
 mod report;
 mod train;
 mod vectors;
 
-pub use band::{BandTargets, Bands, Mode, PoolBands, Selection, calibrate, select, select_within};
+pub use band::{
+    BandTargets, Bands, Mode, PoolBands, Selection, best_single, calibrate, select,
+    select_penalised, select_with, select_within,
+};
 pub use data::{Dataset, Item};
 pub use embed::{EmbedderHandle, EmbeddingChoice, TextEmbedder, embed_text, minilm_dir};
 pub use error::LearnedError;

@@ -134,7 +134,7 @@ impl EvalReport {
                 f.clone(),
                 json!({
                     "items": fam.items, "models": fam.models, "best_single": fam.best_single,
-                    "bands": {"balanced": fam.bands.balanced, "cost": fam.bands.cost},
+                    "bands": {"balanced": fam.bands.balanced, "cost": fam.bands.cost, "quality_margin": fam.bands.quality_margin, "penalised": fam.bands.penalised},
                     "cost_saving_at_best_single": fam.cost_saving_at_best_single.map_or(Value::Null, num),
                     "modes": modes, "baselines": baselines,
                 }),
@@ -144,7 +144,7 @@ impl EvalReport {
             "estimator": self.estimator,
             "train_items": self.train_items,
             "test_items": self.test_items,
-            "bands": {"balanced": self.bands.balanced, "cost": self.bands.cost},
+            "bands": {"balanced": self.bands.balanced, "cost": self.bands.cost, "quality_margin": self.bands.quality_margin},
             "two_model": two,
             "multi_model": multi,
         })
@@ -200,8 +200,15 @@ impl EvalReport {
             );
             let _ = writeln!(
                 s,
-                "  bands for this model set: balanced {:.3}, cost {:.3}",
-                fam.bands.balanced, fam.bands.cost
+                "  bands for this model set: balanced {:.3}, cost {:.3}, quality margin {:.3}, rule {}",
+                fam.bands.balanced,
+                fam.bands.cost,
+                fam.bands.quality_margin,
+                if fam.bands.penalised {
+                    "cost-penalised"
+                } else {
+                    "cheapest in band"
+                }
             );
             let _ = writeln!(
                 s,
@@ -242,6 +249,8 @@ impl EvalReport {
             bands: Bands {
                 balanced: nan_mean(reports.iter().map(|r| r.bands.balanced)),
                 cost: nan_mean(reports.iter().map(|r| r.bands.cost)),
+                quality_margin: nan_mean(reports.iter().map(|r| r.bands.quality_margin)),
+                penalised: reports.iter().any(|r| r.bands.penalised),
             },
             ..EvalReport::default()
         };
@@ -287,6 +296,9 @@ impl EvalReport {
                         bands: Bands {
                             balanced: nan_mean(all.iter().map(|x| x.bands.balanced)),
                             cost: nan_mean(all.iter().map(|x| x.bands.cost)),
+                            quality_margin: nan_mean(all.iter().map(|x| x.bands.quality_margin)),
+                            penalised: all.iter().filter(|x| x.bands.penalised).count() * 2
+                                > all.len(),
                         },
                         items: all.iter().map(|x| x.items).sum(),
                         models: fam.models.clone(),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::band::{BandTargets, Bands, PoolBands, calibrate};
+use super::band::{BandTargets, Bands, PoolBands, best_single, calibrate};
 use super::cv::grouped_folds;
 use super::data::{Dataset, Item};
 use super::embed::{EmbedderHandle, EmbeddingChoice};
@@ -222,11 +222,12 @@ pub fn fit_on(
     );
     if cfg.calibration_folds >= 2 {
         let oof = out_of_fold(ds, feats, train_idx, cfg);
-        let (k, blend) = oof.tune(ds, &cfg.knn);
-        if blend > 0.0 {
+        let tuned = oof.tune(ds, &cfg.knn);
+        let (k, blend) = tuned.global;
+        if blend > 0.0 || tuned.pools.values().any(|c| c.1 > 0.0) {
             est.knn = Some(build_knn(ds, feats, train_idx, k, blend));
         }
-        let (global, pools) = oof.calibrate(ds, k, blend, cfg);
+        let (global, pools) = oof.calibrate(ds, &tuned, cfg);
         est.bands = global;
         est.pool_bands = pools;
     }
@@ -391,10 +392,31 @@ impl OutOfFold {
         Some((1.0 - w) * p + w * sum / n)
     }
 
+    /// The models scored (with a prediction) on row `r`: its candidate set.
+    fn key(&self, ds: &Dataset, r: usize) -> Vec<usize> {
+        let (i, preds, _) = &self.rows[r];
+        (0..ds.models.len())
+            .filter(|&m| preds[m].is_some() && ds.items[*i].scores[m].is_some())
+            .collect()
+    }
+
+    /// Rows per candidate set, for sets of two or more models.
+    fn pools(&self, ds: &Dataset) -> std::collections::BTreeMap<Vec<usize>, Vec<usize>> {
+        let mut pools: std::collections::BTreeMap<Vec<usize>, Vec<usize>> =
+            std::collections::BTreeMap::new();
+        for r in 0..self.rows.len() {
+            let key = self.key(ds, r);
+            if key.len() >= 2 {
+                pools.entry(key).or_default().push(r);
+            }
+        }
+        pools
+    }
+
     /// The `(k, blend)` of the grid with the lowest squared error of the predictions'
-    /// deviations from the prompt's mean: what routing between models needs.
-    fn tune(&self, ds: &Dataset, grid: &KnnConfig) -> (usize, f32) {
-        let embedded = self.rows.iter().any(|r| !r.2.is_empty());
+    /// deviations from the prompt's mean (what routing between models needs) over `rows`.
+    fn tune_rows(&self, ds: &Dataset, grid: &KnnConfig, rows: &[usize]) -> (usize, f32) {
+        let embedded = rows.iter().any(|&r| !self.rows[r].2.is_empty());
         let default = (grid.k_grid.first().copied().unwrap_or(1), 0.0);
         if !embedded {
             return default;
@@ -405,7 +427,7 @@ impl OutOfFold {
         for &k in &grid.k_grid {
             for &blend in &grid.blend_grid {
                 let mut loss = 0.0;
-                for r in 0..self.rows.len() {
+                for &r in rows {
                     let i = self.rows[r].0;
                     p.clear();
                     y.clear();
@@ -436,47 +458,64 @@ impl OutOfFold {
         best.1
     }
 
+    /// The global `(k, blend)` over every row, and one per candidate set seen on at least
+    /// [`MIN_POOL_ITEMS`] rows: a pair of models and an 11-model pool need not share one.
+    fn tune(&self, ds: &Dataset, grid: &KnnConfig) -> Tuned {
+        let all: Vec<usize> = (0..self.rows.len()).collect();
+        let global = self.tune_rows(ds, grid, &all);
+        let pools = self
+            .pools(ds)
+            .into_iter()
+            .filter(|(_, rows)| rows.len() >= MIN_POOL_ITEMS)
+            .map(|(key, rows)| {
+                let choice = self.tune_rows(ds, grid, &rows);
+                (key, choice)
+            })
+            .collect();
+        Tuned { global, pools }
+    }
+
     /// Global bands over every row, and bands per candidate set seen on at least
-    /// [`MIN_POOL_ITEMS`] rows with three or more models.
-    fn calibrate(
-        &self,
-        ds: &Dataset,
-        k: usize,
-        blend: f32,
-        cfg: &FitConfig,
-    ) -> (Bands, Vec<PoolBands>) {
-        let mut all = Vec::new();
-        let mut pools: std::collections::BTreeMap<Vec<usize>, Vec<Candidates>> =
-            std::collections::BTreeMap::new();
-        for r in 0..self.rows.len() {
+    /// [`MIN_POOL_ITEMS`] rows (each set predicted with its own kNN choice).
+    fn calibrate(&self, ds: &Dataset, tuned: &Tuned, cfg: &FitConfig) -> (Bands, Vec<PoolBands>) {
+        let cands_of = |r: usize, (k, blend): (usize, f32)| -> Candidates {
             let i = self.rows[r].0;
-            let mut key = Vec::new();
-            let cands: Vec<(f64, f64, f64)> = (0..ds.models.len())
+            (0..ds.models.len())
                 .filter_map(|m| {
                     let p = self.predict(ds, r, m, k, blend)?;
                     let s = ds.items[i].scores[m]?;
-                    key.push(m);
                     Some((p, s, self.costs[m]))
                 })
-                .collect();
-            if cands.len() >= 2 {
-                all.push(cands.clone());
-                if cands.len() >= 3 {
-                    pools.entry(key).or_default().push(cands);
-                }
-            }
-        }
-        let pools = pools
+                .collect()
+        };
+        let all: Vec<Candidates> = (0..self.rows.len())
+            .map(|r| cands_of(r, tuned.global))
+            .filter(|c| c.len() >= 2)
+            .collect();
+        let pools = self
+            .pools(ds)
             .into_iter()
-            .filter(|(_, items)| items.len() >= MIN_POOL_ITEMS)
-            .map(|(key, items)| PoolBands {
-                models: key.iter().map(|&m| ds.models[m].clone()).collect(),
-                bands: calibrate(&items, &cfg.targets),
-                items: items.len(),
+            .filter(|(_, rows)| rows.len() >= MIN_POOL_ITEMS)
+            .map(|(key, rows)| {
+                let choice = tuned.pools.get(&key).copied().unwrap_or(tuned.global);
+                let items: Vec<Candidates> = rows.iter().map(|&r| cands_of(r, choice)).collect();
+                PoolBands {
+                    models: key.iter().map(|&m| ds.models[m].clone()).collect(),
+                    bands: calibrate(&items, &cfg.targets),
+                    items: items.len(),
+                    incumbent: best_single(&items).map(|j| ds.models[key[j]].clone()),
+                    knn: (choice.1 > 0.0 || tuned.global.1 > 0.0).then_some(choice),
+                }
             })
             .collect();
         (calibrate(&all, &cfg.targets), pools)
     }
+}
+
+/// The kNN choices of the inner cross-validation: global and per candidate set.
+struct Tuned {
+    global: (usize, f32),
+    pools: std::collections::BTreeMap<Vec<usize>, (usize, f32)>,
 }
 
 /// `(predicted, realised, cost)` of each candidate scored on one prompt.

@@ -324,6 +324,33 @@ fn multi_model_sets_get_their_own_bands() {
     assert_eq!(pool.models.len(), 3);
     assert_eq!(est.bands_for(&["CHEAP", "top", "mid"]), pool.bands);
     assert_eq!(est.bands_for(&["top", "mid"]), est.bands());
+    // "top" is right on every item: Quality mode's incumbent for this set.
+    assert_eq!(pool.incumbent.as_deref(), Some("top"));
+    assert_eq!(est.incumbent_for(&["cheap", "top", "mid"]), Some(1));
+    assert_eq!(est.incumbent_for(&["top", "mid"]), None);
+    let deps: Vec<Deployment> = ["top", "mid", "cheap"]
+        .into_iter()
+        .map(Deployment::new)
+        .collect();
+    let cands: Vec<&Deployment> = deps.iter().collect();
+    let costs = [1.0, 0.3, 0.01];
+    let mut scores = Vec::new();
+    let hard = PromptView::from_text("prove the theorem about primes 5");
+    let q = est
+        .route(&hard, &cands, &costs, Mode::Quality, &mut scores)
+        .expect("a pick");
+    assert_eq!(
+        q.index, 0,
+        "quality keeps the incumbent on a hard prompt: {scores:?}"
+    );
+    let easy = PromptView::from_text("translate hello into french 5");
+    let c = est
+        .route(&easy, &cands, &costs, Mode::Cost, &mut scores)
+        .expect("a pick");
+    assert_ne!(
+        c.index, 0,
+        "cost mode leaves the dear model on an easy prompt: {scores:?}"
+    );
     let back = TrainedEstimator::from_bytes(&est.to_bytes()).expect("round trip");
     assert_eq!(back.pool_bands(), est.pool_bands());
 }

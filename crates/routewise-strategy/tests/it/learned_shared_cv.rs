@@ -11,7 +11,8 @@ use routewise_strategy::learned::eval::EvalConfig;
 use routewise_strategy::learned::{Dataset, EmbeddingChoice, TrainConfig, train};
 
 /// The default configuration, with optional overrides for ablations
-/// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`; `RW_EMB=off` for the
+/// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`, `RW_QUESTION`,
+/// `RW_COUNTS`; `RW_EMB=off` for the
 /// no-embedding figures of a build with the `embeddings` feature).
 fn config() -> EvalConfig {
     let mut cfg = EvalConfig::default();
@@ -36,6 +37,12 @@ fn config() -> EvalConfig {
     }
     if let Some(v) = var("RW_CUES") {
         cfg.fit.features.cues = v > 0.0;
+    }
+    if let Some(v) = var("RW_QUESTION") {
+        cfg.fit.features.question = v > 0.0;
+    }
+    if let Some(v) = var("RW_COUNTS") {
+        cfg.fit.features.count_cues = v > 0.0;
     }
     cfg
 }
