@@ -27,6 +27,10 @@ enum Command {
         /// Listen address (default 127.0.0.1:8080, or `server.listen` from the config).
         #[arg(long, env = "ROUTEWISE_LISTEN")]
         listen: Option<SocketAddr>,
+        /// Runtime threads: 1 runs everything on one thread (no cross-thread wake-ups, the
+        /// lowest added latency at low load); more spread load over cores. Default: one per core.
+        #[arg(long, env = "ROUTEWISE_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Train the local router's quality estimator on JSONL routing data.
     Train {
@@ -63,10 +67,29 @@ enum ModeArg {
 }
 
 impl Cli {
+    /// The tokio runtime this command wants: `serve --threads 1` gets a current-thread
+    /// runtime, anything else a multi-thread one (one worker per core unless `--threads`).
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let threads = match &self.command {
+            Command::Serve { threads, .. } => threads.map(usize::from),
+            _ => None,
+        };
+        let mut builder = match threads {
+            Some(1) => tokio::runtime::Builder::new_current_thread(),
+            Some(n) => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(n);
+                b
+            }
+            None => tokio::runtime::Builder::new_multi_thread(),
+        };
+        builder.enable_all().build()
+    }
+
     /// Runs the parsed command.
     pub async fn run(self) -> ExitCode {
         match self.command {
-            Command::Serve { config, listen } => serve(config, listen).await,
+            Command::Serve { config, listen, .. } => serve(config, listen).await,
             Command::Train { data, out } => {
                 let cfg = learned::TrainConfig {
                     data,
@@ -197,7 +220,8 @@ mod tests {
             cli.command,
             Command::Serve {
                 listen: Some(_),
-                config: None
+                config: None,
+                threads: None
             }
         ));
         let cli = Cli::try_parse_from([
@@ -219,5 +243,26 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["routewise", "serve", "--listen", "nowhere"]).is_err());
         assert!(Cli::try_parse_from(["routewise", "train"]).is_err());
+    }
+
+    use tokio::runtime::RuntimeFlavor;
+
+    fn flavor(args: &[&str]) -> RuntimeFlavor {
+        let cli = Cli::try_parse_from(args).unwrap();
+        cli.runtime().unwrap().handle().runtime_flavor()
+    }
+
+    #[test]
+    fn serve_threads_picks_the_runtime() {
+        assert_eq!(
+            flavor(&["routewise", "serve", "--threads", "1"]),
+            RuntimeFlavor::CurrentThread
+        );
+        assert_eq!(
+            flavor(&["routewise", "serve", "--threads", "3"]),
+            RuntimeFlavor::MultiThread
+        );
+        assert_eq!(flavor(&["routewise", "serve"]), RuntimeFlavor::MultiThread);
+        assert!(Cli::try_parse_from(["routewise", "serve", "--threads", "0"]).is_err());
     }
 }

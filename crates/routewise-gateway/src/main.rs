@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use routewise_gateway::cli::Cli;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -15,5 +14,12 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    Cli::parse().run().await
+    let cli = Cli::parse();
+    match cli.runtime() {
+        Ok(rt) => rt.block_on(cli.run()),
+        Err(e) => {
+            eprintln!("routewise: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
