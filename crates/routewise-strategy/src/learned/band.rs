@@ -291,37 +291,59 @@ pub fn calibrate(items: &[Vec<(f64, f64, f64)>], targets: &BandTargets) -> Bands
         (q / n, c / n)
     };
     let incumbent = best_single(items);
-    // Quality mode's margin: the best realised quality on the grid; ties go to the wider
-    // margin (closer to the incumbent, which is the safer claim on unseen data).
+    // Quality mode's margin, by the one-standard-error rule: find the margin with the best
+    // realised quality, then take the widest margin (the closest to always keeping the
+    // incumbent) whose quality is within one standard error of that best gain over the
+    // incumbent. A gain smaller than its own noise on the calibration set is not one to
+    // bet unseen prompts on.
     let mut quality_margin = 0.0;
     let mut quality = realised(0.0, false).0;
     if let Some(j) = incumbent {
         let mut preds = Vec::new();
         let mut costs = Vec::new();
-        let mut best_q = f64::NEG_INFINITY;
-        for &margin in &MARGIN_GRID {
-            let b = Bands {
-                quality_margin: margin,
-                ..Bands::default()
-            };
-            let total: f64 = items
-                .iter()
-                .map(|c| {
-                    preds.clear();
-                    costs.clear();
-                    preds.extend(c.iter().map(|x| x.0));
-                    costs.extend(c.iter().map(|x| x.2));
-                    select_with(&preds, &costs, Mode::Quality, &b, Some(j))
-                        .map_or(0.0, |s| c[s.index].1)
-                })
-                .sum();
-            if total / n >= best_q - 1e-12 {
-                best_q = total / n;
-                quality_margin = margin;
-            }
-        }
-        let single = items.iter().map(|c| c[j].1).sum::<f64>() / n;
-        quality = best_q.max(single);
+        let per_item: Vec<Vec<f64>> = MARGIN_GRID
+            .iter()
+            .map(|&margin| {
+                let b = Bands {
+                    quality_margin: margin,
+                    ..Bands::default()
+                };
+                items
+                    .iter()
+                    .map(|c| {
+                        preds.clear();
+                        costs.clear();
+                        preds.extend(c.iter().map(|x| x.0));
+                        costs.extend(c.iter().map(|x| x.2));
+                        select_with(&preds, &costs, Mode::Quality, &b, Some(j))
+                            .map_or(0.0, |s| c[s.index].1)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / n;
+        let single: Vec<f64> = items.iter().map(|c| c[j].1).collect();
+        let best = (0..MARGIN_GRID.len())
+            .max_by(|&a, &b| mean(&per_item[a]).total_cmp(&mean(&per_item[b])))
+            .unwrap_or(0);
+        let diffs: Vec<f64> = per_item[best]
+            .iter()
+            .zip(&single)
+            .map(|(a, b)| a - b)
+            .collect();
+        let d = mean(&diffs);
+        let se =
+            (diffs.iter().map(|x| (x - d).powi(2)).sum::<f64>() / (n * (n - 1.0).max(1.0))).sqrt();
+        let floor = mean(&per_item[best]) - se;
+        quality_margin = (0..MARGIN_GRID.len())
+            .filter(|&m| mean(&per_item[m]) >= floor - 1e-12)
+            .map(|m| MARGIN_GRID[m])
+            .fold(0.0, f64::max);
+        let chosen = MARGIN_GRID
+            .iter()
+            .position(|&m| m == quality_margin)
+            .map_or(f64::NEG_INFINITY, |m| mean(&per_item[m]));
+        quality = chosen.max(mean(&single));
     }
     // The widest band (and its realised cost) that keeps the target share of `quality`.
     let widest = |loss: f64, penalised: bool| {
@@ -400,6 +422,19 @@ mod tests {
         assert!(b.quality_margin >= 0.02, "{b:?}");
         let pick = select_with(&[0.80, 0.82], &[1.0, 0.5], Mode::Quality, &b, Some(0));
         assert_eq!(pick.unwrap().index, 0);
+        // Predictions that clearly tell the two apart earn a margin below their gap.
+        let items: Vec<Vec<(f64, f64, f64)>> = (0..40)
+            .map(|i| {
+                let even = i % 2 == 0;
+                let (p0, p1) = if even { (0.9, 0.1) } else { (0.1, 0.9) };
+                vec![
+                    (p0, f64::from(u8::from(even)), 1.0),
+                    (p1, f64::from(u8::from(!even)), 0.5),
+                ]
+            })
+            .collect();
+        let b = calibrate(&items, &BandTargets::default());
+        assert!(b.quality_margin < 0.8, "{b:?}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Default for FeatureConfig {
             cues: true,
             max_bytes: 6144,
             question: false,
-            count_cues: true,
+            count_cues: false,
         }
     }
 }
