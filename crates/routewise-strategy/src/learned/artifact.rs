@@ -28,6 +28,8 @@ struct KnnHeader {
     priors: Vec<f32>,
     k: usize,
     blend: f32,
+    #[serde(default)]
+    temperature: f32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +87,7 @@ impl TrainedEstimator {
                 priors: k.priors.clone(),
                 k: k.k,
                 blend: k.blend,
+                temperature: k.temperature,
             }),
             meta: self.meta.clone(),
         };
@@ -192,6 +195,7 @@ impl TrainedEstimator {
                 models: k.models,
                 k: k.k,
                 blend: k.blend,
+                temperature: k.temperature,
             }
         });
         if let Some(k) = &knn

@@ -108,10 +108,10 @@ pub struct PoolBands {
     /// The set's best single model on the calibration prompts (Quality mode's incumbent).
     #[serde(default)]
     pub incumbent: Option<String>,
-    /// Neighbours and blend weight of the kNN component chosen for this set by the inner
-    /// cross-validation (`None`: the index's global choice).
+    /// How the kNN component is used for this set, chosen by the inner cross-validation
+    /// (`None`: the index's global choice).
     #[serde(default)]
-    pub knn: Option<(usize, f32)>,
+    pub knn: Option<super::knn::KnnChoice>,
 }
 
 /// The outcome of a selection: which candidate, and the band that admitted it.

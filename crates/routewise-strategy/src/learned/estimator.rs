@@ -10,7 +10,7 @@ use super::band::{Bands, Mode, PoolBands, Selection, select_with};
 use super::embed::{EmbedderHandle, embed_text};
 use super::error::LearnedError;
 use super::features::{FeatureConfig, Features};
-use super::knn::KnnIndex;
+use super::knn::{KnnChoice, KnnIndex};
 use super::profiles::{ReferencePair, Skills, builtin};
 use crate::{Deployment, PromptView, QualityEstimator};
 
@@ -74,8 +74,8 @@ pub struct TrainedEstimator {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<(Features, Vec<u32>, String)> =
-        RefCell::new((Features::default(), Vec::new(), String::new()));
+    static SCRATCH: RefCell<(Features, Vec<u32>, String, Vec<f32>)> =
+        RefCell::new((Features::default(), Vec::new(), String::new(), Vec::new()));
 }
 
 /// The artifact shipped with the crate (trained on the Apache-2.0 RouteLLM files).
@@ -145,11 +145,10 @@ impl TrainedEstimator {
         );
         match (&self.knn, &self.embedder) {
             (Some(k), Some(e)) if self.uses_knn() => format!(
-                "{heads}, blended ({:.0} % weight) with a {}-NN over {} {} embeddings",
-                100.0 * k.blend(),
-                k.k(),
+                "{heads}, blended with a kNN over {} {} embeddings ({})",
                 k.len(),
-                e.0.name()
+                e.0.name(),
+                self.knn_summary()
             ),
             (Some(_), _) => format!(
                 "{heads} (the artifact's kNN index is unused: no embedder; build with the \
@@ -157,6 +156,28 @@ impl TrainedEstimator {
             ),
             _ => heads,
         }
+    }
+
+    /// The kNN choices (global, then per candidate set) in words: weight, `k`, temperature.
+    pub fn knn_summary(&self) -> String {
+        let Some(k) = &self.knn else {
+            return "no kNN".into();
+        };
+        let one = |c: KnnChoice| {
+            format!(
+                "{:.0} % weight, k {}, temperature {}",
+                100.0 * c.blend,
+                c.k,
+                c.temperature
+            )
+        };
+        let mut out = format!("global: {}", one(k.choice()));
+        for p in &self.pool_bands {
+            if let Some(c) = p.knn {
+                out.push_str(&format!("; {}-model set: {}", p.models.len(), one(c)));
+            }
+        }
+        out
     }
 
     /// Per-candidate-set bands calibrated in training.
@@ -284,28 +305,37 @@ impl TrainedEstimator {
     /// The prediction of head `h`, blended with the kNN estimate when `neighbours` (of
     /// `f.embedding`) are given and the index has the head's model.
     pub fn predict_head(&self, h: usize, f: &Features, neighbours: &[u32]) -> f64 {
-        self.predict_head_with(h, f, neighbours, None)
+        let mut sims = Vec::new();
+        if let Some(k) = &self.knn
+            && k.temperature > 0.0
+        {
+            k.similarities(&f.embedding, neighbours, &mut sims);
+        }
+        self.predict_head_with(h, f, neighbours, &sims, None)
     }
 
-    /// [`TrainedEstimator::predict_head`] with the kNN's `(k, blend)` given (a candidate
-    /// set's own choice, [`PoolBands::knn`]); `None` uses the index's global choice.
+    /// [`TrainedEstimator::predict_head`] with the neighbours' similarities (`sims`, from
+    /// [`KnnIndex::similarities`]; may be empty when the temperature is 0) and a kNN
+    /// choice (a candidate set's own, [`PoolBands::knn`]; `None` = the index's global one).
     pub fn predict_head_with(
         &self,
         h: usize,
         f: &Features,
         neighbours: &[u32],
-        knn: Option<(usize, f32)>,
+        sims: &[f32],
+        knn: Option<KnnChoice>,
     ) -> f64 {
         let p = self.heads[h].predict(f);
         match &self.knn {
             Some(k) if !neighbours.is_empty() => match k.column(&self.heads[h].model) {
                 Some(m) => {
-                    let (kk, blend) = knn.unwrap_or((k.k(), k.blend()));
-                    let w = f64::from(blend.clamp(0.0, 1.0));
+                    let c = knn.unwrap_or_else(|| k.choice());
+                    let w = f64::from(c.blend.clamp(0.0, 1.0));
                     if w == 0.0 {
                         return p;
                     }
-                    (1.0 - w) * p + w * k.estimate(neighbours, kk, m)
+                    let e = k.estimate_weighted(neighbours, sims, c.k, m, c.temperature);
+                    (1.0 - w) * p + w * e
                 }
                 None => p,
             },
@@ -314,7 +344,7 @@ impl TrainedEstimator {
     }
 
     /// The kNN choice calibrated for exactly these candidates, if any.
-    fn knn_for(&self, candidates: &[&Deployment]) -> Option<(usize, f32)> {
+    fn knn_for(&self, candidates: &[&Deployment]) -> Option<KnnChoice> {
         self.pool_bands
             .iter()
             .find(|p| {
@@ -324,6 +354,15 @@ impl TrainedEstimator {
                         .all(|d| p.models.iter().any(|x| x.eq_ignore_ascii_case(&d.model)))
             })
             .and_then(|p| p.knn)
+    }
+
+    /// True when some kNN choice weighs neighbours by similarity.
+    fn weighs_similarity(&self) -> bool {
+        self.knn.as_ref().is_some_and(|k| k.temperature > 0.0)
+            || self
+                .pool_bands
+                .iter()
+                .any(|p| p.knn.is_some_and(|c| c.temperature > 0.0))
     }
 
     /// Fills `neighbours` from `f.embedding` when the kNN component is active.
@@ -336,7 +375,7 @@ impl TrainedEstimator {
             let most = self
                 .pool_bands
                 .iter()
-                .filter_map(|p| p.knn.map(|c| c.0))
+                .filter_map(|p| p.knn.map(|c| c.k))
                 .fold(k.k(), usize::max);
             k.neighbours(&f.embedding, most, neighbours);
         }
@@ -346,13 +385,14 @@ impl TrainedEstimator {
     pub fn estimate_features(&self, f: &Features, candidates: &[&Deployment], out: &mut Vec<f64>) {
         let mut nb = Vec::new();
         self.neighbours(f, &mut nb);
-        self.estimate_with(f, &nb, candidates, out);
+        self.estimate_with(f, &nb, &mut Vec::new(), candidates, out);
     }
 
     fn estimate_with(
         &self,
         f: &Features,
         nb: &[u32],
+        sims: &mut Vec<f32>,
         candidates: &[&Deployment],
         out: &mut Vec<f64>,
     ) {
@@ -362,12 +402,20 @@ impl TrainedEstimator {
         } else {
             self.knn_for(candidates)
         };
+        sims.clear();
+        if !nb.is_empty()
+            && self.weighs_similarity()
+            && let Some(k) = &self.knn
+        {
+            k.similarities(&f.embedding, nb, sims);
+        }
+        let sims = sims.as_slice();
         for d in candidates {
             if let Some(h) = self
                 .head_index(&d.model)
                 .or_else(|| self.head_index(&d.name))
             {
-                out.push(self.predict_head_with(h, f, nb, knn));
+                out.push(self.predict_head_with(h, f, nb, sims, knn));
                 continue;
             }
             let skills = d.profile.as_ref().map(Skills::of).or_else(|| {
@@ -383,10 +431,10 @@ impl TrainedEstimator {
             let (ps, pw) = *reference.get_or_insert_with(|| {
                 let ps = self
                     .head_index(&pair.strong)
-                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, knn));
+                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, sims, knn));
                 let pw = self
                     .head_index(&pair.weak)
-                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, knn));
+                    .map_or(0.5, |i| self.predict_head_with(i, f, nb, sims, knn));
                 (ps, pw)
             });
             out.push(pair.score(ps, pw, &f.signals, &skills));
@@ -443,10 +491,10 @@ impl QualityEstimator for TrainedEstimator {
     fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut guard) => {
-                let (f, nb, buf) = &mut *guard;
+                let (f, nb, buf, sims) = &mut *guard;
                 self.featurize_full(prompt, f, buf);
                 self.neighbours(f, nb);
-                self.estimate_with(f, nb, candidates, out);
+                self.estimate_with(f, nb, sims, candidates, out);
             }
             Err(_) => {
                 let mut f = Features::default();

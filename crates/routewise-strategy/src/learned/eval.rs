@@ -107,6 +107,7 @@ pub fn evaluate_split(
     // Routing: predictions from features only, before any test label is looked at.
     let heads: Vec<Option<usize>> = ds.models.iter().map(|m| est.head_index(m)).collect();
     let mut nb = Vec::new();
+    let mut sims = Vec::new();
     let preds: HashMap<usize, Vec<Option<f64>>> = test_idx
         .iter()
         .map(|&i| {
@@ -118,11 +119,14 @@ pub fn evaluate_split(
                 .map(|m| ds.models[m].as_str())
                 .collect();
             let knn = est.pool_for(&names).and_then(|p| p.knn);
+            if let Some(k) = est.knn() {
+                k.similarities(&feats[i].embedding, &nb, &mut sims);
+            }
             (
                 i,
                 heads
                     .iter()
-                    .map(|h| h.map(|h| est.predict_head_with(h, &feats[i], &nb, knn)))
+                    .map(|h| h.map(|h| est.predict_head_with(h, &feats[i], &nb, &sims, knn)))
                     .collect(),
             )
         })
@@ -188,12 +192,11 @@ pub fn evaluate_split(
 fn describe(est: &TrainedEstimator, embedded: bool) -> String {
     match est.knn() {
         Some(k) if embedded => format!(
-            "{} logistic heads over hashed n-grams + cues, blended ({:.0} % weight) with a \
-             {}-NN over {} all-MiniLM-L6-v2 embeddings",
+            "{} logistic heads over hashed n-grams + cues, blended with a kNN over {} \
+             all-MiniLM-L6-v2 embeddings ({})",
             est.heads().len(),
-            100.0 * k.blend(),
-            k.k(),
-            k.len()
+            k.len(),
+            est.knn_summary()
         ),
         _ if embedded => format!(
             "{} logistic heads over hashed n-grams + cues (embeddings computed, but the \

@@ -7,6 +7,8 @@
 
 use std::cell::RefCell;
 
+use serde::{Deserialize, Serialize};
+
 /// Pseudo-neighbours at the model's base rate added to every estimate (shrinkage).
 pub const PRIOR_WEIGHT: f64 = 2.0;
 
@@ -28,6 +30,22 @@ pub struct KnnIndex {
     pub(crate) k: usize,
     /// Weight of the kNN estimate in the blend with the heads (0..1).
     pub(crate) blend: f32,
+    /// Similarity temperature of the neighbour weights (0 = every neighbour counts once).
+    pub(crate) temperature: f32,
+}
+
+/// How the kNN component is used: neighbours, blend weight against the heads, and the
+/// temperature of the similarity weights (chosen by inner cross-validation).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KnnChoice {
+    /// Neighbours per estimate.
+    pub k: usize,
+    /// Weight of the kNN estimate in the blend (0..1).
+    pub blend: f32,
+    /// Neighbour `j` weighs `exp((sim_j − sim_1) / temperature)` against the most similar
+    /// one; 0 weighs all `k` equally.
+    #[serde(default)]
+    pub temperature: f32,
 }
 
 /// Per-thread scratch: the quantised query and (similarity, row) pairs.
@@ -110,7 +128,37 @@ impl KnnIndex {
             priors,
             k: k.max(1),
             blend: blend.clamp(0.0, 1.0),
+            temperature: 0.0,
         }
+    }
+
+    /// Sets the similarity temperature of the global choice (0 = uniform weights).
+    pub fn with_temperature(mut self, t: f32) -> Self {
+        self.temperature = t.max(0.0);
+        self
+    }
+
+    /// The index's global choice of `k`, blend and temperature.
+    pub fn choice(&self) -> KnnChoice {
+        KnnChoice {
+            k: self.k,
+            blend: self.blend,
+            temperature: self.temperature,
+        }
+    }
+
+    /// The cosine similarity of `query` to each row in `neighbours`, into `out` (cleared).
+    pub fn similarities(&self, query: &[f32], neighbours: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        if query.len() != self.dim {
+            return;
+        }
+        out.extend(neighbours.iter().map(|&j| {
+            let j = j as usize;
+            let row = &self.vectors[j * self.dim..(j + 1) * self.dim];
+            let dot: f32 = row.iter().zip(query).map(|(&a, &b)| f32::from(a) * b).sum();
+            dot * self.scales[j]
+        }));
     }
 
     /// Indexed prompts.
@@ -186,18 +234,57 @@ impl KnnIndex {
 
     /// The kNN estimate of column `m` from the first `k` of `neighbours`.
     pub fn estimate(&self, neighbours: &[u32], k: usize, m: usize) -> f64 {
-        let w = self.models.len();
-        let mut sum = PRIOR_WEIGHT * f64::from(self.priors[m]);
-        let mut n = PRIOR_WEIGHT;
-        for &j in neighbours.iter().take(k) {
-            let s = self.scores[j as usize * w + m];
-            if !s.is_nan() {
-                sum += f64::from(s);
-                n += 1.0;
-            }
-        }
-        sum / n
+        self.estimate_weighted(neighbours, &[], k, m, 0.0)
     }
+
+    /// [`KnnIndex::estimate`] with similarity weights (see [`KnnChoice::temperature`]);
+    /// `sims` parallel to `neighbours` (uniform weights when empty or `temperature` is 0).
+    pub fn estimate_weighted(
+        &self,
+        neighbours: &[u32],
+        sims: &[f32],
+        k: usize,
+        m: usize,
+        temperature: f32,
+    ) -> f64 {
+        let w = self.models.len();
+        let scores = neighbours
+            .iter()
+            .take(k)
+            .map(|&j| self.scores[j as usize * w + m]);
+        weighted_mean(
+            f64::from(self.priors[m]),
+            scores.map(f64::from),
+            sims,
+            temperature,
+        )
+    }
+}
+
+/// The shrunk, optionally similarity-weighted mean of neighbour `scores` (NaN = unscored):
+/// [`PRIOR_WEIGHT`] pseudo-neighbours at `prior`, neighbour `j` weighted
+/// `exp((sims[j] − sims[0]) / temperature)` (1 when `temperature` is 0 or `sims` is short).
+pub(crate) fn weighted_mean(
+    prior: f64,
+    scores: impl Iterator<Item = f64>,
+    sims: &[f32],
+    temperature: f32,
+) -> f64 {
+    let mut sum = PRIOR_WEIGHT * prior;
+    let mut n = PRIOR_WEIGHT;
+    let top = sims.first().copied().unwrap_or(0.0);
+    for (j, s) in scores.enumerate() {
+        if s.is_nan() {
+            continue;
+        }
+        let w = match sims.get(j) {
+            Some(&x) if temperature > 0.0 => f64::from((x - top) / temperature).exp(),
+            _ => 1.0,
+        };
+        sum += w * s;
+        n += w;
+    }
+    sum / n
 }
 
 #[cfg(test)]
@@ -224,6 +311,31 @@ mod tests {
         nb.clear();
         idx.neighbours(&[0.0, 1.0], 2, &mut nb);
         assert!(nb.is_empty(), "wrong dimension is ignored");
+    }
+
+    #[test]
+    fn similarity_weights_favour_the_closest_rows() {
+        let a = [1.0f32, 0.0];
+        let b = [0.6f32, 0.8];
+        let idx = KnnIndex::build(
+            vec!["m".into()],
+            &[&a, &b],
+            &[vec![Some(1.0)], vec![Some(0.0)]],
+            2,
+            1.0,
+        );
+        let mut nb = Vec::new();
+        idx.neighbours(&[1.0, 0.0], 2, &mut nb);
+        let mut sims = Vec::new();
+        idx.similarities(&[1.0, 0.0], &nb, &mut sims);
+        assert!(
+            (sims[0] - 1.0).abs() < 0.01 && (sims[1] - 0.6).abs() < 0.01,
+            "{sims:?}"
+        );
+        let uniform = idx.estimate(&nb, 2, 0);
+        let sharp = idx.estimate_weighted(&nb, &sims, 2, 0, 0.05);
+        assert!((uniform - 0.5).abs() < 1e-6);
+        assert!(sharp > 0.6 && sharp < 2.0 / 3.0 + 1e-6, "{sharp}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use embed::{EmbedderHandle, EmbeddingChoice, TextEmbedder, embed_text, minil
 pub use error::LearnedError;
 pub use estimator::{ArtifactMeta, Head, TrainedEstimator};
 pub use features::{FeatureConfig, Features, TaskSignals};
-pub use knn::KnnIndex;
+pub use knn::{KnnChoice, KnnIndex};
 #[cfg(feature = "embeddings")]
 pub use minilm::{DEFAULT_MAX_TOKENS, MiniLm};
 pub use profiles::{ReferencePair, Skills};

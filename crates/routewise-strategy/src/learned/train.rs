@@ -11,7 +11,7 @@ use super::embed::{EmbedderHandle, EmbeddingChoice};
 use super::error::LearnedError;
 use super::estimator::{ArtifactMeta, Head, TrainedEstimator};
 use super::features::{FeatureConfig, Features};
-use super::knn::KnnIndex;
+use super::knn::{KnnChoice, KnnIndex, weighted_mean};
 use super::profiles::{ReferencePair, builtin};
 use super::vectors::{embed_dataset, resolve_embedder};
 use crate::PromptView;
@@ -50,6 +50,8 @@ pub struct KnnConfig {
     pub k_grid: Vec<usize>,
     /// Candidate weights of the kNN estimate in the blend (0 = heads only).
     pub blend_grid: Vec<f32>,
+    /// Candidate similarity temperatures (0 = uniform neighbour weights).
+    pub temperature_grid: Vec<f32>,
 }
 
 impl Default for KnnConfig {
@@ -57,6 +59,7 @@ impl Default for KnnConfig {
         Self {
             k_grid: vec![10, 20, 40, 70, 100, 150, 250],
             blend_grid: vec![0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0],
+            temperature_grid: vec![0.0, 0.02, 0.05, 0.1, 0.2],
         }
     }
 }
@@ -223,9 +226,10 @@ pub fn fit_on(
     if cfg.calibration_folds >= 2 {
         let oof = out_of_fold(ds, feats, train_idx, cfg);
         let tuned = oof.tune(ds, &cfg.knn);
-        let (k, blend) = tuned.global;
-        if blend > 0.0 || tuned.pools.values().any(|c| c.1 > 0.0) {
-            est.knn = Some(build_knn(ds, feats, train_idx, k, blend));
+        let g = tuned.global;
+        if g.blend > 0.0 || tuned.pools.values().any(|c| c.blend > 0.0) {
+            est.knn =
+                Some(build_knn(ds, feats, train_idx, g.k, g.blend).with_temperature(g.temperature));
         }
         let (global, pools) = oof.calibrate(ds, &tuned, cfg);
         est.bands = global;
@@ -298,8 +302,8 @@ pub fn mean_costs(ds: &Dataset, idx: &[usize]) -> Vec<f64> {
 /// Out-of-fold predictions on the training items: head predictions per model and, when
 /// items are embedded, their nearest training neighbours (ranked) from the other folds.
 struct OutOfFold {
-    /// (item, head prediction per dataset model, neighbour item ids).
-    rows: Vec<(usize, Vec<Option<f64>>, Vec<usize>)>,
+    /// (item, head prediction per dataset model, neighbour item ids, their similarities).
+    rows: Vec<OofRow>,
     /// Base rate per dataset model on the training items (the kNN prior).
     priors: Vec<f64>,
     costs: Vec<f64>,
@@ -338,6 +342,7 @@ fn out_of_fold(
             .collect();
         let index = embedded.then(|| build_knn(ds, feats, &fit_idx, k_max, 1.0));
         let mut nb = Vec::new();
+        let mut sims = Vec::new();
         for j in (0..sub.items.len()).filter(|&j| folds[j] == k) {
             let i = train_idx[j];
             let preds = cols
@@ -345,10 +350,17 @@ fn out_of_fold(
                 .map(|c| c.map(|c| heads[c].predict(&feats[i])))
                 .collect();
             nb.clear();
+            sims.clear();
             if let Some(index) = &index {
                 index.neighbours(&feats[i].embedding, k_max, &mut nb);
+                index.similarities(&feats[i].embedding, &nb, &mut sims);
             }
-            rows.push((i, preds, nb.iter().map(|&r| with[r as usize]).collect()));
+            rows.push((
+                i,
+                preds,
+                nb.iter().map(|&r| with[r as usize]).collect(),
+                sims.clone(),
+            ));
         }
     }
     let mut sum = vec![0.0; ds.models.len()];
@@ -374,27 +386,24 @@ fn out_of_fold(
 
 impl OutOfFold {
     /// The blended prediction of model `m` for row `r`.
-    fn predict(&self, ds: &Dataset, r: usize, m: usize, k: usize, blend: f32) -> Option<f64> {
-        let (_, preds, nb) = &self.rows[r];
+    fn predict(&self, ds: &Dataset, r: usize, m: usize, c: KnnChoice) -> Option<f64> {
+        let (_, preds, nb, sims) = &self.rows[r];
         let p = preds[m]?;
-        if blend <= 0.0 || nb.is_empty() {
+        if c.blend <= 0.0 || nb.is_empty() {
             return Some(p);
         }
-        let mut sum = super::knn::PRIOR_WEIGHT * self.priors[m];
-        let mut n = super::knn::PRIOR_WEIGHT;
-        for &j in nb.iter().take(k) {
-            if let Some(s) = ds.items[j].scores[m] {
-                sum += s;
-                n += 1.0;
-            }
-        }
-        let w = f64::from(blend);
-        Some((1.0 - w) * p + w * sum / n)
+        let scores = nb
+            .iter()
+            .take(c.k)
+            .map(|&j| ds.items[j].scores[m].unwrap_or(f64::NAN));
+        let e = weighted_mean(self.priors[m], scores, sims, c.temperature);
+        let w = f64::from(c.blend);
+        Some((1.0 - w) * p + w * e)
     }
 
     /// The models scored (with a prediction) on row `r`: its candidate set.
     fn key(&self, ds: &Dataset, r: usize) -> Vec<usize> {
-        let (i, preds, _) = &self.rows[r];
+        let (i, preds, _, _) = &self.rows[r];
         (0..ds.models.len())
             .filter(|&m| preds[m].is_some() && ds.items[*i].scores[m].is_some())
             .collect()
@@ -413,52 +422,67 @@ impl OutOfFold {
         pools
     }
 
-    /// The `(k, blend)` of the grid with the lowest squared error of the predictions'
+    /// The kNN choice of the grid with the lowest squared error of the predictions'
     /// deviations from the prompt's mean (what routing between models needs) over `rows`.
-    fn tune_rows(&self, ds: &Dataset, grid: &KnnConfig, rows: &[usize]) -> (usize, f32) {
+    fn tune_rows(&self, ds: &Dataset, grid: &KnnConfig, rows: &[usize]) -> KnnChoice {
         let embedded = rows.iter().any(|&r| !self.rows[r].2.is_empty());
-        let default = (grid.k_grid.first().copied().unwrap_or(1), 0.0);
+        let default = KnnChoice {
+            k: grid.k_grid.first().copied().unwrap_or(1),
+            blend: 0.0,
+            temperature: 0.0,
+        };
         if !embedded {
             return default;
         }
         let mut best = (f64::INFINITY, default);
         let mut p = Vec::new();
         let mut y = Vec::new();
-        for &k in &grid.k_grid {
-            for &blend in &grid.blend_grid {
-                let mut loss = 0.0;
-                for &r in rows {
-                    let i = self.rows[r].0;
-                    p.clear();
-                    y.clear();
-                    for m in 0..ds.models.len() {
-                        if let (Some(pm), Some(ym)) =
-                            (self.predict(ds, r, m, k, blend), ds.items[i].scores[m])
-                        {
-                            p.push(pm);
-                            y.push(ym);
-                        }
-                    }
-                    if p.is_empty() {
-                        continue;
-                    }
-                    let n = p.len() as f64;
-                    let (pm, ym) = (p.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-                    // Routing ranks models against each other on a prompt, so the loss is
-                    // on deviations from the prompt's mean (the gap between models).
-                    for (a, b) in p.iter().zip(&y) {
-                        loss += ((a - pm) - (b - ym)).powi(2);
+        let temps: &[f32] = if grid.temperature_grid.is_empty() {
+            &[0.0]
+        } else {
+            &grid.temperature_grid
+        };
+        let combos = grid.k_grid.iter().flat_map(|&k| {
+            grid.blend_grid.iter().flat_map(move |&blend| {
+                temps.iter().map(move |&temperature| KnnChoice {
+                    k,
+                    blend,
+                    temperature,
+                })
+            })
+        });
+        for c in combos {
+            let mut loss = 0.0;
+            for &r in rows {
+                let i = self.rows[r].0;
+                p.clear();
+                y.clear();
+                for m in 0..ds.models.len() {
+                    if let (Some(pm), Some(ym)) = (self.predict(ds, r, m, c), ds.items[i].scores[m])
+                    {
+                        p.push(pm);
+                        y.push(ym);
                     }
                 }
-                if loss < best.0 {
-                    best = (loss, (k, blend));
+                if p.is_empty() {
+                    continue;
                 }
+                let n = p.len() as f64;
+                let (pm, ym) = (p.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+                // Routing ranks models against each other on a prompt, so the loss is
+                // on deviations from the prompt's mean (the gap between models).
+                for (a, b) in p.iter().zip(&y) {
+                    loss += ((a - pm) - (b - ym)).powi(2);
+                }
+            }
+            if loss < best.0 {
+                best = (loss, c);
             }
         }
         best.1
     }
 
-    /// The global `(k, blend)` over every row, and one per candidate set seen on at least
+    /// The global kNN choice over every row, and one per candidate set seen on at least
     /// [`MIN_POOL_ITEMS`] rows: a pair of models and an 11-model pool need not share one.
     fn tune(&self, ds: &Dataset, grid: &KnnConfig) -> Tuned {
         let all: Vec<usize> = (0..self.rows.len()).collect();
@@ -478,11 +502,11 @@ impl OutOfFold {
     /// Global bands over every row, and bands per candidate set seen on at least
     /// [`MIN_POOL_ITEMS`] rows (each set predicted with its own kNN choice).
     fn calibrate(&self, ds: &Dataset, tuned: &Tuned, cfg: &FitConfig) -> (Bands, Vec<PoolBands>) {
-        let cands_of = |r: usize, (k, blend): (usize, f32)| -> Candidates {
+        let cands_of = |r: usize, c: KnnChoice| -> Candidates {
             let i = self.rows[r].0;
             (0..ds.models.len())
                 .filter_map(|m| {
-                    let p = self.predict(ds, r, m, k, blend)?;
+                    let p = self.predict(ds, r, m, c)?;
                     let s = ds.items[i].scores[m]?;
                     Some((p, s, self.costs[m]))
                 })
@@ -504,7 +528,7 @@ impl OutOfFold {
                     bands: calibrate(&items, &cfg.targets),
                     items: items.len(),
                     incumbent: best_single(&items).map(|j| ds.models[key[j]].clone()),
-                    knn: (choice.1 > 0.0 || tuned.global.1 > 0.0).then_some(choice),
+                    knn: (choice.blend > 0.0 || tuned.global.blend > 0.0).then_some(choice),
                 }
             })
             .collect();
@@ -514,9 +538,13 @@ impl OutOfFold {
 
 /// The kNN choices of the inner cross-validation: global and per candidate set.
 struct Tuned {
-    global: (usize, f32),
-    pools: std::collections::BTreeMap<Vec<usize>, (usize, f32)>,
+    global: KnnChoice,
+    pools: std::collections::BTreeMap<Vec<usize>, KnnChoice>,
 }
+
+/// One out-of-fold row: item, head prediction per dataset model, neighbour item ids (most
+/// similar first) and their similarities.
+type OofRow = (usize, Vec<Option<f64>>, Vec<usize>, Vec<f32>);
 
 /// `(predicted, realised, cost)` of each candidate scored on one prompt.
 type Candidates = Vec<(f64, f64, f64)>;
