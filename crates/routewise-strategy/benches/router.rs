@@ -123,7 +123,8 @@ fn embedding_latency(est: &TrainedEstimator, cands: &[&Deployment]) {
         .map(|i| vec![Some((i % 2) as f64), Some(((i / 2) % 2) as f64)])
         .collect();
     let models = est.heads().iter().map(|h| h.model.clone()).collect();
-    let knn = KnnIndex::build(models, &refs, &scores, 100, 0.5);
+    // The largest k of the tuning grid, with similarity weights: the slowest kNN path.
+    let knn = KnnIndex::build(models, &refs, &scores, 250, 0.5).with_temperature(0.05);
     let emb = est
         .clone()
         .with_knn(knn)
