@@ -12,10 +12,14 @@ use bytes::Bytes;
 use xshell::{Shell, cmd};
 
 use super::load::{self, LoadResult, percentile};
-use super::mock;
+use super::{mock, relay};
 
 const BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
 const STREAM_BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2,"stream":true}"#;
+
+/// Rounds (direct, relay, gateway) per concurrency-1 phase: enough for a p99 that is not
+/// the single worst sample.
+const ROUNDS: usize = 2_000;
 
 /// One delay setting's figures.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ struct Figures {
     direct_p99_us: u64,
     gateway_p50_us: u64,
     gateway_p99_us: u64,
+    relay_p50_us: u64,
+    relay_p99_us: u64,
     throughput_rps: f64,
     direct_throughput_rps: f64,
     ttft_added_p99_us: i64,
@@ -38,12 +44,20 @@ impl Figures {
     fn added_p99(&self) -> i64 {
         self.gateway_p99_us as i64 - self.direct_p99_us as i64
     }
+    fn relay_added_p50(&self) -> i64 {
+        self.relay_p50_us as i64 - self.direct_p50_us as i64
+    }
+    fn relay_added_p99(&self) -> i64 {
+        self.relay_p99_us as i64 - self.direct_p99_us as i64
+    }
     fn json(&self, peak_rss_mb: f64) -> String {
         format!(
-            "{{\"delay_ms\":{},\"added_p50_us\":{},\"added_p99_us\":{},\"throughput_rps\":{:.1},\"direct_throughput_rps\":{:.1},\"throughput_ratio\":{:.3},\"ttft_added_p99_us\":{},\"peak_rss_mb\":{:.1},\"errors\":{}}}",
+            "{{\"delay_ms\":{},\"added_p50_us\":{},\"added_p99_us\":{},\"relay_added_p50_us\":{},\"relay_added_p99_us\":{},\"throughput_rps\":{:.1},\"direct_throughput_rps\":{:.1},\"throughput_ratio\":{:.3},\"ttft_added_p99_us\":{},\"peak_rss_mb\":{:.1},\"errors\":{}}}",
             self.delay_ms,
             self.added_p50(),
             self.added_p99(),
+            self.relay_added_p50(),
+            self.relay_added_p99(),
             self.throughput_rps,
             self.direct_throughput_rps,
             self.throughput_rps / self.direct_throughput_rps.max(1e-9),
@@ -102,13 +116,34 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
             let direct_path = "/v1/responses";
             let body = Bytes::from_static(BODY.as_bytes());
             let sbody = Bytes::from_static(STREAM_BODY.as_bytes());
-            let mut d1 = load::run(upstream, direct_path, body.clone(), 1, warmup, measure).await;
-            let mut g1 = load::run(gw_addr, path, body.clone(), 1, warmup, measure).await;
+            // p99 needs samples: at 20 ms a round takes 60 ms, so up to ROUNDS rounds or 6x
+            // the phase time, whichever comes first.
+            let relay_addr = relay::start(upstream).expect("relay");
+            let c1 = |b: &Bytes| {
+                [
+                    (upstream, direct_path, b.clone()),
+                    (relay_addr, path, b.clone()),
+                    (gw_addr, path, b.clone()),
+                ]
+            };
+            let [mut d1, mut r1, mut g1]: [LoadResult; 3] =
+                load::run_interleaved(&c1(&body), warmup, ROUNDS, measure * 6)
+                    .await
+                    .try_into()
+                    .expect("three targets");
             let d32 = load::run(upstream, direct_path, body.clone(), 32, warmup, measure).await;
             let g32 = load::run(gw_addr, path, body.clone(), 32, warmup, measure).await;
-            let mut ds = load::run(upstream, direct_path, sbody.clone(), 1, warmup, measure).await;
-            let mut gs = load::run(gw_addr, path, sbody, 1, warmup, measure).await;
-            summarize(delay_ms, &mut d1, &mut g1, &d32, &g32, &mut ds, &mut gs)
+            let [mut ds, _, mut gs]: [LoadResult; 3] =
+                load::run_interleaved(&c1(&sbody), warmup, ROUNDS, measure * 6)
+                    .await
+                    .try_into()
+                    .expect("three targets");
+            summarize(
+                delay_ms,
+                [&mut d1, &mut r1, &mut g1],
+                [&d32, &g32],
+                [&mut ds, &mut gs],
+            )
         });
         peak_rss_mb = peak_rss_mb.max(gw.peak_rss_mb());
         gw.stop();
@@ -129,12 +164,9 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
 fn summarize(
     delay_ms: u64,
-    d1: &mut LoadResult,
-    g1: &mut LoadResult,
-    d32: &LoadResult,
-    g32: &LoadResult,
-    ds: &mut LoadResult,
-    gs: &mut LoadResult,
+    [d1, r1, g1]: [&mut LoadResult; 3],
+    [d32, g32]: [&LoadResult; 2],
+    [ds, gs]: [&mut LoadResult; 2],
 ) -> Figures {
     Figures {
         delay_ms,
@@ -142,6 +174,8 @@ fn summarize(
         direct_p99_us: percentile(&mut d1.latencies_us, 99.0),
         gateway_p50_us: percentile(&mut g1.latencies_us, 50.0),
         gateway_p99_us: percentile(&mut g1.latencies_us, 99.0),
+        relay_p50_us: percentile(&mut r1.latencies_us, 50.0),
+        relay_p99_us: percentile(&mut r1.latencies_us, 99.0),
         throughput_rps: g32.rps(),
         direct_throughput_rps: d32.rps(),
         ttft_added_p99_us: percentile(&mut gs.ttfb_us, 99.0) as i64
@@ -154,13 +188,13 @@ fn table(all: &[Figures], peak_rss_mb: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| upstream delay | direct p50/p99 (c=1) | gateway p50/p99 (c=1) | added p50/p99 | c=32 direct rps | c=32 gateway rps | ratio | stream TTFT added p99 | errors |"
+        "| upstream delay | direct p50/p99 (c=1) | gateway p50/p99 (c=1) | added p50/p99 | byte relay added p50/p99 | c=32 direct rps | c=32 gateway rps | ratio | stream TTFT added p99 | errors |"
     );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for f in all {
         let _ = writeln!(
             s,
-            "| {} ms | {} / {} µs | {} / {} µs | {:+} / {:+} µs | {:.0} | {:.0} | {:.1}% | {:+} µs | {} |",
+            "| {} ms | {} / {} µs | {} / {} µs | {:+} / {:+} µs | {:+} / {:+} µs | {:.0} | {:.0} | {:.1}% | {:+} µs | {} |",
             f.delay_ms,
             f.direct_p50_us,
             f.direct_p99_us,
@@ -168,6 +202,8 @@ fn table(all: &[Figures], peak_rss_mb: f64) -> String {
             f.gateway_p99_us,
             f.added_p50(),
             f.added_p99(),
+            f.relay_added_p50(),
+            f.relay_added_p99(),
             f.direct_throughput_rps,
             f.throughput_rps,
             100.0 * f.throughput_rps / f.direct_throughput_rps.max(1e-9),

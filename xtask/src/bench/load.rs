@@ -1,5 +1,6 @@
 //! A closed-loop HTTP/1.1 load generator: `conns` keep-alive connections, each sending requests
-//! back to back for a fixed time. Records whole-request latency and time to first body byte.
+//! back to back for a fixed time, or (`run_interleaved`) several targets interleaved at concurrency 1.
+//! Records whole-request latency and time to first body byte.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -71,6 +72,100 @@ pub(crate) async fn run(
     total
 }
 
+/// One keep-alive HTTP/1.1 connection that reconnects after a failure.
+struct Conn {
+    addr: SocketAddr,
+    path: String,
+    body: Bytes,
+    sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
+}
+
+/// What one request gave: whole latency and time to first body byte, or a failure.
+enum Sample {
+    Ok { latency: Duration, ttfb: Duration },
+    Failed,
+}
+
+impl Conn {
+    fn new(addr: SocketAddr, path: &str, body: Bytes) -> Self {
+        Self {
+            addr,
+            path: path.to_owned(),
+            body,
+            sender: None,
+        }
+    }
+
+    async fn sender(
+        &mut self,
+    ) -> Option<&mut hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+        if self.sender.is_none() {
+            let stream = TcpStream::connect(self.addr).await.ok()?;
+            let _ = stream.set_nodelay(true);
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .ok()?;
+            tokio::spawn(conn);
+            self.sender = Some(sender);
+        }
+        self.sender.as_mut()
+    }
+
+    /// Sends one request and reads the whole body.
+    async fn once(&mut self) -> Sample {
+        let req = Request::post(&self.path)
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer bench-key")
+            .body(Full::new(self.body.clone()))
+            .expect("static request parts are valid");
+        let t0 = Instant::now();
+        let Some(sender) = self.sender().await else {
+            // Don't spin on a refused connect.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return Sample::Failed;
+        };
+        if sender.ready().await.is_err() {
+            self.sender = None;
+            return Sample::Failed;
+        }
+        let Ok(resp) = sender.send_request(req).await else {
+            self.sender = None;
+            return Sample::Failed;
+        };
+        let ok = resp.status().is_success();
+        let mut body = resp.into_body();
+        let mut first = None;
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                self.sender = None;
+                return Sample::Failed;
+            }
+            first.get_or_insert_with(Instant::now);
+        }
+        let done = Instant::now();
+        if !ok {
+            return Sample::Failed;
+        }
+        Sample::Ok {
+            latency: done - t0,
+            ttfb: first.unwrap_or(done) - t0,
+        }
+    }
+}
+
+impl LoadResult {
+    fn record(&mut self, sample: Sample) {
+        match sample {
+            Sample::Ok { latency, ttfb } => {
+                self.latencies_us.push(latency.as_micros() as u64);
+                self.ttfb_us.push(ttfb.as_micros() as u64);
+            }
+            Sample::Failed => self.errors += 1,
+        }
+    }
+}
+
 async fn connection(
     addr: SocketAddr,
     path: String,
@@ -79,63 +174,51 @@ async fn connection(
     until: Instant,
 ) -> LoadResult {
     let mut out = LoadResult::default();
-    'reconnect: while Instant::now() < until {
-        let Ok(stream) = TcpStream::connect(addr).await else {
-            out.errors += 1;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok((mut sender, conn)) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-        else {
-            out.errors += 1;
-            continue;
-        };
-        tokio::spawn(conn);
-        while Instant::now() < until {
-            let req = Request::post(&path)
-                .header("host", addr.to_string())
-                .header("content-type", "application/json")
-                .header("authorization", "Bearer bench-key")
-                .body(Full::new(body.clone()))
-                .expect("static request parts are valid");
-            let t0 = Instant::now();
-            if sender.ready().await.is_err() {
-                out.errors += 1;
-                continue 'reconnect;
-            }
-            let Ok(resp) = sender.send_request(req).await else {
-                out.errors += 1;
-                continue 'reconnect;
-            };
-            let ok = resp.status().is_success();
-            let mut body = resp.into_body();
-            let mut first = None;
-            let mut failed = false;
-            while let Some(frame) = body.frame().await {
-                match frame {
-                    Ok(_) => {
-                        first.get_or_insert_with(Instant::now);
-                    }
-                    Err(_) => {
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            let done = Instant::now();
-            if t0 < from {
-                continue;
-            }
-            if !ok || failed {
-                out.errors += 1;
-                continue;
-            }
-            out.latencies_us.push((done - t0).as_micros() as u64);
-            out.ttfb_us
-                .push((first.unwrap_or(done) - t0).as_micros() as u64);
+    let mut conn = Conn::new(addr, &path, body);
+    while Instant::now() < until {
+        let started = Instant::now();
+        let sample = conn.once().await;
+        if started >= from {
+            out.record(sample);
         }
+    }
+    out
+}
+
+/// Concurrency 1 against several targets at once: one connection each, one request to each
+/// per round, the starting target rotating every round, until `rounds` rounds or `max` time.
+///
+/// All targets see the same machine at the same moments, so background noise lands on every
+/// side of a difference instead of on whichever phase ran while it happened.
+pub(crate) async fn run_interleaved(
+    targets: &[(SocketAddr, &str, Bytes)],
+    warmup: Duration,
+    rounds: usize,
+    max: Duration,
+) -> Vec<LoadResult> {
+    let mut conns: Vec<Conn> = targets
+        .iter()
+        .map(|(addr, path, body)| Conn::new(*addr, path, body.clone()))
+        .collect();
+    let warm_until = Instant::now() + warmup;
+    while Instant::now() < warm_until {
+        for c in &mut conns {
+            c.once().await;
+        }
+    }
+    let mut out: Vec<LoadResult> = conns.iter().map(|_| LoadResult::default()).collect();
+    let start = Instant::now();
+    let mut round = 0;
+    while round < rounds && start.elapsed() < max {
+        for k in 0..conns.len() {
+            let i = (round + k) % conns.len();
+            let sample = conns[i].once().await;
+            out[i].record(sample);
+        }
+        round += 1;
+    }
+    for r in &mut out {
+        r.elapsed = start.elapsed();
     }
     out
 }

@@ -4,6 +4,7 @@
 mod gateway;
 mod load;
 mod mock;
+mod relay;
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
