@@ -88,6 +88,13 @@ impl Inner {
             .await
             .map_err(transport_failure)?;
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(cred) = &self.credential
+        {
+            // A revoked or expired token must not be served again from the cache: the next
+            // attempt (failover or the caller's retry) fetches a fresh one.
+            cred.on_unauthorized().await;
+        }
         if !status.is_success() {
             let retry_after = parse_retry_after(response.headers());
             let body =
@@ -153,5 +160,60 @@ fn transport_failure(e: TransportError) -> AttemptFailure {
         AttemptFailure::connect(format!("cannot reach the upstream: {e}"))
     } else {
         AttemptFailure::stream(format!("upstream transport failed: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use routewise_auth::MockCredential;
+    use routewise_testkit::MockFoundry;
+    use routewise_transport::ReqwestTransport;
+    use routewise_types::CreateResponse;
+
+    use super::*;
+
+    fn upstream(foundry: &MockFoundry, cred: MockCredential) -> HttpUpstream {
+        HttpUpstream::new(
+            foundry.responses_url().parse().unwrap(),
+            Arc::new(ReqwestTransport::new()),
+            Some(Arc::new(cred)),
+        )
+    }
+
+    fn request() -> UpstreamRequest {
+        UpstreamRequest {
+            body: CreateResponse::new("gpt-4o", "Hello"),
+        }
+    }
+
+    fn sending(key: &'static str) -> MockCredential {
+        let mut cred = MockCredential::new();
+        cred.expect_authorize().returning(move |h| {
+            h.insert("api-key", HeaderValue::from_static(key));
+            Ok(())
+        });
+        cred
+    }
+
+    #[tokio::test]
+    async fn a_401_tells_the_credential_to_drop_its_token() {
+        let foundry = MockFoundry::start().await;
+        foundry.with_seed_deployments().require_api_key("right");
+        let mut cred = sending("stale");
+        cred.expect_on_unauthorized().times(1).return_const(());
+        let err = upstream(&foundry, cred).send(request()).await.unwrap_err();
+        assert!(err.to_string().contains("401"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn success_leaves_the_token_alone() {
+        let foundry = MockFoundry::start().await;
+        foundry.with_seed_deployments().require_api_key("right");
+        let mut cred = sending("right");
+        cred.expect_on_unauthorized().never();
+        let reply = upstream(&foundry, cred).send(request()).await.unwrap();
+        assert!(matches!(reply, UpstreamReply::Json(_)));
     }
 }
