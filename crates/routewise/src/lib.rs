@@ -58,7 +58,7 @@ pub use endpoint::{
     Endpoint, EndpointError, EndpointKind, EndpointOptions, FOUNDRY_SCOPE, OPENAI_BASE_URL,
 };
 pub use error::{ContentFilterDetails, Error, ErrorKind};
-pub use list::{DeletedResponse, InputItemList};
+pub use list::{DeletedResponse, InputItemList, InputItemsQuery, ListOrder};
 pub use meta::ResponseMeta;
 pub use project::ProjectClient;
 pub use responses::Responses;

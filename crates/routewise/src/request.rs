@@ -6,6 +6,7 @@ use http::{Method, Request};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
+use crate::list::InputItemsQuery;
 
 /// The `User-Agent` every request carries unless default headers override it.
 pub(crate) const DEFAULT_USER_AGENT: &str = concat!("routewise/", env!("CARGO_PKG_VERSION"));
@@ -20,7 +21,7 @@ pub(crate) enum Operation<'a> {
     Retrieve(&'a str),
     Delete(&'a str),
     Cancel(&'a str),
-    InputItems(&'a str),
+    InputItems(&'a str, Option<&'a InputItemsQuery>),
 }
 
 impl Operation<'_> {
@@ -32,7 +33,7 @@ impl Operation<'_> {
             Self::Retrieve(_) => "responses.retrieve",
             Self::Delete(_) => "responses.delete",
             Self::Cancel(_) => "responses.cancel",
-            Self::InputItems(_) => "responses.input_items",
+            Self::InputItems(..) => "responses.input_items",
         }
     }
 }
@@ -58,10 +59,15 @@ pub(crate) fn build(
             Method::POST,
             endpoint.join(&format!("responses/{}/cancel", check_id(id)?)),
         ),
-        Operation::InputItems(id) => (
-            Method::GET,
-            endpoint.join(&format!("responses/{}/input_items", check_id(id)?)),
-        ),
+        Operation::InputItems(id, query) => {
+            let mut uri = endpoint.join(&format!("responses/{}/input_items", check_id(id)?));
+            let query = query.map(InputItemsQuery::to_query).unwrap_or_default();
+            if !query.is_empty() {
+                uri.push('?');
+                uri.push_str(&query);
+            }
+            (Method::GET, uri)
+        }
     };
     let mut req = Request::builder()
         .method(method)
@@ -131,7 +137,7 @@ mod tests {
                 "/responses/resp_1/cancel",
             ),
             (
-                Operation::InputItems("resp_1"),
+                Operation::InputItems("resp_1", None),
                 "GET",
                 "/responses/resp_1/input_items",
             ),

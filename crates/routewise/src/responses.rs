@@ -9,14 +9,14 @@ use routewise_strategy::{
     AttemptFailure, AttemptSuccess, ExecError, PlannedAttempt, RouteContext, RoutePlan, Routed,
     SystemClock, execute_with,
 };
-use routewise_types::{CreateResponse, Response, ResponseStreamEvent};
+use routewise_types::{CreateResponse, InputItem, Response, ResponseStreamEvent};
 use tracing::Instrument;
 
 use crate::body::RequestBody;
 use crate::client::{Client, Shared};
 use crate::error::{Error, ErrorKind};
 use crate::exchange;
-use crate::list::{DeletedResponse, InputItemList};
+use crate::list::{DeletedResponse, InputItemList, InputItemsQuery};
 use crate::meta::ResponseMeta;
 use crate::request::{self, Operation};
 use crate::routing::RoutedResponse;
@@ -192,9 +192,53 @@ impl<'a> Responses<'a> {
         self.simple(Operation::Cancel(id)).await
     }
 
-    /// `GET /responses/{id}/input_items`: the first page of the items the response was given.
+    /// `GET /responses/{id}/input_items`: the first page of the items the response was given,
+    /// with the service's default paging.
     pub async fn input_items(&self, id: &str) -> Result<InputItemList, Error> {
-        self.simple(Operation::InputItems(id)).await
+        self.simple(Operation::InputItems(id, None)).await
+    }
+
+    /// One page of `GET /responses/{id}/input_items`; pass the previous page's `last_id` as
+    /// [`InputItemsQuery::after`] for the next one while `has_more` is true.
+    pub async fn input_items_page(
+        &self,
+        id: &str,
+        query: &InputItemsQuery,
+    ) -> Result<InputItemList, Error> {
+        self.simple(Operation::InputItems(id, Some(query))).await
+    }
+
+    /// Every input item of a response, following `has_more` page by page (100 per page
+    /// unless `query` sets a limit). Stops with an error rather than loop if the service
+    /// claims more items but repeats or omits the cursor.
+    pub async fn input_items_all(
+        &self,
+        id: &str,
+        query: InputItemsQuery,
+    ) -> Result<Vec<InputItem>, Error> {
+        let mut query = InputItemsQuery {
+            limit: query.limit.or(Some(100)),
+            ..query
+        };
+        let mut items = Vec::new();
+        loop {
+            let page = self.input_items_page(id, &query).await?;
+            items.extend(page.data);
+            if !page.has_more {
+                return Ok(items);
+            }
+            match page.last_id {
+                Some(last) if query.after.as_deref() != Some(last.as_str()) => {
+                    query.after = Some(last);
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Decode,
+                        "input_items: has_more is true but the page gave no new last_id",
+                    ));
+                }
+            }
+        }
     }
 
     async fn simple<T: serde::de::DeserializeOwned>(&self, op: Operation<'_>) -> Result<T, Error> {

@@ -205,15 +205,10 @@ fn handle(
             (t, None)
         }
         Route::InputItems(id) => (
-            stored_or_404(state, id, |s| {
-                json!({
-                    "object": "list",
-                    "data": s.input_items,
-                    "first_id": s.input_items.first().and_then(|i| i.get("id")).cloned(),
-                    "last_id": s.input_items.last().and_then(|i| i.get("id")).cloned(),
-                    "has_more": false,
-                })
-            }),
+            match state.stored.get(id) {
+                Some(s) => input_items_page(&s.input_items, req),
+                None => response_not_found(id),
+            },
             None,
         ),
         Route::Unknown => (
@@ -221,6 +216,64 @@ fn handle(
             None,
         ),
     }
+}
+
+/// One page of input items as the service pages them: `order` (`desc` by default), `after`
+/// (an item id), `limit` (1 to 100, default 20). Bad parameters get the service's 400.
+fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate {
+    let bad = |param: &str, message: String| {
+        ErrorReply::openai(400, "invalid_request_error", "invalid_value", &message)
+            .param(param)
+            .to_template()
+    };
+    let limit = match req.query_param("limit") {
+        None => 20,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return bad(
+                    "limit",
+                    format!("Invalid 'limit': expected an integer from 1 to 100, got '{v}'."),
+                );
+            }
+        },
+    };
+    let ordered: Vec<&Value> = match req.query_param("order") {
+        None | Some("desc") => items.iter().rev().collect(),
+        Some("asc") => items.iter().collect(),
+        Some(other) => {
+            return bad(
+                "order",
+                format!("Invalid 'order': expected 'asc' or 'desc', got '{other}'."),
+            );
+        }
+    };
+    let start = match req.query_param("after") {
+        None => 0,
+        Some(after) => match ordered
+            .iter()
+            .position(|i| i.get("id") == Some(&json!(after)))
+        {
+            Some(at) => at + 1,
+            None => {
+                return bad(
+                    "after",
+                    format!("Invalid 'after': no input item with id '{after}'."),
+                );
+            }
+        },
+    };
+    let page = &ordered[start.min(ordered.len())..(start + limit).min(ordered.len())];
+    json_template(
+        200,
+        &json!({
+            "object": "list",
+            "data": page,
+            "first_id": page.first().and_then(|i| i.get("id")).cloned(),
+            "last_id": page.last().and_then(|i| i.get("id")).cloned(),
+            "has_more": start + page.len() < ordered.len(),
+        }),
+    )
 }
 
 fn stored_or_404(state: &State, id: &str, f: impl Fn(&Stored) -> Value) -> ResponseTemplate {

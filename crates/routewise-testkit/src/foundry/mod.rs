@@ -47,7 +47,8 @@ pub const SEED_DEPLOYMENTS: [(&str, &str); 4] = [
 ///   that is not JSON or has no `model`; `400` for an `api-version` other
 ///   than `v1`/`preview`.
 /// * `GET/DELETE .../responses/{id}`, `POST .../responses/{id}/cancel`,
-///   `GET .../responses/{id}/input_items` for stored responses.
+///   `GET .../responses/{id}/input_items` for stored responses, paged like the service
+///   (`order` newest first by default, `after`, `limit` 1-100; 400 on bad values).
 /// * every answer carries `x-request-id`, `apim-request-id` and
 ///   `x-ms-region`, and echoes `x-ms-client-request-id`; successful answers
 ///   also carry healthy `x-ratelimit-*` headers, while errors carry exactly

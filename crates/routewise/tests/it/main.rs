@@ -3,6 +3,7 @@
 
 mod errors;
 mod fault;
+mod input_items;
 mod retry;
 mod routing;
 mod seed;
