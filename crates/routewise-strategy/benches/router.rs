@@ -3,7 +3,7 @@
 //!
 //! With `--features embeddings` and the MiniLM weights present (`scripts/fetch-minilm.sh`),
 //! it also measures the decision with the embedding: MiniLM on the prompt's question segment
-//! (at most `DEFAULT_MAX_TOKENS` = 64 word pieces) plus
+//! (at most `DEFAULT_MAX_TOKENS` = 48 word pieces) plus
 //! a kNN over an index the size of the shipped training set. For one-core figures run it as
 //! `RAYON_NUM_THREADS=1 taskset -c 0 cargo bench -p routewise-strategy --features embeddings --bench router`.
 
