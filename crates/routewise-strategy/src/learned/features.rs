@@ -123,7 +123,7 @@ impl FeatureConfig {
             c.scan(text);
         }
         push_normalised(out);
-        if self.question
+        if (self.question || self.count_cues)
             && let Some(last) = view.user_turns.last()
         {
             let mut qc = CueCounts::default();
@@ -132,11 +132,15 @@ impl FeatureConfig {
             scratch.clear();
             let mut q_bytes = 0;
             let split = for_each_question_line(tail(last, self.max_bytes), |l| {
-                self.hash_words_in(l, ns, scratch, &mut qc);
+                if self.question {
+                    self.hash_words_in(l, ns, scratch, &mut qc);
+                }
                 q_bytes += l.len();
             });
             c.question_bytes = if split { q_bytes } else { last.len() };
-            push_normalised(out);
+            if self.question {
+                push_normalised(out);
+            }
         }
         out.signals = c.signals();
         if self.cues {
@@ -478,6 +482,41 @@ mod tests {
             f.signals
         );
         assert!(f.idx.iter().all(|&i| i < 1 << cfg.bits));
+    }
+
+    #[test]
+    fn question_segment_and_count_cues_add_features_only_when_on() {
+        let few_shot = "Q: one plus one?\nAnswer:\nB\n\nQ: how many legs do three spiders and two \
+                        ants have in total?\nAnswer:";
+        let view = PromptView::from_text(few_shot);
+        let (mut plain, mut with_q, mut with_c) = (
+            Features::default(),
+            Features::default(),
+            Features::default(),
+        );
+        FeatureConfig::default().extract(&view, &mut plain);
+        let q = FeatureConfig {
+            question: true,
+            ..FeatureConfig::default()
+        };
+        q.extract(&view, &mut with_q);
+        assert!(with_q.idx.len() > plain.idx.len(), "question n-grams added");
+        assert!(with_q.idx.windows(2).all(|w| w[0] < w[1]));
+        // A one-paragraph prompt is its own question: nothing is added.
+        let one = PromptView::from_text("How many legs do 3 spiders have?");
+        q.extract(&one, &mut with_q);
+        FeatureConfig::default().extract(&one, &mut plain);
+        assert_eq!(with_q.idx, plain.idx);
+        let c = FeatureConfig {
+            count_cues: true,
+            ..FeatureConfig::default()
+        };
+        c.extract(&one, &mut with_c);
+        assert_eq!(
+            with_c.idx.len(),
+            plain.idx.len() + 3,
+            "numbers, sentences, length"
+        );
     }
 
     #[test]
