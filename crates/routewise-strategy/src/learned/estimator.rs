@@ -488,6 +488,17 @@ impl QualityEstimator for TrainedEstimator {
         &self.name
     }
 
+    fn calibrated_bands(&self, candidates: &[&Deployment]) -> Option<crate::Bands> {
+        let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
+        let b = self.bands_for(&models);
+        // Training calibrates widths in absolute predicted-quality points.
+        Some(crate::Bands {
+            balanced: b.balanced,
+            cost: b.cost,
+            relative: false,
+        })
+    }
+
     fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut guard) => {

@@ -171,7 +171,7 @@ impl LocalRouter {
     /// assert_eq!(strongest.primary().unwrap().deployment, "gpt-5.2");
     /// ```
     pub fn trained(estimator: impl Into<Arc<TrainedEstimator>>) -> Self {
-        Self::with_shared_estimator(Arc::new(CalibratedTrained(estimator.into())))
+        Self::with_shared_estimator(estimator.into())
     }
 
     /// Sets the mode.
@@ -330,30 +330,5 @@ impl Strategy for LocalRouter {
         Ok(RoutePlan::new(attempts)
             .with_candidates(ScoreKind::Quality, scores)
             .with_mode(self.mode.clone(), Some(band)))
-    }
-}
-
-/// A trained estimator that offers its calibrated bands through the estimator trait.
-#[derive(Debug)]
-struct CalibratedTrained(Arc<TrainedEstimator>);
-
-impl QualityEstimator for CalibratedTrained {
-    fn name(&self) -> &str {
-        QualityEstimator::name(&*self.0)
-    }
-
-    fn estimate(&self, prompt: &PromptView<'_>, candidates: &[&Deployment], out: &mut Vec<f64>) {
-        self.0.estimate(prompt, candidates, out);
-    }
-
-    fn calibrated_bands(&self, candidates: &[&Deployment]) -> Option<Bands> {
-        let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
-        let b = self.0.bands_for(&models);
-        // Training calibrates widths in absolute predicted-quality points.
-        Some(Bands {
-            balanced: b.balanced,
-            cost: b.cost,
-            relative: false,
-        })
     }
 }

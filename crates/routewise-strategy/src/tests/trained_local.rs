@@ -64,6 +64,9 @@ fn trained_router_uses_the_bands_calibrated_for_the_candidate_set() {
         (bands.balanced, bands.cost),
         (calibrated.balanced, calibrated.cost)
     );
+    // The estimator itself offers them, so the generic constructor gets them too.
+    let generic = LocalRouter::with_shared_estimator(Arc::clone(&TRAINED) as _).bands_for(&cands);
+    assert_eq!(generic, bands);
     assert!(!bands.relative, "training calibrates absolute points");
     assert_eq!(
         plan(RoutingMode::Balanced, SEED).band,
