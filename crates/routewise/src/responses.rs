@@ -1,5 +1,6 @@
 //! `client.responses()`: create, stream, retrieve, delete, cancel, input_items.
 
+use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -78,34 +79,54 @@ impl<'a> Responses<'a> {
 
     async fn create_routed(&self, request: CreateResponse) -> Result<RoutedResponse, Error> {
         let shared = &*self.client.shared;
+        let Routed {
+            value: (response, meta),
+            mut decision,
+        } = self
+            .routed(
+                request,
+                Operation::Create { stream: false },
+                |req, _| async move {
+                    let (response, meta) = exchange::send_json::<Response>(&shared.transport, req)
+                        .await
+                        .map_err(|e| e.to_attempt_failure())?;
+                    Ok(success(response, meta))
+                },
+            )
+            .await?;
+        decision.record_response(&response);
+        Ok(RoutedResponse::new(response, decision, meta))
+    }
+
+    /// Plans `request`, serialises it once, and runs the attempts through the strategy's
+    /// failover loop; `send` performs one attempt with the request prepared for it.
+    async fn routed<T, F, Fut>(
+        &self,
+        request: CreateResponse,
+        op: Operation<'static>,
+        mut send: F,
+    ) -> Result<Routed<T>, Error>
+    where
+        F: FnMut(Request<Bytes>, &PlannedAttempt) -> Fut,
+        Fut: Future<Output = Result<AttemptSuccess<T>, AttemptFailure>>,
+    {
+        let shared = &*self.client.shared;
         let routing = &*self.client.routing;
         let plan = self.plan(&request)?;
         let body = RequestBody::new(request)?;
         let body = &body;
-        let op = Operation::Create { stream: false };
-        let outcome = execute_with(
+        execute_with(
             &*routing.strategy,
             plan,
             &routing.failover,
             &SystemClock,
             |attempt| {
-                let prepared = prepare(shared, body, attempt, op);
-                async move {
-                    let req = prepared.map_err(|e| e.to_attempt_failure())?;
-                    let (response, meta) = exchange::send_json::<Response>(&shared.transport, req)
-                        .await
-                        .map_err(|e| e.to_attempt_failure())?;
-                    Ok(success(response, meta))
-                }
+                let sent = prepare(shared, body, attempt, op).map(|req| send(req, attempt));
+                async move { sent.map_err(|e| e.to_attempt_failure())?.await }
             },
         )
-        .await;
-        let Routed {
-            value: (response, meta),
-            mut decision,
-        } = outcome.map_err(exec_error)?;
-        decision.record_response(&response);
-        Ok(RoutedResponse::new(response, decision, meta))
+        .await
+        .map_err(exec_error)
     }
 
     /// `POST /responses` with `stream: true`: routes like [`create`](Self::create) and returns
@@ -145,35 +166,26 @@ impl<'a> Responses<'a> {
         request: CreateResponse,
     ) -> Result<(Committed, routewise_strategy::RouteDecision), Error> {
         let shared = &*self.client.shared;
-        let routing = &*self.client.routing;
-        let plan = self.plan(&request)?;
-        let body = RequestBody::new(request)?;
-        let body = &body;
-        let op = Operation::Create { stream: true };
-        let outcome = execute_with(
-            &*routing.strategy,
-            plan,
-            &routing.failover,
-            &SystemClock,
-            |attempt| {
-                let prepared = prepare(shared, body, attempt, op);
-                let deployment = attempt.deployment.clone();
-                async move {
-                    let req = prepared.map_err(|e| e.to_attempt_failure())?;
-                    let started = Instant::now();
-                    let (_parts, body, meta) = exchange::send(&shared.transport, req)
-                        .await
-                        .map_err(|e| e.to_attempt_failure())?;
-                    let reader = EventReader::new(body, shared.stream_timing);
-                    open_stream(reader, meta, deployment, started).await
-                }
-            },
-        )
-        .await;
         let Routed {
             value: committed,
             decision,
-        } = outcome.map_err(exec_error)?;
+        } = self
+            .routed(
+                request,
+                Operation::Create { stream: true },
+                |req, attempt| {
+                    let deployment = attempt.deployment.clone();
+                    async move {
+                        let started = Instant::now();
+                        let (_parts, body, meta) = exchange::send(&shared.transport, req)
+                            .await
+                            .map_err(|e| e.to_attempt_failure())?;
+                        let reader = EventReader::new(body, shared.stream_timing);
+                        open_stream(reader, meta, deployment, started).await
+                    }
+                },
+            )
+            .await?;
         Ok((committed, decision))
     }
 
