@@ -200,10 +200,19 @@ impl TrainedEstimator {
 
     /// The calibrated candidate set that is exactly `models` (any order, case-insensitive).
     pub fn pool_for(&self, models: &[&str]) -> Option<&PoolBands> {
+        self.pool_matching(models.iter().copied())
+    }
+
+    /// [`pool_for`](Self::pool_for) over any re-iterable list of names, so the per-request
+    /// path needs no list of its own.
+    fn pool_matching<'m, I>(&self, models: I) -> Option<&PoolBands>
+    where
+        I: ExactSizeIterator<Item = &'m str> + Clone,
+    {
         self.pool_bands.iter().find(|p| {
             p.models.len() == models.len()
                 && models
-                    .iter()
+                    .clone()
                     .all(|m| p.models.iter().any(|x| x.eq_ignore_ascii_case(m)))
         })
     }
@@ -489,8 +498,9 @@ impl QualityEstimator for TrainedEstimator {
     }
 
     fn calibrated_bands(&self, candidates: &[&Deployment]) -> Option<crate::Bands> {
-        let models: Vec<&str> = candidates.iter().map(|d| d.model.as_str()).collect();
-        let b = self.bands_for(&models);
+        let b = self
+            .pool_matching(candidates.iter().map(|d| d.model.as_str()))
+            .map_or(self.bands, |p| p.bands);
         // Training calibrates widths in absolute predicted-quality points.
         Some(crate::Bands {
             balanced: b.balanced,
