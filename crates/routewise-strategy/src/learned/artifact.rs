@@ -30,6 +30,10 @@ struct KnnHeader {
     blend: f32,
     #[serde(default)]
     temperature: f32,
+    #[serde(default)]
+    trust: [f32; 2],
+    #[serde(default)]
+    gated: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,6 +92,8 @@ impl TrainedEstimator {
                 k: k.k,
                 blend: k.blend,
                 temperature: k.temperature,
+                trust: k.trust,
+                gated: k.gated,
             }),
             meta: self.meta.clone(),
         };
@@ -196,6 +202,8 @@ impl TrainedEstimator {
                 k: k.k,
                 blend: k.blend,
                 temperature: k.temperature,
+                trust: k.trust,
+                gated: k.gated,
             }
         });
         if let Some(k) = &knn

@@ -165,8 +165,13 @@ impl TrainedEstimator {
         };
         let one = |c: KnnChoice| {
             format!(
-                "{:.0} % weight, k {}, temperature {}",
+                "{:.0} % weight{}, k {}, temperature {}",
                 100.0 * c.blend,
+                if c.gated {
+                    " (gated by similarity)"
+                } else {
+                    ""
+                },
                 c.k,
                 c.temperature
             )
@@ -316,7 +321,7 @@ impl TrainedEstimator {
     pub fn predict_head(&self, h: usize, f: &Features, neighbours: &[u32]) -> f64 {
         let mut sims = Vec::new();
         if let Some(k) = &self.knn
-            && k.temperature > 0.0
+            && (k.temperature > 0.0 || k.gated)
         {
             k.similarities(&f.embedding, neighbours, &mut sims);
         }
@@ -324,7 +329,8 @@ impl TrainedEstimator {
     }
 
     /// [`TrainedEstimator::predict_head`] with the neighbours' similarities (`sims`, from
-    /// [`KnnIndex::similarities`]; may be empty when the temperature is 0) and a kNN
+    /// [`KnnIndex::similarities`]; may be empty when the choice neither weighs by similarity
+    /// nor is gated) and a kNN
     /// choice (a candidate set's own, [`PoolBands::knn`]; `None` = the index's global one).
     pub fn predict_head_with(
         &self,
@@ -339,7 +345,11 @@ impl TrainedEstimator {
             Some(k) if !neighbours.is_empty() => match k.column(&self.heads[h].model) {
                 Some(m) => {
                     let c = knn.unwrap_or_else(|| k.choice());
-                    let w = f64::from(c.blend.clamp(0.0, 1.0));
+                    let mut w = f64::from(c.blend.clamp(0.0, 1.0));
+                    if c.gated {
+                        // Without the nearest similarity there is nothing to trust.
+                        w *= sims.first().map_or(0.0, |&top| k.trust(top));
+                    }
                     if w == 0.0 {
                         return p;
                     }
@@ -365,13 +375,11 @@ impl TrainedEstimator {
             .and_then(|p| p.knn)
     }
 
-    /// True when some kNN choice weighs neighbours by similarity.
+    /// True when some kNN choice reads neighbour similarities (to weigh them, or to gate).
     fn weighs_similarity(&self) -> bool {
-        self.knn.as_ref().is_some_and(|k| k.temperature > 0.0)
-            || self
-                .pool_bands
-                .iter()
-                .any(|p| p.knn.is_some_and(|c| c.temperature > 0.0))
+        let reads = |c: KnnChoice| c.temperature > 0.0 || c.gated;
+        self.knn.as_ref().is_some_and(|k| reads(k.choice()))
+            || self.pool_bands.iter().any(|p| p.knn.is_some_and(reads))
     }
 
     /// Fills `neighbours` from `f.embedding` when the kNN component is active.

@@ -32,6 +32,11 @@ pub struct KnnIndex {
     pub(crate) blend: f32,
     /// Similarity temperature of the neighbour weights (0 = every neighbour counts once).
     pub(crate) temperature: f32,
+    /// The trust ramp of a gated choice ([`KnnChoice::gated`]): the nearest neighbour's
+    /// similarity below which the kNN gets no weight, and from which it gets all of it.
+    pub(crate) trust: [f32; 2],
+    /// Whether the global choice is gated by the trust ramp.
+    pub(crate) gated: bool,
 }
 
 /// How the kNN component is used: neighbours, blend weight against the heads, and the
@@ -46,6 +51,10 @@ pub struct KnnChoice {
     /// one; 0 weighs all `k` equally.
     #[serde(default)]
     pub temperature: f32,
+    /// Scales the blend weight by how near the nearest neighbour is ([`KnnIndex::trust`]):
+    /// a prompt unlike anything in the index is routed by the heads alone.
+    #[serde(default)]
+    pub gated: bool,
 }
 
 /// Per-thread scratch: the quantised query and (similarity, row) pairs.
@@ -129,7 +138,29 @@ impl KnnIndex {
             k: k.max(1),
             blend: blend.clamp(0.0, 1.0),
             temperature: 0.0,
+            trust: [0.0, 0.0],
+            gated: false,
         }
+    }
+
+    /// Sets the trust ramp of gated choices: no kNN weight when the nearest neighbour's
+    /// similarity is at most `low`, full weight from `high` (training takes both from the
+    /// out-of-fold distribution of that similarity).
+    pub fn with_trust(mut self, low: f32, high: f32) -> Self {
+        self.trust = [low, high];
+        self
+    }
+
+    /// Sets whether the global choice is gated by the trust ramp.
+    pub fn with_gate(mut self, gated: bool) -> Self {
+        self.gated = gated;
+        self
+    }
+
+    /// The share of a gated choice's blend weight given to a prompt whose nearest neighbour
+    /// has similarity `top`: 0 at or below the ramp's low end, 1 from its high end.
+    pub fn trust(&self, top: f32) -> f64 {
+        trust_ramp(self.trust, top)
     }
 
     /// Sets the similarity temperature of the global choice (0 = uniform weights).
@@ -144,6 +175,7 @@ impl KnnIndex {
             k: self.k,
             blend: self.blend,
             temperature: self.temperature,
+            gated: self.gated,
         }
     }
 
@@ -261,6 +293,14 @@ impl KnnIndex {
     }
 }
 
+/// The trust ramp `[low, high]` read at similarity `top` (1 when the ramp is empty).
+pub(crate) fn trust_ramp([low, high]: [f32; 2], top: f32) -> f64 {
+    if high <= low {
+        return 1.0;
+    }
+    f64::from(((top - low) / (high - low)).clamp(0.0, 1.0))
+}
+
 /// The shrunk, optionally similarity-weighted mean of neighbour `scores` (NaN = unscored):
 /// [`PRIOR_WEIGHT`] pseudo-neighbours at `prior`, neighbour `j` weighted
 /// `exp((sims[j] − sims[0]) / temperature)` (1 when `temperature` is 0 or `sims` is short).
@@ -336,6 +376,17 @@ mod tests {
         let sharp = idx.estimate_weighted(&nb, &sims, 2, 0, 0.05);
         assert!((uniform - 0.5).abs() < 1e-6);
         assert!(sharp > 0.6 && sharp < 2.0 / 3.0 + 1e-6, "{sharp}");
+    }
+
+    #[test]
+    fn trust_ramps_from_low_to_high_similarity() {
+        let ramp = [0.4, 0.6];
+        assert_eq!(trust_ramp(ramp, 0.3), 0.0);
+        assert_eq!(trust_ramp(ramp, 0.4), 0.0);
+        assert!((trust_ramp(ramp, 0.5) - 0.5).abs() < 1e-6);
+        assert_eq!(trust_ramp(ramp, 0.9), 1.0);
+        // An empty ramp (an index trained before gating existed) trusts every prompt.
+        assert_eq!(trust_ramp([0.0, 0.0], -1.0), 1.0);
     }
 
     #[test]

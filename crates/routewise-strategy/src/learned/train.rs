@@ -11,7 +11,7 @@ use super::embed::{EmbedderHandle, EmbeddingChoice};
 use super::error::LearnedError;
 use super::estimator::{ArtifactMeta, Head, TrainedEstimator};
 use super::features::{FeatureConfig, Features};
-use super::knn::{KnnChoice, KnnIndex, weighted_mean};
+use super::knn::{KnnChoice, KnnIndex, trust_ramp, weighted_mean};
 use super::profiles::{ReferencePair, builtin};
 use super::vectors::{embed_dataset, resolve_embedder};
 use crate::PromptView;
@@ -52,6 +52,8 @@ pub struct KnnConfig {
     pub blend_grid: Vec<f32>,
     /// Candidate similarity temperatures (0 = uniform neighbour weights).
     pub temperature_grid: Vec<f32>,
+    /// Also try each choice gated by the trust ramp ([`KnnChoice::gated`]).
+    pub try_gate: bool,
 }
 
 impl Default for KnnConfig {
@@ -60,6 +62,7 @@ impl Default for KnnConfig {
             k_grid: vec![10, 20, 40, 70, 100, 150, 250],
             blend_grid: vec![0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0],
             temperature_grid: vec![0.0, 0.02, 0.05, 0.1, 0.2],
+            try_gate: true,
         }
     }
 }
@@ -228,8 +231,12 @@ pub fn fit_on(
         let tuned = oof.tune(ds, &cfg.knn);
         let g = tuned.global;
         if g.blend > 0.0 || tuned.pools.values().any(|c| c.blend > 0.0) {
-            est.knn =
-                Some(build_knn(ds, feats, train_idx, g.k, g.blend).with_temperature(g.temperature));
+            est.knn = Some(
+                build_knn(ds, feats, train_idx, g.k, g.blend)
+                    .with_temperature(g.temperature)
+                    .with_trust(oof.trust[0], oof.trust[1])
+                    .with_gate(g.gated),
+            );
         }
         let (global, pools) = oof.calibrate(ds, &tuned, cfg);
         est.bands = global;
@@ -307,6 +314,11 @@ struct OutOfFold {
     /// Base rate per dataset model on the training items (the kNN prior).
     priors: Vec<f64>,
     costs: Vec<f64>,
+    /// The trust ramp of gated choices: the 10th and 50th percentiles of the rows'
+    /// nearest-neighbour similarity. A prompt whose nearest training prompt is as close as a
+    /// typical training prompt's gets the full kNN weight; one less similar than nine in ten
+    /// gets none.
+    trust: [f32; 2],
 }
 
 fn out_of_fold(
@@ -373,7 +385,18 @@ fn out_of_fold(
             }
         }
     }
+    let mut tops: Vec<f32> = rows.iter().filter_map(|r| r.3.first().copied()).collect();
+    tops.sort_by(f32::total_cmp);
+    let at = |q: f64| {
+        tops.get(((tops.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+    };
+    let trust = match (at(0.1), at(0.5)) {
+        (Some(lo), Some(hi)) => [lo, hi],
+        _ => [0.0, 0.0],
+    };
     OutOfFold {
+        trust,
         rows,
         priors: sum
             .iter()
@@ -397,7 +420,10 @@ impl OutOfFold {
             .take(c.k)
             .map(|&j| ds.items[j].scores[m].unwrap_or(f64::NAN));
         let e = weighted_mean(self.priors[m], scores, sims, c.temperature);
-        let w = f64::from(c.blend);
+        let mut w = f64::from(c.blend);
+        if c.gated {
+            w *= sims.first().map_or(0.0, |&top| trust_ramp(self.trust, top));
+        }
         Some((1.0 - w) * p + w * e)
     }
 
@@ -430,6 +456,7 @@ impl OutOfFold {
             k: grid.k_grid.first().copied().unwrap_or(1),
             blend: 0.0,
             temperature: 0.0,
+            gated: false,
         };
         if !embedded {
             return default;
@@ -442,12 +469,20 @@ impl OutOfFold {
         } else {
             &grid.temperature_grid
         };
+        let gates: &[bool] = if grid.try_gate {
+            &[false, true]
+        } else {
+            &[false]
+        };
         let combos = grid.k_grid.iter().flat_map(|&k| {
             grid.blend_grid.iter().flat_map(move |&blend| {
-                temps.iter().map(move |&temperature| KnnChoice {
-                    k,
-                    blend,
-                    temperature,
+                temps.iter().flat_map(move |&temperature| {
+                    gates.iter().map(move |&gated| KnnChoice {
+                        k,
+                        blend,
+                        temperature,
+                        gated,
+                    })
                 })
             })
         });

@@ -299,6 +299,42 @@ fn knn_component_is_tuned_on_train_and_survives_the_artifact() {
 }
 
 #[test]
+fn a_gated_knn_leaves_prompts_unlike_the_index_to_the_heads() {
+    let ds = synthetic(300, 7);
+    let mut cfg = quick_fit();
+    cfg.embeddings = EmbeddingChoice::With(EmbedderHandle::new(BagOfWords));
+    cfg.knn.k_grid = vec![5, 20];
+    // The global choice is the one under test; candidate sets keep none of their own.
+    let est = fit(&ds, &cfg).expect("fits").with_pool_bands(Vec::new());
+    let knn = est.knn().expect("kNN kept").clone().with_gate(false);
+    assert!(knn.blend() > 0.0);
+    let pool = [Deployment::new("big"), Deployment::new("small")];
+    let cands: Vec<&Deployment> = pool.iter().collect();
+    let prompt = PromptView::from_text("Please evaluate the integral of x squared number 5.");
+    let scores = |e: &TrainedEstimator| {
+        let mut out = Vec::new();
+        e.estimate(&prompt, &cands, &mut out);
+        out
+    };
+    let heads = scores(&est.clone().without_embedder());
+    let ungated = scores(&est.clone().with_knn(knn.clone()));
+    assert_ne!(heads, ungated, "the kNN moves this prompt's scores");
+    // No neighbour can be that similar: the gate gives the kNN no weight.
+    let distrusted = knn.clone().with_gate(true).with_trust(2.0, 3.0);
+    assert_eq!(distrusted.trust(1.0), 0.0);
+    assert_eq!(scores(&est.clone().with_knn(distrusted.clone())), heads);
+    // Every neighbour is similar enough: the gate changes nothing.
+    let trusted = knn.with_gate(true).with_trust(-2.0, -1.0);
+    assert_eq!(scores(&est.clone().with_knn(trusted)), ungated);
+    // The ramp and the gate survive the artifact.
+    let back = TrainedEstimator::from_bytes(&est.clone().with_knn(distrusted).to_bytes())
+        .expect("round trip");
+    let k = back.knn().expect("index kept");
+    assert!(k.choice().gated);
+    assert_eq!((k.trust(2.5), k.trust(3.5)), (0.5, 1.0));
+}
+
+#[test]
 fn multi_model_sets_get_their_own_bands() {
     let mut rng = SplitMix(11);
     let mut text = String::new();
