@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use routewise_strategy::learned::{self, Mode};
 
+use crate::config::StoreSettings;
 use crate::{Config, Gateway};
 
 /// `routewise`: a self-hosted, Foundry-compatible Responses endpoint and its router tooling.
@@ -31,6 +32,10 @@ enum Command {
         /// lowest added latency at low load); more spread load over cores. Default: one per core.
         #[arg(long, env = "ROUTEWISE_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
+        /// Store responses in this Redis (`redis://host:port/db`) for retrieval and
+        /// `previous_response_id`; overrides the config's `[store]` URL.
+        #[arg(long, env = "ROUTEWISE_REDIS_URL", hide_env_values = true)]
+        redis_url: Option<String>,
     },
     /// Train the local router's quality estimator on JSONL routing data.
     Train {
@@ -89,7 +94,12 @@ impl Cli {
     /// Runs the parsed command.
     pub async fn run(self) -> ExitCode {
         match self.command {
-            Command::Serve { config, listen, .. } => serve(config, listen).await,
+            Command::Serve {
+                config,
+                listen,
+                redis_url,
+                ..
+            } => serve(config, listen, redis_url).await,
             Command::Train { data, out } => {
                 let cfg = learned::TrainConfig {
                     data,
@@ -149,11 +159,36 @@ fn report<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
     }
 }
 
-async fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> ExitCode {
-    let gateway = match config.as_deref().map(Config::from_file).transpose() {
-        Ok(Some(cfg)) => Gateway::from_config(cfg).map_err(|e| e.to_string()),
-        Ok(None) => Ok(Gateway::default_pool()),
-        Err(e) => Err(e.to_string()),
+async fn serve(
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    redis_url: Option<String>,
+) -> ExitCode {
+    let gateway = match (
+        config.as_deref().map(Config::from_file).transpose(),
+        redis_url,
+    ) {
+        (Ok(None), None) => Ok(Gateway::default_pool()),
+        (Ok(cfg), url) => {
+            let mut cfg = cfg.unwrap_or_else(Config::default_pool);
+            match url {
+                // The message never repeats the URL: it may carry a password.
+                Some(url) if redis::Client::open(url.as_str()).is_err() => {
+                    Err("--redis-url is not a redis:// URL such as redis://127.0.0.1:6379/0".into())
+                }
+                Some(url) => {
+                    let mut store = StoreSettings::new(url);
+                    if let Some(from_file) = &cfg.store {
+                        store.ttl = from_file.ttl;
+                        store.key_prefix.clone_from(&from_file.key_prefix);
+                    }
+                    cfg.store = Some(store);
+                    Gateway::from_config(cfg).map_err(|e| e.to_string())
+                }
+                None => Gateway::from_config(cfg).map_err(|e| e.to_string()),
+            }
+        }
+        (Err(e), _) => Err(e.to_string()),
     };
     let gateway = match gateway {
         Ok(g) => g,
@@ -221,8 +256,15 @@ mod tests {
             Command::Serve {
                 listen: Some(_),
                 config: None,
-                threads: None
+                threads: None,
+                ..
             }
+        ));
+        let cli =
+            Cli::try_parse_from(["routewise", "serve", "--redis-url", "redis://h:1/0"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve { redis_url: Some(ref u), .. } if u == "redis://h:1/0"
         ));
         let cli = Cli::try_parse_from([
             "routewise",

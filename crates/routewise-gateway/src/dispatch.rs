@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::error::GatewayError;
 use crate::request::{router_controls_enabled, validate_controls};
 use crate::state::{AppState, DeploymentEntry, Target};
+use crate::store::{Afterwards, prepare};
 use crate::upstream::{
     EventStream, InBandFailure, SseEvent, UpstreamErrorBody, UpstreamReply, UpstreamRequest,
 };
@@ -51,6 +52,8 @@ pub(crate) struct StreamReply {
     pub head: Vec<SseEvent>,
     pub rest: Option<EventStream>,
     pub details: Option<Arc<Value>>,
+    /// `previous_response_id` to echo and the response store to save the final response in.
+    pub after: Option<Arc<Afterwards>>,
 }
 
 impl std::fmt::Debug for StreamReply {
@@ -72,6 +75,29 @@ enum Attempted {
 }
 
 pub(crate) async fn dispatch(
+    state: &AppState,
+    mut req: CreateResponse,
+    headers: &HeaderMap,
+) -> Result<Reply, GatewayError> {
+    // An unknown model is the first thing to report, before any store round trip.
+    let name = req.model.as_deref().unwrap_or_default();
+    if state.target(name).is_none() {
+        return Err(GatewayError::deployment_not_found(name));
+    }
+    let after = prepare(state.store.as_ref(), &mut req).await?;
+    Ok(match route(state, req, headers).await? {
+        Reply::Json(body) => Reply::Json(after.finish_json(body).await),
+        Reply::Stream(mut s) => {
+            if !after.is_noop() {
+                s.after = Some(Arc::new(after));
+            }
+            Reply::Stream(s)
+        }
+    })
+}
+
+/// Resolves `model` and runs the request against a deployment or a router.
+async fn route(
     state: &AppState,
     req: CreateResponse,
     headers: &HeaderMap,
@@ -165,6 +191,7 @@ async fn run(
                     head,
                     rest: Some(rest),
                     details,
+                    after: None,
                 }),
             })
         }
@@ -300,6 +327,7 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
             head: inband.events.clone(),
             rest: None,
             details: None,
+            after: None,
         }));
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
@@ -396,16 +424,29 @@ fn inject_json(body: Bytes, details: &Value) -> Bytes {
     }
 }
 
-/// Stamps `model_selection_details` on the `response` object of `response.*` lifecycle events.
-pub(crate) fn inject_event(ev: &SseEvent, details: &Value) -> Option<Bytes> {
-    if !matches!(
-        ev.ty.as_str(),
+/// True for the `response.*` lifecycle events, which carry the whole response object.
+pub(crate) fn is_lifecycle(ty: &str) -> bool {
+    matches!(
+        ty,
         "response.created"
             | "response.in_progress"
             | "response.completed"
             | "response.incomplete"
             | "response.failed"
-    ) {
+    )
+}
+
+/// True for the lifecycle events that end a response (what gets stored).
+pub(crate) fn is_terminal(ty: &str) -> bool {
+    matches!(
+        ty,
+        "response.completed" | "response.incomplete" | "response.failed"
+    )
+}
+
+/// Stamps `model_selection_details` on the `response` object of `response.*` lifecycle events.
+pub(crate) fn inject_event(ev: &SseEvent, details: &Value) -> Option<Bytes> {
+    if !is_lifecycle(&ev.ty) {
         return None;
     }
     let mut v: Value = serde_json::from_slice(&ev.data).ok()?;

@@ -74,6 +74,18 @@ pub enum GatewayError {
         /// What happened.
         message: String,
     },
+    /// 404: no stored response has this id (or the gateway stores none).
+    ResponseNotFound {
+        /// The id asked for.
+        id: String,
+        /// False when the gateway has no response store configured.
+        store_configured: bool,
+    },
+    /// 503: the response store (Redis) could not be reached.
+    StoreUnavailable {
+        /// What happened (never the store's URL).
+        message: String,
+    },
     /// 500: a bug; the request was isolated and the server keeps running.
     Internal {
         /// What happened.
@@ -126,6 +138,16 @@ impl GatewayError {
         matches!(self, Self::Upstream { .. } | Self::BadGateway { .. })
     }
 
+    /// True for an unknown (or unstored) response id.
+    pub fn is_response_not_found(&self) -> bool {
+        matches!(self, Self::ResponseNotFound { .. })
+    }
+
+    /// True when the response store could not be reached.
+    pub fn is_store_unavailable(&self) -> bool {
+        matches!(self, Self::StoreUnavailable { .. })
+    }
+
     /// True for 500.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Internal { .. })
@@ -137,7 +159,10 @@ impl GatewayError {
             Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::DeploymentNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::DeploymentNotFound { .. }
+            | Self::RouteNotFound
+            | Self::ResponseNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -224,6 +249,25 @@ impl GatewayError {
                     "upstream_error"
                 };
                 (message.clone(), "server_error", None, code)
+            }
+            Self::ResponseNotFound {
+                id,
+                store_configured,
+            } => (
+                if *store_configured {
+                    format!("Response with id '{id}' not found.")
+                } else {
+                    format!(
+                        "Response with id '{id}' not found: this gateway stores no responses \
+                         (add a [store] table with a Redis URL to its config)."
+                    )
+                },
+                "invalid_request_error",
+                None,
+                "response_not_found",
+            ),
+            Self::StoreUnavailable { message } => {
+                (message.clone(), "server_error", None, "store_unavailable")
             }
             Self::Internal { message } => (message.clone(), "server_error", None, "server_error"),
         };

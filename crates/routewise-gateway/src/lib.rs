@@ -27,6 +27,8 @@
 //! * Routes: `POST /openai/v1/responses`, `/v1/responses` and
 //!   `/api/projects/{project}/openai/v1/responses`; `GET` the same with `/models`; `GET /healthz`,
 //!   `/readyz` (503 while draining).
+//! * With a `[store]` (Redis), responses are stored: `GET`/`DELETE .../responses/{id}`,
+//!   `GET .../responses/{id}/input_items`, and `previous_response_id` replayed to any deployment.
 //! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
 //!   (the `LocalRouter` with the shipped trained quality estimator and its calibrated bands, or
 //!   the heuristic one by config; the subset is the failover set).
@@ -55,6 +57,7 @@ mod request;
 mod server;
 mod sse;
 mod state;
+mod store;
 mod upstream;
 
 pub use banner::banner;

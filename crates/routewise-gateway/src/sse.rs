@@ -9,13 +9,15 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::dispatch::{StreamReply, inject_event};
+use crate::dispatch::{StreamReply, inject_event, is_lifecycle, is_terminal};
+use crate::store::Afterwards;
 use crate::upstream::{EventStream, SseEvent};
 
 struct State {
     head: Vec<SseEvent>,
     rest: Option<EventStream>,
     details: Option<Arc<Value>>,
+    after: Option<Arc<Afterwards>>,
     idle: Duration,
     done: bool,
 }
@@ -28,6 +30,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         head: reply.head,
         rest: reply.rest,
         details: reply.details,
+        after: reply.after,
         idle,
         done: false,
     };
@@ -38,7 +41,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         if !st.head.is_empty() {
             let mut buf = BytesMut::with_capacity(st.head.iter().map(|e| e.data.len() + 32).sum());
             for ev in std::mem::take(&mut st.head) {
-                encode(&mut buf, &ev, st.details.as_deref());
+                render(&mut buf, &ev, st.details.as_deref(), st.after.as_deref()).await;
             }
             return Some((Ok::<_, Infallible>(buf.freeze()), st));
         }
@@ -46,7 +49,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         let frame = match tokio::time::timeout(st.idle, rest.next()).await {
             Ok(Some(Ok(ev))) => {
                 let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
-                encode(&mut buf, &ev, st.details.as_deref());
+                render(&mut buf, &ev, st.details.as_deref(), st.after.as_deref()).await;
                 buf.freeze()
             }
             Ok(Some(Err(failure))) => {
@@ -62,6 +65,42 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         Some((Ok(frame), st))
     });
     Body::from_stream(frames)
+}
+
+/// Encodes one event, echoing `previous_response_id` on lifecycle events and storing the final
+/// response before the client sees it (so a retrieval right after the stream ends finds it).
+async fn render(
+    buf: &mut BytesMut,
+    ev: &SseEvent,
+    details: Option<&Value>,
+    after: Option<&Afterwards>,
+) {
+    let Some(after) = after.filter(|_| is_lifecycle(&ev.ty)) else {
+        return encode(buf, ev, details);
+    };
+    let Ok(mut v) = serde_json::from_slice::<Value>(&ev.data) else {
+        return encode(buf, ev, details);
+    };
+    if let Some(response) = v.get_mut("response").and_then(Value::as_object_mut) {
+        if let Some(d) = details {
+            response.insert("model_selection_details".into(), d.clone());
+        }
+        after.stamp(response);
+    }
+    if is_terminal(&ev.ty)
+        && let Some(response) = v.get("response")
+    {
+        after.save(response).await;
+    }
+    let data = Bytes::from(serde_json::to_vec(&v).unwrap_or_else(|_| ev.data.to_vec()));
+    encode(
+        buf,
+        &SseEvent {
+            ty: ev.ty.clone(),
+            data,
+        },
+        None,
+    );
 }
 
 fn encode(buf: &mut BytesMut, ev: &SseEvent, details: Option<&Value>) {

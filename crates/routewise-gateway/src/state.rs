@@ -18,6 +18,7 @@ use crate::config::{
     ServerSettings, UpstreamConfig,
 };
 use crate::emulator::Emulator;
+use crate::store::ResponseStore;
 use crate::upstream::Upstream;
 use crate::upstream::remote::HttpUpstream;
 
@@ -44,6 +45,9 @@ pub enum BuildError {
         /// What went wrong.
         message: String,
     },
+    /// The response store's settings are unusable.
+    #[error("store: {0}")]
+    Store(String),
     /// An Entra credential could not be created.
     #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
     Credential {
@@ -115,6 +119,8 @@ pub(crate) struct AppState {
     pub routers: Vec<RouterEntry>,
     pub models_body: Bytes,
     pub draining: AtomicBool,
+    /// Stored responses (Redis), when the config has a `[store]`.
+    pub store: Option<Arc<ResponseStore>>,
 }
 
 impl AppState {
@@ -153,6 +159,9 @@ impl AppState {
                 message,
             })?;
             routers.push(base);
+        }
+        if let Some(settings) = &config.store {
+            ResponseStore::new(settings).map_err(BuildError::Store)?;
         }
         Ok(Self::assemble(config, deployments, routers))
     }
@@ -206,7 +215,14 @@ impl AppState {
             .collect();
         let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
         let models_body = models_list(&config);
+        let store = config.store.as_ref().and_then(|settings| {
+            ResponseStore::new(settings)
+                .inspect_err(|e| tracing::warn!(error = %e, "responses will not be stored"))
+                .ok()
+                .map(Arc::new)
+        });
         Self {
+            store,
             config,
             pool,
             deployments,

@@ -59,5 +59,6 @@ pub(super) fn default_pool() -> Config {
         access: AccessControl::Off,
         deployments,
         routers: vec![router],
+        store: None,
     }
 }

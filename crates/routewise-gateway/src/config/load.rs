@@ -9,10 +9,12 @@ use routewise_auth::Secret;
 use routewise_strategy::{CapabilityProfile, Deployment, Price, RoutingMode};
 use serde::de::DeserializeOwned;
 
-use super::raw::{RawAzure, RawConfig, RawDeployment, RawEmulator, RawOpenAi, RawUpstreamKind};
+use super::raw::{
+    RawAzure, RawConfig, RawDeployment, RawEmulator, RawOpenAi, RawStore, RawUpstreamKind,
+};
 use super::{
     AccessControl, AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings,
-    EstimatorChoice, RouterConfig, ServerSettings, UpstreamConfig,
+    EstimatorChoice, RouterConfig, ServerSettings, StoreSettings, UpstreamConfig,
 };
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -171,13 +173,62 @@ impl Validator<'_> {
                 out
             }
         };
+        let store = raw.store.as_ref().map(|s| self.store(s)).transpose()?;
         Ok(Config {
             origin: self.origin.to_path_buf(),
             server,
             access,
             deployments,
             routers,
+            store,
         })
+    }
+
+    fn store(&self, s: &RawStore) -> Result<StoreSettings, ConfigError> {
+        let url = match (&s.redis_url_env, &s.redis_url) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    "store.redis_url",
+                    "give either redis_url or redis_url_env, not both",
+                ));
+            }
+            (Some(var), None) => (self.env)(var)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| ConfigError::missing_env(self.origin, "store.redis_url_env", var))?,
+            (None, Some(url)) => url.clone(),
+            (None, None) => {
+                return Err(self.invalid(
+                    "store",
+                    "needs redis_url = \"redis://127.0.0.1:6379\" or redis_url_env = \"VAR\"",
+                ));
+            }
+        };
+        let key = if s.redis_url_env.is_some() {
+            "store.redis_url_env"
+        } else {
+            "store.redis_url"
+        };
+        // Checked here so a typo fails start-up; the message never repeats the URL (it may
+        // carry a password).
+        if !(url.starts_with("redis://") || url.starts_with("rediss://"))
+            || redis::Client::open(url.as_str()).is_err()
+        {
+            return Err(self.invalid(
+                key,
+                "is not a redis:// URL such as redis://127.0.0.1:6379/0",
+            ));
+        }
+        let mut out = StoreSettings::new(url);
+        if let Some(ttl) = s.ttl_secs {
+            if ttl == 0 {
+                return Err(self.invalid("store.ttl_secs", "must be greater than 0"));
+            }
+            out.ttl = Duration::from_secs(ttl);
+        }
+        if let Some(prefix) = &s.key_prefix {
+            out.key_prefix.clone_from(prefix);
+        }
+        Ok(out)
     }
 
     fn server(&self, raw: &RawConfig) -> Result<ServerSettings, ConfigError> {

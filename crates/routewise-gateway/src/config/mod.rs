@@ -70,6 +70,9 @@ pub struct Config {
     pub deployments: Vec<DeploymentConfig>,
     /// Router deployments (`model-router` by default).
     pub routers: Vec<RouterConfig>,
+    /// Where responses are stored for retrieval and `previous_response_id`; `None` keeps
+    /// none (the default pool, and any file without a `[store]` table).
+    pub store: Option<StoreSettings>,
 }
 
 impl Config {
@@ -177,6 +180,43 @@ impl Default for ServerSettings {
             upstream_timeout: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),
         }
+    }
+}
+
+/// The response store: a Redis server shared by every gateway process.
+///
+/// Stored responses must outlive one process and be visible to all replicas behind a load
+/// balancer, so they live in Redis, never in gateway memory.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreSettings {
+    /// `redis://[user:password@]host:port[/db]`; a secret, since it may carry a password.
+    pub redis_url: Secret,
+    /// How long a stored response lives (default 30 days, as OpenAI keeps them).
+    pub ttl: Duration,
+    /// Prefix of every key the gateway writes (default `routewise:`).
+    pub key_prefix: String,
+}
+
+impl StoreSettings {
+    /// A store at `redis_url` with the default lifetime and key prefix.
+    pub fn new(redis_url: impl Into<String>) -> Self {
+        Self {
+            redis_url: Secret::new(redis_url.into()),
+            ttl: Duration::from_secs(30 * 24 * 3600),
+            key_prefix: "routewise:".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password; `Secret` redacts it.
+        f.debug_struct("StoreSettings")
+            .field("redis_url", &self.redis_url)
+            .field("ttl", &self.ttl)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
     }
 }
 

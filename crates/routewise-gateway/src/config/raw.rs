@@ -19,6 +19,19 @@ pub(super) struct RawConfig {
     pub deployments: Vec<RawDeployment>,
     /// `None` means "give me the default `model-router`"; `Some([])` means no router.
     pub routers: Option<Vec<RawRouter>>,
+    /// Stored responses (`GET /responses/{id}`, `previous_response_id`) in Redis.
+    pub store: Option<RawStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    /// The name of an environment variable holding a `redis://` URL (it may carry a password).
+    pub redis_url_env: Option<String>,
+    /// A `redis://` URL written in the file (no password here; use `redis_url_env` for one).
+    pub redis_url: Option<String>,
+    pub ttl_secs: Option<u64>,
+    pub key_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

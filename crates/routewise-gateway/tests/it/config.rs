@@ -265,9 +265,11 @@ fn the_example_config_in_the_crate_loads() {
     let text = include_str!("../../routewise.example.toml");
     let cfg = Config::from_toml_str_with_env(text, "routewise.example.toml", &|var| match var {
         "ROUTEWISE_API_KEYS" | "AZURE_OPENAI_API_KEY" | "OPENAI_API_KEY" => Some("k".into()),
+        "ROUTEWISE_REDIS_URL" => Some("redis://127.0.0.1:6379/0".into()),
         _ => None,
     })
     .unwrap();
+    assert_eq!(cfg.store.as_ref().map(|s| s.ttl.as_secs()), Some(2_592_000));
     assert_eq!(cfg.deployments.len(), 4);
     assert_eq!(cfg.routers[0].models.len(), 3);
 }

@@ -8,3 +8,4 @@ mod emulator;
 mod failover;
 mod routing;
 mod shutdown;
+mod store;

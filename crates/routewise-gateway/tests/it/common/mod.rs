@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis;
+
 use routewise_gateway::{Config, Gateway, RunningGateway};
 use serde_json::Value;
 

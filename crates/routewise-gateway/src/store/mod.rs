@@ -1,0 +1,136 @@
+//! Stored responses, in Redis: what `GET /responses/{id}`, `DELETE`, `input_items` and
+//! `previous_response_id` read.
+//!
+//! A stored response must outlive the process that produced it and be visible to every replica
+//! behind a load balancer, so it lives in Redis (one JSON value per response, with a TTL),
+//! never in gateway memory. The connection is opened on first use and shared; a Redis outage
+//! fails retrievals with 503 but never the answer a client already paid for.
+
+mod flow;
+mod items;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::config::StoreSettings;
+use crate::error::GatewayError;
+
+pub(crate) use flow::{Afterwards, prepare};
+pub(crate) use items::{ItemsPage, input_items, page};
+
+/// The longest a store call waits to connect or for a reply.
+const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One stored response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Stored {
+    /// The response object as the client received it.
+    pub response: Value,
+    /// This request's own input items (what `input_items` lists).
+    pub input_items: Vec<Value>,
+    /// Everything the model saw before this response: the chain behind
+    /// `previous_response_id` plus `input_items`. A follow-up appends this response's output.
+    pub context: Vec<Value>,
+}
+
+/// The Redis-backed response store.
+pub(crate) struct ResponseStore {
+    client: redis::Client,
+    conn: OnceCell<redis::aio::ConnectionManager>,
+    ttl_secs: u64,
+    prefix: String,
+}
+
+impl std::fmt::Debug for ResponseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client holds the URL, which may carry a password.
+        f.debug_struct("ResponseStore")
+            .field("ttl_secs", &self.ttl_secs)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseStore {
+    /// A store for `settings`; no connection is made until the first call.
+    pub(crate) fn new(settings: &StoreSettings) -> Result<Self, String> {
+        let client = redis::Client::open(settings.redis_url.expose())
+            .map_err(|_| "store.redis_url is not a valid redis:// URL".to_owned())?;
+        Ok(Self {
+            client,
+            conn: OnceCell::new(),
+            ttl_secs: settings.ttl.as_secs().max(1),
+            prefix: settings.key_prefix.clone(),
+        })
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("{}response:{id}", self.prefix)
+    }
+
+    async fn conn(&self) -> Result<redis::aio::ConnectionManager, GatewayError> {
+        self.conn
+            .get_or_try_init(|| {
+                // Bounded waits: a dead Redis must fail a call, never hang it.
+                let cfg = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(IO_TIMEOUT))
+                    .set_response_timeout(Some(IO_TIMEOUT))
+                    .set_number_of_retries(2);
+                self.client.get_connection_manager_with_config(cfg)
+            })
+            .await
+            .cloned()
+            .map_err(unavailable)
+    }
+
+    /// Saves `stored` under `id` with the configured lifetime.
+    pub(crate) async fn put(&self, id: &str, stored: &Stored) -> Result<(), GatewayError> {
+        let json = serde_json::to_vec(stored).map_err(|e| GatewayError::Internal {
+            message: format!("could not encode the stored response: {e}"),
+        })?;
+        let mut conn = self.conn().await?;
+        redis::cmd("SET")
+            .arg(self.key(id))
+            .arg(json)
+            .arg("EX")
+            .arg(self.ttl_secs)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The response stored under `id`, if any.
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Stored>, GatewayError> {
+        let mut conn = self.conn().await?;
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(self.key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        raw.map(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| GatewayError::Internal {
+                message: format!("the stored response {id:?} is corrupt: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes `id`; false when there was nothing to delete.
+    pub(crate) async fn delete(&self, id: &str) -> Result<bool, GatewayError> {
+        let mut conn = self.conn().await?;
+        let n: u64 = redis::cmd("DEL")
+            .arg(self.key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(n > 0)
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> GatewayError {
+    // The error text names the server but never the URL's password.
+    GatewayError::StoreUnavailable {
+        message: format!("The response store is unavailable: {}.", e.category()),
+    }
+}

@@ -1,0 +1,372 @@
+//! Stored responses over real HTTP and a real Redis: retrieve, delete, input items,
+//! `previous_response_id` across deployments, streams, and a Redis that is down.
+
+use crate::common::redis::RedisServer;
+use crate::common::{FAST_EMULATOR, client, error_of, post, sse, start};
+use routewise_gateway::config::StoreSettings;
+use routewise_gateway::{Config, RunningGateway};
+use serde_json::{Value, json};
+
+fn config(redis_url: &str) -> String {
+    format!(
+        "{FAST_EMULATOR}
+[store]
+redis_url = \"{redis_url}\"
+
+[[deployments]]
+name = \"small\"
+upstream = \"emu\"
+
+[[deployments]]
+name = \"large\"
+upstream = \"emu\"
+"
+    )
+}
+
+async fn get(gw: &RunningGateway, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", gw.base_url()))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn delete(gw: &RunningGateway, path: &str) -> reqwest::Response {
+    client()
+        .delete(format!("{}{path}", gw.base_url()))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn create(gw: &RunningGateway, body: Value) -> Value {
+    let resp = post(gw, &body).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stored_response_can_be_retrieved_listed_and_deleted() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let created = create(
+        &gw,
+        json!({"model": "model-router", "input": "Name three primes."}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+
+    let got: Value = get(&gw, &format!("/responses/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        got, created,
+        "retrieval returns the response as it was sent"
+    );
+    // The Foundry project path reaches the same store.
+    let in_project = client()
+        .get(format!(
+            "{}/api/projects/p1/openai/v1/responses/{id}",
+            gw.endpoint()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_project.status(), 200);
+
+    let items: Value = get(&gw, &format!("/responses/{id}/input_items"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(items["object"], "list");
+    assert_eq!(items["has_more"], false);
+    let data = items["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["role"], "user");
+    assert_eq!(data[0]["content"][0]["text"], "Name three primes.");
+    assert_eq!(items["first_id"], data[0]["id"]);
+
+    let deleted: Value = delete(&gw, &format!("/responses/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted,
+        json!({"id": id, "object": "response.deleted", "deleted": true})
+    );
+    let err = error_of(get(&gw, &format!("/responses/{id}")).await, 404).await;
+    assert_eq!(err["code"], "response_not_found");
+    error_of(delete(&gw, &format!("/responses/{id}")).await, 404).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn store_false_is_not_kept() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let created = create(
+        &gw,
+        json!({"model": "small", "input": "hi", "store": false}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    error_of(get(&gw, &format!("/responses/{id}")).await, 404).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn previous_response_id_carries_the_conversation_to_another_deployment() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let first = create(
+        &gw,
+        json!({"model": "small", "input": "My name is Ada Lovelace."}),
+    )
+    .await;
+    let first_id = first["id"].as_str().unwrap();
+    let follow_up = "What is my name?";
+    // The follow-up goes to a different deployment, which never saw the first turn.
+    let second = create(
+        &gw,
+        json!({"model": "large", "input": follow_up, "previous_response_id": first_id}),
+    )
+    .await;
+    assert_eq!(second["previous_response_id"], first_id);
+    let alone = create(
+        &gw,
+        json!({"model": "large", "input": follow_up, "store": false}),
+    )
+    .await;
+    let tokens = |r: &Value| r["usage"]["input_tokens"].as_u64().unwrap();
+    assert!(
+        tokens(&second) > tokens(&alone) + 5,
+        "the upstream saw the earlier turn and its answer: {} vs {}",
+        tokens(&second),
+        tokens(&alone)
+    );
+    // input_items lists this request's own input only.
+    let second_id = second["id"].as_str().unwrap();
+    let items: Value = get(&gw, &format!("/responses/{second_id}/input_items"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(items["data"].as_array().unwrap().len(), 1);
+    // A third turn chains through both.
+    let third = create(
+        &gw,
+        json!({"model": "small", "input": "And my surname?", "previous_response_id": second_id}),
+    )
+    .await;
+    assert!(tokens(&third) > tokens(&second));
+
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "small", "input": "x", "previous_response_id": "resp_nope"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["param"], "previous_response_id");
+    assert_eq!(err["code"], "previous_response_not_found");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_streamed_response_is_stored_before_the_stream_ends() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let first = create(&gw, json!({"model": "small", "input": "Remember: blue."})).await;
+    let events = sse(post(
+        &gw,
+        &json!({"model": "model-router", "input": "Which colour?", "stream": true,
+                    "previous_response_id": first["id"]}),
+    )
+    .await)
+    .await;
+    let (_, done) = events
+        .iter()
+        .find(|(e, _)| e == "response.completed")
+        .expect("a completed event");
+    assert_eq!(done["response"]["previous_response_id"], first["id"]);
+    let created = &events
+        .iter()
+        .find(|(e, _)| e == "response.created")
+        .unwrap()
+        .1;
+    assert_eq!(created["response"]["previous_response_id"], first["id"]);
+    let id = done["response"]["id"].as_str().unwrap();
+    let got: Value = get(&gw, &format!("/responses/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, done["response"]);
+    assert_eq!(got["status"], "completed");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn input_items_pages_and_rejects_bad_parameters() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let input = json!([
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "two"},
+        {"role": "user", "content": "three"}
+    ]);
+    let created = create(&gw, json!({"model": "small", "input": input})).await;
+    let id = created["id"].as_str().unwrap();
+    let page: Value = get(
+        &gw,
+        &format!("/responses/{id}/input_items?order=asc&limit=2"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let texts: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["content"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two"]);
+    assert_eq!(page["has_more"], true);
+    let after = page["last_id"].as_str().unwrap();
+    let rest: Value = get(
+        &gw,
+        &format!("/responses/{id}/input_items?order=asc&after={after}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(rest["data"][0]["content"][0]["text"], "three");
+    assert_eq!(rest["has_more"], false);
+    let newest: Value = get(&gw, &format!("/responses/{id}/input_items?limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        newest["data"][0]["content"][0]["text"], "three",
+        "desc by default"
+    );
+    for (query, param) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("order=up", "order"),
+    ] {
+        let err = error_of(
+            get(&gw, &format!("/responses/{id}/input_items?{query}")).await,
+            400,
+        )
+        .await;
+        assert_eq!(err["param"], param, "{query}");
+    }
+    error_of(get(&gw, "/responses/resp_missing/input_items").await, 404).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_redis_outage_costs_retrieval_not_answers() {
+    // Nothing listens on this port: bind, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gw = start(&config(&format!("redis://127.0.0.1:{port}/0"))).await;
+    let started = std::time::Instant::now();
+    let created = create(&gw, json!({"model": "small", "input": "still answered"})).await;
+    let id = created["id"].as_str().unwrap();
+    let err = error_of(get(&gw, &format!("/responses/{id}")).await, 503).await;
+    assert_eq!(err["code"], "store_unavailable");
+    assert!(
+        !err["message"].as_str().unwrap().contains("redis://"),
+        "{err}"
+    );
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "small", "input": "x", "previous_response_id": id}),
+        )
+        .await,
+        503,
+    )
+    .await;
+    assert_eq!(err["type"], "server_error");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "bounded waits, no hang"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_store_retrieval_says_how_to_enable_it() {
+    let gw = start(&format!(
+        "{FAST_EMULATOR}\n[[deployments]]\nname = \"small\"\nupstream = \"emu\"\n"
+    ))
+    .await;
+    let err = error_of(get(&gw, "/responses/resp_1").await, 404).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("[store]"),
+        "{err}"
+    );
+    error_of(delete(&gw, "/responses/resp_1").await, 404).await;
+    gw.shutdown().await;
+}
+
+#[test]
+fn store_config_is_checked_and_its_url_never_printed() {
+    let with = |store: &str| {
+        Config::from_toml_str_with_env(
+            &format!(
+                "{store}\n[[deployments]]\nname = \"a\"\nupstream = {{ kind = \"emulator\" }}\n"
+            ),
+            "t.toml",
+            &|var| (var == "REDIS_URL").then(|| "redis://:hunter2@127.0.0.1:6379/0".to_owned()),
+        )
+    };
+    let cfg = with("[store]\nredis_url_env = \"REDIS_URL\"\nttl_secs = 60").unwrap();
+    let store = cfg.store.as_ref().unwrap();
+    assert_eq!(store.ttl.as_secs(), 60);
+    assert_eq!(store.key_prefix, "routewise:");
+    assert!(
+        !format!("{cfg:?}").contains("hunter2"),
+        "the URL's password is redacted"
+    );
+    for (bad, key) in [
+        ("[store]", "store"),
+        ("[store]\nredis_url = \"http://x\"", "store.redis_url"),
+        (
+            "[store]\nredis_url_env = \"UNSET_VAR\"",
+            "store.redis_url_env",
+        ),
+        (
+            "[store]\nredis_url = \"redis://a\"\nredis_url_env = \"REDIS_URL\"",
+            "store.redis_url",
+        ),
+        (
+            "[store]\nredis_url = \"redis://a\"\nttl_secs = 0",
+            "store.ttl_secs",
+        ),
+        ("[store]\nredis_url = \"redis://a\"\ncolour = 1", "store"),
+    ] {
+        let err = with(bad).expect_err(bad).to_string();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+    assert_eq!(
+        StoreSettings::new("redis://127.0.0.1").ttl.as_secs(),
+        30 * 24 * 3600
+    );
+}
