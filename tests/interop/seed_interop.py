@@ -74,6 +74,31 @@ def streaming(client):
     check(final.model in POOL, f"streamed model-router answer served by a pool model ({final.model})")
 
 
+def stored(client):
+    import openai
+
+    first = client.responses.create(model="gpt-4.1-nano", input="My favourite colour is teal.")
+    again = client.responses.retrieve(first.id)
+    check(again.id == first.id and again.output_text == first.output_text, "responses.retrieve returns the stored response")
+    items = list(client.responses.input_items.list(first.id))
+    check(len(items) == 1 and items[0].role == "user", "responses.input_items.list lists the input")
+    follow = client.responses.create(
+        model="gpt-5-mini", input="What is my favourite colour?", previous_response_id=first.id
+    )
+    check(follow.previous_response_id == first.id, "previous_response_id is echoed on a follow-up to another deployment")
+    alone = client.responses.create(model="gpt-5-mini", input="What is my favourite colour?", store=False)
+    check(
+        follow.usage.input_tokens > alone.usage.input_tokens,
+        f"the follow-up carried the earlier turn ({follow.usage.input_tokens} > {alone.usage.input_tokens} input tokens)",
+    )
+    client.responses.delete(first.id)
+    try:
+        client.responses.retrieve(first.id)
+        check(False, "a deleted response is gone")
+    except openai.NotFoundError:
+        check(True, "a deleted response is gone (404 NotFoundError)")
+
+
 def errors(client):
     import openai
 
@@ -90,12 +115,14 @@ def main():
     with project.get_openai_client() as client:
         seed_program(client)
         streaming(client)
+        stored(client)
         errors(client)
 
     print("== openai.OpenAI with an API key")
     client = OpenAI(base_url=f"{GATEWAY}/openai/v1", api_key="interop-key")
     seed_program(client)
     streaming(client)
+    stored(client)
 
     if FAILURES:
         print(f"interop: {len(FAILURES)} check(s) failed")

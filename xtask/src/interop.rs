@@ -1,8 +1,9 @@
 //! `cargo xtask interop`: the gateway driven by the official Python clients.
 //!
 //! Installs pinned `openai` and `azure-ai-projects` into a project-local virtualenv
-//! (`target/interop-venv`), starts `routewise serve` on a free loopback port with its embedded
-//! emulator pool, and runs `tests/interop/seed_interop.py` against it.
+//! (`target/interop-venv`), starts a throwaway `redis-server` and `routewise serve` (its
+//! embedded emulator pool, storing responses in that Redis) on free loopback ports, and runs
+//! `tests/interop/seed_interop.py` against it.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,10 +26,20 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     .run()?;
     let bin = target_dir().join("debug/routewise");
 
+    let redis_port = free_port()?;
+    let redis = Command::new("redis-server")
+        .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting redis-server (.ci/setup installs Debian's redis-server)")?;
+    let _redis = KillOnDrop(redis);
+    let redis_url = format!("redis://127.0.0.1:{redis_port}/0");
+
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let server = Command::new(&bin)
-        .args(["serve", "--listen", &listen])
+        .args(["serve", "--listen", &listen, "--redis-url", &redis_url])
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
