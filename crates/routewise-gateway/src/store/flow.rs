@@ -7,7 +7,7 @@ use bytes::Bytes;
 use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
 
-use super::{ResponseStore, Stored, input_items};
+use super::{ResponseStore, StoredRef, input_items};
 use crate::error::GatewayError;
 
 /// What happens to one request's answer: the id it chains to (echoed on the response) and,
@@ -23,7 +23,7 @@ pub(crate) struct Afterwards {
 struct Save {
     store: Arc<ResponseStore>,
     input_items: Vec<Value>,
-    context: Vec<Value>,
+    earlier: Vec<Value>,
 }
 
 impl Afterwards {
@@ -47,10 +47,10 @@ impl Afterwards {
             tracing::warn!("the upstream's response has no id; it was not stored");
             return;
         };
-        let stored = Stored {
-            response: response.clone(),
-            input_items: save.input_items.clone(),
-            context: save.context.clone(),
+        let stored = StoredRef {
+            response,
+            input_items: &save.input_items,
+            earlier: &save.earlier,
         };
         if let Err(e) = save.store.put(id, &stored).await {
             tracing::error!(response_id = id, error = %e, "the response was not stored");
@@ -77,7 +77,7 @@ impl Afterwards {
 }
 
 /// Before routing: with a store, replaces `previous_response_id` by the stored chain (its
-/// context and output, then this request's input), so any deployment can answer the follow-up;
+/// earlier turns, input and output, then this request's input), so any deployment can answer the follow-up;
 /// and plans the save. Without a store the request is left as it is (an upstream that stores
 /// responses itself may know the id).
 ///
@@ -92,8 +92,8 @@ pub(crate) async fn prepare(
     };
     let own = input_items(req.input.as_ref());
     let mut out = Afterwards::default();
-    let context = match req.previous_response_id.take() {
-        None => own.clone(),
+    let earlier = match req.previous_response_id.take() {
+        None => Vec::new(),
         Some(id) => {
             let prev = store.get(&id).await?.ok_or_else(|| {
                 GatewayError::invalid(
@@ -102,36 +102,34 @@ pub(crate) async fn prepare(
                     "previous_response_not_found",
                 )
             })?;
-            let mut context = prev.context;
+            let mut earlier = prev.earlier;
+            earlier.extend(prev.input_items);
             if let Some(Value::Array(output)) = prev.response.get("output") {
                 // Reasoning items are only meaningful to the upstream that made them (and
                 // are refused by others without their encrypted content).
-                context.extend(
+                earlier.extend(
                     output
                         .iter()
                         .filter(|i| i.get("type").and_then(Value::as_str) != Some("reasoning"))
                         .cloned(),
                 );
             }
-            context.extend(own.iter().cloned());
-            let input: Input =
-                serde_json::from_value(Value::Array(context.clone())).map_err(|e| {
-                    GatewayError::Internal {
-                        message: format!(
-                            "the stored conversation {id:?} could not be replayed: {e}"
-                        ),
-                    }
-                })?;
+            let replay: Vec<Value> = earlier.iter().chain(&own).cloned().collect();
+            let input: Input = serde_json::from_value(Value::Array(replay)).map_err(|e| {
+                GatewayError::Internal {
+                    message: format!("the stored conversation {id:?} could not be replayed: {e}"),
+                }
+            })?;
             req.input = Some(input);
             out.previous = Some(id);
-            context
+            earlier
         }
     };
     if req.store != Some(false) {
         out.save = Some(Save {
             store: Arc::clone(store),
             input_items: own,
-            context,
+            earlier,
         });
     }
     Ok(out)

@@ -23,15 +23,25 @@ pub(crate) use items::{ItemsPage, input_items, page};
 const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One stored response.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Stored {
     /// The response object as the client received it.
     pub response: Value,
     /// This request's own input items (what `input_items` lists).
     pub input_items: Vec<Value>,
-    /// Everything the model saw before this response: the chain behind
-    /// `previous_response_id` plus `input_items`. A follow-up appends this response's output.
-    pub context: Vec<Value>,
+    /// The conversation before `input_items`: the chain behind `previous_response_id` (its
+    /// inputs and outputs), empty for a first turn. A follow-up replays `earlier`,
+    /// `input_items`, then this response's output.
+    #[serde(default)]
+    pub earlier: Vec<Value>,
+}
+
+/// [`Stored`] by reference, so saving copies nothing before encoding.
+#[derive(Serialize)]
+pub(crate) struct StoredRef<'a> {
+    pub response: &'a Value,
+    pub input_items: &'a [Value],
+    pub earlier: &'a [Value],
 }
 
 /// The Redis-backed response store.
@@ -85,7 +95,7 @@ impl ResponseStore {
     }
 
     /// Saves `stored` under `id` with the configured lifetime.
-    pub(crate) async fn put(&self, id: &str, stored: &Stored) -> Result<(), GatewayError> {
+    pub(crate) async fn put(&self, id: &str, stored: &StoredRef<'_>) -> Result<(), GatewayError> {
         let json = serde_json::to_vec(stored).map_err(|e| GatewayError::Internal {
             message: format!("could not encode the stored response: {e}"),
         })?;
