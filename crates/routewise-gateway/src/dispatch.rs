@@ -23,9 +23,10 @@ use routewise_types::CreateResponse;
 use serde_json::{Value, json};
 
 use crate::error::GatewayError;
+use crate::finish::Finish;
 use crate::request::{router_controls_enabled, validate_controls};
 use crate::state::{AppState, DeploymentEntry, Target};
-use crate::store::{Afterwards, prepare};
+use crate::store::prepare;
 use crate::upstream::{
     EventStream, InBandFailure, SseEvent, UpstreamErrorBody, UpstreamReply, UpstreamRequest,
 };
@@ -46,14 +47,12 @@ pub(crate) enum Reply {
     Stream(StreamReply),
 }
 
-/// A committed stream: events already received, the live remainder, and the routing details to
-/// stamp on `response.*` events.
+/// A committed stream: events already received, the live remainder, and what to do to its
+/// `response.*` events (stamp details and `previous_response_id`, store the final response).
 pub(crate) struct StreamReply {
     pub head: Vec<SseEvent>,
     pub rest: Option<EventStream>,
-    pub details: Option<Arc<Value>>,
-    /// `previous_response_id` to echo and the response store to save the final response in.
-    pub after: Option<Arc<Afterwards>>,
+    pub finish: Arc<Finish>,
 }
 
 impl std::fmt::Debug for StreamReply {
@@ -81,40 +80,24 @@ pub(crate) async fn dispatch(
 ) -> Result<Reply, GatewayError> {
     // An unknown model is the first thing to report, before any store round trip.
     let name = req.model.as_deref().unwrap_or_default();
-    if state.target(name).is_none() {
-        return Err(GatewayError::deployment_not_found(name));
-    }
-    let after = prepare(state.store.as_ref(), &mut req).await?;
-    Ok(match route(state, req, headers).await? {
-        Reply::Json(body) => Reply::Json(after.finish_json(body).await),
-        Reply::Stream(mut s) => {
-            if !after.is_noop() {
-                s.after = Some(Arc::new(after));
-            }
-            Reply::Stream(s)
-        }
-    })
-}
-
-/// Resolves `model` and runs the request against a deployment or a router.
-async fn route(
-    state: &AppState,
-    req: CreateResponse,
-    headers: &HeaderMap,
-) -> Result<Reply, GatewayError> {
-    let name = req.model.as_deref().unwrap_or_default();
-    let controls_on = router_controls_enabled(headers);
-    match state
+    let target = state
         .target(name)
-        .ok_or_else(|| GatewayError::deployment_not_found(name))?
-    {
+        .ok_or_else(|| GatewayError::deployment_not_found(name))?;
+    let prepared = prepare(state.store.as_ref(), &mut req).await?;
+    let finish = Finish {
+        details: None,
+        previous: prepared.previous,
+        save: prepared.save,
+    };
+    let controls_on = router_controls_enabled(headers);
+    match target {
         Target::Deployment(d) => {
             if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
                 validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
             }
             let plan = RoutePlan::single(PlannedAttempt::to(&d.config.deployment));
             let strategy = Pinned::new(d.config.deployment.name.clone());
-            run(state, &strategy, plan, req, None).await
+            run(state, &strategy, plan, req, None, finish).await
         }
         Target::Router(r) => {
             let controls = match (controls_on, &req.routing_config) {
@@ -135,18 +118,20 @@ async fn route(
                     message: format!("routing failed: {e}"),
                 })?;
             let details = controls_on.then(|| started.elapsed());
-            run(state, router, plan, req, details).await
+            run(state, router, plan, req, details, finish).await
         }
     }
 }
 
-/// Runs the plan; `details` (the routing time) asks for `model_selection_details`.
+/// Runs the plan and shapes the answer with `finish`; `details` (the routing time) asks for
+/// `model_selection_details`.
 async fn run(
     state: &AppState,
     strategy: &dyn Strategy,
     plan: RoutePlan,
     req: CreateResponse,
     details: Option<Duration>,
+    mut finish: Finish,
 ) -> Result<Reply, GatewayError> {
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
@@ -180,18 +165,14 @@ async fn run(
     .await;
     match result {
         Ok(routed) => {
-            let details = details
-                .map(|latency| Arc::new(selection_details(state, &routed.decision, latency)));
+            finish.details =
+                details.map(|latency| selection_details(state, &routed.decision, latency));
             Ok(match routed.value {
-                Attempted::Json(body) => Reply::Json(match &details {
-                    Some(d) => inject_json(body, d),
-                    None => body,
-                }),
+                Attempted::Json(body) => Reply::Json(finish.json(body).await),
                 Attempted::Stream { head, rest } => Reply::Stream(StreamReply {
                     head,
                     rest: Some(rest),
-                    details,
-                    after: None,
+                    finish: Arc::new(finish),
                 }),
             })
         }
@@ -326,8 +307,7 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
         return Ok(Reply::Stream(StreamReply {
             head: inband.events.clone(),
             rest: None,
-            details: None,
-            after: None,
+            finish: Arc::default(),
         }));
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
@@ -414,48 +394,6 @@ fn status_of(kind: FailureKind) -> u16 {
     }
 }
 
-fn inject_json(body: Bytes, details: &Value) -> Bytes {
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(mut map)) => {
-            map.insert("model_selection_details".into(), details.clone());
-            Bytes::from(serde_json::to_vec(&map).unwrap_or_default())
-        }
-        _ => body,
-    }
-}
-
-/// True for the `response.*` lifecycle events, which carry the whole response object.
-pub(crate) fn is_lifecycle(ty: &str) -> bool {
-    matches!(
-        ty,
-        "response.created"
-            | "response.in_progress"
-            | "response.completed"
-            | "response.incomplete"
-            | "response.failed"
-    )
-}
-
-/// True for the lifecycle events that end a response (what gets stored).
-pub(crate) fn is_terminal(ty: &str) -> bool {
-    matches!(
-        ty,
-        "response.completed" | "response.incomplete" | "response.failed"
-    )
-}
-
-/// Stamps `model_selection_details` on the `response` object of `response.*` lifecycle events.
-pub(crate) fn inject_event(ev: &SseEvent, details: &Value) -> Option<Bytes> {
-    if !is_lifecycle(&ev.ty) {
-        return None;
-    }
-    let mut v: Value = serde_json::from_slice(&ev.data).ok()?;
-    v.get_mut("response")?
-        .as_object_mut()?
-        .insert("model_selection_details".into(), details.clone());
-    serde_json::to_vec(&v).ok().map(Bytes::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,18 +441,5 @@ mod tests {
         let f = in_band_failure(&events);
         assert!(f.is_stream() && f.is_deployment_fault());
         assert_eq!(f.message(), "boom");
-    }
-
-    #[test]
-    fn details_are_stamped_on_lifecycle_events_only() {
-        let d = json!({"model_router_details": {"mode": "balanced"}});
-        let created = ev(
-            "response.created",
-            json!({"type": "response.created", "response": {"id": "r"}}),
-        );
-        let out: Value = serde_json::from_slice(&inject_event(&created, &d).unwrap()).unwrap();
-        assert_eq!(out["response"]["model_selection_details"], d);
-        let delta = ev("response.output_text.delta", json!({"delta": "x"}));
-        assert!(inject_event(&delta, &d).is_none());
     }
 }

@@ -52,6 +52,7 @@ pub mod config;
 mod dispatch;
 mod emulator;
 mod error;
+mod finish;
 mod prompt;
 mod request;
 mod server;

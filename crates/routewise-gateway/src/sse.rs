@@ -7,17 +7,16 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::dispatch::{StreamReply, inject_event, is_lifecycle, is_terminal};
-use crate::store::Afterwards;
+use crate::dispatch::StreamReply;
+use crate::finish::Finish;
 use crate::upstream::{EventStream, SseEvent};
 
 struct State {
     head: Vec<SseEvent>,
     rest: Option<EventStream>,
-    details: Option<Arc<Value>>,
-    after: Option<Arc<Afterwards>>,
+    finish: Arc<Finish>,
     idle: Duration,
     done: bool,
 }
@@ -29,8 +28,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
     let state = State {
         head: reply.head,
         rest: reply.rest,
-        details: reply.details,
-        after: reply.after,
+        finish: reply.finish,
         idle,
         done: false,
     };
@@ -41,7 +39,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         if !st.head.is_empty() {
             let mut buf = BytesMut::with_capacity(st.head.iter().map(|e| e.data.len() + 32).sum());
             for ev in std::mem::take(&mut st.head) {
-                render(&mut buf, &ev, st.details.as_deref(), st.after.as_deref()).await;
+                render(&mut buf, &ev, &st.finish).await;
             }
             return Some((Ok::<_, Infallible>(buf.freeze()), st));
         }
@@ -49,7 +47,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         let frame = match tokio::time::timeout(st.idle, rest.next()).await {
             Ok(Some(Ok(ev))) => {
                 let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
-                render(&mut buf, &ev, st.details.as_deref(), st.after.as_deref()).await;
+                render(&mut buf, &ev, &st.finish).await;
                 buf.freeze()
             }
             Ok(Some(Err(failure))) => {
@@ -67,47 +65,15 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
     Body::from_stream(frames)
 }
 
-/// Encodes one event, echoing `previous_response_id` on lifecycle events and storing the final
-/// response before the client sees it (so a retrieval right after the stream ends finds it).
-async fn render(
-    buf: &mut BytesMut,
-    ev: &SseEvent,
-    details: Option<&Value>,
-    after: Option<&Afterwards>,
-) {
-    let Some(after) = after.filter(|_| is_lifecycle(&ev.ty)) else {
-        return encode(buf, ev, details);
-    };
-    let Ok(mut v) = serde_json::from_slice::<Value>(&ev.data) else {
-        return encode(buf, ev, details);
-    };
-    if let Some(response) = v.get_mut("response").and_then(Value::as_object_mut) {
-        if let Some(d) = details {
-            response.insert("model_selection_details".into(), d.clone());
-        }
-        after.stamp(response);
-    }
-    if is_terminal(&ev.ty)
-        && let Some(response) = v.get("response")
-    {
-        after.save(response).await;
-    }
-    let data = Bytes::from(serde_json::to_vec(&v).unwrap_or_else(|_| ev.data.to_vec()));
-    encode(
-        buf,
-        &SseEvent {
-            ty: ev.ty.clone(),
-            data,
-        },
-        None,
-    );
+/// Encodes one event as `finish` shapes it.
+async fn render(buf: &mut BytesMut, ev: &SseEvent, finish: &Finish) {
+    let shaped = finish.event(ev).await;
+    encode(buf, &ev.ty, shaped.as_ref().unwrap_or(&ev.data));
 }
 
-fn encode(buf: &mut BytesMut, ev: &SseEvent, details: Option<&Value>) {
-    let stamped = details.and_then(|d| inject_event(ev, d));
-    let data = stamped.as_ref().unwrap_or(&ev.data);
+fn encode(buf: &mut BytesMut, ty: &str, data: &[u8]) {
     buf.put_slice(b"event: ");
-    buf.put_slice(ev.ty.as_bytes());
+    buf.put_slice(ty.as_bytes());
     buf.put_u8(b'\n');
     // Multi-line data (never produced by JSON encoders, but legal SSE) keeps its framing.
     for line in data.split(|b| *b == b'\n') {
@@ -121,14 +87,7 @@ fn encode(buf: &mut BytesMut, ev: &SseEvent, details: Option<&Value>) {
 fn error_frame(code: &str, message: &str) -> Bytes {
     let data = json!({"type": "error", "code": code, "message": message, "param": null});
     let mut buf = BytesMut::new();
-    encode(
-        &mut buf,
-        &SseEvent {
-            ty: "error".into(),
-            data: Bytes::from(data.to_string()),
-        },
-        None,
-    );
+    encode(&mut buf, "error", data.to_string().as_bytes());
     buf.freeze()
 }
 
@@ -139,24 +98,10 @@ mod tests {
     #[test]
     fn frames_are_standard_sse() {
         let mut buf = BytesMut::new();
-        encode(
-            &mut buf,
-            &SseEvent {
-                ty: "response.created".into(),
-                data: Bytes::from_static(b"{\"a\":1}"),
-            },
-            None,
-        );
+        encode(&mut buf, "response.created", b"{\"a\":1}");
         assert_eq!(&buf[..], b"event: response.created\ndata: {\"a\":1}\n\n");
         let mut buf = BytesMut::new();
-        encode(
-            &mut buf,
-            &SseEvent {
-                ty: "x".into(),
-                data: Bytes::from_static(b"l1\nl2"),
-            },
-            None,
-        );
+        encode(&mut buf, "x", b"l1\nl2");
         assert_eq!(&buf[..], b"event: x\ndata: l1\ndata: l2\n\n");
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod layers;
 mod routes;
+mod stored;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::{Bytes, BytesMut};
@@ -13,18 +13,20 @@ use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestIdLayer};
+use super::stored;
 use crate::config::AccessControl;
 use crate::dispatch::{Reply, dispatch};
 use crate::error::GatewayError;
 use crate::request::parse_body;
 use crate::sse;
 use crate::state::AppState;
-use crate::store::{ItemsPage, Stored, page};
-use serde_json::{Value, json};
 
 /// An oversized body is read and discarded up to this many bytes before answering 413, so the
 /// client gets the answer instead of a reset connection.
 const DRAIN_CAP: u64 = 256 << 20;
+
+/// Where the Responses API is mounted: OpenAI's path, the bare `/v1`, and a Foundry project's.
+const API_ROOTS: [&str; 3] = ["/openai/v1", "/v1", "/api/projects/{project}/openai/v1"];
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let access = match state.access() {
@@ -35,28 +37,21 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         state.settings().max_header_bytes,
         state.settings().max_headers,
     );
-    let mut app = Router::new()
-        .route("/openai/v1/responses", post(create))
-        .route("/v1/responses", post(create))
-        .route("/api/projects/{project}/openai/v1/responses", post(create))
-        .route(
-            "/openai/v1/responses/{id}",
-            get(retrieve).delete(delete_response),
-        )
-        .route("/v1/responses/{id}", get(retrieve).delete(delete_response))
-        .route(
-            "/api/projects/{project}/openai/v1/responses/{id}",
-            get(retrieve_in_project).delete(delete_in_project),
-        )
-        .route("/openai/v1/responses/{id}/input_items", get(list_items))
-        .route("/v1/responses/{id}/input_items", get(list_items))
-        .route(
-            "/api/projects/{project}/openai/v1/responses/{id}/input_items",
-            get(list_items_in_project),
-        )
-        .route("/openai/v1/models", get(models))
-        .route("/v1/models", get(models))
-        .route("/api/projects/{project}/openai/v1/models", get(models))
+    let mut app = Router::new();
+    for root in API_ROOTS {
+        app = app
+            .route(&format!("{root}/responses"), post(create))
+            .route(
+                &format!("{root}/responses/{{id}}"),
+                get(stored::retrieve).delete(stored::delete),
+            )
+            .route(
+                &format!("{root}/responses/{{id}}/input_items"),
+                get(stored::list_items),
+            )
+            .route(&format!("{root}/models"), get(models));
+    }
+    let mut app = app
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(|| async { GatewayError::RouteNotFound })
@@ -82,14 +77,7 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
     };
     drop(bytes);
     match dispatch(&state, request, &parts.headers).await {
-        Ok(Reply::Json(body)) => {
-            let mut resp = (StatusCode::OK, body).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }
+        Ok(Reply::Json(body)) => json(StatusCode::OK, body),
         Ok(Reply::Stream(reply)) => {
             let mut resp = Response::new(sse::body(reply, state.settings().upstream_timeout));
             let h = resp.headers_mut();
@@ -161,127 +149,25 @@ async fn drain(mut body: Body, deadline: Instant) {
     }
 }
 
-/// The stored response `id`, or the 404 that explains why there is none.
-async fn stored(state: &AppState, id: &str) -> Result<Stored, GatewayError> {
-    let not_found = |store_configured| GatewayError::ResponseNotFound {
-        id: id.to_owned(),
-        store_configured,
-    };
-    let store = state.store.as_ref().ok_or_else(|| not_found(false))?;
-    store.get(id).await?.ok_or_else(|| not_found(true))
-}
-
-fn json_ok(body: &Value) -> Response {
-    let mut resp = (StatusCode::OK, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
-async fn retrieve(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    match stored(&state, &id).await {
-        Ok(s) => json_ok(&s.response),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn retrieve_in_project(
-    state: State<Arc<AppState>>,
-    Path((_project, id)): Path<(String, String)>,
-) -> Response {
-    retrieve(state, Path(id)).await
-}
-
-async fn delete_response(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let result = match &state.store {
-        None => Err(GatewayError::ResponseNotFound {
-            id: id.clone(),
-            store_configured: false,
-        }),
-        Some(store) => store.delete(&id).await.and_then(|deleted| {
-            if deleted {
-                Ok(())
-            } else {
-                Err(GatewayError::ResponseNotFound {
-                    id: id.clone(),
-                    store_configured: true,
-                })
-            }
-        }),
-    };
-    match result {
-        Ok(()) => json_ok(&json!({"id": id, "object": "response.deleted", "deleted": true})),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn delete_in_project(
-    state: State<Arc<AppState>>,
-    Path((_project, id)): Path<(String, String)>,
-) -> Response {
-    delete_response(state, Path(id)).await
-}
-
-async fn list_items(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let request = match ItemsPage::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        Ok(p) => p,
-        Err((message, param)) => {
-            return GatewayError::invalid(message, Some(param.into()), "invalid_value")
-                .into_response();
-        }
-    };
-    let result = stored(&state, &id).await.and_then(|s| {
-        page(&s.input_items, &request).map_err(|message| {
-            GatewayError::invalid(message, Some("after".into()), "invalid_value")
-        })
-    });
-    match result {
-        Ok(body) => json_ok(&body),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn list_items_in_project(
-    state: State<Arc<AppState>>,
-    Path((_project, id)): Path<(String, String)>,
-    query: RawQuery,
-) -> Response {
-    list_items(state, Path(id), query).await
-}
-
 async fn models(State(state): State<Arc<AppState>>) -> Response {
-    let mut resp = (StatusCode::OK, state.models_body.clone()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    json(StatusCode::OK, state.models_body.clone())
 }
 
 async fn healthz() -> Response {
-    json_status(StatusCode::OK, r#"{"status":"ok"}"#)
+    json(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.is_draining() {
-        json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#)
+        json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#)
     } else {
-        json_status(StatusCode::OK, r#"{"status":"ready"}"#)
+        json(StatusCode::OK, r#"{"status":"ready"}"#)
     }
 }
 
-fn json_status(status: StatusCode, body: &'static str) -> Response {
-    let mut resp = (status, body).into_response();
+/// A JSON response with its content type.
+pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut resp = (status, body.into()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -3,77 +3,46 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
 
 use super::{ResponseStore, StoredRef, input_items};
 use crate::error::GatewayError;
 
-/// What happens to one request's answer: the id it chains to (echoed on the response) and,
-/// when it is stored, where and with which items.
-#[derive(Debug, Default)]
-pub(crate) struct Afterwards {
-    /// `previous_response_id` as the client sent it, resolved by the gateway.
-    pub previous: Option<String>,
-    save: Option<Save>,
-}
-
+/// Where and with which items a finished response is stored.
 #[derive(Debug)]
-struct Save {
+pub(crate) struct Save {
     store: Arc<ResponseStore>,
     input_items: Vec<Value>,
     earlier: Vec<Value>,
 }
 
-impl Afterwards {
-    /// True when nothing needs doing to the answer.
-    pub(crate) fn is_noop(&self) -> bool {
-        self.previous.is_none() && self.save.is_none()
-    }
-
-    /// Stamps `previous_response_id` on a response object.
-    pub(crate) fn stamp(&self, response: &mut serde_json::Map<String, Value>) {
-        if let Some(p) = &self.previous {
-            response.insert("previous_response_id".into(), Value::String(p.clone()));
-        }
-    }
-
-    /// Stores a finished response object (if this request is stored). A store failure is
-    /// logged, not returned: the client already has its answer.
+impl Save {
+    /// Stores a finished response object. A store failure is logged, not returned: the
+    /// client already has its answer.
     pub(crate) async fn save(&self, response: &Value) {
-        let Some(save) = &self.save else { return };
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             tracing::warn!("the upstream's response has no id; it was not stored");
             return;
         };
         let stored = StoredRef {
             response,
-            input_items: &save.input_items,
-            earlier: &save.earlier,
+            input_items: &self.input_items,
+            earlier: &self.earlier,
         };
-        if let Err(e) = save.store.put(id, &stored).await {
+        if let Err(e) = self.store.put(id, &stored).await {
             tracing::error!(response_id = id, error = %e, "the response was not stored");
         }
     }
+}
 
-    /// A JSON answer with `previous_response_id` stamped and the response stored.
-    pub(crate) async fn finish_json(&self, body: Bytes) -> Bytes {
-        if self.is_noop() {
-            return body;
-        }
-        let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&body) else {
-            return body;
-        };
-        let body = if self.previous.is_some() {
-            self.stamp(&mut map);
-            Bytes::from(serde_json::to_vec(&map).unwrap_or_else(|_| body.to_vec()))
-        } else {
-            body
-        };
-        self.save(&Value::Object(map)).await;
-        body
-    }
+/// What [`prepare`] resolved: the id the request chains to, and how its answer is stored.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    /// `previous_response_id` as the client sent it, now replayed by the gateway.
+    pub previous: Option<String>,
+    /// Where the answer is stored, unless the request said `store: false`.
+    pub save: Option<Save>,
 }
 
 /// Before routing: with a store, replaces `previous_response_id` by the stored chain (its
@@ -86,12 +55,12 @@ impl Afterwards {
 pub(crate) async fn prepare(
     store: Option<&Arc<ResponseStore>>,
     req: &mut CreateResponse,
-) -> Result<Afterwards, GatewayError> {
+) -> Result<Prepared, GatewayError> {
     let Some(store) = store else {
-        return Ok(Afterwards::default());
+        return Ok(Prepared::default());
     };
     let own = input_items(req.input.as_ref());
-    let mut out = Afterwards::default();
+    let mut out = Prepared::default();
     let earlier = match req.previous_response_id.take() {
         None => Vec::new(),
         Some(id) => {

@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
 
-pub(crate) use flow::{Afterwards, prepare};
+pub(crate) use flow::{Save, prepare};
 pub(crate) use items::{ItemsPage, input_items, page};
 
 /// The longest a store call waits to connect or for a reply.

@@ -1,0 +1,150 @@
+//! Shaping an answer on its way out, in one pass per JSON body or `response.*` event: stamping
+//! `model_selection_details` and the resolved `previous_response_id` on the response object, and
+//! storing the finished response.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::store::Save;
+use crate::upstream::SseEvent;
+
+/// What is done to one request's answer. The default does nothing, and then no body or
+/// event is parsed.
+#[derive(Debug, Default)]
+pub(crate) struct Finish {
+    /// `model_selection_details`, when the caller asked for router details.
+    pub details: Option<Value>,
+    /// `previous_response_id` as the client sent it (the gateway resolved it, so the upstream
+    /// never saw it).
+    pub previous: Option<String>,
+    /// Where the finished response is stored, if it is.
+    pub save: Option<Save>,
+}
+
+/// True for the `response.*` lifecycle events, which carry the whole response object.
+fn is_lifecycle(ty: &str) -> bool {
+    matches!(
+        ty,
+        "response.created"
+            | "response.in_progress"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed"
+    )
+}
+
+/// True for the lifecycle events that end a response (the one that gets stored).
+fn is_terminal(ty: &str) -> bool {
+    matches!(
+        ty,
+        "response.completed" | "response.incomplete" | "response.failed"
+    )
+}
+
+impl Finish {
+    /// True when the answer passes through untouched.
+    pub(crate) fn is_noop(&self) -> bool {
+        self.details.is_none() && self.previous.is_none() && self.save.is_none()
+    }
+
+    fn stamps(&self) -> bool {
+        self.details.is_some() || self.previous.is_some()
+    }
+
+    fn stamp(&self, response: &mut Map<String, Value>) {
+        if let Some(d) = &self.details {
+            response.insert("model_selection_details".into(), d.clone());
+        }
+        if let Some(p) = &self.previous {
+            response.insert("previous_response_id".into(), Value::String(p.clone()));
+        }
+    }
+
+    /// A JSON answer, stamped and stored; parsed once, re-encoded only when stamped.
+    pub(crate) async fn json(&self, body: Bytes) -> Bytes {
+        if self.is_noop() {
+            return body;
+        }
+        let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&body) else {
+            return body;
+        };
+        let out = if self.stamps() {
+            self.stamp(&mut map);
+            serde_json::to_vec(&map).map_or(body, Bytes::from)
+        } else {
+            body
+        };
+        if let Some(save) = &self.save {
+            save.save(&Value::Object(map)).await;
+        }
+        out
+    }
+
+    /// The data to send for `ev` instead of its own, or `None` to send it as it is. A
+    /// terminal event's response is stored before this returns, so a retrieval right after
+    /// the stream ends finds it.
+    pub(crate) async fn event(&self, ev: &SseEvent) -> Option<Bytes> {
+        if self.is_noop() || !is_lifecycle(&ev.ty) {
+            return None;
+        }
+        let mut v: Value = serde_json::from_slice(&ev.data).ok()?;
+        let response = v.get_mut("response")?.as_object_mut()?;
+        self.stamp(response);
+        if let (Some(save), true) = (&self.save, is_terminal(&ev.ty)) {
+            save.save(&v["response"]).await;
+        }
+        if !self.stamps() {
+            return None;
+        }
+        serde_json::to_vec(&v).ok().map(Bytes::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(ty: &str, data: Value) -> SseEvent {
+        SseEvent {
+            ty: ty.into(),
+            data: Bytes::from(data.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn lifecycle_events_and_json_bodies_are_stamped() {
+        let d = json!({"mode": "balanced"});
+        let finish = Finish {
+            details: Some(d.clone()),
+            previous: Some("resp_0".into()),
+            save: None,
+        };
+        let created = ev(
+            "response.created",
+            json!({"type": "response.created", "response": {"id": "r"}}),
+        );
+        let out: Value = serde_json::from_slice(&finish.event(&created).await.unwrap()).unwrap();
+        assert_eq!(out["response"]["model_selection_details"], d);
+        assert_eq!(out["response"]["previous_response_id"], "resp_0");
+        let delta = ev("response.output_text.delta", json!({"delta": "x"}));
+        assert!(finish.event(&delta).await.is_none());
+        let body: Value = serde_json::from_slice(
+            &finish
+                .json(Bytes::from_static(br#"{"id":"r","output":[]}"#))
+                .await,
+        )
+        .unwrap();
+        assert_eq!(body["model_selection_details"], d);
+        assert_eq!(body["previous_response_id"], "resp_0");
+    }
+
+    #[tokio::test]
+    async fn nothing_to_do_leaves_bytes_alone() {
+        let finish = Finish::default();
+        let raw = Bytes::from_static(b"{\"id\": \"r\",  \"x\": 1}");
+        assert_eq!(finish.json(raw.clone()).await, raw);
+        let created = ev("response.created", json!({"response": {"id": "r"}}));
+        assert!(finish.event(&created).await.is_none());
+    }
+}

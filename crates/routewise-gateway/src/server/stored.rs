@@ -1,0 +1,93 @@
+//! The stored-response routes: `GET` and `DELETE .../responses/{id}`, and
+//! `GET .../responses/{id}/input_items`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use super::routes::json;
+use crate::error::GatewayError;
+use crate::state::AppState;
+use crate::store::{ItemsPage, Stored, page};
+
+/// The `{id}` of a route that may also carry `{project}`.
+fn id_of(params: Vec<(String, String)>) -> String {
+    params
+        .into_iter()
+        .find_map(|(k, v)| (k == "id").then_some(v))
+        .unwrap_or_default()
+}
+
+fn not_found(state: &AppState, id: String) -> GatewayError {
+    GatewayError::ResponseNotFound {
+        id,
+        store_configured: state.store.is_some(),
+    }
+}
+
+/// The stored response `id`, or the 404 that says why there is none.
+async fn stored(state: &AppState, id: String) -> Result<Stored, GatewayError> {
+    let Some(store) = &state.store else {
+        return Err(not_found(state, id));
+    };
+    store.get(&id).await?.ok_or_else(|| not_found(state, id))
+}
+
+pub(super) async fn retrieve(
+    State(state): State<Arc<AppState>>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Response {
+    match stored(&state, id_of(params)).await {
+        Ok(s) => json(StatusCode::OK, s.response.to_string()),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Response {
+    let id = id_of(params);
+    let deleted = match &state.store {
+        Some(store) => store.delete(&id).await,
+        None => Ok(false),
+    };
+    match deleted {
+        Ok(true) => {
+            let body = json!({"id": id, "object": "response.deleted", "deleted": true});
+            json(StatusCode::OK, body.to_string())
+        }
+        Ok(false) => not_found(&state, id).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn list_items(
+    State(state): State<Arc<AppState>>,
+    Path(params): Path<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let request = match ItemsPage::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(p) => p,
+        Err((message, param)) => {
+            return GatewayError::invalid(message, Some(param.into()), "invalid_value")
+                .into_response();
+        }
+    };
+    let result = stored(&state, id_of(params)).await.and_then(|s| {
+        page(&s.input_items, &request).map_err(|message| {
+            GatewayError::invalid(message, Some("after".into()), "invalid_value")
+        })
+    });
+    match result {
+        Ok(body) => json(StatusCode::OK, body.to_string()),
+        Err(e) => e.into_response(),
+    }
+}
