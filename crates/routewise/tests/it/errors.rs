@@ -2,7 +2,6 @@
 
 use routewise::ErrorKind;
 use routewise_testkit::{ErrorReply, MockFoundry};
-use routewise_types::CreateResponse;
 
 async fn client_failing_with(reply: ErrorReply) -> (MockFoundry, routewise::Client) {
     let foundry = MockFoundry::start().await;
@@ -36,9 +35,7 @@ async fn status_codes_map_like_the_openai_sdk() {
     for (status, kind) in cases {
         let reply = ErrorReply::azure(status, "SomeCode", "something went wrong").param("input");
         let (_foundry, client) = client_failing_with(reply).await;
-        let err = client
-            .responses()
-            .create(CreateResponse::new("gpt-4o", "hi"))
+        let err = crate::support::create(&client, "gpt-4o", "hi")
             .await
             .unwrap_err();
         assert_eq!(err.kind(), kind, "{status}");
@@ -68,9 +65,7 @@ async fn status_codes_map_like_the_openai_sdk() {
 async fn rate_limit_headers_are_parsed() {
     let (_foundry, client) =
         client_failing_with(ErrorReply::rate_limited(std::time::Duration::from_secs(7))).await;
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert!(err.is_rate_limited());
@@ -87,9 +82,7 @@ async fn success_carries_rate_limit_headers_too() {
     let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
-    let response = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let response = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap();
     assert!(response.meta().rate_limit.remaining_requests.is_some());
@@ -105,9 +98,7 @@ async fn content_filter_block_is_typed_and_final() {
     let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "something forbidden"))
+    let err = crate::support::create(&client, "gpt-4o", "something forbidden")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
@@ -132,9 +123,7 @@ async fn content_filter_block_is_typed_and_final() {
 #[tokio::test]
 async fn html_502_from_a_proxy_is_a_typed_error_with_a_snippet() {
     let (foundry, client) = client_failing_with(ErrorReply::bad_gateway_html()).await;
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InternalServer);
@@ -160,9 +149,7 @@ async fn non_json_error_bodies_never_panic() {
     ] {
         let (_foundry, client) =
             client_failing_with(ErrorReply::raw(500, content_type, body.to_vec())).await;
-        let err = client
-            .responses()
-            .create(CreateResponse::new("gpt-4o", "hi"))
+        let err = crate::support::create(&client, "gpt-4o", "hi")
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InternalServer, "{content_type}");
@@ -180,9 +167,7 @@ async fn a_success_body_that_is_not_a_response_is_a_decode_error() {
     })
     .await;
     let client = crate::support::builder(&server.uri()).build().unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
@@ -200,9 +185,7 @@ async fn unknown_deployment_is_not_found() {
     let client = crate::support::builder(&foundry.openai_base_url())
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-9", "hi"))
+    let err = crate::support::create(&client, "gpt-9", "hi")
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -218,9 +201,7 @@ async fn connection_refused_is_a_connect_error() {
         .max_retries(0)
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
@@ -238,9 +219,7 @@ async fn response_header_timeout_is_a_timeout_error() {
         .response_header_timeout(std::time::Duration::from_millis(100))
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");

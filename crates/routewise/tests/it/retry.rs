@@ -14,7 +14,6 @@ use routewise_auth::azure_sdk::azure_core::{
 };
 use routewise_auth::{AzureCredential, MockCredential};
 use routewise_testkit::{ErrorReply, MockFoundry};
-use routewise_types::CreateResponse;
 use tokio::time::Instant;
 
 const OK_BODY: &str = r#"{"id":"resp_1","object":"response","status":"completed","model":"gpt-4o-2024-08-06","output":[]}"#;
@@ -62,10 +61,7 @@ async fn timed_create(
     Duration,
 ) {
     let start = Instant::now();
-    let result = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
-        .await;
+    let result = crate::support::create(&client, "gpt-4o", "hi").await;
     (result, start.elapsed())
 }
 
@@ -238,9 +234,7 @@ async fn the_credential_is_asked_on_every_attempt() {
         .transport(transport)
         .build()
         .unwrap();
-    client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap();
     assert_eq!(
@@ -266,9 +260,7 @@ async fn a_credential_failure_sends_nothing() {
         .transport(transport)
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credential);
@@ -286,9 +278,7 @@ async fn retries_against_mock_foundry_with_rate_limit_headers() {
         .build()
         .unwrap();
     let start = std::time::Instant::now();
-    let response = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let response = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap();
     assert!(
@@ -349,16 +339,12 @@ async fn a_401_drops_the_cached_entra_token() {
         .max_retries(0)
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "hi"))
+    let err = crate::support::create(&client, "gpt-4o", "hi")
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     for _ in 0..2 {
-        client
-            .responses()
-            .create(CreateResponse::new("gpt-4o", "hi"))
+        crate::support::create(&client, "gpt-4o", "hi")
             .await
             .unwrap();
     }
@@ -402,9 +388,7 @@ async fn failover_attempts_that_change_nothing_send_one_shared_body() {
         .build()
         .unwrap();
     let big = "A".repeat(1 << 20);
-    client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", big))
+    crate::support::create(&client, "gpt-4o", &big)
         .await
         .unwrap();
     let bodies = bodies.lock().unwrap();

@@ -65,11 +65,7 @@ async fn default_strategy_is_pinned_to_the_request_model() {
 async fn pinned_overrides_the_request_model() {
     let foundry = foundry_with(&["a", "b"]).await;
     let pinned = client(&foundry).with_strategy(Pinned::new("a"));
-    let response = pinned
-        .responses()
-        .create(CreateResponse::new("b", "hi"))
-        .await
-        .unwrap();
+    let response = crate::support::create(&pinned, "b", "hi").await.unwrap();
     assert_eq!(response.served_model(), "a-served");
     assert_eq!(response.decision().deployment.as_deref(), Some("a"));
     assert_eq!(foundry.requests_for_model("a").await.len(), 1);

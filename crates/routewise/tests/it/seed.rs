@@ -24,9 +24,7 @@ async fn seed_call_through_model_router_reports_the_served_model() {
     .unwrap();
     let client = project.openai_client().unwrap();
 
-    let response = client
-        .responses()
-        .create(CreateResponse::new("model-router", PROMPT))
+    let response = crate::support::create(&client, "model-router", PROMPT)
         .await
         .unwrap();
 
@@ -75,9 +73,7 @@ async fn four_pinned_deployments_each_report_their_served_model() {
         .openai_client()
         .unwrap();
     for (deployment, served) in SEED_DEPLOYMENTS {
-        let response = client
-            .responses()
-            .create(CreateResponse::new(deployment, PROMPT))
+        let response = crate::support::create(&client, deployment, PROMPT)
             .await
             .unwrap();
         // `model` goes in as the deployment name and comes back as the served model.
@@ -98,9 +94,7 @@ async fn resource_endpoint_with_api_key_header() {
         .build()
         .unwrap();
     assert_eq!(client.endpoint().kind(), EndpointKind::AzureResource);
-    let response = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", PROMPT))
+    let response = crate::support::create(&client, "gpt-4o", PROMPT)
         .await
         .unwrap();
     assert_eq!(response.served_model(), "gpt-4o-2024-08-06");
@@ -119,9 +113,7 @@ async fn openai_style_base_url_with_key_as_bearer() {
         .credential(ApiKey::bearer("sk-test"))
         .build()
         .unwrap();
-    let response = client
-        .responses()
-        .create(CreateResponse::new("gpt-4.1-mini", PROMPT))
+    let response = crate::support::create(&client, "gpt-4.1-mini", PROMPT)
         .await
         .unwrap();
     assert_eq!(response.served_model(), "gpt-4.1-mini-2025-04-14");
@@ -139,9 +131,7 @@ async fn wrong_key_is_an_authentication_error() {
         .credential(ApiKey::new("wrong"))
         .build()
         .unwrap();
-    let err = client
-        .responses()
-        .create(CreateResponse::new("gpt-4o", PROMPT))
+    let err = crate::support::create(&client, "gpt-4o", PROMPT)
         .await
         .unwrap_err();
     assert!(err.is_auth(), "{err}");

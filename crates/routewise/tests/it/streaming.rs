@@ -39,6 +39,13 @@ fn fault_client(server: &SseFaultServer) -> Client {
         .unwrap()
 }
 
+/// Serves `script` and opens a stream of [`request`] against it.
+async fn open(script: Script) -> (SseFaultServer, Result<ResponseStream, routewise::Error>) {
+    let server = SseFaultServer::start(script).await.unwrap();
+    let stream = fault_client(&server).responses().stream(request()).await;
+    (server, stream)
+}
+
 #[tokio::test]
 async fn mock_foundry_stream_has_ordered_events_and_increasing_sequence_numbers() {
     let foundry = MockFoundry::start().await;
@@ -166,14 +173,8 @@ async fn a_recorded_stream_split_at_every_byte_boundary_decodes_the_same() {
 
 #[tokio::test]
 async fn in_band_failure_before_content_is_surfaced_with_its_reason() {
-    let server = SseFaultServer::start(Script::in_band_failure())
-        .await
-        .unwrap();
-    let err = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap_err();
+    let (server, stream) = open(Script::in_band_failure()).await;
+    let err = stream.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
     assert!(err.is_stream_failure());
     assert_eq!(err.code(), Some("server_error"));
@@ -189,14 +190,8 @@ async fn in_band_failure_before_content_is_surfaced_with_its_reason() {
 
 #[tokio::test]
 async fn azure_content_filter_three_frames_read_past_response_failed() {
-    let server = SseFaultServer::start(Script::content_filtered())
-        .await
-        .unwrap();
-    let err = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap_err();
+    let (_server, stream) = open(Script::content_filtered()).await;
+    let err = stream.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
     assert_eq!(
         err.code(),
@@ -210,14 +205,8 @@ async fn azure_content_filter_three_frames_read_past_response_failed() {
 
 #[tokio::test]
 async fn openai_order_error_then_failed() {
-    let server = SseFaultServer::start(Script::from_sse_body(fixtures::ERROR_THEN_FAILED_STREAM))
-        .await
-        .unwrap();
-    let err = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap_err();
+    let (_server, stream) = open(Script::from_sse_body(fixtures::ERROR_THEN_FAILED_STREAM)).await;
+    let err = stream.unwrap_err();
     assert_eq!(err.code(), Some("server_error"));
     assert_eq!(
         err.message(),
@@ -242,14 +231,8 @@ fn hello_then(n: usize, tail: &[&str]) -> Script {
 async fn in_band_failure_after_content_ends_the_stream_with_the_reason() {
     let failed = "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":6,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"failed\",\"model\":\"gpt-4.1-nano-2025-04-14\",\"output\":[],\"error\":null}}\n\n";
     let error = "event: error\ndata: {\"type\":\"error\",\"sequence_number\":7,\"error\":{\"type\":\"server_error\",\"code\":\"server_error\",\"message\":\"Upstream model crashed.\",\"param\":null}}\n\n";
-    let server = SseFaultServer::start(hello_then(6, &[failed, error]))
-        .await
-        .unwrap();
-    let mut stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (server, stream) = open(hello_then(6, &[failed, error])).await;
+    let mut stream = stream.unwrap();
     let (events, err) = collect(&mut stream).await;
     let err = err.expect("the failure is surfaced");
     assert_eq!(
@@ -275,12 +258,8 @@ async fn a_stream_dropped_mid_way_is_an_error_and_is_not_retried() {
         Script::from_sse_body(fixtures::HELLO_STREAM).drop_after_frames(6),
         Script::from_sse_body(fixtures::HELLO_STREAM).drop_mid_frame(6),
     ] {
-        let server = SseFaultServer::start(script).await.unwrap();
-        let mut stream = fault_client(&server)
-            .responses()
-            .stream(request())
-            .await
-            .unwrap();
+        let (server, stream) = open(script).await;
+        let mut stream = stream.unwrap();
         let (events, err) = collect(&mut stream).await;
         let err = err.expect("truncation is an error");
         assert!(
@@ -301,12 +280,8 @@ async fn a_stream_dropped_mid_way_is_an_error_and_is_not_retried() {
 
 #[tokio::test]
 async fn a_stream_that_ends_cleanly_without_a_terminal_event_is_truncated() {
-    let server = SseFaultServer::start(hello_then(6, &[])).await.unwrap();
-    let mut stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (_server, stream) = open(hello_then(6, &[])).await;
+    let mut stream = stream.unwrap();
     let (_, err) = collect(&mut stream).await;
     let err = err.expect("truncated");
     assert_eq!(err.kind(), ErrorKind::StreamProtocol);
@@ -331,28 +306,16 @@ async fn a_silent_stream_times_out() {
 #[tokio::test]
 async fn done_marker_is_tolerated_and_trailing_error_is_surfaced() {
     let done = "data: [DONE]\n\n";
-    let server = SseFaultServer::start(hello_then(10, &[done]))
-        .await
-        .unwrap();
-    let stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (_server, stream) = open(hello_then(10, &[done])).await;
+    let stream = stream.unwrap();
     assert_eq!(
         stream.final_response().await.unwrap().output_text(),
         "Hello!"
     );
 
     let trailing = "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"late failure\",\"param\":null}\n\n";
-    let server = SseFaultServer::start(hello_then(10, &[trailing]))
-        .await
-        .unwrap();
-    let stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (_server, stream) = open(hello_then(10, &[trailing])).await;
+    let stream = stream.unwrap();
     let err = stream.final_response().await.unwrap_err();
     assert_eq!(
         err.message(),
@@ -365,14 +328,8 @@ async fn done_marker_is_tolerated_and_trailing_error_is_surfaced() {
 async fn sequence_number_reset_is_a_protocol_error() {
     let frames = split_frames(fixtures::HELLO_STREAM);
     let replayed = frames[4].to_owned();
-    let server = SseFaultServer::start(hello_then(6, &[&replayed]))
-        .await
-        .unwrap();
-    let mut stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (_server, stream) = open(hello_then(6, &[&replayed])).await;
+    let mut stream = stream.unwrap();
     let (_, err) = collect(&mut stream).await;
     let err = err.expect("reset detected");
     assert_eq!(err.kind(), ErrorKind::StreamProtocol);
@@ -381,14 +338,8 @@ async fn sequence_number_reset_is_a_protocol_error() {
 
 #[tokio::test]
 async fn garbage_frame_is_a_decode_error() {
-    let server = SseFaultServer::start(hello_then(2, &["data: {not json\n\n"]))
-        .await
-        .unwrap();
-    let err = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap_err();
+    let (_server, stream) = open(hello_then(2, &["data: {not json\n\n"])).await;
+    let err = stream.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
 }
 
@@ -396,12 +347,8 @@ async fn garbage_frame_is_a_decode_error() {
 async fn dropping_the_stream_cancels_the_request() {
     let script =
         Script::from_sse_body(fixtures::HELLO_STREAM).frame_delay(Duration::from_millis(100));
-    let server = SseFaultServer::start(script).await.unwrap();
-    let mut stream = fault_client(&server)
-        .responses()
-        .stream(request())
-        .await
-        .unwrap();
+    let (server, stream) = open(script).await;
+    let mut stream = stream.unwrap();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.event_type(), "response.created");
     drop(stream);

@@ -60,9 +60,7 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
         .credential(ApiKey::new(SECRET))
         .build()
         .unwrap();
-    client
-        .responses()
-        .create(CreateResponse::new("model-router", "Explain RAG."))
+    crate::support::create(&client, "model-router", "Explain RAG.")
         .await
         .unwrap();
     let stream = client
@@ -75,9 +73,7 @@ async fn create_span_carries_gen_ai_fields_and_no_secret() {
         .credential(ApiKey::new("wrong-key-123"))
         .build()
         .unwrap();
-    failing
-        .responses()
-        .create(CreateResponse::new("gpt-4o", "x"))
+    crate::support::create(&failing, "gpt-4o", "x")
         .await
         .unwrap_err();
 

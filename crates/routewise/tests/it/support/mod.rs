@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use routewise::{Client, ClientBuilder};
+use routewise::{Client, ClientBuilder, Error, RoutedResponse};
 use routewise_transport::{ResponseBody, RetryPolicy, Transport, TransportError, retry::Jitter};
+use routewise_types::CreateResponse;
 
 mockall::mock! {
     /// A mocked transport.
@@ -37,6 +38,14 @@ pub fn builder(base: &str) -> ClientBuilder {
         .retry_policy(fast_retries(2))
         .response_header_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(10))
+}
+
+/// `client.responses().create(...)` of one text input.
+pub async fn create(client: &Client, model: &str, input: &str) -> Result<RoutedResponse, Error> {
+    client
+        .responses()
+        .create(CreateResponse::new(model, input))
+        .await
 }
 
 /// A JSON response for a mocked transport.
