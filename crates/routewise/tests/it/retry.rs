@@ -61,7 +61,7 @@ async fn timed_create(
     Duration,
 ) {
     let start = Instant::now();
-    let result = crate::support::create(&client, "gpt-4o", "hi").await;
+    let result = crate::support::create(client, "gpt-4o", "hi").await;
     (result, start.elapsed())
 }
 
