@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::error::GatewayError;
 use crate::finish::Finish;
+use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed};
 use crate::request::{router_controls_enabled, validate_controls};
 use crate::state::{AppState, DeploymentEntry, Target};
 use crate::store::prepare;
@@ -73,10 +74,13 @@ enum Attempted {
     },
 }
 
+/// Serves one request; `quota` receives the rate-limit status to report in the answer's
+/// `x-ratelimit-*` headers (for limited deployments only), whatever the outcome.
 pub(crate) async fn dispatch(
     state: &AppState,
     mut req: CreateResponse,
     headers: &HeaderMap,
+    quota: &mut Option<RateLimitStatus>,
 ) -> Result<Reply, GatewayError> {
     // An unknown model is the first thing to report, before any store round trip.
     let name = req.model.as_deref().unwrap_or_default();
@@ -95,9 +99,10 @@ pub(crate) async fn dispatch(
             if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
                 validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
             }
+            admit_pinned(state, d, &req, quota).await?;
             let plan = RoutePlan::single(PlannedAttempt::to(&d.config.deployment));
             let strategy = Pinned::new(d.config.deployment.name.clone());
-            run(state, &strategy, plan, req, None, finish).await
+            run(state, &strategy, plan, req, None, finish, None, None).await
         }
         Target::Router(r) => {
             let controls = match (controls_on, &req.routing_config) {
@@ -118,13 +123,24 @@ pub(crate) async fn dispatch(
                     message: format!("routing failed: {e}"),
                 })?;
             let details = controls_on.then(|| started.elapsed());
-            run(state, router, plan, req, details, finish).await
+            let gate = admit_routed(state, r, &plan, &req, quota).await?;
+            // A router without limits of its own reports the quota of the deployment that
+            // serves (what a failover check returns).
+            let report_served = r.limit.is_none();
+            let run_quota = if report_served {
+                Some(&mut *quota)
+            } else {
+                None
+            };
+            run(state, router, plan, req, details, finish, gate, run_quota).await
         }
     }
 }
 
 /// Runs the plan and shapes the answer with `finish`; `details` (the routing time) asks for
-/// `model_selection_details`.
+/// `model_selection_details`. `gate` holds admission's decision for limited deployments;
+/// `served_quota`, when given, receives the quota of a deployment checked on failover.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,
     strategy: &dyn Strategy,
@@ -132,18 +148,29 @@ async fn run(
     req: CreateResponse,
     details: Option<Duration>,
     mut finish: Finish,
+    gate: Option<Gate<'_>>,
+    served_quota: Option<&mut Option<RateLimitStatus>>,
 ) -> Result<Reply, GatewayError> {
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
     let hold_preamble = plan.attempts.len() > 1;
     let timeout = state.settings().upstream_timeout;
+    let gate = gate.as_ref();
+    let mut index = 0;
     let result = execute(strategy, plan, |planned| {
         let entry = state.deployments.get(&planned.deployment).cloned();
+        let pass = gate.map_or(Pass::Go, |g| g.before(index, entry.as_deref()));
+        index += 1;
         let mut body = req.clone();
         planned.adjustments.apply(&mut body);
         async move {
             let entry = entry
                 .ok_or_else(|| AttemptFailure::status(404, "the deployment is not in the pool"))?;
+            let checked = match (pass, gate) {
+                (Pass::Skip(failure), _) => return Err(failure),
+                (Pass::Check, Some(g)) => g.check(&entry).await?,
+                _ => None,
+            };
             body.model = Some(entry.config.upstream_model.clone());
             // Router controls are for the gateway; upstreams may reject the unknown field.
             body.routing_config = None;
@@ -151,7 +178,7 @@ async fn run(
             let served = entry.config.deployment.model.clone();
             let started = Instant::now();
             match tokio::time::timeout(timeout, attempt(&entry, body, hold_preamble)).await {
-                Ok(Ok(value)) => Ok(AttemptSuccess::new(value)
+                Ok(Ok(value)) => Ok(AttemptSuccess::new((value, checked))
                     .with_served_model(served)
                     .with_time_to_first_token(started.elapsed())),
                 Ok(Err(failure)) => Err(failure),
@@ -167,7 +194,11 @@ async fn run(
         Ok(routed) => {
             finish.details =
                 details.map(|latency| selection_details(state, &routed.decision, latency));
-            Ok(match routed.value {
+            let (value, checked) = routed.value;
+            if let (Some(q), Some(status)) = (served_quota, checked) {
+                *q = Some(status);
+            }
+            Ok(match value {
                 Attempted::Json(body) => Reply::Json(finish.json(body).await),
                 Attempted::Stream { head, rest } => Reply::Stream(StreamReply {
                     head,
@@ -309,6 +340,12 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
             rest: None,
             finish: Arc::default(),
         }));
+    }
+    if let Some(limited) = source
+        .and_then(|s| s.downcast_ref::<GatewayError>())
+        .filter(|e| e.is_rate_limited())
+    {
+        return Err(limited.clone());
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
         return Err(GatewayError::Upstream {

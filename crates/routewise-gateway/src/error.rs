@@ -6,6 +6,8 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
+use crate::limits::{RateLimitKind, RateLimitStatus, retry_after_secs, write_retry_after};
+
 /// Azure's wording for a deployment that does not exist.
 const DEPLOYMENT_NOT_FOUND: &str = "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.";
 /// Azure's wording for a missing or wrong key.
@@ -86,6 +88,20 @@ pub enum GatewayError {
         /// What happened (never the store's URL).
         message: String,
     },
+    /// 429: a deployment's configured rate limit (`rpm` or `tpm`) is used up; the answer
+    /// carries `retry-after`, `retry-after-ms` and the `x-ratelimit-*` headers.
+    RateLimited {
+        /// The deployment (or router deployment) whose quota is used up.
+        deployment: String,
+        /// Which quota refused the request.
+        kind: RateLimitKind,
+        /// That quota's per-minute limit.
+        limit: u64,
+        /// When the request would be admitted.
+        retry_after: std::time::Duration,
+        /// The deployment's quota, for the `x-ratelimit-*` headers.
+        status: RateLimitStatus,
+    },
     /// 500: a bug; the request was isolated and the server keeps running.
     Internal {
         /// What happened.
@@ -148,6 +164,11 @@ impl GatewayError {
         matches!(self, Self::StoreUnavailable { .. })
     }
 
+    /// True for a 429 from the gateway's own rate limits.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Self::RateLimited { .. })
+    }
+
     /// True for 500.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Internal { .. })
@@ -163,6 +184,7 @@ impl GatewayError {
             | Self::RouteNotFound
             | Self::ResponseNotFound { .. } => StatusCode::NOT_FOUND,
             Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -269,6 +291,30 @@ impl GatewayError {
             Self::StoreUnavailable { message } => {
                 (message.clone(), "server_error", None, "store_unavailable")
             }
+            Self::RateLimited {
+                deployment,
+                kind,
+                limit,
+                retry_after,
+                ..
+            } => {
+                let what = match kind {
+                    RateLimitKind::Tokens => "token rate limit",
+                    _ => "request rate limit",
+                };
+                let secs = retry_after_secs(*retry_after);
+                (
+                    format!(
+                        "Requests to the Responses API under deployment {deployment} have exceeded \
+                         the {what} of {limit} {} per minute. Please retry after {secs} second{}.",
+                        kind.as_str(),
+                        if secs == 1 { "" } else { "s" }
+                    ),
+                    kind.as_str(),
+                    None,
+                    "429",
+                )
+            }
             Self::Internal { message } => (message.clone(), "server_error", None, "server_error"),
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": code, "status": status}})
@@ -310,6 +356,15 @@ impl IntoResponse for GatewayError {
         ) {
             // The rest of the body may still be in flight; don't reuse the connection.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Self::RateLimited {
+            retry_after,
+            status,
+            ..
+        } = &self
+        {
+            status.write_headers(headers);
+            write_retry_after(headers, *retry_after);
         }
         resp
     }

@@ -18,6 +18,8 @@ use crate::config::{
     ServerSettings, UpstreamConfig,
 };
 use crate::emulator::Emulator;
+use crate::limits::{LimitSpec, RateLimiter};
+use crate::redis_conn::RedisConn;
 use crate::store::ResponseStore;
 use crate::upstream::Upstream;
 use crate::upstream::remote::HttpUpstream;
@@ -48,6 +50,9 @@ pub enum BuildError {
     /// The response store's settings are unusable.
     #[error("store: {0}")]
     Store(String),
+    /// Rate limits are configured but cannot be enforced (no usable Redis).
+    #[error("limits: {0}")]
+    Limits(String),
     /// An Entra credential could not be created.
     #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
     Credential {
@@ -74,6 +79,11 @@ impl BuildError {
         matches!(self, Self::Estimator { .. })
     }
 
+    /// True when rate limits have no usable Redis.
+    pub fn is_limits(&self) -> bool {
+        matches!(self, Self::Limits(_))
+    }
+
     /// True when a credential failed.
     pub fn is_credential(&self) -> bool {
         matches!(self, Self::Credential { .. })
@@ -85,6 +95,8 @@ impl BuildError {
 pub(crate) struct DeploymentEntry {
     pub config: DeploymentConfig,
     pub upstream: Arc<dyn Upstream>,
+    /// Its rate-limit buckets, when it has `rpm` or `tpm`.
+    pub limit: Option<LimitSpec>,
 }
 
 /// A router deployment ready to route.
@@ -92,6 +104,8 @@ pub(crate) struct DeploymentEntry {
 pub(crate) struct RouterEntry {
     pub config: RouterConfig,
     pub router: LocalRouter,
+    /// The router deployment's own rate-limit buckets, when it has `rpm` or `tpm`.
+    pub limit: Option<LimitSpec>,
 }
 
 impl RouterEntry {
@@ -121,6 +135,8 @@ pub(crate) struct AppState {
     pub draining: AtomicBool,
     /// Stored responses (Redis), when the config has a `[store]`.
     pub store: Option<Arc<ResponseStore>>,
+    /// Shared rate limits (Redis), when any deployment or router has one.
+    pub limiter: Option<RateLimiter>,
 }
 
 impl AppState {
@@ -141,6 +157,7 @@ impl AppState {
         } else {
             None
         };
+        let prefix = limits_prefix(&config);
         let mut deployments = HashMap::with_capacity(config.deployments.len());
         for d in &config.deployments {
             let upstream = build_upstream(d, transport.as_ref())?;
@@ -149,6 +166,7 @@ impl AppState {
                 Arc::new(DeploymentEntry {
                     config: d.clone(),
                     upstream,
+                    limit: LimitSpec::new(&d.deployment.name, d.limits, prefix),
                 }),
             );
         }
@@ -161,7 +179,16 @@ impl AppState {
             routers.push(base);
         }
         if let Some(settings) = &config.store {
-            ResponseStore::new(settings).map_err(BuildError::Store)?;
+            RedisConn::new(&settings.redis_url).map_err(BuildError::Store)?;
+        }
+        if let Some(settings) = &config.limits {
+            RedisConn::new(&settings.redis_url).map_err(BuildError::Limits)?;
+        }
+        if has_limits(&config) && config.limits.is_none() && config.store.is_none() {
+            return Err(BuildError::Limits(
+                "rate limits are configured but no Redis is: add a [limits] or [store] table"
+                    .into(),
+            ));
         }
         Ok(Self::assemble(config, deployments, routers))
     }
@@ -171,6 +198,7 @@ impl AppState {
         config
             .deployments
             .retain(|d| matches!(d.upstream, UpstreamConfig::Emulator(_)));
+        let prefix = limits_prefix(&config);
         let deployments = config
             .deployments
             .iter()
@@ -180,6 +208,7 @@ impl AppState {
                     Arc::new(DeploymentEntry {
                         config: d.clone(),
                         upstream: emulator(d),
+                        limit: LimitSpec::new(&d.deployment.name, d.limits, prefix),
                     }),
                 )
             })
@@ -202,6 +231,7 @@ impl AppState {
         deployments: HashMap<String, Arc<DeploymentEntry>>,
         bases: Vec<LocalRouter>,
     ) -> Self {
+        let prefix = limits_prefix(&config);
         let routers = config
             .routers
             .iter()
@@ -211,18 +241,41 @@ impl AppState {
                 router: base
                     .with_mode(r.mode.clone())
                     .with_subset(r.models.iter().cloned()),
+                limit: LimitSpec::new(&r.name, r.limits, prefix),
             })
             .collect();
         let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
         let models_body = models_list(&config);
-        let store = config.store.as_ref().and_then(|settings| {
-            ResponseStore::new(settings)
+        let store_redis = config.store.as_ref().and_then(|settings| {
+            RedisConn::new(&settings.redis_url)
                 .inspect_err(|e| tracing::warn!(error = %e, "responses will not be stored"))
                 .ok()
                 .map(Arc::new)
         });
+        let store = config
+            .store
+            .as_ref()
+            .zip(store_redis.clone())
+            .map(|(settings, redis)| Arc::new(ResponseStore::new(settings, redis)));
+        // The limiter shares the store's connection when both use the same server.
+        let limits_url = match (&config.limits, &config.store) {
+            (Some(l), _) => Some(&l.redis_url),
+            (None, Some(s)) => Some(&s.redis_url),
+            (None, None) => None,
+        };
+        let limiter = limits_url
+            .filter(|_| has_limits(&config))
+            .and_then(|url| match &store_redis {
+                Some(shared) if shared.is_at(url) => Some(Arc::clone(shared)),
+                _ => RedisConn::new(url)
+                    .inspect_err(|e| tracing::warn!(error = %e, "rate limits are not enforced"))
+                    .ok()
+                    .map(Arc::new),
+            })
+            .map(RateLimiter::new);
         Self {
             store,
+            limiter,
             config,
             pool,
             deployments,
@@ -270,6 +323,21 @@ impl AppState {
 
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// True when any deployment or router has a rate limit.
+fn has_limits(config: &Config) -> bool {
+    config.deployments.iter().any(|d| d.limits.is_limited())
+        || config.routers.iter().any(|r| r.limits.is_limited())
+}
+
+/// The key prefix of the rate-limit buckets: `[limits]`'s, else `[store]`'s.
+fn limits_prefix(config: &Config) -> &str {
+    match (&config.limits, &config.store) {
+        (Some(l), _) => &l.key_prefix,
+        (None, Some(s)) => &s.key_prefix,
+        (None, None) => "routewise:",
     }
 }
 

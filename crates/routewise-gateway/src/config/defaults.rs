@@ -10,8 +10,8 @@ use std::time::Duration;
 use routewise_strategy::{Deployment, RoutingMode, known_model};
 
 use super::{
-    AccessControl, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice, RouterConfig,
-    ServerSettings, UpstreamConfig,
+    AccessControl, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice, RateLimits,
+    RouterConfig, ServerSettings, UpstreamConfig,
 };
 
 /// `(deployment name, time to first token in ms, tokens per second)`.
@@ -41,6 +41,7 @@ pub(super) fn default_pool() -> Config {
                 deployment,
                 upstream: UpstreamConfig::Emulator(emulator),
                 upstream_model: name.to_owned(),
+                limits: RateLimits::default(),
             }
         })
         .collect();
@@ -52,6 +53,7 @@ pub(super) fn default_pool() -> Config {
             .map(|d| d.deployment.name.clone())
             .collect(),
         estimator: EstimatorChoice::Trained,
+        limits: RateLimits::default(),
     };
     Config {
         origin: "<embedded default pool>".into(),
@@ -60,5 +62,6 @@ pub(super) fn default_pool() -> Config {
         deployments,
         routers: vec![router],
         store: None,
+        limits: None,
     }
 }

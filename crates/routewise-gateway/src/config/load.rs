@@ -10,11 +10,13 @@ use routewise_strategy::{CapabilityProfile, Deployment, Price, RoutingMode};
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawAzure, RawConfig, RawDeployment, RawEmulator, RawOpenAi, RawStore, RawUpstreamKind,
+    RawAzure, RawConfig, RawDeployment, RawEmulator, RawLimits, RawOpenAi, RawStore,
+    RawUpstreamKind,
 };
 use super::{
     AccessControl, AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings,
-    EstimatorChoice, RouterConfig, ServerSettings, StoreSettings, UpstreamConfig,
+    EstimatorChoice, LimitsSettings, RateLimits, RouterConfig, ServerSettings, StoreSettings,
+    UpstreamConfig,
 };
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -100,6 +102,7 @@ impl Validator<'_> {
                     .map(|d| d.deployment.name.clone())
                     .collect(),
                 estimator: EstimatorChoice::default(),
+                limits: RateLimits::default(),
             }],
             Some(list) => {
                 let mut out: Vec<RouterConfig> = Vec::with_capacity(list.len());
@@ -163,17 +166,23 @@ impl Validator<'_> {
                             EstimatorChoice::Artifact(path)
                         }
                     };
+                    let limits = self.rate_limits(&key, r.rpm, r.tpm)?;
                     out.push(RouterConfig {
                         name: r.name.clone(),
                         mode,
                         models,
                         estimator,
+                        limits,
                     });
                 }
                 out
             }
         };
         let store = raw.store.as_ref().map(|s| self.store(s)).transpose()?;
+        let limits = raw.limits.as_ref().map(|l| self.limits(l)).transpose()?;
+        if store.is_none() && limits.is_none() {
+            self.limits_need_redis(&deployments, &routers)?;
+        }
         Ok(Config {
             origin: self.origin.to_path_buf(),
             server,
@@ -181,32 +190,107 @@ impl Validator<'_> {
             deployments,
             routers,
             store,
+            limits,
         })
     }
 
-    fn store(&self, s: &RawStore) -> Result<StoreSettings, ConfigError> {
-        let url = match (&s.redis_url_env, &s.redis_url) {
+    /// `rpm` and `tpm` of one deployment or router: positive integers (the types are checked
+    /// by serde, so `1.5` and `-1` fail there with the key's path).
+    fn rate_limits(
+        &self,
+        key: &str,
+        rpm: Option<u64>,
+        tpm: Option<u64>,
+    ) -> Result<RateLimits, ConfigError> {
+        let rpm = match rpm {
+            Some(0) => return Err(self.invalid(format!("{key}.rpm"), "must be greater than 0")),
+            Some(v) => Some(u32::try_from(v).map_err(|_| {
+                self.invalid(
+                    format!("{key}.rpm"),
+                    format!("{v} is more than {}", u32::MAX),
+                )
+            })?),
+            None => None,
+        };
+        if tpm == Some(0) {
+            return Err(self.invalid(format!("{key}.tpm"), "must be greater than 0"));
+        }
+        Ok(RateLimits::new(rpm, tpm))
+    }
+
+    /// Rate limits are shared by every replica, so they live in Redis: a limit without one is
+    /// refused at start-up rather than silently enforced per process.
+    fn limits_need_redis(
+        &self,
+        deployments: &[DeploymentConfig],
+        routers: &[RouterConfig],
+    ) -> Result<(), ConfigError> {
+        let limited = deployments
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("deployments[{i}]"), &d.deployment.name, d.limits))
+            .chain(
+                routers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("routers[{i}]"), &r.name, r.limits)),
+            )
+            .find(|(_, _, l)| l.is_limited());
+        match limited {
+            None => Ok(()),
+            Some((key, name, limits)) => {
+                let field = if limits.rpm.is_some() { "rpm" } else { "tpm" };
+                Err(self.invalid(
+                    format!("{key}.{field}"),
+                    format!(
+                        "{name:?} has a rate limit, which needs Redis (shared by every replica): \
+                         add a [limits] or [store] table with redis_url or redis_url_env"
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn limits(&self, l: &RawLimits) -> Result<LimitsSettings, ConfigError> {
+        let url = self.redis_url("limits", l.redis_url_env.as_deref(), l.redis_url.as_deref())?;
+        let mut out = LimitsSettings::new(url);
+        if let Some(prefix) = &l.key_prefix {
+            out.key_prefix.clone_from(prefix);
+        }
+        Ok(out)
+    }
+
+    /// The Redis URL of the `table` (`store` or `limits`), from the file or the environment.
+    fn redis_url(
+        &self,
+        table: &str,
+        var: Option<&str>,
+        url: Option<&str>,
+    ) -> Result<String, ConfigError> {
+        let url = match (var, url) {
             (Some(_), Some(_)) => {
                 return Err(self.invalid(
-                    "store.redis_url",
+                    format!("{table}.redis_url"),
                     "give either redis_url or redis_url_env, not both",
                 ));
             }
             (Some(var), None) => (self.env)(var)
                 .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| ConfigError::missing_env(self.origin, "store.redis_url_env", var))?,
-            (None, Some(url)) => url.clone(),
+                .ok_or_else(|| {
+                    ConfigError::missing_env(self.origin, format!("{table}.redis_url_env"), var)
+                })?,
+            (None, Some(url)) => url.to_owned(),
             (None, None) => {
                 return Err(self.invalid(
-                    "store",
+                    table,
                     "needs redis_url = \"redis://127.0.0.1:6379\" or redis_url_env = \"VAR\"",
                 ));
             }
         };
-        let key = if s.redis_url_env.is_some() {
-            "store.redis_url_env"
+        let key = if var.is_some() {
+            format!("{table}.redis_url_env")
         } else {
-            "store.redis_url"
+            format!("{table}.redis_url")
         };
         // Checked here so a typo fails start-up; the message never repeats the URL (it may
         // carry a password).
@@ -218,6 +302,11 @@ impl Validator<'_> {
                 "is not a redis:// URL such as redis://127.0.0.1:6379/0",
             ));
         }
+        Ok(url)
+    }
+
+    fn store(&self, s: &RawStore) -> Result<StoreSettings, ConfigError> {
+        let url = self.redis_url("store", s.redis_url_env.as_deref(), s.redis_url.as_deref())?;
         let mut out = StoreSettings::new(url);
         if let Some(ttl) = s.ttl_secs {
             if ttl == 0 {
@@ -538,10 +627,12 @@ impl Validator<'_> {
             UpstreamConfig::Azure { .. } => d.name.clone(),
             _ => model.clone(),
         });
+        let limits = self.rate_limits(key, d.rpm, d.tpm)?;
         Ok(DeploymentConfig {
             deployment,
             upstream,
             upstream_model,
+            limits,
         })
     }
 

@@ -40,10 +40,13 @@
 //! mode = "balanced"                      # balanced | quality | cost
 //! models = ["gpt-4.1-nano", "gpt-5-mini"]  # the subset is also the failover set
 //! estimator = "trained"                  # trained (default) | heuristic | a `routewise train` artifact
+//! rpm = 250                              # rate limits (any deployment or router); need Redis
+//! tpm = 250000
 //! ```
 
 mod defaults;
 mod error;
+mod limits;
 mod load;
 mod raw;
 
@@ -55,6 +58,7 @@ use routewise_auth::Secret;
 use routewise_strategy::{Deployment, RoutingMode};
 
 pub use error::ConfigError;
+pub use limits::{LimitsSettings, RateLimits};
 
 /// A validated gateway configuration.
 #[derive(Debug, Clone)]
@@ -73,6 +77,8 @@ pub struct Config {
     /// Where responses are stored for retrieval and `previous_response_id`; `None` keeps
     /// none (the default pool, and any file without a `[store]` table).
     pub store: Option<StoreSettings>,
+    /// Where rate limits are counted when it is not the store's Redis (`[limits]`).
+    pub limits: Option<LimitsSettings>,
 }
 
 impl Config {
@@ -247,6 +253,8 @@ pub struct DeploymentConfig {
     pub upstream: UpstreamConfig,
     /// The `model` value sent upstream (the Azure deployment name or the provider's model id).
     pub upstream_model: String,
+    /// Requests and tokens per minute (none by default).
+    pub limits: RateLimits,
 }
 
 /// How to reach a deployment.
@@ -358,6 +366,8 @@ pub struct RouterConfig {
     pub models: Vec<String>,
     /// Which quality estimator ranks the candidates.
     pub estimator: EstimatorChoice,
+    /// The router deployment's own quota (Foundry gives a router its own TPM pool).
+    pub limits: RateLimits,
 }
 
 /// The quality estimator behind a router deployment.

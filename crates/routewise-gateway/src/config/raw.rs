@@ -21,6 +21,18 @@ pub(super) struct RawConfig {
     pub routers: Option<Vec<RawRouter>>,
     /// Stored responses (`GET /responses/{id}`, `previous_response_id`) in Redis.
     pub store: Option<RawStore>,
+    /// Where rate limits are counted (default: the `[store]` Redis).
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    /// As in `[store]`: an environment variable holding a `redis://` URL.
+    pub redis_url_env: Option<String>,
+    /// As in `[store]`: a `redis://` URL without a password.
+    pub redis_url: Option<String>,
+    pub key_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +155,10 @@ pub(super) struct RawDeployment {
     pub region: Option<String>,
     pub profile: Option<RawProfile>,
     pub emulator: Option<RawEmulator>,
+    /// Requests per minute (enforced over 1 s windows).
+    pub rpm: Option<u64>,
+    /// Tokens per minute, charged at admission from an estimate.
+    pub tpm: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,4 +186,8 @@ pub(super) struct RawRouter {
     pub mode: Option<String>,
     pub models: Option<Vec<String>>,
     pub estimator: Option<String>,
+    /// The router deployment's own request pool.
+    pub rpm: Option<u64>,
+    /// The router deployment's own token pool.
+    pub tpm: Option<u64>,
 }

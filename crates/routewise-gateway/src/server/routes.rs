@@ -76,7 +76,8 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
         Err(e) => return e.into_response(),
     };
     drop(bytes);
-    match dispatch(&state, request, &parts.headers).await {
+    let mut quota = None;
+    let mut resp = match dispatch(&state, request, &parts.headers, &mut quota).await {
         Ok(Reply::Json(body)) => json(StatusCode::OK, body),
         Ok(Reply::Stream(reply)) => {
             let mut resp = Response::new(sse::body(reply, state.settings().upstream_timeout));
@@ -90,7 +91,11 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
             resp
         }
         Err(e) => e.into_response(),
+    };
+    if let Some(quota) = quota {
+        quota.write_headers(resp.headers_mut());
     }
+    resp
 }
 
 /// Reads the body within the size and time limits.

@@ -9,18 +9,17 @@
 mod flow;
 mod items;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
+use crate::redis_conn::RedisConn;
 
 pub(crate) use flow::{Save, prepare};
 pub(crate) use items::{ItemsPage, input_items, page};
-
-/// The longest a store call waits to connect or for a reply.
-const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One stored response.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,15 +45,13 @@ pub(crate) struct StoredRef<'a> {
 
 /// The Redis-backed response store.
 pub(crate) struct ResponseStore {
-    client: redis::Client,
-    conn: OnceCell<redis::aio::ConnectionManager>,
+    redis: Arc<RedisConn>,
     ttl_secs: u64,
     prefix: String,
 }
 
 impl std::fmt::Debug for ResponseStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The client holds the URL, which may carry a password.
         f.debug_struct("ResponseStore")
             .field("ttl_secs", &self.ttl_secs)
             .field("prefix", &self.prefix)
@@ -63,16 +60,14 @@ impl std::fmt::Debug for ResponseStore {
 }
 
 impl ResponseStore {
-    /// A store for `settings`; no connection is made until the first call.
-    pub(crate) fn new(settings: &StoreSettings) -> Result<Self, String> {
-        let client = redis::Client::open(settings.redis_url.expose())
-            .map_err(|_| "store.redis_url is not a valid redis:// URL".to_owned())?;
-        Ok(Self {
-            client,
-            conn: OnceCell::new(),
+    /// A store for `settings` on `redis` (shared with the rate limiter when they use the
+    /// same server); no connection is made until the first call.
+    pub(crate) fn new(settings: &StoreSettings, redis: Arc<RedisConn>) -> Self {
+        Self {
+            redis,
             ttl_secs: settings.ttl.as_secs().max(1),
             prefix: settings.key_prefix.clone(),
-        })
+        }
     }
 
     fn key(&self, id: &str) -> String {
@@ -80,18 +75,7 @@ impl ResponseStore {
     }
 
     async fn conn(&self) -> Result<redis::aio::ConnectionManager, GatewayError> {
-        self.conn
-            .get_or_try_init(|| {
-                // Bounded waits: a dead Redis must fail a call, never hang it.
-                let cfg = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(IO_TIMEOUT))
-                    .set_response_timeout(Some(IO_TIMEOUT))
-                    .set_number_of_retries(2);
-                self.client.get_connection_manager_with_config(cfg)
-            })
-            .await
-            .cloned()
-            .map_err(unavailable)
+        self.redis.get().await.map_err(unavailable)
     }
 
     /// Saves `stored` under `id` with the configured lifetime.
