@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn a_string_input_is_one_message() {
-        let req = parse(serde_json::json!({"model": "m", "input": "one two three four"}));
+        let req = parse(serde_json::json!({"model": "m", "input": "one two six ten"}));
         assert_eq!(prompt_tokens(&req), 4 + 3);
         assert_eq!(
             request_tokens(&req),
@@ -130,8 +130,9 @@ mod tests {
                        "parameters": {"type": "object"}}],
             "max_output_tokens": 100
         }));
-        // instructions 3+2, message 3+2+85, call 3+1+1, output 3+2, tool 3+1+2+(1+1).
-        let prompt = 5 + 90 + 5 + 5 + 8;
+        // Words of n characters count ceil(n/4): instructions 3+3, message 3+2+85 (an image
+        // is flat), call 3+1+1, output 3+2, tool 3+1+3 and its schema's "type"/"object" 1+2.
+        let prompt = 6 + 90 + 5 + 5 + 10;
         assert_eq!(prompt_tokens(&req), prompt);
         assert_eq!(request_tokens(&req), prompt + 100);
     }

@@ -272,4 +272,8 @@ fn the_example_config_in_the_crate_loads() {
     assert_eq!(cfg.store.as_ref().map(|s| s.ttl.as_secs()), Some(2_592_000));
     assert_eq!(cfg.deployments.len(), 4);
     assert_eq!(cfg.routers[0].models.len(), 3);
+    assert_eq!(cfg.deployments[0].limits.rpm, Some(600));
+    assert_eq!(cfg.deployments[0].limits.request_burst(), Some(10));
+    assert_eq!(cfg.routers[0].limits.tpm, Some(250_000));
+    assert!(cfg.limits.is_none(), "the limits use the [store] Redis");
 }
