@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::config::{AccessControl, Config};
+use crate::config::{AccessControl, Config, RateLimits};
 
 /// The text `routewise serve` prints at start-up; `{addr}` stands for the bound address.
 ///
@@ -22,21 +22,23 @@ pub fn banner(config: &Config, addr: SocketAddr) -> String {
     for r in &config.routers {
         let _ = writeln!(
             s,
-            "  router  {:<24} mode {} over {}",
+            "  router  {:<24} mode {} over {}{}",
             r.name,
             r.mode.as_str(),
-            r.models.join(", ")
+            r.models.join(", "),
+            limits_note(r.limits)
         );
     }
     for d in &config.deployments {
         let dep = &d.deployment;
         let _ = writeln!(
             s,
-            "  deploy  {:<24} {:<10} ${:.2}/${:.2} per 1M in/out tokens",
+            "  deploy  {:<24} {:<10} ${:.2}/${:.2} per 1M in/out tokens{}",
             dep.name,
             d.upstream.kind(),
             dep.price.input_per_1m,
-            dep.price.output_per_1m
+            dep.price.output_per_1m,
+            limits_note(d.limits)
         );
     }
     match &config.access {
@@ -62,4 +64,32 @@ pub fn banner(config: &Config, addr: SocketAddr) -> String {
         }
     }
     s
+}
+
+/// `; 600 RPM, 100000 TPM` for a limited deployment, nothing otherwise.
+fn limits_note(limits: RateLimits) -> String {
+    let mut out = String::new();
+    if let Some(rpm) = limits.rpm {
+        let _ = write!(out, "; {rpm} RPM");
+    }
+    if let Some(tpm) = limits.tpm {
+        let _ = write!(out, "{} {tpm} TPM", if out.is_empty() { ";" } else { "," });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_noted_only_when_set() {
+        assert_eq!(limits_note(RateLimits::default()), "");
+        assert_eq!(limits_note(RateLimits::new(Some(600), None)), "; 600 RPM");
+        assert_eq!(
+            limits_note(RateLimits::new(Some(600), Some(1000))),
+            "; 600 RPM, 1000 TPM"
+        );
+        assert_eq!(limits_note(RateLimits::new(None, Some(1000))), "; 1000 TPM");
+    }
 }

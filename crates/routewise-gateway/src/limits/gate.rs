@@ -157,9 +157,8 @@ pub(crate) async fn admit_routed<'a>(
     {
         return Err(spec.too_large(tokens, req.max_output_tokens));
     }
-    let specs: Vec<&LimitSpec> = candidates.iter().map(|(_, s)| *s).collect();
     match limiter
-        .admit(router.limit.as_ref(), &specs, fallback, tokens)
+        .admit(router.limit.as_ref(), &candidates, fallback, tokens)
         .await
     {
         Verdict::Open => Ok(None),

@@ -3,7 +3,8 @@
 //! Each limited deployment (or router deployment) has two GCRA buckets in Redis, keyed
 //! `{prefix}ratelimit:{name}:requests` and `…:tokens`, each holding a theoretical arrival time
 //! on the Redis server's clock (`TIME`), so replicas with skewed clocks agree. One Lua script
-//! ([`gcra.lua`](self)) checks and charges every bucket a request touches in one round trip:
+//! (`gcra.lua`, sent with EVALSHA, loaded on NOSCRIPT) checks and charges every bucket a
+//! request touches in one round trip:
 //!
 //! * **requests**: `rpm / 60` per 1 s window, rounded up (at least 1), refilled continuously,
 //!   so a burst is bounded to one second's share as Azure enforces it (600 RPM is 10 per
@@ -177,31 +178,32 @@ impl RateLimiter {
     }
 
     /// Checks and charges, in one round trip, `required` (the deployment named in `model`,
-    /// if limited) and the first of `candidates` (limited deployments in plan order) that has
-    /// quota; `fallback` says an unlimited candidate follows them. `tokens` is the request's
-    /// estimate.
+    /// if limited) and the first of `candidates` (limited deployments in plan order, each
+    /// with its plan index) that has quota; `fallback` says an unlimited candidate follows
+    /// them. `tokens` is the request's estimate.
     pub(crate) async fn admit(
         &self,
         required: Option<&LimitSpec>,
-        candidates: &[&LimitSpec],
+        candidates: &[(usize, &LimitSpec)],
         fallback: bool,
         tokens: u64,
     ) -> Verdict {
         if self.now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
             return Verdict::Open;
         }
-        let groups: Vec<&LimitSpec> = required
-            .into_iter()
-            .chain(candidates.iter().copied())
-            .collect();
+        let groups = || {
+            required
+                .into_iter()
+                .chain(candidates.iter().map(|(_, s)| *s))
+        };
         let mut call = SCRIPT.prepare_invoke();
-        for g in &groups {
+        for g in groups() {
             call.key(&g.keys[0]).key(&g.keys[1]);
         }
         call.arg(u8::from(required.is_some()))
             .arg(u8::from(fallback))
             .arg(tokens);
-        for g in &groups {
+        for g in groups() {
             call.arg(&g.params[..]);
         }
         let reply = tokio::time::timeout(ROUND_TRIP, async {
@@ -215,19 +217,24 @@ impl RateLimiter {
             Ok(Err(e)) => return self.failed(e.category()),
             Err(_) => return self.failed("timed out"),
         };
-        let group = |i: i64| usize::try_from(i - 1).ok().and_then(|i| groups.get(i));
+        // The script numbers groups from 1: `required` first, then the candidates.
+        let group = |n: i64| {
+            usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| groups().nth(i))
+        };
         if reply[0] == 1 {
-            let chosen = usize::try_from(reply[1]).ok().filter(|c| *c > 0);
-            let reported = if required.is_some() {
-                Some(1)
-            } else {
-                chosen.map(|c| c as i64)
+            let chosen = usize::try_from(reply[1])
+                .ok()
+                .and_then(|c| c.checked_sub(1 + usize::from(required.is_some())));
+            let reported = match required {
+                Some(r) => Some(r),
+                None => chosen.and_then(|c| candidates.get(c)).map(|(_, s)| *s),
             };
-            let status = reported.and_then(group).map(|g| g.status(&reply[5..]));
-            let offset = usize::from(required.is_some()) + 1;
             return Verdict::Admitted {
-                chosen: chosen.map(|c| c - offset),
-                status,
+                chosen,
+                status: reported.map(|g| g.status(&reply[5..])),
             };
         }
         let Some(g) = group(reply[2]) else {

@@ -269,6 +269,46 @@ async fn the_router_skips_a_throttled_deployment_then_refuses_when_all_are() {
 }
 
 #[tokio::test]
+async fn one_round_trip_charges_the_router_pool_and_the_deployment_it_admits() {
+    let redis = RedisServer::start();
+    let gw = start(&config(
+        &redis.url(),
+        "[[deployments]]\nname = \"alpha\"\nupstream = \"emu\"\nrpm = 60\n\
+         [[deployments]]\nname = \"beta\"\nupstream = \"emu\"\nrpm = 60\n\
+         [[routers]]\nname = \"model-router\"\nmodels = [\"alpha\", \"beta\"]\nrpm = 600\n",
+    ))
+    .await;
+    let controls = [("Foundry-Features", "ModelRouterControls=V1Preview")];
+    let first = post_with(&gw, &ask("model-router"), &controls).await;
+    assert_eq!(
+        number(&first, "x-ratelimit-limit-requests"),
+        600,
+        "the router's own pool is reported"
+    );
+    let first: Value = first.json().await.unwrap();
+    let second = post_with(&gw, &ask("model-router"), &controls).await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(number(&second, "x-ratelimit-remaining-requests"), 8);
+    let second: Value = second.json().await.unwrap();
+    let attempts =
+        &second["model_selection_details"]["model_router_details"]["routing_trace"][0]["attempts"];
+    assert_eq!(attempts[0]["result"]["status"], 429, "{attempts}");
+    // The deployment admitted second was charged once (a second charge would double its wait).
+    let served = second["model"].as_str().unwrap();
+    assert_ne!(first["model"], served);
+    let direct = post(&gw, &ask(served)).await;
+    assert!(number(&direct, "retry-after-ms") <= 1000);
+    // Both deployments out of quota: the router refuses, naming one of them, not itself.
+    let err = error_of(post(&gw, &ask("model-router")).await, 429).await;
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("deployment alpha") || message.contains("deployment beta"),
+        "{message}"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn streamed_requests_are_limited_too() {
     let redis = RedisServer::start();
     let gw = start(&config(
