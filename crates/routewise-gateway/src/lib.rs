@@ -29,6 +29,11 @@
 //!   `/readyz` (503 while draining).
 //! * With a `[store]` (Redis), responses are stored: `GET`/`DELETE .../responses/{id}`,
 //!   `GET .../responses/{id}/input_items`, and `previous_response_id` replayed to any deployment.
+//! * Deployments and router deployments may have `rpm` and `tpm` quotas, shared by every
+//!   replica through Redis (one atomic GCRA script per request on Redis's clock): over quota is
+//!   a 429 in Azure's shape with `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers
+//!   (also sent on every answer of a limited deployment); a request larger than a whole TPM
+//!   bucket is a 400; a Redis outage fails open.
 //! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
 //!   (the `LocalRouter` with the shipped trained quality estimator and its calibrated bands, or
 //!   the heuristic one by config; the subset is the failover set).

@@ -10,6 +10,9 @@
 //! listen = "127.0.0.1:8080"
 //! max_body_bytes = 33554432
 //!
+//! [limits]                       # where rpm/tpm are counted (default: the [store] Redis)
+//! redis_url_env = "ROUTEWISE_LIMITS_REDIS_URL"
+//!
 //! [access]                       # access control is on when keys are configured
 //! api_keys_env = ["ROUTEWISE_API_KEY"]
 //!
