@@ -40,6 +40,11 @@ pub struct FitConfig {
     pub embeddings: EmbeddingChoice,
     /// The kNN component's search grid.
     pub knn: KnnConfig,
+    /// How far each head evens out the task families it learns from: an item of a family
+    /// with `n` training items is weighted `n^-family_balance` (0 = every item alike,
+    /// 1 = every family alike). The family (the part of `task` before `/`) is read at
+    /// training time only.
+    pub family_balance: f64,
 }
 
 /// The grid the kNN component's `k` and blend weight are chosen from, by inner
@@ -80,6 +85,7 @@ impl Default for FitConfig {
             reference: None,
             embeddings: EmbeddingChoice::Auto,
             knn: KnnConfig::default(),
+            family_balance: 0.5,
         }
     }
 }
@@ -592,26 +598,45 @@ pub fn fit_heads(ds: &Dataset, feats: &[Features], idx: &[usize], cfg: &FitConfi
     let dim = 1usize << cfg.features.bits;
     let mut heads = Vec::new();
     for (m, model) in ds.models.iter().enumerate() {
-        let rows: Vec<(usize, f64)> = idx
+        let mut rows: Vec<(usize, f64, f64)> = idx
             .iter()
-            .filter_map(|&i| ds.items[i].scores[m].map(|s| (i, s)))
+            .filter_map(|&i| ds.items[i].scores[m].map(|s| (i, s, 1.0)))
             .collect();
         if rows.is_empty() {
             continue;
+        }
+        if cfg.family_balance > 0.0 {
+            balance_families(ds, &mut rows, cfg.family_balance);
         }
         heads.push(fit_head(model, &rows, feats, dim, cfg));
     }
     heads
 }
 
+/// Sets each row's weight to `n^-exponent` for its family's row count `n`, scaled so the
+/// weights average 1 (the learning rate keeps its meaning).
+fn balance_families(ds: &Dataset, rows: &mut [(usize, f64, f64)], exponent: f64) {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in rows.iter() {
+        *counts.entry(ds.items[r.0].family()).or_default() += 1;
+    }
+    for r in rows.iter_mut() {
+        r.2 = (counts[ds.items[r.0].family()] as f64).powf(-exponent);
+    }
+    let mean = rows.iter().map(|r| r.2).sum::<f64>() / rows.len() as f64;
+    for r in rows.iter_mut() {
+        r.2 /= mean;
+    }
+}
+
 fn fit_head(
     model: &str,
-    rows: &[(usize, f64)],
+    rows: &[(usize, f64, f64)],
     feats: &[Features],
     dim: usize,
     cfg: &FitConfig,
 ) -> Head {
-    let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+    let mean = rows.iter().map(|r| r.1 * r.2).sum::<f64>() / rows.iter().map(|r| r.2).sum::<f64>();
     let mean = mean.clamp(1e-3, 1.0 - 1e-3);
     // Start at the base rate so regularisation shrinks towards it, not towards 0.5.
     let mut bias = (mean / (1.0 - mean)).ln();
@@ -624,14 +649,14 @@ fn fit_head(
     for _ in 0..cfg.epochs {
         rng.shuffle(&mut order);
         for &r in &order {
-            let (i, y) = rows[r];
+            let (i, y, weight) = rows[r];
             let f = &feats[i];
             let mut z = bias;
             for (&k, &v) in f.idx.iter().zip(&f.val) {
                 z += w[k as usize] * f64::from(v);
             }
             let p = 1.0 / (1.0 + (-z).exp());
-            let g = p - y;
+            let g = (p - y) * weight;
             g2_bias += g * g;
             bias -= lr * g / g2_bias.sqrt();
             for (&k, &v) in f.idx.iter().zip(&f.val) {
@@ -681,5 +706,44 @@ impl SplitMix {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;
             v.swap(i, j);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_families() -> Dataset {
+        let line = |id: usize, task: &str| {
+            format!(
+                r#"{{"id":"{id}","task":"{task}","prompt":"p{id}","scores":{{"m":1}},"costs_usd":{{"m":0.1}}}}"#
+            )
+        };
+        let text: Vec<String> = (0..9)
+            .map(|i| line(i, if i < 8 { "big/x" } else { "small" }))
+            .collect();
+        Dataset::from_jsonl("two.jsonl", &text.join("\n")).unwrap()
+    }
+
+    fn weights(exponent: f64) -> Vec<f64> {
+        let ds = two_families();
+        let mut rows: Vec<(usize, f64, f64)> = (0..9).map(|i| (i, 1.0, 1.0)).collect();
+        balance_families(&ds, &mut rows, exponent);
+        rows.iter().map(|r| r.2).collect()
+    }
+
+    #[test]
+    fn family_balance_evens_out_families_and_keeps_the_mean_weight() {
+        for exponent in [0.0, 0.5, 1.0] {
+            let w = weights(exponent);
+            assert!((w.iter().sum::<f64>() / 9.0 - 1.0).abs() < 1e-12);
+            // Eight items of one family against one of the other: 8^exponent to 1 per item.
+            assert!((w[8] / w[0] - 8f64.powf(exponent)).abs() < 1e-9, "{w:?}");
+        }
+        let w = weights(1.0);
+        assert!(
+            (w[..8].iter().sum::<f64>() - w[8]).abs() < 1e-9,
+            "whole families weigh alike"
+        );
     }
 }

@@ -12,7 +12,7 @@ use routewise_strategy::learned::{Dataset, EmbeddingChoice, TrainConfig, train};
 
 /// The default configuration, with optional overrides for ablations
 /// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`, `RW_QUESTION`,
-/// `RW_COUNTS`; `RW_EMB=off` for the
+/// `RW_COUNTS`, `RW_BALANCE`; `RW_EMB=off` for the
 /// no-embedding figures of a build with the `embeddings` feature).
 fn config() -> EvalConfig {
     let mut cfg = EvalConfig::default();
@@ -40,6 +40,9 @@ fn config() -> EvalConfig {
     }
     if let Some(v) = var("RW_QUESTION") {
         cfg.fit.features.question = v > 0.0;
+    }
+    if let Some(v) = var("RW_BALANCE") {
+        cfg.fit.family_balance = v;
     }
     if let Some(v) = var("RW_COUNTS") {
         cfg.fit.features.count_cues = v > 0.0;
@@ -116,6 +119,11 @@ fn train_default_artifact() {
     // too little to carry 3.6 MB of vectors in every build, most of which cannot embed
     // (no `embeddings` feature); see the model card.
     cfg.fit.embeddings = EmbeddingChoice::Off;
+    // Nor family balancing: it lifts GSM8K and MT-Bench in the CV, but weighs each of the 43
+    // MT-Bench prompts 14 times an MMLU prompt, and the heads then rate very short prompts
+    // ("What is 2+2?") as needing a premium model more often; a general chat pool sees many
+    // of those (see the model card).
+    cfg.fit.family_balance = 0.0;
     let s = train(&cfg).expect("trains");
     println!(
         "trained {} items, heads {:?}, {:.1} s, {} bytes, bands {:?}",
