@@ -109,6 +109,30 @@ def errors(client):
         check(e.status_code == 404, "unknown deployment gives 404 NotFoundError")
 
 
+def rate_limits(client):
+    """A 60-RPM deployment: Azure's x-ratelimit-* headers, a 429 the SDK maps to RateLimitError,
+    and the SDK's own retry honouring retry-after-ms."""
+    import openai
+
+    once = client.with_options(max_retries=0)
+    raw = once.responses.with_raw_response.create(model="limited", input="hi")
+    h = raw.headers
+    check(raw.parse().model == "gpt-4.1-nano", "rate-limited deployment answers within its quota")
+    check(h.get("x-ratelimit-limit-requests") == "60", "x-ratelimit-limit-requests is the deployment's RPM")
+    check(h.get("x-ratelimit-remaining-requests") is not None, "x-ratelimit-remaining-requests is sent")
+    try:
+        once.responses.create(model="limited", input="hi again")
+        check(False, "a second request in the same second raised RateLimitError")
+    except openai.RateLimitError as e:
+        wait_ms = float(e.response.headers.get("retry-after-ms", "nan"))
+        check(e.status_code == 429 and e.code == "429", "over quota: 429 RateLimitError with Azure's code")
+        check(0 < wait_ms <= 1000, f"retry-after-ms within the 1 s window ({wait_ms})")
+    start = time.monotonic()
+    again = client.with_options(max_retries=2).responses.create(model="limited", input="and again")
+    waited = time.monotonic() - start
+    check(again.output_text != "", f"the SDK's own retry got through after {waited:.2f} s")
+
+
 def main():
     print("== azure-ai-projects AIProjectClient.get_openai_client()")
     project = AIProjectClient(endpoint=f"{GATEWAY}/api/projects/interop", credential=StaticTestCredential())
@@ -123,6 +147,11 @@ def main():
     seed_program(client)
     streaming(client)
     stored(client)
+
+    platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")
+    if platform:
+        print("== openai.OpenAI against the platform gateway (rate limits)")
+        rate_limits(OpenAI(base_url=f"{platform.rstrip('/')}/openai/v1", api_key="interop-key"))
 
     if FAILURES:
         print(f"interop: {len(FAILURES)} check(s) failed")

@@ -3,7 +3,8 @@
 //! Installs pinned `openai` and `azure-ai-projects` into a project-local virtualenv
 //! (`target/interop-venv`), starts a throwaway `redis-server` and `routewise serve` (its
 //! embedded emulator pool, storing responses in that Redis) on free loopback ports, and runs
-//! `tests/interop/seed_interop.py` against it.
+//! `tests/interop/seed_interop.py` against it. A second gateway serves the platform checks
+//! (`tests/interop/platform.toml`: rate limits over the same Redis), which need a config.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -47,9 +48,25 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     let mut server = KillOnDrop(server);
     wait_healthy(&listen, &mut server.0)?;
 
+    let platform_listen = format!("127.0.0.1:{}", free_port()?);
+    let platform = Command::new(&bin)
+        .args(["serve", "--listen", &platform_listen, "--config"])
+        .arg(crate::project_root().join("tests/interop/platform.toml"))
+        .env("ROUTEWISE_INTEROP_REDIS_URL", &redis_url)
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut platform = KillOnDrop(platform);
+    wait_healthy(&platform_listen, &mut platform.0)?;
+
     let status = Command::new(&python)
         .arg(crate::project_root().join("tests/interop/seed_interop.py"))
         .env("ROUTEWISE_GATEWAY", format!("http://{listen}"))
+        .env(
+            "ROUTEWISE_PLATFORM_GATEWAY",
+            format!("http://{platform_listen}"),
+        )
         .status()
         .context("running the interop script")?;
     if !status.success() {
