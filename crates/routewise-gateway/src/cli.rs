@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use routewise_strategy::learned::{self, Mode};
 
 use crate::config::StoreSettings;
+use crate::telemetry::LogFormat;
 use crate::{Config, Gateway};
 
 /// `routewise`: a self-hosted, Foundry-compatible Responses endpoint and its router tooling.
@@ -16,6 +17,16 @@ use crate::{Config, Gateway};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as human-readable text or one JSON object per line (stderr). `RUST_LOG`
+    /// filters them; by default warnings and one `routewise::access` event per request.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ROUTEWISE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +83,11 @@ enum ModeArg {
 }
 
 impl Cli {
+    /// The `--log-format` asked for.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
     /// The tokio runtime this command wants: `serve --threads 1` gets a current-thread
     /// runtime, anything else a multi-thread one (one worker per core unless `--threads`).
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
@@ -284,6 +300,11 @@ mod tests {
             }
         ));
         assert!(Cli::try_parse_from(["routewise", "serve", "--listen", "nowhere"]).is_err());
+        let cli = Cli::try_parse_from(["routewise", "serve", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format(), LogFormat::Json);
+        let cli = Cli::try_parse_from(["routewise", "serve"]).unwrap();
+        assert_eq!(cli.log_format(), LogFormat::Text);
+        assert!(Cli::try_parse_from(["routewise", "serve", "--log-format", "xml"]).is_err());
         assert!(Cli::try_parse_from(["routewise", "train"]).is_err());
     }
 

@@ -10,6 +10,7 @@
 //! attempt (a pinned deployment) has nothing to fail over to, so its stream is not held at all.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,6 +29,7 @@ use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed};
 use crate::request::{router_controls_enabled, validate_controls};
 use crate::state::{AppState, DeploymentEntry, Target};
 use crate::store::prepare;
+use crate::telemetry::{Access, AttemptOutcome, RateLimitOutcome};
 use crate::upstream::{
     EventStream, InBandFailure, SseEvent, UpstreamErrorBody, UpstreamReply, UpstreamRequest,
 };
@@ -81,12 +83,24 @@ pub(crate) async fn dispatch(
     mut req: CreateResponse,
     headers: &HeaderMap,
     quota: &mut Option<RateLimitStatus>,
+    access: &mut Access,
 ) -> Result<Reply, GatewayError> {
     // An unknown model is the first thing to report, before any store round trip.
     let name = req.model.as_deref().unwrap_or_default();
+    access.set_requested(name);
+    access.stream = req.is_stream();
     let target = state
         .target(name)
         .ok_or_else(|| GatewayError::deployment_not_found(name))?;
+    let metrics = &state.metrics;
+    match target {
+        Target::Deployment(d) => access.target = metrics.deployment(&d.config.deployment.name),
+        Target::Router(r) => {
+            access.target = metrics.router(&r.config.name);
+            access.routed = true;
+            access.mode = Some(r.config.mode.clone());
+        }
+    }
     let prepared = prepare(state.store.as_ref(), &mut req).await?;
     let finish = Finish {
         details: None,
@@ -99,10 +113,15 @@ pub(crate) async fn dispatch(
             if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
                 validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
             }
-            admit_pinned(state, d, &req, quota).await?;
+            access.rate_limit = admitted(state, access, admit_pinned(state, d, &req, quota).await)?;
             let plan = RoutePlan::single(PlannedAttempt::to(&d.config.deployment));
             let strategy = Pinned::new(d.config.deployment.name.clone());
-            run(state, &strategy, plan, req, None, finish, None, None).await
+            let ctx = RunContext {
+                details: None,
+                gate: None,
+                served_quota: None,
+            };
+            run(state, &strategy, plan, req, finish, ctx, access).await
         }
         Target::Router(r) => {
             let controls = match (controls_on, &req.routing_config) {
@@ -117,13 +136,17 @@ pub(crate) async fn dispatch(
                     r.with_controls(mode, c.models.as_deref().unwrap_or(&r.config.models))
                 });
             let router = custom.as_ref().unwrap_or(&r.router);
+            access.mode = Some(router.mode().clone());
             let plan = router
                 .route(&RouteContext::new(&req, &state.pool))
                 .map_err(|e| GatewayError::Internal {
                     message: format!("routing failed: {e}"),
                 })?;
             let details = controls_on.then(|| started.elapsed());
-            let gate = admit_routed(state, r, &plan, &req, quota).await?;
+            let mut limited = RateLimitOutcome::NotLimited;
+            let admission = admit_routed(state, r, &plan, &req, quota, &mut limited).await;
+            let gate = admitted(state, access, admission)?;
+            access.rate_limit = limited;
             // A router without limits of its own reports the quota of the deployment that
             // serves (what a failover check returns).
             let report_served = r.limit.is_none();
@@ -132,34 +155,110 @@ pub(crate) async fn dispatch(
             } else {
                 None
             };
-            run(state, router, plan, req, details, finish, gate, run_quota).await
+            let ctx = RunContext {
+                details,
+                gate,
+                served_quota: run_quota,
+            };
+            run(state, router, plan, req, finish, ctx, access).await
         }
     }
 }
 
-/// Runs the plan and shapes the answer with `finish`; `details` (the routing time) asks for
-/// `model_selection_details`. `gate` holds admission's decision for limited deployments;
+/// Notes a refusal by the rate limits (counted against the deployment or router whose
+/// quota it was) and passes admission's result on.
+fn admitted<T>(
+    state: &AppState,
+    access: &mut Access,
+    result: Result<T, GatewayError>,
+) -> Result<T, GatewayError> {
+    if let Err(e) = &result {
+        access.rate_limit = RateLimitOutcome::Refused;
+        if let GatewayError::RateLimited { deployment, .. } = e
+            && let Some(t) = state.metrics.target(deployment)
+        {
+            state.metrics.rate_limited(t);
+        }
+    }
+    result
+}
+
+/// What [`run`] needs besides the plan: `details` (the routing time) asks for
+/// `model_selection_details`; `gate` holds admission's decision for limited deployments;
 /// `served_quota`, when given, receives the quota of a deployment checked on failover.
-#[allow(clippy::too_many_arguments)]
+struct RunContext<'a, 'q> {
+    details: Option<Duration>,
+    gate: Option<Gate<'a>>,
+    served_quota: Option<&'q mut Option<RateLimitStatus>>,
+}
+
+/// Marks attempt `index` as skipped for the gateway's own quota (plans are short; an attempt
+/// past the 64th is simply not marked).
+fn mark_skipped(skipped: &AtomicU64, index: usize) {
+    if index < 64 {
+        skipped.fetch_or(1 << index, Ordering::Relaxed);
+    }
+}
+
+/// Counts each recorded attempt and notes the serving deployment and routing mode.
+fn record_attempts(state: &AppState, decision: &RouteDecision, skipped: u64, access: &mut Access) {
+    let metrics = &state.metrics;
+    let mut sent = 0;
+    for (i, a) in decision.attempts.iter().enumerate() {
+        let local = i < 64 && skipped & (1 << i) != 0;
+        let Some(dep) = metrics.deployment(&a.deployment) else {
+            continue;
+        };
+        metrics.attempt(dep, AttemptOutcome::of(&a.result, local));
+        if local {
+            metrics.rate_limited(dep);
+        } else {
+            sent += 1;
+        }
+    }
+    access.attempts = sent;
+    access.deployment = decision
+        .deployment
+        .as_deref()
+        .and_then(|d| metrics.deployment(d));
+    if access.routed
+        && let Some(mode) = &decision.mode
+    {
+        access.mode = Some(mode.clone());
+    }
+}
+
+/// Runs the plan and shapes the answer with `finish`, noting attempts, the serving deployment
+/// and the answer's usage in `access`.
 async fn run(
     state: &AppState,
     strategy: &dyn Strategy,
     plan: RoutePlan,
     req: CreateResponse,
-    details: Option<Duration>,
     mut finish: Finish,
-    gate: Option<Gate<'_>>,
-    served_quota: Option<&mut Option<RateLimitStatus>>,
+    ctx: RunContext<'_, '_>,
+    access: &mut Access,
 ) -> Result<Reply, GatewayError> {
+    let RunContext {
+        details,
+        gate,
+        served_quota,
+    } = ctx;
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
     let hold_preamble = plan.attempts.len() > 1;
     let timeout = state.settings().upstream_timeout;
     let gate = gate.as_ref();
+    let skipped = AtomicU64::new(0);
+    let skipped = &skipped;
     let mut index = 0;
     let result = execute(strategy, plan, |planned| {
         let entry = state.deployments.get(&planned.deployment).cloned();
         let pass = gate.map_or(Pass::Go, |g| g.before(index, entry.as_deref()));
+        let this = index;
+        if matches!(pass, Pass::Skip(_)) {
+            mark_skipped(skipped, this);
+        }
         index += 1;
         let mut body = req.clone();
         planned.adjustments.apply(&mut body);
@@ -168,7 +267,10 @@ async fn run(
                 .ok_or_else(|| AttemptFailure::status(404, "the deployment is not in the pool"))?;
             let checked = match (pass, gate) {
                 (Pass::Skip(failure), _) => return Err(failure),
-                (Pass::Check, Some(g)) => g.check(&entry).await?,
+                (Pass::Check, Some(g)) => g
+                    .check(&entry)
+                    .await
+                    .inspect_err(|_| mark_skipped(skipped, this))?,
                 _ => None,
             };
             body.model = Some(entry.config.upstream_model.clone());
@@ -190,6 +292,11 @@ async fn run(
         }
     })
     .await;
+    let skipped = skipped.load(Ordering::Relaxed);
+    match &result {
+        Ok(routed) => record_attempts(state, &routed.decision, skipped, access),
+        Err(err) => record_attempts(state, err.decision(), skipped, access),
+    }
     match result {
         Ok(routed) => {
             finish.details =
@@ -199,7 +306,7 @@ async fn run(
                 *q = Some(status);
             }
             Ok(match value {
-                Attempted::Json(body) => Reply::Json(finish.json(body).await),
+                Attempted::Json(body) => Reply::Json(finish.json(body, &mut access.seen).await),
                 Attempted::Stream { head, rest } => Reply::Stream(StreamReply {
                     head,
                     rest: Some(rest),

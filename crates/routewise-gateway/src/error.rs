@@ -1,12 +1,15 @@
 //! Errors the gateway answers itself, always in the OpenAI/Azure shape
 //! `{"error": {"message", "type", "param", "code"}}` with the matching HTTP status.
 
+use std::borrow::Cow;
+
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::limits::{RateLimitKind, RateLimitStatus, retry_after_secs, write_retry_after};
+use crate::telemetry::ErrorCode;
 
 /// Azure's wording for a deployment that does not exist.
 const DEPLOYMENT_NOT_FOUND: &str = "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.";
@@ -193,6 +196,34 @@ impl GatewayError {
         }
     }
 
+    /// The error code the body carries (`code`), for logs: an upstream's own code when its
+    /// body has one.
+    pub(crate) fn code(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Self::InvalidRequest { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "request_too_large",
+            Self::HeadersTooLarge { .. } => "request_header_fields_too_large",
+            Self::DeploymentNotFound { .. } => "DeploymentNotFound",
+            Self::Unauthorized => "401",
+            Self::RouteNotFound => "404",
+            Self::MethodNotAllowed => "405",
+            Self::RequestTimeout => "request_timeout",
+            Self::Upstream { body, .. } => {
+                return crate::upstream::error_fields(body)
+                    .0
+                    .map_or(Cow::Borrowed("upstream_error"), |c| {
+                        Cow::Owned(c.chars().filter(|c| !c.is_control()).take(64).collect())
+                    });
+            }
+            Self::BadGateway { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => "Timeout",
+            Self::BadGateway { .. } => "upstream_error",
+            Self::ResponseNotFound { .. } => "response_not_found",
+            Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::RateLimited { .. } => "429",
+            Self::Internal { .. } => "server_error",
+        })
+    }
+
     /// The JSON error body.
     pub fn body(&self) -> Value {
         let status = self.status().as_u16();
@@ -345,6 +376,7 @@ impl IntoResponse for GatewayError {
             _ => Bytes::from(self.body().to_string()),
         };
         let mut resp = (status, body).into_response();
+        resp.extensions_mut().insert(ErrorCode(self.code()));
         let headers = resp.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

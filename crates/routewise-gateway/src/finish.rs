@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::store::Save;
+use crate::telemetry::Seen;
 use crate::upstream::SseEvent;
 
 /// What is done to one request's answer. The default does nothing, and then no body or
@@ -60,14 +61,17 @@ impl Finish {
         }
     }
 
-    /// A JSON answer, stamped and stored; parsed once, re-encoded only when stamped.
-    pub(crate) async fn json(&self, body: Bytes) -> Bytes {
+    /// A JSON answer, stamped and stored; parsed once, re-encoded only when stamped. `seen`
+    /// gets its model and usage either way (a targeted read when nothing else parses it).
+    pub(crate) async fn json(&self, body: Bytes, seen: &mut Seen) -> Bytes {
         if self.is_noop() {
+            seen.read_body(&body);
             return body;
         }
         let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&body) else {
             return body;
         };
+        seen.read_value(&map);
         let out = if self.stamps() {
             self.stamp(&mut map);
             serde_json::to_vec(&map).map_or(body, Bytes::from)
@@ -82,13 +86,18 @@ impl Finish {
 
     /// The data to send for `ev` instead of its own, or `None` to send it as it is. A
     /// terminal event's response is stored before this returns, so a retrieval right after
-    /// the stream ends finds it.
-    pub(crate) async fn event(&self, ev: &SseEvent) -> Option<Bytes> {
+    /// the stream ends finds it. `seen` gets what a terminal or `error` event says (a
+    /// targeted read when nothing else parses the event).
+    pub(crate) async fn event(&self, ev: &SseEvent, seen: &mut Seen) -> Option<Bytes> {
         if self.is_noop() || !is_lifecycle(&ev.ty) {
+            seen.read_event(&ev.ty, &ev.data);
             return None;
         }
         let mut v: Value = serde_json::from_slice(&ev.data).ok()?;
         let response = v.get_mut("response")?.as_object_mut()?;
+        if is_terminal(&ev.ty) {
+            seen.read_value(response);
+        }
         self.stamp(response);
         if let (Some(save), true) = (&self.save, is_terminal(&ev.ty)) {
             save.save(&v["response"]).await;
@@ -124,14 +133,19 @@ mod tests {
             "response.created",
             json!({"type": "response.created", "response": {"id": "r"}}),
         );
-        let out: Value = serde_json::from_slice(&finish.event(&created).await.unwrap()).unwrap();
+        let out: Value =
+            serde_json::from_slice(&finish.event(&created, &mut Seen::default()).await.unwrap())
+                .unwrap();
         assert_eq!(out["response"]["model_selection_details"], d);
         assert_eq!(out["response"]["previous_response_id"], "resp_0");
         let delta = ev("response.output_text.delta", json!({"delta": "x"}));
-        assert!(finish.event(&delta).await.is_none());
+        assert!(finish.event(&delta, &mut Seen::default()).await.is_none());
         let body: Value = serde_json::from_slice(
             &finish
-                .json(Bytes::from_static(br#"{"id":"r","output":[]}"#))
+                .json(
+                    Bytes::from_static(br#"{"id":"r","output":[]}"#),
+                    &mut Seen::default(),
+                )
                 .await,
         )
         .unwrap();
@@ -143,8 +157,10 @@ mod tests {
     async fn nothing_to_do_leaves_bytes_alone() {
         let finish = Finish::default();
         let raw = Bytes::from_static(b"{\"id\": \"r\",  \"x\": 1}");
-        assert_eq!(finish.json(raw.clone()).await, raw);
+        let mut seen = Seen::default();
+        assert_eq!(finish.json(raw.clone(), &mut seen).await, raw);
+        assert_eq!(seen.response_id.as_deref(), Some("r"));
         let created = ev("response.created", json!({"response": {"id": "r"}}));
-        assert!(finish.event(&created).await.is_none());
+        assert!(finish.event(&created, &mut Seen::default()).await.is_none());
     }
 }

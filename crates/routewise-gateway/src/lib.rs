@@ -66,6 +66,7 @@ mod server;
 mod sse;
 mod state;
 mod store;
+pub mod telemetry;
 mod upstream;
 
 pub use banner::banner;

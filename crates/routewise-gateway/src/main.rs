@@ -7,14 +7,8 @@ use clap::Parser;
 use routewise_gateway::cli::Cli;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    routewise_gateway::telemetry::init_logging(cli.log_format());
     match cli.runtime() {
         Ok(rt) => rt.block_on(cli.run()),
         Err(e) => {

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::dispatch::StreamReply;
 use crate::finish::Finish;
+use crate::telemetry::{Access, Outcome};
 use crate::upstream::{EventStream, SseEvent};
 
 struct State {
@@ -19,18 +20,25 @@ struct State {
     finish: Arc<Finish>,
     idle: Duration,
     done: bool,
+    /// Emitted when the state is dropped: at the end of the stream, or when the client goes
+    /// away and hyper drops the body.
+    access: Access,
 }
 
 /// The response body: the held-back head in one chunk, then each live event as it arrives.
 /// An upstream that breaks or goes idle for `idle` after the first delta ends the stream with
-/// an `error` event (no failover once content has reached the client).
-pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
+/// an `error` event (no failover once content has reached the client). `access` is completed
+/// from the events sent (first delta, usage of the terminal event) and emitted at the end.
+pub(crate) fn body(reply: StreamReply, idle: Duration, mut access: Access) -> Body {
+    // Until the stream reaches its end, dropping it means the client went away.
+    access.outcome = Some(Outcome::ClientDisconnected);
     let state = State {
         head: reply.head,
         rest: reply.rest,
         finish: reply.finish,
         idle,
         done: false,
+        access,
     };
     let frames = futures_util::stream::unfold(state, |mut st| async move {
         if st.done {
@@ -39,35 +47,74 @@ pub(crate) fn body(reply: StreamReply, idle: Duration) -> Body {
         if !st.head.is_empty() {
             let mut buf = BytesMut::with_capacity(st.head.iter().map(|e| e.data.len() + 32).sum());
             for ev in std::mem::take(&mut st.head) {
-                render(&mut buf, &ev, &st.finish).await;
+                render(&mut buf, &ev, &st.finish, &mut st.access).await;
             }
+            st.first_byte();
             return Some((Ok::<_, Infallible>(buf.freeze()), st));
         }
-        let rest = st.rest.as_mut()?;
+        let Some(rest) = st.rest.as_mut() else {
+            st.ended();
+            return None;
+        };
         let frame = match tokio::time::timeout(st.idle, rest.next()).await {
             Ok(Some(Ok(ev))) => {
                 let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
-                render(&mut buf, &ev, &st.finish).await;
+                render(&mut buf, &ev, &st.finish, &mut st.access).await;
                 buf.freeze()
             }
             Ok(Some(Err(failure))) => {
                 st.done = true;
+                st.broken("server_error");
                 error_frame("server_error", failure.message())
             }
-            Ok(None) => return None,
+            Ok(None) => {
+                st.ended();
+                return None;
+            }
             Err(_) => {
                 st.done = true;
+                st.broken("timeout");
                 error_frame("timeout", "The upstream stream went idle.")
             }
         };
+        st.first_byte();
         Some((Ok(frame), st))
     });
     Body::from_stream(frames)
 }
 
-/// Encodes one event as `finish` shapes it.
-async fn render(buf: &mut BytesMut, ev: &SseEvent, finish: &Finish) {
-    let shaped = finish.event(ev).await;
+impl State {
+    fn first_byte(&mut self) {
+        if self.access.first_byte.is_none() {
+            self.access.first_byte = Some(self.access.elapsed());
+        }
+    }
+
+    /// The upstream's stream ended: the outcome is what its events said.
+    fn ended(&mut self) {
+        let seen = &self.access.seen;
+        self.access.outcome = Some(match (seen.status.as_deref(), &seen.error_code) {
+            (Some("completed"), _) => Outcome::Completed,
+            (Some("incomplete"), _) => Outcome::Incomplete,
+            (Some(_), _) | (None, Some(_)) => Outcome::Failed,
+            // Ended without a terminal event.
+            (None, None) => Outcome::StreamError,
+        });
+    }
+
+    /// The gateway ends the stream with its own `error` event.
+    fn broken(&mut self, code: &'static str) {
+        self.access.outcome = Some(Outcome::StreamError);
+        self.access.error_code = Some(code.into());
+    }
+}
+
+/// Encodes one event as `finish` shapes it, noting the first content delta.
+async fn render(buf: &mut BytesMut, ev: &SseEvent, finish: &Finish, access: &mut Access) {
+    if access.first_token.is_none() && ev.ty.ends_with(".delta") {
+        access.first_token = Some(access.elapsed());
+    }
+    let shaped = finish.event(ev, &mut access.seen).await;
     encode(buf, &ev.ty, shaped.as_ref().unwrap_or(&ev.data));
 }
 

@@ -21,6 +21,7 @@ use crate::emulator::Emulator;
 use crate::limits::{LimitSpec, RateLimiter};
 use crate::redis_conn::RedisConn;
 use crate::store::ResponseStore;
+use crate::telemetry::Metrics;
 use crate::upstream::Upstream;
 use crate::upstream::remote::HttpUpstream;
 
@@ -137,6 +138,8 @@ pub(crate) struct AppState {
     pub store: Option<Arc<ResponseStore>>,
     /// Shared rate limits (Redis), when any deployment or router has one.
     pub limiter: Option<RateLimiter>,
+    /// Counters and histograms for `GET /metrics`, preallocated per deployment and router.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -273,9 +276,11 @@ impl AppState {
                     .map(Arc::new),
             })
             .map(RateLimiter::new);
+        let metrics = Arc::new(Metrics::new(&config));
         Self {
             store,
             limiter,
+            metrics,
             config,
             pool,
             deployments,

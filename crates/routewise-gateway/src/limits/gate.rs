@@ -15,6 +15,7 @@ use routewise_types::CreateResponse;
 use super::{LimitSpec, RateLimitStatus, RateLimiter, Verdict, request_tokens};
 use crate::error::GatewayError;
 use crate::state::{AppState, DeploymentEntry, RouterEntry};
+use crate::telemetry::RateLimitOutcome;
 
 /// Admission's decision for one request's planned attempts.
 #[derive(Debug)]
@@ -87,7 +88,8 @@ fn out_of_quota(spec: &LimitSpec, refusal: Option<GatewayError>) -> AttemptFailu
     }
 }
 
-/// Admits a request to a pinned deployment; `status` gets its quota.
+/// Admits a request to a pinned deployment; `status` gets its quota. Says whether the
+/// request was checked.
 ///
 /// # Errors
 /// 429 when out of quota; 400 when the request can never fit its token bucket.
@@ -96,26 +98,28 @@ pub(crate) async fn admit_pinned(
     entry: &DeploymentEntry,
     req: &CreateResponse,
     status: &mut Option<RateLimitStatus>,
-) -> Result<(), GatewayError> {
+) -> Result<RateLimitOutcome, GatewayError> {
     let (Some(limiter), Some(spec)) = (&state.limiter, &entry.limit) else {
-        return Ok(());
+        return Ok(RateLimitOutcome::NotLimited);
     };
     let tokens = request_tokens(req);
     if spec.never_fits(tokens) {
         return Err(spec.too_large(tokens, req.max_output_tokens));
     }
     match limiter.admit(Some(spec), &[], false, tokens).await {
-        Verdict::Admitted { status: s, .. } => *status = s,
-        Verdict::Open => {}
-        Verdict::Refused(e) => return Err(e),
+        Verdict::Admitted { status: s, .. } => {
+            *status = s;
+            Ok(RateLimitOutcome::Admitted)
+        }
+        Verdict::Open => Ok(RateLimitOutcome::Unchecked),
+        Verdict::Refused(e) => Err(e),
     }
-    Ok(())
 }
 
 /// Admits a routed request against the router's quota and its planned deployments';
 /// `status` gets the router's quota (or, for a router without limits, the charged
 /// deployment's). `None` when nothing is limited (no Redis call was made) or Redis could not
-/// be asked.
+/// be asked. `outcome` says which.
 ///
 /// # Errors
 /// 429 when the router's pool, or every candidate, is out of quota; 400 when the request can
@@ -126,6 +130,7 @@ pub(crate) async fn admit_routed<'a>(
     plan: &RoutePlan,
     req: &CreateResponse,
     status: &mut Option<RateLimitStatus>,
+    outcome: &mut RateLimitOutcome,
 ) -> Result<Option<Gate<'a>>, GatewayError> {
     let Some(limiter) = &state.limiter else {
         return Ok(None);
@@ -161,10 +166,14 @@ pub(crate) async fn admit_routed<'a>(
         .admit(router.limit.as_ref(), &candidates, fallback, tokens)
         .await
     {
-        Verdict::Open => Ok(None),
+        Verdict::Open => {
+            *outcome = RateLimitOutcome::Unchecked;
+            Ok(None)
+        }
         Verdict::Refused(e) => Err(e),
         Verdict::Admitted { chosen, status: s } => {
             *status = s;
+            *outcome = RateLimitOutcome::Admitted;
             let charged = chosen.and_then(|c| candidates.get(c)).map(|(i, _)| *i);
             Ok(Some(Gate {
                 limiter,

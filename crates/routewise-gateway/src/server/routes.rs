@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tokio::time::Instant;
 
-use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestIdLayer};
+use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use crate::config::AccessControl;
 use crate::dispatch::{Reply, dispatch};
@@ -20,6 +20,7 @@ use crate::error::GatewayError;
 use crate::request::parse_body;
 use crate::sse;
 use crate::state::AppState;
+use crate::telemetry::{self, Access, AccessLogLayer, Arrival, ErrorCode, Logged, Route};
 
 /// An oversized body is read and discarded up to this many bytes before answering 413, so the
 /// client gets the answer instead of a reset connection.
@@ -37,6 +38,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         state.settings().max_header_bytes,
         state.settings().max_headers,
     );
+    let access_log = AccessLogLayer::new(Arc::clone(&state.metrics));
     let mut app = Router::new();
     for root in API_ROOTS {
         app = app
@@ -54,6 +56,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let mut app = app
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(|| async { GatewayError::RouteNotFound })
         .method_not_allowed_fallback(|| async { GatewayError::MethodNotAllowed })
         .with_state(state);
@@ -62,25 +65,40 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     }
     app.layer(CatchPanicLayer)
         .layer(head_limit)
+        .layer(access_log)
         .layer(RequestIdLayer)
 }
 
 async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = match read_body(&state, &parts.headers, body).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let request = match parse_body(&bytes) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    drop(bytes);
+    let mut access = Access::new(
+        Arc::clone(&state.metrics),
+        parts
+            .extensions
+            .get::<Arrival>()
+            .map_or_else(std::time::Instant::now, |a| a.0),
+        parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        parts.method.clone(),
+        Route::Create,
+    );
     let mut quota = None;
-    let mut resp = match dispatch(&state, request, &parts.headers, &mut quota).await {
-        Ok(Reply::Json(body)) => json(StatusCode::OK, body),
+    let result = async {
+        let bytes = read_body(&state, &parts.headers, body).await?;
+        let request = parse_body(&bytes)?;
+        drop(bytes);
+        dispatch(&state, request, &parts.headers, &mut quota, &mut access).await
+    }
+    .await;
+    let mut resp = match result {
+        Ok(Reply::Json(body)) => {
+            access.status = Some(200);
+            json(StatusCode::OK, body)
+        }
         Ok(Reply::Stream(reply)) => {
-            let mut resp = Response::new(sse::body(reply, state.settings().upstream_timeout));
+            access.status = Some(200);
+            // The stream body owns the record from here and emits it when it ends.
+            let idle = state.settings().upstream_timeout;
+            let mut resp = Response::new(sse::body(reply, idle, access));
             let h = resp.headers_mut();
             h.insert(
                 header::CONTENT_TYPE,
@@ -90,11 +108,18 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
             h.insert("x-accel-buffering", HeaderValue::from_static("no"));
             resp
         }
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let resp = e.into_response();
+            access.status = Some(resp.status().as_u16());
+            access.error_code = resp.extensions().get::<ErrorCode>().map(|c| c.0.clone());
+            resp
+        }
     };
     if let Some(quota) = quota {
         quota.write_headers(resp.headers_mut());
     }
+    // A JSON or error answer's record is emitted here, as `access` goes out of scope.
+    resp.extensions_mut().insert(Logged);
     resp
 }
 
@@ -156,6 +181,17 @@ async fn drain(mut body: Body, deadline: Instant) {
 
 async fn models(State(state): State<Arc<AppState>>) -> Response {
     json(StatusCode::OK, state.models_body.clone())
+}
+
+/// The Prometheus exposition; behind access control like the API, since it names the
+/// deployments and shows their traffic.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut resp = (StatusCode::OK, state.metrics.render()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(telemetry::CONTENT_TYPE),
+    );
+    resp
 }
 
 async fn healthz() -> Response {
