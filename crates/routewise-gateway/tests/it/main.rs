@@ -10,3 +10,4 @@ mod limits;
 mod routing;
 mod shutdown;
 mod store;
+mod telemetry;
