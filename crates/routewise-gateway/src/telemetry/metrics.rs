@@ -162,13 +162,12 @@ impl Metrics {
             .map(|(i, d)| (d.deployment.name.clone(), i))
             .collect();
         let mut targets = Vec::with_capacity(deps.len() + config.routers.len() + 1);
-        for (i, d) in deps.iter().enumerate() {
-            let mut by_dep = vec![0; deps.len()];
-            by_dep[i] = 0;
+        for d in deps {
+            // One served series: every attempt of a pinned request counts under its model.
             targets.push(Target::new(
                 &d.deployment.name,
                 vec![Served::new(&d.deployment.model)],
-                by_dep,
+                vec![0; deps.len()],
             ));
         }
         let mut router_names = HashMap::new();
@@ -386,6 +385,174 @@ impl Target {
             rate_limited: AtomicU64::new(0),
             duration: Histogram::new(DURATION_BUCKETS),
             ttft: Histogram::new(TTFT_BUCKETS),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics() -> Metrics {
+        let cfg = Config::from_toml_str(
+            r#"
+[[deployments]]
+name = "east"
+model = "gpt-5-mini"
+upstream = { kind = "emulator" }
+[[deployments]]
+name = "west"
+model = "gpt-5-mini"
+upstream = { kind = "emulator" }
+[[deployments]]
+name = "unknown"
+upstream = { kind = "emulator" }
+[[routers]]
+name = "router"
+models = ["east", "west"]
+estimator = "heuristic"
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        Metrics::new(&cfg)
+    }
+
+    fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
+        let mut hits = text.lines().filter(|l| l.starts_with(prefix));
+        let hit = hits.next().unwrap_or_else(|| panic!("{prefix} in\n{text}"));
+        assert!(hits.next().is_none(), "{prefix} twice");
+        hit
+    }
+
+    #[test]
+    fn label_sets_are_unique_and_a_router_counts_by_served_model() {
+        let m = metrics();
+        let router = m.router("router").unwrap();
+        let west = m.deployment("west").unwrap();
+        m.record(&RequestSample {
+            target: router,
+            deployment: Some(west),
+            status: 200,
+            duration: Duration::from_millis(30),
+            ttft: Some(Duration::from_millis(3)),
+            tokens: Some(Tokens {
+                input: 10,
+                output: 4,
+                cached: Some(2),
+                reasoning: None,
+            }),
+        });
+        m.record(&RequestSample {
+            target: router,
+            deployment: None,
+            status: 429,
+            duration: Duration::from_millis(1),
+            ttft: None,
+            tokens: None,
+        });
+        m.record(&RequestSample {
+            target: m.unknown(),
+            deployment: None,
+            status: 404,
+            duration: Duration::from_millis(1),
+            ttft: None,
+            tokens: None,
+        });
+        m.attempt(west, AttemptOutcome::Ok);
+        m.rate_limited(router);
+        let text = m.render();
+        // East and west serve the same model: one series for the router, not two.
+        assert!(line(&text, "routewise_requests_total{deployment=\"router\",model=\"gpt-5-mini\",status_class=\"2xx\"}").ends_with(" 1"));
+        assert!(line(&text, "routewise_requests_total{deployment=\"router\",model=\"none\",status_class=\"4xx\"}").ends_with(" 1"));
+        // A deployment named "unknown" keeps its name; the bucket for unresolved models moves.
+        assert!(line(&text, "routewise_requests_total{deployment=\"unknown_\",model=\"unknown\",status_class=\"4xx\"}").ends_with(" 1"));
+        assert!(
+            line(
+                &text,
+                "routewise_tokens_total{deployment=\"router\",model=\"gpt-5-mini\",kind=\"cached\"}"
+            )
+            .ends_with(" 2")
+        );
+        assert!(line(&text, "routewise_tokens_total{deployment=\"router\",model=\"gpt-5-mini\",kind=\"reasoning\"}").ends_with(" 0"));
+        assert!(
+            line(
+                &text,
+                "routewise_upstream_attempts_total{deployment=\"west\",outcome=\"ok\"}"
+            )
+            .ends_with(" 1")
+        );
+        assert!(line(&text, "routewise_rate_limited_total{deployment=\"router\"}").ends_with(" 1"));
+        assert!(
+            line(
+                &text,
+                "routewise_request_duration_seconds_count{deployment=\"router\"}"
+            )
+            .ends_with(" 2")
+        );
+        assert!(
+            line(
+                &text,
+                "routewise_time_to_first_token_seconds_bucket{deployment=\"router\",le=\"0.005\"}"
+            )
+            .ends_with(" 1")
+        );
+        let mut series: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().0)
+            .collect();
+        let n = series.len();
+        series.sort_unstable();
+        series.dedup();
+        assert_eq!(series.len(), n, "no series twice");
+    }
+
+    #[test]
+    fn attempt_outcomes_follow_the_failure_kind() {
+        let failed = |kind| AttemptResult::Failed {
+            kind,
+            code: None,
+            message: String::new(),
+            failed_over: true,
+        };
+        let cases = [
+            (AttemptResult::Ok, false, AttemptOutcome::Ok),
+            (
+                failed(FailureKind::Status(429)),
+                false,
+                AttemptOutcome::RateLimited,
+            ),
+            (
+                failed(FailureKind::Status(429)),
+                true,
+                AttemptOutcome::QuotaExceeded,
+            ),
+            (
+                failed(FailureKind::Status(404)),
+                false,
+                AttemptOutcome::ClientError,
+            ),
+            (
+                failed(FailureKind::Status(503)),
+                false,
+                AttemptOutcome::ServerError,
+            ),
+            (failed(FailureKind::Timeout), false, AttemptOutcome::Timeout),
+            (failed(FailureKind::Connect), false, AttemptOutcome::Connect),
+            (
+                failed(FailureKind::Stream),
+                false,
+                AttemptOutcome::StreamFailure,
+            ),
+            (
+                failed(FailureKind::ContentFilter),
+                false,
+                AttemptOutcome::ContentFilter,
+            ),
+        ];
+        for (result, local, want) in cases {
+            assert_eq!(AttemptOutcome::of(&result, local), want, "{result:?}");
         }
     }
 }
