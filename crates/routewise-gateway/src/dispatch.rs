@@ -102,6 +102,11 @@ pub(crate) async fn dispatch(
         }
     }
     let prepared = prepare(state.store.as_ref(), &mut req).await?;
+    // The content filter sees replayed earlier turns too, and blocks before any upstream call.
+    let filter = match crate::filter::screen_prompt(state, target, &req) {
+        crate::filter::Screened::Pass(filter) => filter,
+        crate::filter::Screened::Blocked(reply) => return reply,
+    };
     let finish = Finish {
         details: None,
         previous: prepared.previous,
@@ -120,6 +125,7 @@ pub(crate) async fn dispatch(
                 details: None,
                 gate: None,
                 served_quota: None,
+                filter,
             };
             run(state, &strategy, plan, req, finish, ctx, access).await
         }
@@ -159,6 +165,7 @@ pub(crate) async fn dispatch(
                 details,
                 gate,
                 served_quota: run_quota,
+                filter,
             };
             run(state, router, plan, req, finish, ctx, access).await
         }
@@ -185,11 +192,13 @@ fn admitted<T>(
 
 /// What [`run`] needs besides the plan: `details` (the routing time) asks for
 /// `model_selection_details`; `gate` holds admission's decision for limited deployments;
-/// `served_quota`, when given, receives the quota of a deployment checked on failover.
+/// `served_quota`, when given, receives the quota of a deployment checked on failover;
+/// `filter` checks the answer on its way out.
 struct RunContext<'a, 'q> {
     details: Option<Duration>,
     gate: Option<Gate<'a>>,
     served_quota: Option<&'q mut Option<RateLimitStatus>>,
+    filter: Option<crate::config::ContentFilterConfig>,
 }
 
 /// Marks attempt `index` as skipped for the gateway's own quota (plans are short; an attempt
@@ -243,6 +252,7 @@ async fn run(
         details,
         gate,
         served_quota,
+        filter,
     } = ctx;
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
@@ -306,12 +316,18 @@ async fn run(
                 *q = Some(status);
             }
             Ok(match value {
-                Attempted::Json(body) => Reply::Json(finish.json(body, &mut access.seen).await),
-                Attempted::Stream { head, rest } => Reply::Stream(StreamReply {
-                    head,
-                    rest: Some(rest),
-                    finish: Arc::new(finish),
-                }),
+                Attempted::Json(body) => {
+                    let body = crate::filter::completion_json(filter.as_ref(), body);
+                    Reply::Json(finish.json(body, &mut access.seen).await)
+                }
+                Attempted::Stream { head, rest } => {
+                    let (head, rest) = crate::filter::completion_stream(filter, head, rest);
+                    Reply::Stream(StreamReply {
+                        head,
+                        rest,
+                        finish: Arc::new(finish),
+                    })
+                }
             })
         }
         Err(err) => {

@@ -110,6 +110,13 @@ pub enum GatewayError {
         /// What happened.
         message: String,
     },
+    /// 400 `content_filter`: the prompt matched custom blocklists of the deployment's (or
+    /// router's) content filter; the body is Azure's, with
+    /// `innererror.content_filter_result.custom_blocklists`.
+    ContentFiltered {
+        /// The blocklists that matched (never the matched text).
+        blocklists: Vec<String>,
+    },
 }
 
 impl GatewayError {
@@ -177,10 +184,15 @@ impl GatewayError {
         matches!(self, Self::Internal { .. })
     }
 
+    /// True for a prompt blocked by a content filter.
+    pub fn is_content_filtered(&self) -> bool {
+        matches!(self, Self::ContentFiltered { .. })
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest { .. } | Self::ContentFiltered { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::DeploymentNotFound { .. }
@@ -221,6 +233,7 @@ impl GatewayError {
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::RateLimited { .. } => "429",
             Self::Internal { .. } => "server_error",
+            Self::ContentFiltered { .. } => "content_filter",
         })
     }
 
@@ -228,6 +241,9 @@ impl GatewayError {
     pub fn body(&self) -> Value {
         let status = self.status().as_u16();
         let (message, kind, param, code): (String, &str, Option<&str>, &str) = match self {
+            Self::ContentFiltered { blocklists } => {
+                return crate::filter::prompt_error_body(blocklists);
+            }
             Self::InvalidRequest {
                 message,
                 param,

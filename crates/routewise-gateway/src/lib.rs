@@ -40,6 +40,11 @@
 //!   `response.model` is the served model.
 //! * Failover on connect errors, timeouts, 404/408/429/5xx and in-band stream failures before
 //!   the first delta; never after content reached the client.
+//! * Content filters (`[[content_filters]]`, custom blocklists of terms and regex patterns) on
+//!   deployments and router deployments: a blocked prompt is Azure's 400 `content_filter` (a
+//!   stream: `response.created`, `response.failed`, `error`), before any upstream call; a
+//!   blocked answer ends `incomplete` with `incomplete_details.reason: "content_filter"`, a
+//!   stream stopping before the matched text; filtered answers carry `content_filters`.
 //! * With `Foundry-Features: ModelRouterControls=V1Preview`, `routing_config` is honoured
 //!   (invalid → 400 before any upstream call) and router responses carry
 //!   `model_selection_details`.
@@ -57,6 +62,7 @@ pub mod config;
 mod dispatch;
 mod emulator;
 mod error;
+mod filter;
 mod finish;
 mod limits;
 mod prompt;

@@ -42,6 +42,7 @@ pub(super) fn default_pool() -> Config {
                 upstream: UpstreamConfig::Emulator(emulator),
                 upstream_model: name.to_owned(),
                 limits: RateLimits::default(),
+                content_filter: None,
             }
         })
         .collect();
@@ -54,6 +55,7 @@ pub(super) fn default_pool() -> Config {
             .collect(),
         estimator: EstimatorChoice::Trained,
         limits: RateLimits::default(),
+        content_filter: None,
     };
     Config {
         origin: "<embedded default pool>".into(),
@@ -63,5 +65,6 @@ pub(super) fn default_pool() -> Config {
         routers: vec![router],
         store: None,
         limits: None,
+        content_filters: Vec::new(),
     }
 }

@@ -144,20 +144,21 @@ impl ContentFilterConfig {
         blocklists: Vec<Blocklist>,
     ) -> Result<Self, ConfigError> {
         let name = name.into();
-        Self::build(name.clone(), scope, blocklists, Self::DEFAULT_MAX_MATCH_CHARS)
-            .map_err(|(key, msg)| ConfigError::invalid(format!("<content filter {name:?}>"), key, msg))
+        Self::build(
+            name.clone(),
+            scope,
+            blocklists,
+            Self::DEFAULT_MAX_MATCH_CHARS,
+        )
+        .map_err(|(key, msg)| ConfigError::invalid(format!("<content filter {name:?}>"), key, msg))
     }
 
     /// The same filter with another pattern window (at least 1).
     pub fn with_max_match_chars(self, chars: usize) -> Result<Self, ConfigError> {
         let name = self.0.name.clone();
-        Self::build(
-            name.clone(),
-            self.0.scope,
-            self.0.blocklists.clone(),
-            chars,
+        Self::build(name.clone(), self.0.scope, self.0.blocklists.clone(), chars).map_err(
+            |(key, msg)| ConfigError::invalid(format!("<content filter {name:?}>"), key, msg),
         )
-        .map_err(|(key, msg)| ConfigError::invalid(format!("<content filter {name:?}>"), key, msg))
     }
 
     fn build(
@@ -236,7 +237,9 @@ impl ContentFilterConfig {
         let mut hits = Vec::new();
         self.0.matcher.collect_hits(text, &mut hits);
         hits.sort_unstable();
-        hits.into_iter().map(|i| self.0.matcher.list_name(i)).collect()
+        hits.into_iter()
+            .map(|i| self.0.matcher.list_name(i))
+            .collect()
     }
 
     pub(crate) fn matcher(&self) -> &Matcher {
@@ -303,7 +306,10 @@ pub(super) fn filters(
             ConfigError::invalid(origin, path, msg)
         };
         if out.iter().any(|o| o.name() == f.name) {
-            return Err(invalid("name", format!("duplicate content filter name {:?}", f.name)));
+            return Err(invalid(
+                "name",
+                format!("duplicate content filter name {:?}", f.name),
+            ));
         }
         let scope = match f.apply_to.as_deref() {
             None => FilterScope::default(),

@@ -74,11 +74,14 @@ impl Validator<'_> {
         let server = self.server(&raw)?;
         let access = self.access(&raw)?;
         let named = self.named_upstreams(&raw.upstreams)?;
+        let filters = super::filter::filters(self.origin, &raw.content_filters)?;
         let mut deployments = Vec::with_capacity(raw.deployments.len());
         let mut names = HashSet::new();
         for (i, d) in raw.deployments.iter().enumerate() {
             let key = format!("deployments[{i}]");
-            let dc = self.deployment(&key, d, &named)?;
+            let mut dc = self.deployment(&key, d, &named)?;
+            dc.content_filter =
+                super::filter::reference(self.origin, &filters, &key, d.content_filter.as_deref())?;
             if !names.insert(dc.deployment.name.clone()) {
                 return Err(self.invalid(
                     format!("{key}.name"),
@@ -103,6 +106,7 @@ impl Validator<'_> {
                     .collect(),
                 estimator: EstimatorChoice::default(),
                 limits: RateLimits::default(),
+                content_filter: None,
             }],
             Some(list) => {
                 let mut out: Vec<RouterConfig> = Vec::with_capacity(list.len());
@@ -173,6 +177,12 @@ impl Validator<'_> {
                         models,
                         estimator,
                         limits,
+                        content_filter: super::filter::reference(
+                            self.origin,
+                            &filters,
+                            &key,
+                            r.content_filter.as_deref(),
+                        )?,
                     });
                 }
                 out
@@ -191,6 +201,7 @@ impl Validator<'_> {
             routers,
             store,
             limits,
+            content_filters: filters,
         })
     }
 
@@ -633,6 +644,7 @@ impl Validator<'_> {
             upstream,
             upstream_model,
             limits,
+            content_filter: None,
         })
     }
 

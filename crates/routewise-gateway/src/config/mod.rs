@@ -45,10 +45,17 @@
 //! estimator = "trained"                  # trained (default) | heuristic | a `routewise train` artifact
 //! rpm = 250                              # rate limits (any deployment or router); need Redis
 //! tpm = 250000
+//! content_filter = "strict"              # applies to everything routed through it
+//!
+//! [[content_filters]]
+//! name = "strict"
+//! apply_to = "both"                      # prompt | completion | both
+//! blocklists = [{ name = "codenames", terms = ["Project Falcon"], patterns = ['\bPF-\d{4}\b'] }]
 //! ```
 
 mod defaults;
 mod error;
+mod filter;
 mod limits;
 mod load;
 mod raw;
@@ -61,6 +68,7 @@ use routewise_auth::Secret;
 use routewise_strategy::{Deployment, RoutingMode};
 
 pub use error::ConfigError;
+pub use filter::{Blocklist, ContentFilterConfig, FilterScope};
 pub use limits::{LimitsSettings, RateLimits};
 
 /// A validated gateway configuration.
@@ -82,6 +90,8 @@ pub struct Config {
     pub store: Option<StoreSettings>,
     /// Where rate limits are counted when it is not the store's Redis (`[limits]`).
     pub limits: Option<LimitsSettings>,
+    /// Named content filters (`[[content_filters]]`), referenced by `content_filter`.
+    pub content_filters: Vec<ContentFilterConfig>,
 }
 
 impl Config {
@@ -258,6 +268,8 @@ pub struct DeploymentConfig {
     pub upstream_model: String,
     /// Requests and tokens per minute (none by default).
     pub limits: RateLimits,
+    /// The content filter checking pinned requests to it (routed requests use the router's).
+    pub content_filter: Option<String>,
 }
 
 /// How to reach a deployment.
@@ -371,6 +383,8 @@ pub struct RouterConfig {
     pub estimator: EstimatorChoice,
     /// The router deployment's own quota (Foundry gives a router its own TPM pool).
     pub limits: RateLimits,
+    /// The content filter applied to everything routed through it.
+    pub content_filter: Option<String>,
 }
 
 /// The quality estimator behind a router deployment.

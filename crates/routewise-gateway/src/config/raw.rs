@@ -23,6 +23,9 @@ pub(super) struct RawConfig {
     pub store: Option<RawStore>,
     /// Where rate limits are counted (default: the `[store]` Redis).
     pub limits: Option<RawLimits>,
+    /// Named blocklist filters, referenced by `content_filter`.
+    #[serde(default)]
+    pub content_filters: Vec<super::filter::RawContentFilter>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +162,8 @@ pub(super) struct RawDeployment {
     pub rpm: Option<u64>,
     /// Tokens per minute, charged at admission from an estimate.
     pub tpm: Option<u64>,
+    /// A `[[content_filters]]` name.
+    pub content_filter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,4 +195,6 @@ pub(super) struct RawRouter {
     pub rpm: Option<u64>,
     /// The router deployment's own token pool.
     pub tpm: Option<u64>,
+    /// A `[[content_filters]]` name, applied to everything routed through it.
+    pub content_filter: Option<String>,
 }

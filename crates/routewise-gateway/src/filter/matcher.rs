@@ -28,7 +28,10 @@ pub(crate) struct Matcher {
 pub(crate) type CompileError = (String, String);
 
 impl Matcher {
-    pub(crate) fn compile(lists: &[Blocklist], max_match_chars: usize) -> Result<Self, CompileError> {
+    pub(crate) fn compile(
+        lists: &[Blocklist],
+        max_match_chars: usize,
+    ) -> Result<Self, CompileError> {
         let mut window = 1;
         let mut all = Vec::with_capacity(lists.len());
         let mut compiled = Vec::with_capacity(lists.len());
@@ -49,19 +52,21 @@ impl Matcher {
                 let key = format!("blocklists[{i}].patterns[{j}]");
                 let re = Regex::new(pattern).map_err(|e| (key.clone(), one_line(&e)))?;
                 if re.is_match("") {
-                    return Err((key, "matches the empty string, so it would block everything".into()));
+                    return Err((
+                        key,
+                        "matches the empty string, so it would block everything".into(),
+                    ));
                 }
                 window = window.max(max_match_chars);
                 alternatives.push(format!("(?:{pattern})"));
             }
             let joined = alternatives.join("|");
-            let re = Regex::new(&joined)
-                .map_err(|e| (format!("blocklists[{i}]"), one_line(&e)))?;
+            let re = Regex::new(&joined).map_err(|e| (format!("blocklists[{i}]"), one_line(&e)))?;
             compiled.push((list.name.clone(), re));
             all.push(joined);
         }
-        let any = Regex::new(&all.join("|"))
-            .map_err(|e| ("blocklists".to_owned(), one_line(&e)))?;
+        let any =
+            Regex::new(&all.join("|")).map_err(|e| ("blocklists".to_owned(), one_line(&e)))?;
         Ok(Self {
             any,
             lists: compiled,
@@ -193,13 +198,10 @@ impl Scanner {
     }
 
     /// The part ended: scans what is held back and releases all of it, or reports the hit.
+    /// A new part needs a new scanner.
     pub(crate) fn finish(&mut self, m: &Matcher) -> Result<&str, Hit> {
         self.compact();
-        let out = self.scan(m, true);
-        if out.is_ok() {
-            self.cut = self.buf.len();
-        }
-        out
+        self.scan(m, true)
     }
 
     fn compact(&mut self) {
@@ -312,10 +314,16 @@ mod tests {
         assert!(msg.starts_with("invalid regex"), "{msg}");
         let mut list = Blocklist::new("l");
         list.patterns = vec!["x*".into()];
-        assert_eq!(Matcher::compile(&[list], 16).unwrap_err().0, "blocklists[0].patterns[0]");
+        assert_eq!(
+            Matcher::compile(&[list], 16).unwrap_err().0,
+            "blocklists[0].patterns[0]"
+        );
         let mut list = Blocklist::new("l");
         list.terms = vec!["a".into(), "  ".into()];
-        assert_eq!(Matcher::compile(&[list], 16).unwrap_err().0, "blocklists[0].terms[1]");
+        assert_eq!(
+            Matcher::compile(&[list], 16).unwrap_err().0,
+            "blocklists[0].terms[1]"
+        );
     }
 
     #[test]
@@ -325,7 +333,10 @@ mod tests {
         for cut in 1..text.len() {
             let (a, b) = text.split_at(cut);
             let released = stream(&m, &[a, b]).unwrap_err();
-            assert!(!released.to_lowercase().contains("forb"), "{cut}: {released}");
+            assert!(
+                !released.to_lowercase().contains("forb"),
+                "{cut}: {released}"
+            );
             assert!(text.starts_with(&released));
         }
         // One character at a time, too.
@@ -337,7 +348,14 @@ mod tests {
     #[test]
     fn clean_text_is_released_whole_and_in_order() {
         let m = matcher(&["forbidden", "hell"], &[]);
-        let parts = ["Hel", "lo!", " It is for", "bidding", " weather, ", "héllo wörld"];
+        let parts = [
+            "Hel",
+            "lo!",
+            " It is for",
+            "bidding",
+            " weather, ",
+            "héllo wörld",
+        ];
         assert_eq!(stream(&m, &parts).unwrap(), parts.concat());
         // The held-back tail is at most the window.
         let mut s = Scanner::default();

@@ -30,7 +30,10 @@ pub(crate) fn annotation(source_type: &str, hits: &[&str]) -> Value {
 }
 
 /// Appends `entries` to `response.content_filters` (an Azure upstream's own entries stay).
-pub(crate) fn annotate(response: &mut Map<String, Value>, entries: impl IntoIterator<Item = Value>) {
+pub(crate) fn annotate(
+    response: &mut Map<String, Value>,
+    entries: impl IntoIterator<Item = Value>,
+) {
     let slot = response
         .entry("content_filters")
         .or_insert_with(|| Value::Array(Vec::new()));

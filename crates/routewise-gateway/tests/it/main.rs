@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod emulator;
 mod failover;
+mod filter;
 mod limits;
 mod routing;
 mod shutdown;

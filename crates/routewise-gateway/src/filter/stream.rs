@@ -1,0 +1,489 @@
+//! The completion side of a stream: `response.output_text.delta` events scanned as they pass,
+//! holding back only the filter's window of trailing characters. On a hit no further delta
+//! is forwarded, the upstream is dropped, and the stream ends as an output-side block:
+//! `response.output_text.done`, `response.content_part.done` and `response.output_item.done`
+//! (the message `incomplete`) with the text already sent, then `response.incomplete` with
+//! `incomplete_details.reason: "content_filter"` and the `content_filters` verdict.
+
+use std::collections::VecDeque;
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+
+use super::matcher::{Hit, Scanner};
+use super::wire::{annotate, annotation, event};
+use crate::config::ContentFilterConfig;
+use crate::upstream::{EventStream, SseEvent};
+
+/// The text part being scanned.
+#[derive(Debug)]
+struct Part {
+    item_id: Value,
+    output_index: Value,
+    content_index: Value,
+    /// What the client has received of it.
+    sent: String,
+}
+
+impl Part {
+    fn is(&self, map: &Map<String, Value>) -> bool {
+        map.get("item_id").unwrap_or(&Value::Null) == &self.item_id
+            && map.get("output_index").unwrap_or(&Value::Null) == &self.output_index
+            && map.get("content_index").unwrap_or(&Value::Null) == &self.content_index
+    }
+}
+
+/// Per-stream filtering state.
+#[derive(Debug)]
+pub(crate) struct Stage {
+    filter: ContentFilterConfig,
+    scanner: Scanner,
+    part: Option<Part>,
+    /// Output items finished so far, for the final response of a blocked stream.
+    items: Vec<Value>,
+    /// The response object of `response.created`, the base of that final response.
+    base: Option<Map<String, Value>>,
+    /// The next `sequence_number` to send: held-back deltas and inserted events shift the
+    /// upstream's numbering, and strict clients want it gap-free and increasing.
+    seq: Option<u64>,
+    ended: bool,
+}
+
+impl Stage {
+    pub(crate) fn new(filter: ContentFilterConfig) -> Self {
+        Self {
+            filter,
+            scanner: Scanner::default(),
+            part: None,
+            items: Vec::new(),
+            base: None,
+            seq: None,
+            ended: false,
+        }
+    }
+
+    /// Handles one upstream event, pushing what the client gets to `out`.
+    pub(crate) fn on_event(&mut self, ev: SseEvent, out: &mut Vec<SseEvent>) {
+        if self.ended {
+            return;
+        }
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&ev.data) else {
+            out.push(ev);
+            return;
+        };
+        match ev.ty.as_str() {
+            "response.output_text.delta" => self.delta(map, out),
+            "response.output_text.done" => {
+                if self.part.as_ref().is_some_and(|p| p.is(&map)) && self.close_part(out) {
+                    return;
+                }
+                self.emit(ev, map, false, out);
+            }
+            "response.output_item.done" => {
+                if self.close_part(out) {
+                    return;
+                }
+                if let Some(item) = map.get("item") {
+                    self.items.push(item.clone());
+                }
+                self.emit(ev, map, false, out);
+            }
+            "response.created" | "response.in_progress" => {
+                if self.base.is_none() {
+                    self.base = map.get("response").and_then(Value::as_object).cloned();
+                }
+                self.emit(ev, map, false, out);
+            }
+            "response.completed" | "response.incomplete" => {
+                if self.close_part(out) {
+                    return;
+                }
+                let mut map = map;
+                if let Some(Value::Object(response)) = map.get_mut("response") {
+                    annotate(response, self.verdict(&[]));
+                }
+                self.emit(ev, map, true, out);
+            }
+            _ => self.emit(ev, map, false, out),
+        }
+    }
+
+    /// The upstream ended without a terminal event: release or block what is held back.
+    pub(crate) fn on_end(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.ended {
+            self.close_part(out);
+        }
+        self.ended = true;
+    }
+
+    pub(crate) fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn delta(&mut self, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
+        if self.part.as_ref().is_some_and(|p| !p.is(&map)) && self.close_part(out) {
+            return;
+        }
+        let part = self.part.get_or_insert_with(|| Part {
+            item_id: map.get("item_id").cloned().unwrap_or(Value::Null),
+            output_index: map.get("output_index").cloned().unwrap_or(Value::Null),
+            content_index: map.get("content_index").cloned().unwrap_or(Value::Null),
+            sent: String::new(),
+        });
+        let text = map.get("delta").and_then(Value::as_str).unwrap_or_default();
+        match self.scanner.push(self.filter.matcher(), text) {
+            Ok(released) => {
+                if released.is_empty() {
+                    return;
+                }
+                part.sent.push_str(released);
+                let released = released.to_owned();
+                map.insert("delta".into(), Value::String(released));
+                let ty = "response.output_text.delta";
+                self.emit_map(ty, map, out);
+            }
+            Err(hit) => self.block(hit, out),
+        }
+    }
+
+    /// Ends the current text part: releases the held-back text (as one more delta) or, on a
+    /// hit, blocks. True when the stream was blocked.
+    fn close_part(&mut self, out: &mut Vec<SseEvent>) -> bool {
+        let Some(part) = self.part.as_mut() else {
+            return false;
+        };
+        match self.scanner.finish(self.filter.matcher()) {
+            Ok("") => {}
+            Ok(rest) => {
+                part.sent.push_str(rest);
+                let delta = json!({
+                    "type": "response.output_text.delta",
+                    "sequence_number": 0,
+                    "item_id": part.item_id,
+                    "output_index": part.output_index,
+                    "content_index": part.content_index,
+                    "delta": rest,
+                    "logprobs": [],
+                });
+                if let Value::Object(map) = delta {
+                    self.emit_map("response.output_text.delta", map, out);
+                }
+            }
+            Err(hit) => {
+                self.block(hit, out);
+                return true;
+            }
+        }
+        self.part = None;
+        self.scanner = Scanner::default();
+        false
+    }
+
+    /// Stops the stream: closes the current part with the text already sent and ends with
+    /// `response.incomplete`.
+    fn block(&mut self, hit: Hit, out: &mut Vec<SseEvent>) {
+        let names: Vec<&str> = hit
+            .lists
+            .iter()
+            .map(|&i| self.filter.matcher().list_name(i))
+            .collect();
+        tracing::info!(
+            filter = self.filter.name(),
+            blocklists = ?names,
+            source = "completion",
+            "stream stopped by a content filter"
+        );
+        let verdict = self.verdict(&names);
+        let part = self.part.take().unwrap_or(Part {
+            item_id: Value::Null,
+            output_index: Value::Null,
+            content_index: Value::Null,
+            sent: String::new(),
+        });
+        let text_part =
+            json!({"type": "output_text", "text": part.sent, "annotations": [], "logprobs": []});
+        let item = json!({"id": part.item_id, "type": "message", "status": "incomplete", "role": "assistant", "content": [text_part]});
+        let closing = [
+            (
+                "response.output_text.done",
+                json!({"item_id": part.item_id, "output_index": part.output_index, "content_index": part.content_index, "text": part.sent, "logprobs": []}),
+            ),
+            (
+                "response.content_part.done",
+                json!({"item_id": part.item_id, "output_index": part.output_index, "content_index": part.content_index, "part": text_part}),
+            ),
+            (
+                "response.output_item.done",
+                json!({"output_index": part.output_index, "item": item}),
+            ),
+        ];
+        for (ty, payload) in closing {
+            self.synthetic(ty, payload, out);
+        }
+        self.items.push(item);
+        let mut response = self.base.take().unwrap_or_default();
+        response.insert("object".into(), json!("response"));
+        response.insert("status".into(), json!("incomplete"));
+        response.insert(
+            "incomplete_details".into(),
+            json!({"reason": "content_filter"}),
+        );
+        response.insert(
+            "output".into(),
+            Value::Array(std::mem::take(&mut self.items)),
+        );
+        response.remove("output_text");
+        annotate(&mut response, verdict);
+        self.synthetic("response.incomplete", json!({"response": response}), out);
+        self.ended = true;
+    }
+
+    /// The `content_filters` entries for the final response.
+    fn verdict(&self, hits: &[&str]) -> Vec<Value> {
+        let scope = self.filter.scope();
+        let mut entries = Vec::with_capacity(2);
+        if scope.checks_prompt() {
+            entries.push(annotation("prompt", &[]));
+        }
+        if scope.checks_completion() {
+            entries.push(annotation("completion", hits));
+        }
+        entries
+    }
+
+    fn synthetic(&mut self, ty: &str, payload: Value, out: &mut Vec<SseEvent>) {
+        let mut map = Map::with_capacity(8);
+        map.insert("type".into(), json!(ty));
+        map.insert("sequence_number".into(), json!(0));
+        if let Value::Object(fields) = payload {
+            map.extend(fields);
+        }
+        self.emit_map(ty, map, out);
+    }
+
+    /// Sends `map` numbered in sequence; the original bytes go out when nothing changed.
+    fn emit(
+        &mut self,
+        ev: SseEvent,
+        map: Map<String, Value>,
+        changed: bool,
+        out: &mut Vec<SseEvent>,
+    ) {
+        let own = map.get("sequence_number").and_then(Value::as_u64);
+        let next = *self.seq.get_or_insert(own.unwrap_or(0));
+        if !changed && own.is_none_or(|n| n == next) {
+            if own.is_some() {
+                self.seq = Some(next + 1);
+            }
+            out.push(ev);
+            return;
+        }
+        self.emit_map(&ev.ty, map, out);
+    }
+
+    fn emit_map(&mut self, ty: &str, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
+        if let Some(slot) = map.get_mut("sequence_number") {
+            let next = *self.seq.get_or_insert(slot.as_u64().unwrap_or(0));
+            *slot = json!(next);
+            self.seq = Some(next + 1);
+        }
+        out.push(event(ty, Value::Object(map)));
+    }
+}
+
+/// `head` filtered now, `rest` filtered as it streams; `None` when the head already ended it.
+pub(crate) fn wrap(
+    mut stage: Stage,
+    head: Vec<SseEvent>,
+    rest: EventStream,
+) -> (Vec<SseEvent>, Option<EventStream>) {
+    let mut out = Vec::with_capacity(head.len());
+    for ev in head {
+        stage.on_event(ev, &mut out);
+    }
+    if stage.ended() {
+        return (out, None);
+    }
+    let events = futures_util::stream::unfold(
+        (rest, stage, VecDeque::new()),
+        |(mut rest, mut stage, mut queue)| async move {
+            loop {
+                if let Some(ev) = queue.pop_front() {
+                    return Some((Ok(ev), (rest, stage, queue)));
+                }
+                if stage.ended() {
+                    // Dropping `rest` here would need the state; returning `None` ends the
+                    // body, which drops the upstream.
+                    return None;
+                }
+                let mut out = Vec::new();
+                match rest.next().await {
+                    Some(Ok(ev)) => stage.on_event(ev, &mut out),
+                    Some(Err(failure)) => {
+                        stage.ended = true;
+                        return Some((Err(failure), (rest, stage, queue)));
+                    }
+                    None => stage.on_end(&mut out),
+                }
+                queue.extend(out);
+            }
+        },
+    );
+    (out, Some(Box::pin(events)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Blocklist, FilterScope};
+
+    fn ev(ty: &str, seq: u64, extra: Value) -> SseEvent {
+        let mut map = Map::new();
+        map.insert("type".into(), json!(ty));
+        map.insert("sequence_number".into(), json!(seq));
+        if let Value::Object(fields) = extra {
+            map.extend(fields);
+        }
+        event(ty, Value::Object(map))
+    }
+
+    fn delta(seq: u64, text: &str) -> SseEvent {
+        ev(
+            "response.output_text.delta",
+            seq,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": text, "logprobs": []}),
+        )
+    }
+
+    /// A plain text stream of `deltas`, numbered from 0.
+    fn upstream(deltas: &[&str]) -> Vec<SseEvent> {
+        let text: String = deltas.concat();
+        let response = json!({"id": "resp_1", "object": "response", "status": "in_progress", "output": [], "usage": null, "content_filters": null});
+        let mut events = vec![
+            ev("response.created", 0, json!({"response": response})),
+            ev(
+                "response.output_item.added",
+                1,
+                json!({"output_index": 0, "item": {"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant", "content": []}}),
+            ),
+        ];
+        for d in deltas {
+            events.push(delta(events.len() as u64, d));
+        }
+        let n = events.len() as u64;
+        let item = json!({"id": "msg_1", "type": "message", "status": "completed", "role": "assistant", "content": [{"type": "output_text", "text": text}]});
+        events.push(ev(
+            "response.output_text.done",
+            n,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": text}),
+        ));
+        events.push(ev(
+            "response.output_item.done",
+            n + 1,
+            json!({"output_index": 0, "item": item}),
+        ));
+        let mut done = response.clone();
+        done["status"] = json!("completed");
+        done["output"] = json!([item]);
+        done["content_filters"] = json!([]);
+        events.push(ev("response.completed", n + 2, json!({"response": done})));
+        events
+    }
+
+    fn run(deltas: &[&str]) -> Vec<(String, Value)> {
+        let filter = ContentFilterConfig::new(
+            "f",
+            FilterScope::Both,
+            vec![Blocklist::new("words").with_term("forbidden")],
+        )
+        .unwrap();
+        let mut stage = Stage::new(filter);
+        let mut out = Vec::new();
+        for e in upstream(deltas) {
+            stage.on_event(e, &mut out);
+        }
+        stage.on_end(&mut out);
+        out.iter()
+            .map(|e| (e.ty.clone(), serde_json::from_slice(&e.data).unwrap()))
+            .collect()
+    }
+
+    fn streamed(events: &[(String, Value)]) -> String {
+        events
+            .iter()
+            .filter(|(t, _)| t == "response.output_text.delta")
+            .map(|(_, v)| v["delta"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn numbered_in_order(events: &[(String, Value)]) {
+        let seqs: Vec<u64> = events
+            .iter()
+            .map(|(_, v)| v["sequence_number"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> = (0..seqs.len() as u64).collect();
+        assert_eq!(seqs, expected);
+    }
+
+    #[test]
+    fn a_clean_stream_arrives_whole_renumbered_and_annotated() {
+        let deltas = ["Hel", "lo, a per", "mitted ans", "wer."];
+        let events = run(&deltas);
+        assert_eq!(streamed(&events), deltas.concat());
+        numbered_in_order(&events);
+        let (last, data) = events.last().unwrap();
+        assert_eq!(last, "response.completed");
+        let filters = data["response"]["content_filters"].as_array().unwrap();
+        assert_eq!(filters.len(), 2);
+        assert!(filters.iter().all(|f| f["blocked"] == false));
+        // The held-back tail arrives before the text's `done`.
+        let done = events
+            .iter()
+            .position(|(t, _)| t == "response.output_text.done")
+            .unwrap();
+        assert_eq!(events[done - 1].0, "response.output_text.delta");
+    }
+
+    #[test]
+    fn a_term_split_across_deltas_stops_the_stream() {
+        let events = run(&["It is for", "bidden", " to say more.", " Much more."]);
+        let text = streamed(&events);
+        assert!(!text.to_lowercase().contains("forb"), "{text}");
+        assert!("It is forbidden to say more.".starts_with(&text));
+        numbered_in_order(&events);
+        let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            &types[types.len() - 4..],
+            [
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.incomplete"
+            ]
+        );
+        let (_, done) = &events[types.len() - 4];
+        assert_eq!(done["text"], text);
+        let (_, last) = events.last().unwrap();
+        let response = &last["response"];
+        assert_eq!(response["status"], "incomplete");
+        assert_eq!(response["incomplete_details"]["reason"], "content_filter");
+        assert_eq!(response["output"][0]["status"], "incomplete");
+        assert_eq!(response["output"][0]["content"][0]["text"], text);
+        let filters = response["content_filters"].as_array().unwrap();
+        assert_eq!(filters[1]["blocked"], true);
+        assert_eq!(filters[1]["source_type"], "completion");
+        assert_eq!(
+            filters[1]["content_filter_results"]["custom_blocklists"]["details"][0]["id"],
+            "words"
+        );
+    }
+
+    #[test]
+    fn a_term_in_the_last_delta_is_caught_when_the_text_ends() {
+        let events = run(&["Nothing to see; ", "forbidden"]);
+        // Everything before the term went out; the term never did.
+        assert_eq!(streamed(&events), "Nothing to see; ");
+        assert_eq!(events.last().unwrap().0, "response.incomplete");
+        assert!(!events.iter().any(|(t, _)| t == "response.completed"));
+    }
+}
