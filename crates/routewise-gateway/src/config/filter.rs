@@ -12,6 +12,15 @@ use super::ConfigError;
 use crate::filter::Matcher;
 
 /// Which side of a call a content filter checks.
+///
+/// ```
+/// use routewise_gateway::config::FilterScope;
+///
+/// let scope = FilterScope::parse("completion").unwrap();
+/// assert!(scope.checks_completion() && !scope.checks_prompt());
+/// assert_eq!(FilterScope::default(), FilterScope::Both);
+/// assert!(FilterScope::parse("answers").is_none());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FilterScope {

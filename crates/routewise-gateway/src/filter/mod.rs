@@ -119,3 +119,21 @@ pub(crate) fn completion_stream(
         None => (head, Some(rest)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_filter_answers_pass_untouched() {
+        let body = Bytes::from_static(br#"{"id": "r",  "output": []}"#);
+        let out = completion_json(None, body.clone());
+        // The same buffer: nothing parsed, nothing re-encoded.
+        assert_eq!(out.as_ptr(), body.as_ptr());
+        let head = vec![wire::event("response.created", serde_json::json!({}))];
+        let rest: EventStream = Box::pin(futures_util::stream::empty());
+        let (head, rest) = completion_stream(None, head, rest);
+        assert_eq!(head.len(), 1);
+        assert!(rest.is_some());
+    }
+}
