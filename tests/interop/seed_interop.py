@@ -133,6 +133,44 @@ def rate_limits(client):
     check(again.output_text != "", f"the SDK's own retry got through after {waited:.2f} s")
 
 
+def content_filters(client):
+    """Custom blocklists: Azure's 400 for a blocked prompt, its three-frame stream, the
+    `content_filters` annotations, and an answer-side block ending `incomplete`."""
+    import openai
+
+    try:
+        client.responses.create(model="filtered", input="Please say the Blocked Phrase now.")
+        check(False, "a blocked prompt raised BadRequestError")
+    except openai.BadRequestError as e:
+        inner = (e.body or {}).get("innererror", {}) if isinstance(e.body, dict) else {}
+        lists = inner.get("content_filter_result", {}).get("custom_blocklists", {})
+        check(e.status_code == 400 and e.code == "content_filter", "blocked prompt: 400 content_filter")
+        check(inner.get("code") == "ResponsibleAIPolicyViolation", "innererror.code is ResponsibleAIPolicyViolation")
+        check(lists.get("filtered") is True, "innererror names the custom blocklist that matched")
+    try:
+        for _ in client.responses.create(model="filtered", input="the blocked phrase", stream=True):
+            pass
+        check(False, "a blocked streamed prompt raised APIError")
+    except openai.APIError as e:
+        check("content" in str(e).lower(), f"blocked streamed prompt: the SDK raised the error frame ({type(e).__name__})")
+    clean = client.responses.create(model="filtered", input="hello")
+    notes = clean.to_dict().get("content_filters") or []
+    check(clean.output_text != "", "a clean prompt is answered")
+    check(any(n.get("source_type") == "prompt" and n.get("blocked") is False for n in notes),
+          "a clean answer carries a blocked:false prompt annotation")
+    cut = client.responses.create(model="filtered-answers", input="hello")
+    check(cut.status == "incomplete" and cut.incomplete_details.reason == "content_filter",
+          "a blocked answer ends incomplete with reason content_filter")
+    check("emulated" not in cut.output_text, "none of the blocked answer text reaches the client")
+    # Not `responses.stream()`: its get_final_response() insists on `response.completed`.
+    events = list(client.responses.create(model="filtered-answers", input="hello", stream=True))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    last = events[-1]
+    check(last.type == "response.incomplete" and last.response.incomplete_details.reason == "content_filter"
+          and "emulated" not in text,
+          f"a blocked streamed answer stops before the match and ends response.incomplete ({len(text)} chars sent)")
+
+
 def main():
     print("== azure-ai-projects AIProjectClient.get_openai_client()")
     project = AIProjectClient(endpoint=f"{GATEWAY}/api/projects/interop", credential=StaticTestCredential())
@@ -150,8 +188,10 @@ def main():
 
     platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")
     if platform:
-        print("== openai.OpenAI against the platform gateway (rate limits)")
-        rate_limits(OpenAI(base_url=f"{platform.rstrip('/')}/openai/v1", api_key="interop-key"))
+        print("== openai.OpenAI against the platform gateway (rate limits, content filters)")
+        platform_client = OpenAI(base_url=f"{platform.rstrip('/')}/openai/v1", api_key="interop-key")
+        rate_limits(platform_client)
+        content_filters(platform_client)
 
     if FAILURES:
         print(f"interop: {len(FAILURES)} check(s) failed")

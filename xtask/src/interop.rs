@@ -4,7 +4,7 @@
 //! (`target/interop-venv`), starts a throwaway `redis-server` and `routewise serve` (its
 //! embedded emulator pool, storing responses in that Redis) on free loopback ports, and runs
 //! `tests/interop/seed_interop.py` against it. A second gateway serves the platform checks
-//! (`tests/interop/platform.toml`: rate limits over the same Redis), which need a config.
+//! (`tests/interop/platform.toml`: rate limits over the same Redis, content filters), which need a config.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -41,6 +41,8 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     let listen = format!("127.0.0.1:{port}");
     let server = Command::new(&bin)
         .args(["serve", "--listen", &listen, "--redis-url", &redis_url])
+        // The per-request access log would bury the checks; warnings still show.
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
@@ -53,6 +55,7 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
         .args(["serve", "--listen", &platform_listen, "--config"])
         .arg(crate::project_root().join("tests/interop/platform.toml"))
         .env("ROUTEWISE_INTEROP_REDIS_URL", &redis_url)
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
