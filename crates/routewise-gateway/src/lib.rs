@@ -55,6 +55,12 @@
 //! * Every response has `x-request-id` and `apim-request-id`; `x-ms-client-request-id` is
 //!   echoed. Accepted sockets get `TCP_NODELAY`; request heads must arrive within
 //!   `header_read_timeout`.
+//! * Every request yields one `routewise::access` event when its answer is complete (a
+//!   stream's end or its client leaving included): request id, status, error code, requested
+//!   and served model, deployment, router and mode, latency, time to first token, usage,
+//!   attempts and the rate-limit outcome, with OpenTelemetry `gen_ai.*` names (see
+//!   [`telemetry`]). `GET /metrics` serves Prometheus counters and histograms, behind the
+//!   same access control as the API.
 
 mod banner;
 pub mod cli;
