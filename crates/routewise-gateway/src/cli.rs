@@ -56,6 +56,10 @@ enum Command {
         /// Where to write the artifact.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Item weight `n^-x` for a task family of `n` items (0 = every item alike, 1 = every
+        /// family alike); families are read from `task` at training time only.
+        #[arg(long, default_value_t = FAMILY_BALANCE, value_parser = balance)]
+        family_balance: f64,
     },
     /// Fit on one split and report routing quality and cost on another.
     Eval {
@@ -71,7 +75,20 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Item weight `n^-x` for a task family of `n` training items (see `train`).
+        #[arg(long, default_value_t = FAMILY_BALANCE, value_parser = balance)]
+        family_balance: f64,
     },
+}
+
+/// The library's default (`FitConfig::family_balance`), shown in `--help`.
+const FAMILY_BALANCE: f64 = 0.5;
+
+fn balance(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a number from 0 to 1")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,12 +133,17 @@ impl Cli {
                 redis_url,
                 ..
             } => serve(config, listen, redis_url).await,
-            Command::Train { data, out } => {
-                let cfg = learned::TrainConfig {
+            Command::Train {
+                data,
+                out,
+                family_balance,
+            } => {
+                let mut cfg = learned::TrainConfig {
                     data,
                     out,
                     ..Default::default()
                 };
+                cfg.fit.family_balance = family_balance;
                 report(learned::train(&cfg).map(|s| {
                     format!(
                         "trained on {} items in {:.1} s; heads: {}; artifact {} bytes",
@@ -137,6 +159,7 @@ impl Cli {
                 test,
                 mode,
                 json,
+                family_balance,
             } => {
                 let modes = match mode {
                     ModeArg::Balanced => vec![Mode::Balanced],
@@ -144,12 +167,13 @@ impl Cli {
                     ModeArg::Cost => vec![Mode::Cost],
                     ModeArg::All => Mode::ALL.to_vec(),
                 };
-                let cfg = learned::eval::EvalConfig {
+                let mut cfg = learned::eval::EvalConfig {
                     train,
                     test,
                     modes,
                     ..Default::default()
                 };
+                cfg.fit.family_balance = family_balance;
                 report(learned::eval::run(&cfg).map(|r| {
                     if json {
                         r.to_json().to_string()
@@ -306,6 +330,30 @@ mod tests {
         assert_eq!(cli.log_format(), LogFormat::Text);
         assert!(Cli::try_parse_from(["routewise", "serve", "--log-format", "xml"]).is_err());
         assert!(Cli::try_parse_from(["routewise", "train"]).is_err());
+    }
+
+    #[test]
+    fn family_balance_defaults_to_the_library_and_is_bounded() {
+        assert_eq!(
+            FAMILY_BALANCE,
+            routewise_strategy::learned::FitConfig::default().family_balance
+        );
+        let train = |x: &str| {
+            Cli::try_parse_from(["routewise", "train", "--data", "d", "--family-balance", x])
+        };
+        assert!(matches!(
+            train("0").unwrap().command,
+            Command::Train { family_balance, .. } if family_balance == 0.0
+        ));
+        for bad in ["1.5", "-0.1", "half", "NaN"] {
+            assert!(train(bad).is_err(), "{bad}");
+        }
+        let cli =
+            Cli::try_parse_from(["routewise", "eval", "--train", "a", "--test", "b"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Eval { family_balance, .. } if family_balance == FAMILY_BALANCE
+        ));
     }
 
     use tokio::runtime::RuntimeFlavor;
