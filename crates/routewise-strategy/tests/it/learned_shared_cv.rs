@@ -12,7 +12,7 @@ use routewise_strategy::learned::{Dataset, EmbeddingChoice, TrainConfig, train};
 
 /// The default configuration, with optional overrides for ablations
 /// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`, `RW_QUESTION`,
-/// `RW_COUNTS`, `RW_BALANCE`; `RW_EMB=off` for the
+/// `RW_COUNTS`, `RW_BALANCE`, and `RW_SEED` for the folds; `RW_EMB=off` for the
 /// no-embedding figures of a build with the `embeddings` feature).
 fn config() -> EvalConfig {
     let mut cfg = EvalConfig::default();
@@ -73,7 +73,9 @@ fn five_fold_grouped_cv_on_shared_train() {
     let Some(dir) = data_dir() else { return };
     let ds = Dataset::load(&[dir]).expect("shared data loads");
     let t = std::time::Instant::now();
-    let cv = cross_validate(&ds, 5, 0, &config()).expect("cv runs");
+    // `RW_SEED` re-draws the folds, to see that a figure is not an accident of one split.
+    let seed = std::env::var("RW_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let cv = cross_validate(&ds, 5, seed, &config()).expect("cv runs");
     println!(
         "5-fold grouped CV ({:.1} s)\n{}",
         t.elapsed().as_secs_f64(),
