@@ -23,6 +23,7 @@ use routewise_strategy::{
 use routewise_types::CreateResponse;
 use serde_json::{Value, json};
 
+use crate::background::Start;
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed};
@@ -77,13 +78,16 @@ enum Attempted {
 }
 
 /// Serves one request; `quota` receives the rate-limit status to report in the answer's
-/// `x-ratelimit-*` headers (for limited deployments only), whatever the outcome.
+/// `x-ratelimit-*` headers (for limited deployments only), whatever the outcome. A background
+/// run passes its `bg` handle: once the request passed the filter and the limits,
+/// [`Start::admitted`] stores it `queued` and answers the submission before any upstream call.
 pub(crate) async fn dispatch(
     state: &AppState,
     mut req: CreateResponse,
     headers: &HeaderMap,
     quota: &mut Option<RateLimitStatus>,
     access: &mut Access,
+    bg: Option<&Start>,
 ) -> Result<Reply, GatewayError> {
     // An unknown model is the first thing to report, before any store round trip.
     let name = req.model.as_deref().unwrap_or_default();
@@ -107,11 +111,17 @@ pub(crate) async fn dispatch(
         crate::filter::Screened::Pass(filter) => filter,
         crate::filter::Screened::Blocked(reply) => return reply,
     };
-    let finish = Finish {
+    let mut finish = Finish {
         details: None,
         previous: prepared.previous,
         save: prepared.save,
+        background: bg.map(|b| b.id.clone()),
     };
+    if bg.is_some()
+        && let Some(save) = finish.save.as_mut()
+    {
+        save.guard();
+    }
     let controls_on = router_controls_enabled(headers);
     match target {
         Target::Deployment(d) => {
@@ -119,6 +129,9 @@ pub(crate) async fn dispatch(
                 validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
             }
             access.rate_limit = admitted(state, access, admit_pinned(state, d, &req, quota).await)?;
+            if let Some(bg) = bg {
+                bg.admitted(&mut req, &finish, quota, access).await?;
+            }
             let plan = RoutePlan::single(PlannedAttempt::to(&d.config.deployment));
             let strategy = Pinned::new(d.config.deployment.name.clone());
             let ctx = RunContext {
@@ -153,6 +166,9 @@ pub(crate) async fn dispatch(
             let admission = admit_routed(state, r, &plan, &req, quota, &mut limited).await;
             let gate = admitted(state, access, admission)?;
             access.rate_limit = limited;
+            if let Some(bg) = bg {
+                bg.admitted(&mut req, &finish, quota, access).await?;
+            }
             // A router without limits of its own reports the quota of the deployment that
             // serves (what a failover check returns).
             let report_served = r.limit.is_none();

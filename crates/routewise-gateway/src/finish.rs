@@ -20,6 +20,9 @@ pub(crate) struct Finish {
     pub previous: Option<String>,
     /// Where the finished response is stored, if it is.
     pub save: Option<Save>,
+    /// A background response's own id: the upstream's id is replaced by it wherever it
+    /// appears, and `background` is set.
+    pub background: Option<String>,
 }
 
 /// True for the `response.*` lifecycle events, which carry the whole response object.
@@ -45,14 +48,29 @@ fn is_terminal(ty: &str) -> bool {
 impl Finish {
     /// True when the answer passes through untouched.
     pub(crate) fn is_noop(&self) -> bool {
-        self.details.is_none() && self.previous.is_none() && self.save.is_none()
+        self.details.is_none()
+            && self.previous.is_none()
+            && self.save.is_none()
+            && self.background.is_none()
     }
 
     fn stamps(&self) -> bool {
-        self.details.is_some() || self.previous.is_some()
+        self.details.is_some() || self.previous.is_some() || self.background.is_some()
     }
 
-    fn stamp(&self, response: &mut Map<String, Value>) {
+    /// Adds the gateway's fields to a response object.
+    pub(crate) fn stamp(&self, response: &mut Map<String, Value>) {
+        if let Some(ours) = &self.background {
+            if let Some(Value::String(theirs)) = response.get("id").cloned()
+                && theirs != *ours
+            {
+                for v in response.values_mut() {
+                    replace_string(v, &theirs, ours);
+                }
+            }
+            response.insert("id".into(), Value::String(ours.clone()));
+            response.insert("background".into(), Value::Bool(true));
+        }
         if let Some(d) = &self.details {
             response.insert("model_selection_details".into(), d.clone());
         }
@@ -109,6 +127,16 @@ impl Finish {
     }
 }
 
+/// Replaces every string equal to `from` inside `v` by `to`.
+fn replace_string(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_string(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|i| replace_string(i, from, to)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +156,7 @@ mod tests {
             details: Some(d.clone()),
             previous: Some("resp_0".into()),
             save: None,
+            background: None,
         };
         let created = ev(
             "response.created",
@@ -151,6 +180,24 @@ mod tests {
         .unwrap();
         assert_eq!(body["model_selection_details"], d);
         assert_eq!(body["previous_response_id"], "resp_0");
+    }
+
+    #[tokio::test]
+    async fn background_responses_take_the_gateway_id_everywhere() {
+        let finish = Finish {
+            background: Some("resp_ours".into()),
+            ..Finish::default()
+        };
+        let body = Bytes::from(
+            json!({"id": "up_1", "background": false, "output": [{"response_id": "up_1", "text": "up_1 stays"}]})
+                .to_string(),
+        );
+        let out: Value =
+            serde_json::from_slice(&finish.json(body, &mut Seen::default()).await).unwrap();
+        assert_eq!(out["id"], "resp_ours");
+        assert_eq!(out["background"], true);
+        assert_eq!(out["output"][0]["response_id"], "resp_ours");
+        assert_eq!(out["output"][0]["text"], "up_1 stays");
     }
 
     #[tokio::test]

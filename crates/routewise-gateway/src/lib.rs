@@ -62,6 +62,7 @@
 //!   [`telemetry`]). `GET /metrics` serves Prometheus counters and histograms, behind the
 //!   same access control as the API.
 
+mod background;
 mod banner;
 pub mod cli;
 pub mod config;

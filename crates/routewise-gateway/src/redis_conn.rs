@@ -55,4 +55,19 @@ impl RedisConn {
             .await
             .cloned()
     }
+
+    /// A connection of its own, for a command that blocks the connection it runs on (`XREAD
+    /// BLOCK`): on the shared one it would stall every other caller. Replies may take up to
+    /// `block` longer than usual.
+    pub(crate) async fn dedicated(
+        &self,
+        block: Duration,
+    ) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(IO_TIMEOUT))
+            .set_response_timeout(Some(IO_TIMEOUT + block));
+        self.client
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await
+    }
 }

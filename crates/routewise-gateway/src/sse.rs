@@ -118,7 +118,18 @@ async fn render(buf: &mut BytesMut, ev: &SseEvent, finish: &Finish, access: &mut
     encode(buf, &ev.ty, shaped.as_ref().unwrap_or(&ev.data));
 }
 
-fn encode(buf: &mut BytesMut, ty: &str, data: &[u8]) {
+/// The headers of every event-stream answer.
+pub(crate) fn event_stream_headers(h: &mut http::HeaderMap) {
+    use http::{HeaderValue, header};
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+}
+
+pub(crate) fn encode(buf: &mut BytesMut, ty: &str, data: &[u8]) {
     buf.put_slice(b"event: ");
     buf.put_slice(ty.as_bytes());
     buf.put_u8(b'\n');
@@ -131,7 +142,7 @@ fn encode(buf: &mut BytesMut, ty: &str, data: &[u8]) {
     buf.put_u8(b'\n');
 }
 
-fn error_frame(code: &str, message: &str) -> Bytes {
+pub(crate) fn error_frame(code: &str, message: &str) -> Bytes {
     let data = json!({"type": "error", "code": code, "message": message, "param": null});
     let mut buf = BytesMut::new();
     encode(&mut buf, "error", data.to_string().as_bytes());

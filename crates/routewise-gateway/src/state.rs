@@ -140,6 +140,8 @@ pub(crate) struct AppState {
     pub limiter: Option<RateLimiter>,
     /// Counters and histograms for `GET /metrics`, preallocated per deployment and router.
     pub metrics: Arc<Metrics>,
+    /// Background responses running in this process (their stop switches; state is in Redis).
+    pub background: crate::background::Registry,
 }
 
 impl AppState {
@@ -287,6 +289,7 @@ impl AppState {
             routers,
             models_body,
             draining: AtomicBool::new(false),
+            background: crate::background::Registry::default(),
         }
     }
 

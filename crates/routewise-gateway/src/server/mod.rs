@@ -174,10 +174,13 @@ async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(settings.shutdown_grace, graceful.shutdown())
+    let deadline = tokio::time::Instant::now() + settings.shutdown_grace;
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("shutdown grace period elapsed with requests still in flight");
     }
+    // Background responses get what is left of the grace, then are marked failed.
+    state.background.drain(deadline).await;
 }

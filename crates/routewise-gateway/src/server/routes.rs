@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
+use crate::background;
 use crate::config::AccessControl;
 use crate::dispatch::{Reply, dispatch};
 use crate::error::GatewayError;
@@ -51,6 +52,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 &format!("{root}/responses/{{id}}/input_items"),
                 get(stored::list_items),
             )
+            .route(
+                &format!("{root}/responses/{{id}}/cancel"),
+                post(stored::cancel),
+            )
             .route(&format!("{root}/models"), get(models));
     }
     let mut app = app
@@ -82,13 +87,29 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
         Route::Create,
     );
     let mut quota = None;
-    let result = async {
+    let parsed = async {
         let bytes = read_body(&state, &parts.headers, body).await?;
-        let request = parse_body(&bytes)?;
-        drop(bytes);
-        dispatch(&state, request, &parts.headers, &mut quota, &mut access).await
+        parse_body(&bytes)
     }
     .await;
+    let result = match parsed {
+        Ok(request) if request.background == Some(true) => {
+            let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+            return background::submit(&state, request, &parts.headers, request_id, access).await;
+        }
+        Ok(request) => {
+            dispatch(
+                &state,
+                request,
+                &parts.headers,
+                &mut quota,
+                &mut access,
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let mut resp = match result {
         Ok(Reply::Json(body)) => {
             access.status = Some(200);
@@ -99,13 +120,7 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
             // The stream body owns the record from here and emits it when it ends.
             let idle = state.settings().upstream_timeout;
             let mut resp = Response::new(sse::body(reply, idle, access));
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/event-stream; charset=utf-8"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+            sse::event_stream_headers(resp.headers_mut());
             resp
         }
         Err(e) => {
@@ -186,12 +201,25 @@ async fn models(State(state): State<Arc<AppState>>) -> Response {
 /// The Prometheus exposition; behind access control like the API, since it names the
 /// deployments and shows their traffic.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut resp = (StatusCode::OK, state.metrics.render()).into_response();
+    let mut text = state.metrics.render();
+    background_gauge(&mut text, state.background.running());
+    let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(telemetry::CONTENT_TYPE),
     );
     resp
+}
+
+/// `routewise_background_running`: background responses this process is running now.
+fn background_gauge(out: &mut String, running: usize) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "# HELP routewise_background_running Background responses this process is running.\n\
+         # TYPE routewise_background_running gauge\n\
+         routewise_background_running {running}\n"
+    );
 }
 
 async fn healthz() -> Response {

@@ -1,5 +1,6 @@
-//! The stored-response routes: `GET` and `DELETE .../responses/{id}`, and
-//! `GET .../responses/{id}/input_items`.
+//! The stored-response routes: `GET` (also as a resumed stream) and `DELETE
+//! .../responses/{id}`, `GET .../responses/{id}/input_items` and
+//! `POST .../responses/{id}/cancel`.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::routes::json;
+use crate::background;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::store::{ItemsPage, Stored, page};
@@ -28,18 +30,40 @@ fn not_found(state: &AppState, id: String) -> GatewayError {
     }
 }
 
-/// The stored response `id`, or the 404 that says why there is none.
+/// The stored response `id` as it stands (a background response whose gateway stopped is
+/// reported failed), or the 404 that says why there is none.
 async fn stored(state: &AppState, id: String) -> Result<Stored, GatewayError> {
     let Some(store) = &state.store else {
         return Err(not_found(state, id));
     };
-    store.get(&id).await?.ok_or_else(|| not_found(state, id))
+    let found = store
+        .get(&id)
+        .await?
+        .ok_or_else(|| not_found(state, id.clone()))?;
+    background::reconcile(store, &id, found).await
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
 }
 
 pub(super) async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(params): Path<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    let pairs = query_pairs(query.as_deref());
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if matches!(value("stream"), Some("true" | "1" | "True")) {
+        return background::replay(&state, id_of(params), value("starting_after")).await;
+    }
     match stored(&state, id_of(params)).await {
         Ok(s) => json(StatusCode::OK, s.response.to_string()),
         Err(e) => e.into_response(),
@@ -70,10 +94,7 @@ pub(super) async fn list_items(
     Path(params): Path<Vec<(String, String)>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
+    let pairs = query_pairs(query.as_deref());
     let request = match ItemsPage::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(p) => p,
         Err((message, param)) => {
@@ -88,6 +109,16 @@ pub(super) async fn list_items(
     });
     match result {
         Ok(body) => json(StatusCode::OK, body.to_string()),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn cancel(
+    State(state): State<Arc<AppState>>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Response {
+    match background::cancel(&state, id_of(params)).await {
+        Ok(response) => json(StatusCode::OK, response.to_string()),
         Err(e) => e.into_response(),
     }
 }

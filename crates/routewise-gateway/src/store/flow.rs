@@ -6,18 +6,41 @@ use std::sync::Arc;
 use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
 
-use super::{ResponseStore, StoredRef, input_items};
+use super::{Guard, ResponseStore, StoredRef, input_items};
 use crate::error::GatewayError;
 
 /// Where and with which items a finished response is stored.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Save {
     store: Arc<ResponseStore>,
     input_items: Vec<Value>,
     earlier: Vec<Value>,
+    /// Background responses: never overwrite a terminal record (a cancel may have won).
+    guarded: bool,
 }
 
 impl Save {
+    /// From now on, saves never replace a finished (or deleted) response: a background run
+    /// loses to a cancel or to an expired lease.
+    pub(crate) fn guard(&mut self) {
+        self.guarded = true;
+    }
+
+    /// Stores `response` under `id` as `guard` allows; false when refused.
+    pub(crate) async fn put(
+        &self,
+        id: &str,
+        response: &Value,
+        guard: Guard,
+    ) -> Result<bool, GatewayError> {
+        let stored = StoredRef {
+            response,
+            input_items: &self.input_items,
+            earlier: &self.earlier,
+        };
+        self.store.put_guarded(id, &stored, guard).await
+    }
+
     /// Stores a finished response object. A store failure is logged, not returned: the
     /// client already has its answer.
     pub(crate) async fn save(&self, response: &Value) {
@@ -30,7 +53,15 @@ impl Save {
             input_items: &self.input_items,
             earlier: &self.earlier,
         };
-        if let Err(e) = self.store.put(id, &stored).await {
+        let result = if self.guarded {
+            self.store
+                .put_guarded(id, &stored, Guard::Update)
+                .await
+                .map(drop)
+        } else {
+            self.store.put(id, &stored).await
+        };
+        if let Err(e) = result {
             tracing::error!(response_id = id, error = %e, "the response was not stored");
         }
     }
@@ -99,6 +130,7 @@ pub(crate) async fn prepare(
             store: Arc::clone(store),
             input_items: own,
             earlier,
+            guarded: false,
         });
     }
     Ok(out)

@@ -6,6 +6,7 @@
 //! never in gateway memory. The connection is opened on first use and shared; a Redis outage
 //! fails retrievals with 503 but never the answer a client already paid for.
 
+mod background;
 mod flow;
 mod items;
 
@@ -18,6 +19,7 @@ use crate::config::StoreSettings;
 use crate::error::GatewayError;
 use crate::redis_conn::RedisConn;
 
+pub(crate) use background::{Guard, LoggedEvent};
 pub(crate) use flow::{Save, prepare};
 pub(crate) use items::{ItemsPage, input_items, page};
 

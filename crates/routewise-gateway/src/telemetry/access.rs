@@ -36,6 +36,9 @@ pub(crate) struct ErrorCode(pub Cow<'static, str>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
     Create,
+    /// The run of a background response, after its submission was answered.
+    Background,
+    Cancel,
     Retrieve,
     Delete,
     InputItems,
@@ -58,6 +61,8 @@ impl Route {
         }
         if path.ends_with("/responses") && method == Method::POST {
             Self::Create
+        } else if path.contains("/responses/") && path.ends_with("/cancel") {
+            Self::Cancel
         } else if path.ends_with("/input_items") {
             Self::InputItems
         } else if path.contains("/responses/") {
@@ -76,6 +81,8 @@ impl Route {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Create => "responses.create",
+            Self::Background => "responses.background",
+            Self::Cancel => "responses.cancel",
             Self::Retrieve => "responses.retrieve",
             Self::Delete => "responses.delete",
             Self::InputItems => "responses.input_items",
@@ -133,6 +140,8 @@ pub(crate) enum Outcome {
     StreamError,
     /// The client went away before the answer was complete.
     ClientDisconnected,
+    /// A background response was cancelled (`POST /responses/{id}/cancel`).
+    Cancelled,
 }
 
 impl Outcome {
@@ -144,6 +153,7 @@ impl Outcome {
             Self::Error => "error",
             Self::StreamError => "stream_error",
             Self::ClientDisconnected => "client_disconnected",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -158,6 +168,8 @@ pub(crate) struct Access {
     route: Route,
     /// Emit when dropped without [`Access::dismiss`].
     armed: bool,
+    /// A background submission: its run's record counts the request in the metrics.
+    pub counted_by_run: bool,
     /// `model` as the client sent it (truncated).
     pub requested: Option<String>,
     /// The resolved deployment or router (metrics target index).
@@ -201,6 +213,7 @@ impl Access {
             method,
             route,
             armed: true,
+            counted_by_run: false,
             requested: None,
             target: None,
             routed: false,
@@ -234,6 +247,12 @@ impl Access {
         );
     }
 
+    /// Makes this the record of another operation (a background run's refusal becomes its
+    /// submission's record).
+    pub(crate) fn set_route(&mut self, route: Route) {
+        self.route = route;
+    }
+
     /// Don't emit on drop: someone else logs this request.
     pub(crate) fn dismiss(&mut self) {
         self.armed = false;
@@ -258,7 +277,12 @@ impl Access {
             .as_deref()
             .or(self.seen.error_code.as_deref());
         let m = &self.metrics;
-        if self.route == Route::Create {
+        let counted = match self.route {
+            Route::Create => !self.counted_by_run,
+            Route::Background => true,
+            _ => false,
+        };
+        if counted {
             m.record(&RequestSample {
                 target: self.target.unwrap_or_else(|| m.unknown()),
                 deployment: self.deployment,
@@ -291,7 +315,7 @@ impl Access {
                     http.response.status_code = status,
                     "error.type" = error_code,
                     routewise.outcome = outcome.label(),
-                    gen_ai.operation.name = (self.route == Route::Create).then_some("chat"),
+                    gen_ai.operation.name = matches!(self.route, Route::Create | Route::Background).then_some("chat"),
                     gen_ai.request.model = self.requested.as_deref(),
                     gen_ai.response.model = served_model,
                     gen_ai.response.id = self.seen.response_id.as_deref(),
@@ -350,6 +374,11 @@ mod tests {
                 Route::InputItems,
             ),
             (Method::GET, "/openai/v1/models", Route::Models),
+            (
+                Method::POST,
+                "/openai/v1/responses/resp_1/cancel",
+                Route::Cancel,
+            ),
             (Method::GET, "/metrics", Route::Metrics),
             (Method::GET, "/healthz", Route::Health),
             (Method::GET, "/openai/v1/responses", Route::Other),

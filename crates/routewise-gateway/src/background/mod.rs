@@ -1,0 +1,209 @@
+//! Background responses (`background: true`): answered at once with a `queued` response,
+//! then run by a task of their own through the normal pipeline (routing, failover, limits,
+//! content filter, `Finish`), their state kept in Redis so any replica can report, resume or
+//! cancel them.
+//!
+//! * **State**: the stored record (`queued` → `in_progress` → terminal) under the gateway's
+//!   own `resp_…` id; every write after the first is guarded (a Lua script) so that nothing
+//!   replaces a terminal record: a cancel or a failure report always wins over a late answer.
+//! * **Lease**: the running task refreshes `bg:lease:{id}` every [`TICK`] with a [`LEASE_TTL`]
+//!   lifetime. A `GET` or cancel that finds a non-terminal response without a lease reports it
+//!   `failed` (`server_error`) and persists that: the replica running it stopped.
+//! * **Cancel**: the replica that takes `POST /cancel` writes `cancelled` (guarded) and sets
+//!   `bg:cancel:{id}`; the running task stops at once when it runs here (the registry below),
+//!   or at its next tick on another replica. Stopping drops the upstream call.
+//! * **Streams**: every event is appended to the Redis Stream `bg:events:{id}` (same lifetime
+//!   as the record), so `GET /responses/{id}?stream=true&starting_after=N` replays what followed
+//!   `N` and then follows live events. The client that created it may leave: the run goes on.
+//! * **Shutdown**: graceful shutdown waits for running tasks within the shutdown grace, then
+//!   stops the rest and marks them `failed`.
+
+mod cancel;
+mod object;
+mod replay;
+mod run;
+mod submit;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+use crate::store::{Guard, ResponseStore, Stored, StoredRef};
+
+pub(crate) use cancel::cancel;
+pub(crate) use object::{is_background, is_terminal_status, status_of};
+pub(crate) use replay::replay;
+pub(crate) use run::Start;
+pub(crate) use submit::submit;
+
+/// How long a lease outlives its last refresh: a replica silent for this long is presumed
+/// gone.
+pub(crate) const LEASE_TTL: Duration = Duration::from_secs(10);
+/// How often a running task refreshes its lease and looks for a cancel from another replica.
+pub(crate) const TICK: Duration = Duration::from_millis(200);
+
+/// What `error.message` says when the replica running a response stopped.
+pub(crate) const ORPHANED: &str =
+    "The gateway running this background response stopped before it finished.";
+/// ... and when this gateway shut down first.
+pub(crate) const SHUT_DOWN: &str =
+    "The gateway shut down before this background response finished.";
+
+/// Why a running task is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// `POST /responses/{id}/cancel` (the record already says `cancelled`).
+    Cancelled,
+    /// Graceful shutdown ran out of time: the task reports the response failed.
+    Shutdown,
+}
+
+/// The background tasks running in this process: how a local cancel reaches its task, and
+/// what shutdown waits for. The state itself is in Redis; this only holds stop switches.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    running: Mutex<HashMap<String, watch::Sender<Option<Stop>>>>,
+    count: watch::Sender<usize>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            running: Mutex::new(HashMap::new()),
+            count: watch::Sender::new(0),
+        }
+    }
+}
+
+/// Removes a task from the [`Registry`] when its run ends, however it ends.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    state: Arc<AppState>,
+    id: String,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.state.background.remove(&self.id);
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<Stop>>>> {
+        // A panic while holding this lock cannot leave the map inconsistent (single calls).
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers task `id`; its stop switch is the receiver.
+    fn insert(
+        &self,
+        state: &Arc<AppState>,
+        id: &str,
+    ) -> (watch::Receiver<Option<Stop>>, Registered) {
+        let (tx, rx) = watch::channel(None);
+        let n = {
+            let mut map = self.lock();
+            map.insert(id.to_owned(), tx);
+            map.len()
+        };
+        self.count.send_replace(n);
+        (
+            rx,
+            Registered {
+                state: Arc::clone(state),
+                id: id.to_owned(),
+            },
+        )
+    }
+
+    fn remove(&self, id: &str) {
+        let n = {
+            let mut map = self.lock();
+            map.remove(id);
+            map.len()
+        };
+        self.count.send_replace(n);
+    }
+
+    /// Stops task `id` if it runs here; false when it does not.
+    pub(crate) fn stop(&self, id: &str, why: Stop) -> bool {
+        self.lock().get(id).is_some_and(|tx| {
+            tx.send_replace(Some(why));
+            true
+        })
+    }
+
+    /// How many background tasks run in this process.
+    pub(crate) fn running(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// Waits until no task runs, or until `deadline`; true when none is left.
+    pub(crate) async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
+        let mut rx = self.count.subscribe();
+        tokio::time::timeout_at(deadline, rx.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Graceful shutdown: waits for running tasks until `deadline`, then stops the rest (they
+    /// report their responses failed) and waits a little for them to say so.
+    pub(crate) async fn drain(&self, deadline: tokio::time::Instant) {
+        if self.idle_by(deadline).await {
+            return;
+        }
+        let stopped: Vec<String> = {
+            let map = self.lock();
+            map.iter()
+                .map(|(id, tx)| {
+                    tx.send_replace(Some(Stop::Shutdown));
+                    id.clone()
+                })
+                .collect()
+        };
+        tracing::warn!(
+            count = stopped.len(),
+            "shutdown grace elapsed with background responses running; marking them failed"
+        );
+        // Their failure reports are bounded Redis writes.
+        let _ = self
+            .idle_by(tokio::time::Instant::now() + Duration::from_secs(5))
+            .await;
+    }
+}
+
+/// A stored response as it stands: a background response that is neither finished nor
+/// leased (its replica stopped) is marked `failed` first, and that is persisted.
+pub(crate) async fn reconcile(
+    store: &ResponseStore,
+    id: &str,
+    stored: Stored,
+) -> Result<Stored, GatewayError> {
+    let running = is_background(&stored.response)
+        && status_of(&stored.response).is_some_and(|s| !is_terminal_status(s));
+    if !running || store.lease_held(id).await? {
+        return Ok(stored);
+    }
+    let failed = object::failed(&stored.response, "server_error", ORPHANED);
+    let doc = StoredRef {
+        response: &failed,
+        input_items: &stored.input_items,
+        earlier: &stored.earlier,
+    };
+    if store.put_guarded(id, &doc, Guard::Orphaned).await? {
+        tracing::warn!(
+            response_id = id,
+            "a background response lost its gateway; marked failed"
+        );
+        return Ok(Stored {
+            response: failed,
+            ..stored
+        });
+    }
+    // Someone else finished it (or took the lease) meanwhile: report what is there now.
+    Ok(store.get(id).await?.unwrap_or(stored))
+}

@@ -1,0 +1,491 @@
+//! One background run: the task that takes a request through `dispatch` after its submission
+//! was answered, keeps its lease, writes its states and (for streams) its events, and stops
+//! when cancelled or shut down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::HeaderMap;
+use routewise_strategy::RoutingMode;
+use routewise_types::CreateResponse;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::object::{self, Sequencer, is_terminal_event};
+use super::{LEASE_TTL, Registered, SHUT_DOWN, Stop, TICK};
+use crate::dispatch::{Reply, StreamReply, dispatch};
+use crate::error::GatewayError;
+use crate::finish::Finish;
+use crate::limits::RateLimitStatus;
+use crate::state::AppState;
+use crate::store::{Guard, LoggedEvent, ResponseStore, Save};
+use crate::telemetry::{Access, Outcome, RateLimitOutcome};
+
+/// What the submission learns from its run: queued (answer 200 now) or refused before any
+/// upstream call (answer that error, as a foreground request would get it).
+pub(crate) enum Submitted {
+    Queued {
+        response: Value,
+        quota: Option<RateLimitStatus>,
+        seen: Resolved,
+    },
+    Refused {
+        error: GatewayError,
+        quota: Option<RateLimitStatus>,
+        access: Box<Access>,
+    },
+}
+
+/// What routing resolved, for the submission's access record.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub requested: Option<String>,
+    pub target: Option<usize>,
+    pub routed: bool,
+    pub mode: Option<RoutingMode>,
+    pub rate_limit: RateLimitOutcome,
+}
+
+impl Resolved {
+    fn of(access: &Access) -> Self {
+        Self {
+            requested: access.requested.clone(),
+            target: access.target,
+            routed: access.routed,
+            mode: access.mode.clone(),
+            rate_limit: access.rate_limit,
+        }
+    }
+
+    /// Copies this into the submission's record.
+    pub(crate) fn apply(self, access: &mut Access) {
+        access.requested = self.requested;
+        access.target = self.target;
+        access.routed = self.routed;
+        access.mode = self.mode;
+        access.rate_limit = self.rate_limit;
+    }
+}
+
+/// A background run's handle on its own state, shared by `dispatch` (which calls
+/// [`Start::admitted`] once the request passed its checks) and the task.
+pub(crate) struct Start {
+    /// The gateway's id for the response.
+    pub(crate) id: String,
+    stream: bool,
+    store: Arc<ResponseStore>,
+    reply: Mutex<Option<oneshot::Sender<Submitted>>>,
+    admitted: AtomicBool,
+    /// The last state written (`in_progress` once admitted): the base of a `failed` or
+    /// `cancelled` report.
+    snapshot: Mutex<Option<Value>>,
+    save: Mutex<Option<Save>>,
+    seq: Mutex<Sequencer>,
+    terminal_sent: AtomicBool,
+    live: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
+    log: Mutex<Option<mpsc::UnboundedSender<LoggedEvent>>>,
+}
+
+impl std::fmt::Debug for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Start")
+            .field("id", &self.id)
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Start {
+    pub(crate) fn new(
+        id: String,
+        stream: bool,
+        store: Arc<ResponseStore>,
+        reply: oneshot::Sender<Submitted>,
+        live: Option<mpsc::UnboundedSender<Bytes>>,
+        log: Option<mpsc::UnboundedSender<LoggedEvent>>,
+    ) -> Self {
+        let seq = Sequencer::new(&id);
+        Self {
+            id,
+            stream,
+            store,
+            reply: Mutex::new(Some(reply)),
+            admitted: AtomicBool::new(false),
+            snapshot: Mutex::new(None),
+            save: Mutex::new(None),
+            seq: Mutex::new(seq),
+            terminal_sent: AtomicBool::new(false),
+            live: Mutex::new(live),
+            log: Mutex::new(log),
+        }
+    }
+
+    fn is_admitted(&self) -> bool {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// Called by `dispatch` once the request passed the content filter and the rate limits:
+    /// takes the lease, stores the `queued` response (a failure here fails the submission with
+    /// 503, so no job is silently lost), answers the submission, then records `in_progress`
+    /// and strips `background` from what the upstream will see.
+    pub(crate) async fn admitted(
+        &self,
+        req: &mut CreateResponse,
+        finish: &Finish,
+        quota: &Option<RateLimitStatus>,
+        access: &Access,
+    ) -> Result<(), GatewayError> {
+        let save = finish.save.clone().ok_or_else(|| GatewayError::Internal {
+            message: "a background response has nowhere to be stored".into(),
+        })?;
+        self.store.refresh_lease(&self.id, LEASE_TTL).await?;
+        let mut queued = object::queued(&self.id, req, now_secs());
+        if let Value::Object(map) = &mut queued {
+            finish.stamp(map);
+        }
+        if let Err(e) = save.put(&self.id, &queued, Guard::Create).await {
+            let _ = self.store.release_lease(&self.id).await;
+            return Err(e);
+        }
+        self.admitted.store(true, Ordering::Release);
+        if self.stream {
+            let opening = lock(&self.seq).opening(&queued);
+            for ev in opening {
+                self.emit(ev);
+            }
+        }
+        if let Some(tx) = lock(&self.reply).take() {
+            // The submitter may have gone (client disconnected): the run goes on regardless.
+            let _ = tx.send(Submitted::Queued {
+                response: queued.clone(),
+                quota: *quota,
+                seen: Resolved::of(access),
+            });
+        }
+        let mut progress = queued;
+        progress["status"] = Value::from("in_progress");
+        if let Err(e) = save.put(&self.id, &progress, Guard::Update).await {
+            tracing::warn!(response_id = %self.id, error = %e, "could not record in_progress");
+        }
+        *lock(&self.snapshot) = Some(progress);
+        *lock(&self.save) = Some(save);
+        req.background = None;
+        Ok(())
+    }
+
+    /// Sends `ev` to the live client (if still there) and the event log; nothing after the
+    /// first terminal event.
+    fn emit(&self, ev: LoggedEvent) {
+        if self.terminal_sent.load(Ordering::Acquire) {
+            return;
+        }
+        if is_terminal_event(&ev.ty) {
+            self.terminal_sent.store(true, Ordering::Release);
+        }
+        if let Some(live) = lock(&self.live).as_ref() {
+            let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
+            crate::sse::encode(&mut buf, &ev.ty, &ev.data);
+            // A client that left is no reason to stop.
+            let _ = live.send(buf.freeze());
+        }
+        if let Some(log) = lock(&self.log).as_ref() {
+            let _ = log.send(ev);
+        }
+    }
+
+    /// Ends the live stream and the event log (the writer flushes what it has).
+    fn close(&self) {
+        lock(&self.live).take();
+        lock(&self.log).take();
+    }
+
+    /// Stores a terminal response unless one is stored already; emits its terminal event.
+    async fn conclude(&self, response: Value) {
+        let save = lock(&self.save).clone();
+        let mut shown = response;
+        if let Some(save) = save {
+            match save.put(&self.id, &shown, Guard::Update).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // A cancel or a failure report got there first: that is the outcome.
+                    if let Ok(Some(current)) = self.store.get(&self.id).await {
+                        shown = current.response;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(response_id = %self.id, error = %e, "the background response's final state was not stored");
+                }
+            }
+        }
+        if self.stream {
+            let ty = object::terminal_type(object::status_of(&shown).unwrap_or("failed"));
+            let ev = lock(&self.seq).own(ty, &shown);
+            self.emit(ev);
+        }
+    }
+
+    /// Reports the run failed with `code` and `message`.
+    async fn fail(&self, code: &str, message: &str) {
+        let base = lock(&self.snapshot).clone().unwrap_or(Value::Null);
+        self.conclude(object::failed(&base, code, message)).await;
+    }
+
+    /// Ends a cancelled run (the canceller already stored `cancelled`).
+    async fn cancelled(&self) {
+        let base = lock(&self.snapshot).clone().unwrap_or(Value::Null);
+        self.conclude(object::cancelled(&base)).await;
+    }
+
+    /// Answers the submission with `error` (the run never reached an upstream).
+    fn refuse(&self, error: GatewayError, quota: Option<RateLimitStatus>, access: Access) {
+        if let Some(tx) = lock(&self.reply).take() {
+            let _ = tx.send(Submitted::Refused {
+                error,
+                quota,
+                access: Box::new(access),
+            });
+        }
+    }
+}
+
+/// How the work ended.
+enum Ended {
+    Done(Result<(), GatewayError>),
+    Stopped(Stop),
+}
+
+/// Everything a run owns.
+pub(crate) struct Task {
+    pub state: Arc<AppState>,
+    pub req: CreateResponse,
+    pub headers: HeaderMap,
+    pub start: Start,
+    pub access: Access,
+    pub stop: watch::Receiver<Option<Stop>>,
+    pub registered: Registered,
+    pub writer: Option<JoinHandle<()>>,
+}
+
+/// The background run, from admission to its terminal state.
+pub(crate) async fn run(task: Task) {
+    let Task {
+        state,
+        req,
+        headers,
+        start,
+        mut access,
+        mut stop,
+        registered,
+        writer,
+    } = task;
+    let idle = state.settings().upstream_timeout;
+    let mut quota = None;
+    let ended = {
+        let work = async {
+            let reply =
+                dispatch(&state, req, &headers, &mut quota, &mut access, Some(&start)).await;
+            match reply {
+                Ok(Reply::Json(_)) => {
+                    access.status = Some(200);
+                    Ok(())
+                }
+                Ok(Reply::Stream(reply)) => {
+                    access.status = Some(200);
+                    consume(&start, reply, idle, &mut access).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        };
+        tokio::pin!(work);
+        let keeper = keep_lease(&start);
+        tokio::pin!(keeper);
+        tokio::select! {
+            result = &mut work => Ended::Done(result),
+            why = stop.wait_for(Option::is_some) => match why {
+                Ok(why) => Ended::Stopped(why.unwrap_or(Stop::Shutdown)),
+                Err(_) => Ended::Stopped(Stop::Shutdown),
+            },
+            why = &mut keeper => Ended::Stopped(why),
+        }
+    };
+    match ended {
+        Ended::Done(Ok(())) => {}
+        Ended::Done(Err(e)) if !start.is_admitted() => {
+            access.dismiss();
+            start.refuse(e, quota, access);
+            return;
+        }
+        Ended::Done(Err(e)) => {
+            access.status = Some(e.status().as_u16());
+            access.error_code = Some(e.code());
+            let body = e.body();
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or("The upstream call failed.");
+            let code = if e.status().is_client_error() {
+                e.code()
+            } else {
+                "server_error".into()
+            };
+            start.fail(&code, message).await;
+        }
+        Ended::Stopped(_) if !start.is_admitted() => {
+            access.dismiss();
+            start.refuse(
+                GatewayError::StoreUnavailable {
+                    message: "The gateway is shutting down.".into(),
+                },
+                quota,
+                access,
+            );
+            return;
+        }
+        Ended::Stopped(Stop::Cancelled) => {
+            access.status.get_or_insert(200);
+            access.outcome = Some(Outcome::Cancelled);
+            start.cancelled().await;
+        }
+        Ended::Stopped(Stop::Shutdown) => {
+            access.status.get_or_insert(200);
+            access.outcome = Some(Outcome::Failed);
+            access.error_code = Some("gateway_shutdown".into());
+            start.fail("server_error", SHUT_DOWN).await;
+        }
+    }
+    start.close();
+    if let Err(e) = start.store.release_lease(&start.id).await {
+        tracing::debug!(response_id = %start.id, error = %e, "lease not released; it expires");
+    }
+    drop(start);
+    if let Some(writer) = writer {
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    }
+    // The run's access record is emitted here, then the registry forgets the task.
+    drop(access);
+    drop(registered);
+}
+
+/// Refreshes the lease every [`TICK`] once admitted; returns when another replica asked for
+/// a cancel.
+async fn keep_lease(start: &Start) -> Stop {
+    let mut warned = false;
+    loop {
+        tokio::time::sleep(TICK).await;
+        if !start.is_admitted() {
+            continue;
+        }
+        match start.store.refresh_lease(&start.id, LEASE_TTL).await {
+            Ok(true) => return Stop::Cancelled,
+            Ok(false) => warned = false,
+            Err(e) if !warned => {
+                warned = true;
+                tracing::warn!(response_id = %start.id, error = %e, "could not refresh a background lease");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Plays a committed stream into the live client and the event log, storing the terminal
+/// response; a broken or idle upstream ends it `failed`.
+async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut Access) {
+    let StreamReply { head, rest, finish } = reply;
+    // An in-band failure replayed as it came carries no `Finish` save: store it here.
+    let own_save = finish.save.is_none();
+    for ev in head {
+        if forward(start, &finish, &ev, own_save, access).await {
+            return;
+        }
+    }
+    let Some(mut rest) = rest else {
+        start
+            .fail(
+                "server_error",
+                "The upstream stream ended before its final event.",
+            )
+            .await;
+        return;
+    };
+    loop {
+        match tokio::time::timeout(idle, rest.next()).await {
+            Ok(Some(Ok(ev))) => {
+                if forward(start, &finish, &ev, own_save, access).await {
+                    return;
+                }
+            }
+            Ok(Some(Err(failure))) => {
+                access.outcome = Some(Outcome::StreamError);
+                start.fail("server_error", failure.message()).await;
+                return;
+            }
+            Ok(None) => {
+                access.outcome = Some(Outcome::StreamError);
+                start
+                    .fail(
+                        "server_error",
+                        "The upstream stream ended before its final event.",
+                    )
+                    .await;
+                return;
+            }
+            Err(_) => {
+                access.outcome = Some(Outcome::StreamError);
+                start
+                    .fail("timeout", "The upstream stream went idle.")
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
+/// One upstream event through `Finish` and the sequencer; true at the terminal event.
+async fn forward(
+    start: &Start,
+    finish: &Finish,
+    ev: &crate::upstream::SseEvent,
+    own_save: bool,
+    access: &mut Access,
+) -> bool {
+    if access.first_token.is_none() && ev.ty.ends_with(".delta") {
+        access.first_token = Some(access.elapsed());
+    }
+    let shaped = finish.event(ev, &mut access.seen).await;
+    let data = shaped.as_ref().unwrap_or(&ev.data);
+    let Some(logged) = lock(&start.seq).upstream(&ev.ty, data) else {
+        return false;
+    };
+    if !is_terminal_event(&ev.ty) {
+        start.emit(logged);
+        return false;
+    }
+    let save = if own_save {
+        lock(&start.save).clone()
+    } else {
+        None
+    };
+    if let Some(save) = save
+        && let Ok(v) = serde_json::from_slice::<Value>(&logged.data)
+    {
+        if let Err(e) = save.put(&start.id, &v["response"], Guard::Update).await {
+            tracing::error!(response_id = %start.id, error = %e, "the background response was not stored");
+        }
+    }
+    start.emit(logged);
+    true
+}
