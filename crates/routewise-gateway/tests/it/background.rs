@@ -1,0 +1,570 @@
+//! Background responses over real HTTP and a real Redis: queued → completed, router
+//! background runs, the store requirement, cancel (here, twice, finished, foreground, from
+//! another replica), resumable streams, orphaned runs, shutdown and a Redis that is down.
+
+use std::time::{Duration, Instant};
+
+use crate::common::redis::RedisServer;
+use crate::common::{client, error_of, output_text, parse_sse, post, start};
+use routewise_gateway::RunningGateway;
+use serde_json::{Value, json};
+
+/// `fast` answers in milliseconds; `slow` streams about 60 tokens/s (a few hundred ms per
+/// answer); `crawl` takes seconds, so a cancel lands mid-answer.
+fn config(redis_url: &str, server: &str) -> String {
+    format!(
+        "[server]
+{server}
+
+[store]
+redis_url = \"{redis_url}\"
+
+[[deployments]]
+name = \"fast\"
+upstream = {{ kind = \"emulator\", ttft_ms = 1, tokens_per_second = 1000000 }}
+
+[[deployments]]
+name = \"slow\"
+upstream = {{ kind = \"emulator\", ttft_ms = 10, tokens_per_second = 60 }}
+
+[[deployments]]
+name = \"crawl\"
+upstream = {{ kind = \"emulator\", ttft_ms = 10, tokens_per_second = 15 }}
+"
+    )
+}
+
+async fn gateway(redis: &RedisServer) -> RunningGateway {
+    start(&config(&redis.url(), "")).await
+}
+
+async fn submit(gw: &RunningGateway, body: Value) -> Value {
+    let resp = post(gw, &body).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn get(gw: &RunningGateway, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", gw.base_url()))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn retrieve(gw: &RunningGateway, id: &str) -> Value {
+    let resp = get(gw, &format!("/responses/{id}")).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn cancel(gw: &RunningGateway, id: &str) -> reqwest::Response {
+    client()
+        .post(format!("{}/responses/{id}/cancel", gw.base_url()))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// Polls `GET /responses/{id}` every 10 ms until `done` holds (5 s at most).
+async fn poll(gw: &RunningGateway, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = retrieve(gw, id).await;
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "still {}: {r}", r["status"]);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn status(r: &Value) -> &str {
+    r["status"].as_str().unwrap_or_default()
+}
+
+/// The sum of the samples of `metric` whose line contains every `labels` pair.
+async fn metric(gw: &RunningGateway, metric: &str, labels: &[&str]) -> f64 {
+    let text = client()
+        .get(format!("{}/metrics", gw.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(metric) && labels.iter().all(|p| l.contains(p)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits until this process runs no background task (2 s at most); how long it took.
+async fn idle(gw: &RunningGateway) -> Duration {
+    let started = Instant::now();
+    while metric(gw, "routewise_background_running", &[]).await > 0.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a background task is still running"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+/// Reads a live SSE body event by event.
+struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    fn new(resp: reqwest::Response) -> Self {
+        assert_eq!(resp.status(), 200);
+        Self {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                return parse_sse(&block).pop();
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), self.resp.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()?;
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    async fn rest(mut self) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        while let Some(ev) = self.next().await {
+            out.push(ev);
+        }
+        out
+    }
+}
+
+fn seqs(events: &[(String, Value)]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|(_, d)| d["sequence_number"].as_u64().expect("a sequence number"))
+        .collect()
+}
+
+fn deltas(events: &[(String, Value)]) -> String {
+    events
+        .iter()
+        .filter(|(t, _)| t == "response.output_text.delta")
+        .map(|(_, d)| d["delta"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_background_response_is_queued_then_completes() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "slow", "input": "Name three primes.", "background": true, "metadata": {"job": "7"}}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("resp_"), "{id}");
+    assert_eq!(queued["object"], "response");
+    assert_eq!(status(&queued), "queued");
+    assert_eq!(queued["background"], true);
+    assert_eq!(queued["model"], "slow");
+    assert_eq!(queued["output"], json!([]));
+    assert_eq!(queued["usage"], Value::Null);
+    assert_eq!(queued["metadata"], json!({"job": "7"}));
+
+    // Right away, GET knows it (queued or already running), under the same id.
+    let early = retrieve(&gw, &id).await;
+    assert!(
+        matches!(status(&early), "queued" | "in_progress"),
+        "{early}"
+    );
+
+    let done = poll(&gw, &id, |r| status(r) == "completed").await;
+    assert_eq!(done["id"], id);
+    assert_eq!(done["background"], true);
+    assert!(output_text(&done).starts_with("[emulated slow]"), "{done}");
+    assert!(done["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(done["metadata"], json!({"job": "7"}));
+    let items: Value = get(&gw, &format!("/responses/{id}/input_items"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(items["data"][0]["content"][0]["text"], "Name three primes.");
+
+    // The run is counted once, with its tokens, against the deployment that served it.
+    idle(&gw).await;
+    let requests = metric(&gw, "routewise_requests_total", &["deployment=\"slow\""]).await;
+    assert_eq!(requests, 1.0);
+    let tokens = metric(&gw, "routewise_tokens_total", &["deployment=\"slow\""]).await;
+    assert!(tokens > 0.0);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_routed_background_response_reports_the_served_model() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "model-router", "input": "What is 2 + 2?", "background": true}),
+    )
+    .await;
+    assert_eq!(queued["model"], "model-router");
+    let id = queued["id"].as_str().unwrap();
+    let done = poll(&gw, id, |r| status(r) == "completed").await;
+    let served = done["model"].as_str().unwrap();
+    assert!(
+        ["fast", "slow", "crawl"].contains(&served),
+        "served by {served}"
+    );
+    assert_eq!(done["id"], id);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn background_needs_a_store_and_store_not_false() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "fast", "input": "hi", "background": true, "store": false}),
+    )
+    .await;
+    let err = error_of(resp, 400).await;
+    assert_eq!(err["param"], "background");
+    assert_eq!(err["code"], "unsupported_parameter");
+    assert_eq!(
+        err["message"],
+        "Background responses require store to be enabled."
+    );
+    gw.shutdown().await;
+
+    let bare = start(
+        "[[deployments]]\nname = \"fast\"\nupstream = { kind = \"emulator\", ttft_ms = 1 }\n",
+    )
+    .await;
+    let resp = post(
+        &bare,
+        &json!({"model": "fast", "input": "hi", "background": true}),
+    )
+    .await;
+    let err = error_of(resp, 400).await;
+    assert_eq!(err["param"], "background");
+    assert!(err["message"].as_str().unwrap().contains("[store]"));
+    bare.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_response_and_is_idempotent() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "crawl", "input": "Explain the history of the printing press.", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    poll(&gw, id, |r| status(r) == "in_progress").await;
+    assert_eq!(metric(&gw, "routewise_background_running", &[]).await, 1.0);
+
+    let resp = cancel(&gw, id).await;
+    assert_eq!(resp.status(), 200);
+    let cancelled: Value = resp.json().await.unwrap();
+    assert_eq!(status(&cancelled), "cancelled");
+    assert_eq!(cancelled["id"], id);
+    assert_eq!(cancelled["output"], json!([]));
+    // The run (and with it the upstream call, seconds from done) stops at once.
+    let took = idle(&gw).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the run took {took:?} to stop"
+    );
+
+    let again = cancel(&gw, id).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(status(&again.json::<Value>().await.unwrap()), "cancelled");
+    assert_eq!(status(&retrieve(&gw, id).await), "cancelled");
+    let runs = metric(&gw, "routewise_requests_total", &["deployment=\"crawl\""]).await;
+    assert_eq!(runs, 1.0);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn finished_foreground_and_unknown_responses_cannot_be_cancelled() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "fast", "input": "hi", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    let done = poll(&gw, id, |r| status(r) == "completed").await;
+    let err = error_of(cancel(&gw, id).await, 400).await;
+    assert_eq!(err["message"], "Cannot cancel a completed response.");
+    assert_eq!(
+        retrieve(&gw, id).await,
+        done,
+        "a refused cancel changes nothing"
+    );
+
+    let foreground = submit(&gw, json!({"model": "fast", "input": "hi"})).await;
+    let fid = foreground["id"].as_str().unwrap();
+    // Every API root has the route.
+    let resp = client()
+        .post(format!(
+            "{}/api/projects/p/openai/v1/responses/{fid}/cancel",
+            gw.endpoint()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let err = error_of(resp, 400).await;
+    assert_eq!(err["message"], "Cannot cancel a synchronous response.");
+    let resp = client()
+        .post(format!("{}/v1/responses/resp_nope/cancel", gw.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    let err = error_of(resp, 404).await;
+    assert_eq!(err["code"], "response_not_found");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancel_taken_by_another_replica_stops_the_run() {
+    let redis = RedisServer::start();
+    let a = gateway(&redis).await;
+    let b = gateway(&redis).await;
+    let queued = submit(
+        &a,
+        json!({"model": "crawl", "input": "Explain the history of the printing press.", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    poll(&b, id, |r| status(r) == "in_progress").await;
+    let resp = cancel(&b, id).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(status(&resp.json::<Value>().await.unwrap()), "cancelled");
+    // Replica A sees the flag at its next lease tick and stops its upstream call.
+    let took = idle(&a).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the run took {took:?} to stop"
+    );
+    assert_eq!(status(&retrieve(&a, id).await), "cancelled");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_background_stream_resumes_where_the_client_left_and_runs_without_it() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "slow", "input": "Describe the water cycle.", "background": true, "stream": true}),
+    )
+    .await;
+    let mut live = Events::new(resp);
+    let (ty, created) = live.next().await.unwrap();
+    assert_eq!(ty, "response.created");
+    assert_eq!(created["sequence_number"], 0);
+    assert_eq!(status(&created["response"]), "queued");
+    let id = created["response"]["id"].as_str().unwrap().to_owned();
+    let mut first = vec![(ty, created)];
+    while deltas(&first).split_whitespace().count() < 3 {
+        first.push(live.next().await.unwrap());
+    }
+    assert_eq!(first[1].0, "response.queued");
+    drop(live); // the client goes away mid-answer
+    let last = *seqs(&first).last().unwrap();
+    assert_eq!(seqs(&first), (0..=last).collect::<Vec<_>>());
+
+    // A new connection picks up exactly after the last event seen, follows the live
+    // remainder and ends with the terminal event.
+    let resumed = Events::new(
+        get(
+            &gw,
+            &format!("/responses/{id}?stream=true&starting_after={last}"),
+        )
+        .await,
+    )
+    .rest()
+    .await;
+    assert_eq!(
+        seqs(&resumed),
+        (last + 1..=last + resumed.len() as u64).collect::<Vec<_>>()
+    );
+    let (end, terminal) = resumed.last().unwrap();
+    assert_eq!(end, "response.completed");
+    assert_eq!(terminal["response"]["id"], id);
+
+    // The run finished without its client, and the stored answer is the streamed one.
+    let done = poll(&gw, &id, |r| status(r) == "completed").await;
+    let text = format!("{}{}", deltas(&first), deltas(&resumed));
+    assert_eq!(output_text(&done), text);
+
+    // Replaying from the start gives the same events, in order.
+    let all = Events::new(get(&gw, &format!("/responses/{id}?stream=true")).await)
+        .rest()
+        .await;
+    let seen: Vec<&str> = first
+        .iter()
+        .chain(&resumed)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    assert_eq!(
+        all.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        seen
+    );
+    // Past the end: nothing more to send.
+    let past = Events::new(
+        get(
+            &gw,
+            &format!("/responses/{id}?stream=true&starting_after={}", last + 1000),
+        )
+        .await,
+    )
+    .rest()
+    .await;
+    assert!(past.is_empty(), "{past:?}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_background_streams_can_be_replayed() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let foreground = submit(&gw, json!({"model": "fast", "input": "hi"})).await;
+    let fid = foreground["id"].as_str().unwrap();
+    let err = error_of(
+        get(&gw, &format!("/responses/{fid}?stream=true")).await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        err["message"],
+        "This response cannot be streamed because it was not created with background=true."
+    );
+    assert_eq!(err["param"], "stream");
+    let queued = submit(
+        &gw,
+        json!({"model": "fast", "input": "hi", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    poll(&gw, id, |r| status(r) == "completed").await;
+    let err = error_of(get(&gw, &format!("/responses/{id}?stream=true")).await, 400).await;
+    assert!(err["message"].as_str().unwrap().contains("stream=true"));
+    let err = error_of(
+        get(
+            &gw,
+            &format!("/responses/{id}?stream=true&starting_after=x"),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["param"], "starting_after");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_response_whose_gateway_died_is_reported_failed() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    // What a replica that died mid-run leaves behind: a running record and no lease.
+    let id = "resp_0123456789abcdef0123456789abcdef0123456789abcdef";
+    let record = json!({
+        "response": {"id": id, "object": "response", "status": "in_progress", "background": true,
+                      "model": "slow", "output": [], "usage": null, "error": null},
+        "input_items": [],
+    });
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("SET")
+        .arg(format!("routewise:response:{id}"))
+        .arg(record.to_string())
+        .query::<()>(&mut conn)
+        .unwrap();
+
+    let got = retrieve(&gw, id).await;
+    assert_eq!(status(&got), "failed");
+    assert_eq!(got["error"]["code"], "server_error");
+    assert!(
+        got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped")
+    );
+    let raw: String = redis::cmd("GET")
+        .arg(format!("routewise:response:{id}"))
+        .query(&mut conn)
+        .unwrap();
+    let stored: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(stored["response"]["status"], "failed", "persisted");
+    let err = error_of(cancel(&gw, id).await, 400).await;
+    assert_eq!(err["message"], "Cannot cancel a failed response.");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_marks_unfinished_background_responses_failed() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url(), "shutdown_grace_ms = 100")).await;
+    let other = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "crawl", "input": "Explain the history of the printing press.", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap();
+    poll(&gw, id, |r| status(r) == "in_progress").await;
+    gw.shutdown().await;
+    let got = retrieve(&other, id).await;
+    assert_eq!(status(&got), "failed");
+    assert!(
+        got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shut down"),
+        "{got}"
+    );
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn redis_down_at_submission_is_a_503() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gw = start(&config(&format!("redis://127.0.0.1:{port}/0"), "")).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "fast", "input": "hi", "background": true}),
+    )
+    .await;
+    let err = error_of(resp, 503).await;
+    assert_eq!(err["code"], "store_unavailable");
+    idle(&gw).await;
+    gw.shutdown().await;
+}
