@@ -481,10 +481,9 @@ async fn forward(
     };
     if let Some(save) = save
         && let Ok(v) = serde_json::from_slice::<Value>(&logged.data)
+        && let Err(e) = save.put(&start.id, &v["response"], Guard::Update).await
     {
-        if let Err(e) = save.put(&start.id, &v["response"], Guard::Update).await {
-            tracing::error!(response_id = %start.id, error = %e, "the background response was not stored");
-        }
+        tracing::error!(response_id = %start.id, error = %e, "the background response was not stored");
     }
     start.emit(logged);
     true
