@@ -89,13 +89,14 @@ impl Finish {
         let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&body) else {
             return body;
         };
-        seen.read_value(&map);
         let out = if self.stamps() {
             self.stamp(&mut map);
             serde_json::to_vec(&map).map_or(body, Bytes::from)
         } else {
             body
         };
+        // After stamping: a background response is known by the gateway's id.
+        seen.read_value(&map);
         if let Some(save) = &self.save {
             save.save(&Value::Object(map)).await;
         }
@@ -113,10 +114,10 @@ impl Finish {
         }
         let mut v: Value = serde_json::from_slice(&ev.data).ok()?;
         let response = v.get_mut("response")?.as_object_mut()?;
+        self.stamp(response);
         if is_terminal(&ev.ty) {
             seen.read_value(response);
         }
-        self.stamp(response);
         if let (Some(save), true) = (&self.save, is_terminal(&ev.ty)) {
             save.save(&v["response"]).await;
         }

@@ -29,6 +29,11 @@
 //!   `/readyz` (503 while draining).
 //! * With a `[store]` (Redis), responses are stored: `GET`/`DELETE .../responses/{id}`,
 //!   `GET .../responses/{id}/input_items`, and `previous_response_id` replayed to any deployment.
+//! * `background: true` (needs a store): answered at once with a `queued` response under the
+//!   gateway's own id, then run by a task through the same pipeline; `GET` shows its state,
+//!   `POST .../responses/{id}/cancel` stops it (from any replica), and a background stream can
+//!   be resumed with `GET .../responses/{id}?stream=true&starting_after=N` (events kept in a
+//!   Redis Stream). A run whose replica died is reported `failed`.
 //! * Deployments and router deployments may have `rpm` and `tpm` quotas, shared by every
 //!   replica through Redis (one atomic GCRA script per request on Redis's clock): over quota is
 //!   a 429 in Azure's shape with `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers

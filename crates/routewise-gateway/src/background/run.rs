@@ -161,6 +161,8 @@ impl Start {
             let _ = self.store.release_lease(&self.id).await;
             return Err(e);
         }
+        *lock(&self.snapshot) = Some(queued.clone());
+        *lock(&self.save) = Some(save.clone());
         self.admitted.store(true, Ordering::Release);
         if self.stream {
             let opening = lock(&self.seq).opening(&queued);
@@ -182,7 +184,6 @@ impl Start {
             tracing::warn!(response_id = %self.id, error = %e, "could not record in_progress");
         }
         *lock(&self.snapshot) = Some(progress);
-        *lock(&self.save) = Some(save);
         req.background = None;
         Ok(())
     }

@@ -10,9 +10,9 @@
 //! | field | meaning |
 //! |---|---|
 //! | `routewise.request_id` | the `x-request-id` / `apim-request-id` sent back |
-//! | `http.request.method`, `routewise.route` | method and operation (`responses.create`, `responses.retrieve`, `models`, ...) |
+//! | `http.request.method`, `routewise.route` | method and operation (`responses.create`, `responses.retrieve`, `responses.cancel`, `models`, ...; `responses.background` for the run of a background response, logged apart from its submission) |
 //! | `http.response.status_code`, `error.type` | status sent, and the error code of an error answer or in-band failure |
-//! | `routewise.outcome` | `completed`, `incomplete`, `failed`, `error`, `stream_error`, `client_disconnected` |
+//! | `routewise.outcome` | `completed`, `incomplete`, `failed`, `error`, `stream_error`, `client_disconnected`, `cancelled` |
 //! | `gen_ai.request.model` | `model` as sent (a deployment or router name) |
 //! | `gen_ai.response.model`, `gen_ai.response.id` | the model that answered (`response.model`), the response id |
 //! | `routewise.deployment`, `routewise.router`, `routewise.router.mode` | the deployment that served; the router and its mode when routed |
@@ -32,7 +32,9 @@
 //! `routewise_upstream_attempts_total{deployment,outcome}`,
 //! `routewise_rate_limited_total{deployment}`, and the histograms
 //! `routewise_request_duration_seconds{deployment}` and
-//! `routewise_time_to_first_token_seconds{deployment}` (streams). `deployment` is the
+//! `routewise_time_to_first_token_seconds{deployment}` (streams), and the gauge
+//! `routewise_background_running` (background responses this process runs). A background
+//! request is counted once, by its run. `deployment` is the
 //! deployment or router named in `model` (`unknown` when none was resolved), `model` the
 //! model that served it (`none` for a router request no deployment served).
 

@@ -832,3 +832,68 @@ fn the_exposition_checker_rejects_what_prometheus_would() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_background_request_logs_its_submission_and_its_run_once_each() {
+    let (capture, _guard) = capture_json();
+    let redis = RedisServer::start();
+    let gw = start(&format!(
+        "{FAST_EMULATOR}\n{TWO_DEPLOYMENTS}\n[store]\nredis_url = \"{}\"\n",
+        redis.url()
+    ))
+    .await;
+    let resp = post(
+        &gw,
+        &json!({"model": "nano", "input": "What is 2 + 2?", "background": true}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let rid = request_id(&resp);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let events = loop {
+        let events: Vec<Value> = capture
+            .access()
+            .into_iter()
+            .filter(|v| v["routewise.request_id"] == rid.as_str())
+            .collect();
+        if events.len() >= 2 || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(events.len(), 2, "{events:?}");
+    let submission = &events[0];
+    assert_eq!(submission["routewise.route"], "responses.create");
+    assert_eq!(submission["http.response.status_code"], 200);
+    assert_eq!(submission["gen_ai.response.id"], id.as_str());
+    let run = &events[1];
+    assert_eq!(run["routewise.route"], "responses.background");
+    assert_eq!(run["routewise.outcome"], "completed");
+    assert_eq!(run["gen_ai.response.id"], id.as_str());
+    assert_eq!(run["routewise.deployment"], "nano");
+    assert!(run["gen_ai.usage.output_tokens"].as_u64().unwrap() > 0);
+
+    // Refused at submission: one record, the submission's.
+    let refused = post(
+        &gw,
+        &json!({"model": "nano", "input": "hi", "background": true, "store": false}),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    let rid = request_id(&refused);
+    let ev = capture.event_for(&rid).await;
+    assert_eq!(ev["routewise.route"], "responses.create");
+    assert_eq!(ev["error.type"], "unsupported_parameter");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let count = capture
+        .access()
+        .iter()
+        .filter(|v| v["routewise.request_id"] == rid.as_str())
+        .count();
+    assert_eq!(count, 1);
+    gw.shutdown().await;
+}
