@@ -171,6 +171,51 @@ def content_filters(client):
           f"a blocked streamed answer stops before the match and ends response.incomplete ({len(text)} chars sent)")
 
 
+def background(client):
+    """Background responses: queued then polled, cancel (twice, and the 400s), and a stream
+    resumed with starting_after after the client went away."""
+    import openai
+
+    r = client.responses.create(model="limited-free", input="hi", background=True)
+    check(r.status == "queued" and r.background, f"background: answered at once as queued ({r.status})")
+    deadline = time.monotonic() + 20
+    while r.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = client.responses.retrieve(r.id)
+    check(r.status == "completed" and r.output_text and r.usage.output_tokens > 0,
+          "background: polling responses.retrieve reaches completed with output and usage")
+
+    slow = client.responses.create(model="slow", input="tell me a story", background=True)
+    cancelled = client.responses.cancel(slow.id)
+    check(cancelled.status == "cancelled", "responses.cancel stops a running background response")
+    check(client.responses.cancel(slow.id).status == "cancelled", "cancelling twice is idempotent")
+    for what, rid in (("completed", r.id), ("synchronous", client.responses.create(model="limited-free", input="hi").id)):
+        try:
+            client.responses.cancel(rid)
+            check(False, f"cancelling a {what} response raised BadRequestError")
+        except openai.BadRequestError as e:
+            check(what in str(e), f"cancelling a {what} response: 400 ({e.message[:60]})")
+    try:
+        client.responses.create(model="limited-free", input="hi", background=True, store=False)
+        check(False, "background with store=False raised BadRequestError")
+    except openai.BadRequestError as e:
+        check(e.param == "background", "background with store=False: 400 naming background")
+
+    first = []
+    stream = client.responses.create(model="slow", input="tell me a story", background=True, stream=True)
+    for event in stream:
+        first.append(event)
+        if event.type == "response.output_text.delta" and len(first) >= 6:
+            break
+    stream.close()
+    rid, n = first[0].response.id, first[-1].sequence_number
+    rest = list(client.responses.retrieve(rid, stream=True, starting_after=n))
+    check(rest and rest[0].sequence_number == n + 1, f"starting_after={n} resumes at event {n + 1}")
+    check(rest[-1].type == "response.completed", "the resumed stream ends with response.completed")
+    text = "".join(e.delta for e in first + rest if e.type == "response.output_text.delta")
+    check(text == rest[-1].response.output_text, "events before and after the break add up to the answer")
+
+
 def main():
     print("== azure-ai-projects AIProjectClient.get_openai_client()")
     project = AIProjectClient(endpoint=f"{GATEWAY}/api/projects/interop", credential=StaticTestCredential())
@@ -188,10 +233,11 @@ def main():
 
     platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")
     if platform:
-        print("== openai.OpenAI against the platform gateway (rate limits, content filters)")
+        print("== openai.OpenAI against the platform gateway (rate limits, content filters, background)")
         platform_client = OpenAI(base_url=f"{platform.rstrip('/')}/openai/v1", api_key="interop-key")
         rate_limits(platform_client)
         content_filters(platform_client)
+        background(platform_client)
 
     if FAILURES:
         print(f"interop: {len(FAILURES)} check(s) failed")

@@ -4,7 +4,7 @@
 //! (`target/interop-venv`), starts a throwaway `redis-server` and `routewise serve` (its
 //! embedded emulator pool, storing responses in that Redis) on free loopback ports, and runs
 //! `tests/interop/seed_interop.py` against it. A second gateway serves the platform checks
-//! (`tests/interop/platform.toml`: rate limits over the same Redis, content filters), which need a config.
+//! (`tests/interop/platform.toml`: rate limits, content filters and background responses over the same Redis), which need a config.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
