@@ -498,39 +498,9 @@ fn a_valid_filter_is_compiled_once_into_the_config() {
     );
 }
 
-/// A log sink for one test.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A second dispatcher makes callsite interest the union of every live one, so this
-/// thread's subscriber sees the events (see `limits.rs`).
-fn share_callsite_interest() {
-    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
-    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-}
-
 #[tokio::test]
 async fn logs_name_the_blocklist_never_the_matched_text_or_the_prompt() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    share_callsite_interest();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::common::logs::capture_text(tracing::Level::TRACE);
     let gw = start(&filtered_pool("")).await;
     assert_eq!(
         status_of(&gw, &ask("guarded", "Secretly: project falcon")).await,
@@ -542,7 +512,7 @@ async fn logs_name_the_blocklist_never_the_matched_text_or_the_prompt() {
     let events = sse(post(&gw, &ask_stream("answering", ENTANGLED)).await).await;
     assert_eq!(events.last().unwrap().0, "response.incomplete");
     gw.shutdown().await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("request blocked by a content filter"),
         "{logs}"

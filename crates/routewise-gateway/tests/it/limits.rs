@@ -445,42 +445,12 @@ fn a_config_whose_redis_was_removed_does_not_build() {
     assert!(err.is_limits(), "{err}");
 }
 
-/// A log sink for one test.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// See `routewise-transport`'s test support: a second dispatcher makes callsite interest
-/// the union of every live one, so this thread's subscriber sees our warnings.
-fn share_callsite_interest() {
-    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
-    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-}
-
 #[tokio::test]
 async fn a_silent_redis_costs_one_bounded_wait_and_one_warning_without_the_url() {
     // The kernel completes connections to a listener that never accepts: Redis that hangs.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    share_callsite_interest();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::common::logs::capture_text(tracing::Level::WARN);
     let gw = start(&format!(
         "{FAST_EMULATOR}\n[limits]\nredis_url = \"redis://:hunter2@127.0.0.1:{port}/0\"\n\
          [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"
@@ -498,7 +468,7 @@ async fn a_silent_redis_costs_one_bounded_wait_and_one_warning_without_the_url()
         "{took:?}"
     );
     gw.shutdown().await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert_eq!(
         logs.matches("rate limits are not enforced").count(),
         1,

@@ -4,93 +4,14 @@
 //! respects access control.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use routewise_gateway::telemetry::{ACCESS_TARGET, JsonLines};
 use routewise_gateway::{Config, Gateway, RunningGateway};
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::common::logs::{capture_json, capture_text};
 use crate::common::redis::RedisServer;
 use crate::common::{FAST_EMULATOR, client, parse_sse, post, post_with, start};
-
-/// Captured log output for one test.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// Every access event so far, as JSON objects.
-    fn access(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["target"] == ACCESS_TARGET)
-            .collect()
-    }
-
-    /// Waits (up to 5 s) for the access event of the request with this id.
-    async fn event_for(&self, request_id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(ev) = self
-                .access()
-                .into_iter()
-                .find(|v| v["routewise.request_id"] == request_id)
-            {
-                return ev;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no access event for {request_id} in:\n{}",
-                self.text()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// See `routewise-transport`'s test support: with a second dispatcher alive, callsite
-/// interest is the union of all dispatchers, so this thread's subscriber sees every event.
-fn share_callsite_interest() {
-    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
-    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-}
-
-/// Installs a JSON-lines subscriber for this thread (the test's runtime, where the gateway's
-/// tasks run too).
-fn capture_json() -> (Capture, tracing::subscriber::DefaultGuard) {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .event_format(JsonLines)
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    share_callsite_interest();
-    (capture, tracing::subscriber::set_default(subscriber))
-}
 
 fn request_id(resp: &reqwest::Response) -> String {
     resp.headers()["x-request-id"].to_str().unwrap().to_owned()
@@ -363,14 +284,7 @@ async fn no_prompt_key_or_token_reaches_any_log_line() {
     const KEY: &str = "sk-live-KEY-0123456789abcdef";
     const WRONG: &str = "sk-wrong-TOKEN-fedcba9876543210";
     const PROMPT: &str = "my bank PIN is 9931-PROMPT-SECRET";
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    share_callsite_interest();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_text(tracing::Level::DEBUG);
     let toml = format!(
         "[access]\napi_keys_env = [\"TELEMETRY_TEST_KEYS\"]\n{FAST_EMULATOR}\n{TWO_DEPLOYMENTS}"
     );

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod redis;
 
 use routewise_gateway::{Config, Gateway, RunningGateway};
