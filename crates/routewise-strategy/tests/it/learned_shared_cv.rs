@@ -74,7 +74,10 @@ fn five_fold_grouped_cv_on_shared_train() {
     let ds = Dataset::load(&[dir]).expect("shared data loads");
     let t = std::time::Instant::now();
     // `RW_SEED` re-draws the folds, to see that a figure is not an accident of one split.
-    let seed = std::env::var("RW_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let seed = std::env::var("RW_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let cv = cross_validate(&ds, 5, seed, &config()).expect("cv runs");
     println!(
         "5-fold grouped CV ({:.1} s)\n{}",
