@@ -5,7 +5,9 @@
 //!   `http::Request<Bytes>` and returns an `http::Response<`[`ResponseBody`]`>` whose body streams.
 //! - `ReqwestTransport` (feature `reqwest`, default) and `HyperTransport` (feature `hyper`) are the
 //!   built-in implementations.
-//! - [`TimeoutLayer`] and [`RetryLayer`] are `tower_layer::Layer`s that wrap any transport.
+//! - [`TimeoutLayer`], [`RetryLayer`] and [`ThrottleLayer`] are `tower_layer::Layer`s that wrap
+//!   any transport. [`ThrottleLayer`] holds every request back while the server's last answer
+//!   asked for quiet (a 429's `retry-after`, an exhausted `x-ratelimit-remaining-*`).
 //! - [`sse`] decodes `text/event-stream` bodies independently of the transport.
 //!
 //! ```no_run
@@ -43,6 +45,7 @@ mod hyper_transport;
 mod reqwest_transport;
 pub mod retry;
 pub mod sse;
+mod throttle;
 mod timeout;
 #[cfg(any(feature = "reqwest", feature = "hyper"))]
 mod trace;
@@ -57,5 +60,6 @@ pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
 pub use retry::{
     RateLimitInfo, Retry, RetryDecision, RetryInput, RetryLayer, RetryPolicy, parse_retry_after,
 };
+pub use throttle::{DEFAULT_MAX_WAIT, Throttle, ThrottleLayer};
 pub use timeout::{Timeout, TimeoutLayer};
 pub use transport::{SharedTransport, Transport};

@@ -8,7 +8,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use routewise_auth::{Credential, SharedCredential};
 use routewise_strategy::{FailoverPolicy, Pool, SharedStrategy, Strategy};
 use routewise_transport::{
-    ReqwestTransport, RetryLayer, RetryPolicy, SharedTransport, TimeoutLayer, Transport,
+    ReqwestTransport, RetryLayer, RetryPolicy, SharedTransport, ThrottleLayer, TimeoutLayer,
+    Transport,
 };
 use tower_layer::Layer;
 
@@ -192,6 +193,7 @@ pub struct ClientBuilder {
     credential: Option<SharedCredential>,
     transport: Option<SharedTransport>,
     retry: Option<RetryPolicy>,
+    throttle: Option<ThrottleLayer>,
     connect_timeout: Option<Duration>,
     response_header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -211,6 +213,7 @@ impl fmt::Debug for ClientBuilder {
             .field("credential", &self.credential)
             .field("custom_transport", &self.transport.is_some())
             .field("retry", &self.retry)
+            .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -286,6 +289,27 @@ impl ClientBuilder {
     /// The retry policy (default: the OpenAI SDK's, 2 retries).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
+        self
+    }
+
+    /// Holds every request of this client back while the server's last answer asked for
+    /// quiet: a 429's `retry-after`, or an exhausted `x-ratelimit-remaining-*` until its reset
+    /// ([`ThrottleLayer`]). Off by default; worth it when many tasks share one client, so they
+    /// stop sending together instead of each meeting its own 429.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use routewise::Client;
+    /// use routewise::transport::ThrottleLayer;
+    /// let client = Client::builder()
+    ///     .azure_resource("https://my-resource.openai.azure.com")
+    ///     .throttle(ThrottleLayer::new().max_wait(Duration::from_secs(30)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn throttle(mut self, throttle: ThrottleLayer) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -388,6 +412,10 @@ impl ClientBuilder {
         let mut transport: SharedTransport = Arc::new(timeouts.layer(base));
         if let Some(credential) = self.credential {
             transport = Arc::new(AuthLayer::new(credential).layer(transport));
+        }
+        // Inside the retry layer, so that retries wait for the server's quiet period too.
+        if let Some(throttle) = self.throttle {
+            transport = Arc::new(throttle.layer(transport));
         }
         let transport: SharedTransport =
             Arc::new(RetryLayer::new(self.retry.unwrap_or_default()).layer(transport));

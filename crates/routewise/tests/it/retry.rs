@@ -422,3 +422,25 @@ fn plain_http_to_a_remote_host_needs_an_explicit_opt_in() {
             .is_ok()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_client_holds_later_calls_until_the_server_quiet_period_ends() {
+    let headers = leak(vec![("retry-after-ms", "2000".to_owned())]);
+    for (throttled, wait) in [(true, Duration::from_secs(2)), (false, Duration::ZERO)] {
+        let (transport, calls) = failing_then_ok(1, 429, headers);
+        let mut builder = Client::builder()
+            .base_url("https://res.openai.azure.com/openai/v1")
+            .transport(transport)
+            .max_retries(0);
+        if throttled {
+            builder = builder.throttle(routewise::transport::ThrottleLayer::new());
+        }
+        let client = builder.build().unwrap();
+        let (first, _) = timed_create(&client).await;
+        assert_eq!(first.unwrap_err().status().map(|s| s.as_u16()), Some(429));
+        let (second, took) = timed_create(&client).await;
+        assert!(second.is_ok());
+        assert_eq!(took, wait, "throttled: {throttled}");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
