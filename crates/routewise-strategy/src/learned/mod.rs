@@ -13,7 +13,8 @@
 //! * [`train()`], [`eval::run`], [`cv::cross_validate`]: the offline tooling.
 //!
 //! The router only ever sees a [`PromptView`](crate::PromptView): a dataset's `task` label is
-//! used for reports and baselines, never for routing.
+//! used for reports, baselines and, at training time only, to weigh task families evenly
+//! ([`FitConfig::family_balance`]), never for routing.
 
 mod artifact;
 mod band;
