@@ -105,7 +105,7 @@ impl Finish {
 
     /// The data to send for `ev` instead of its own, or `None` to send it as it is. A
     /// terminal event's response is stored before this returns, so a retrieval right after
-    /// the stream ends finds it. `seen` gets what a terminal or `error` event says (a
+    /// the stream ends finds it (a background run stores it itself, guarded). `seen` gets what a terminal or `error` event says (a
     /// targeted read when nothing else parses the event).
     pub(crate) async fn event(&self, ev: &SseEvent, seen: &mut Seen) -> Option<Bytes> {
         if self.is_noop() || !is_lifecycle(&ev.ty) {
@@ -118,7 +118,9 @@ impl Finish {
         if is_terminal(&ev.ty) {
             seen.read_value(response);
         }
-        if let (Some(save), true) = (&self.save, is_terminal(&ev.ty)) {
+        // A background run stores its terminal response itself, through the guarded update
+        // whose refusal (a cancel won) changes what it sends.
+        if let (Some(save), true, None) = (&self.save, is_terminal(&ev.ty), &self.background) {
             save.save(&v["response"]).await;
         }
         if !self.stamps() {

@@ -216,26 +216,49 @@ impl Start {
 
     /// Stores a terminal response unless one is stored already; emits its terminal event.
     async fn conclude(&self, response: Value) {
-        let save = lock(&self.save).clone();
-        let mut shown = response;
-        if let Some(save) = save {
-            match save.put(&self.id, &shown, Guard::Update).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    // A cancel or a failure report got there first: that is the outcome.
-                    if let Ok(Some(current)) = self.store.get(&self.id).await {
-                        shown = current.response;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(response_id = %self.id, error = %e, "the background response's final state was not stored");
-                }
-            }
-        }
+        let ty = object::terminal_type(object::status_of(&response).unwrap_or("failed"));
+        let ev = lock(&self.seq).own(ty, &response);
+        let ev = self.settle(ev).await;
         if self.stream {
-            let ty = object::terminal_type(object::status_of(&shown).unwrap_or("failed"));
-            let ev = lock(&self.seq).own(ty, &shown);
             self.emit(ev);
+        }
+    }
+
+    /// Stores the response `terminal` carries through the guarded update and returns the
+    /// event to send: `terminal` itself, or, when a cancel or a failure report was stored
+    /// first, the stored record's terminal event under the same sequence number (the record
+    /// is the outcome; the live stream and the log must say the same).
+    async fn settle(&self, terminal: LoggedEvent) -> LoggedEvent {
+        let Some(save) = lock(&self.save).clone() else {
+            return terminal;
+        };
+        let response = match serde_json::from_slice::<Value>(&terminal.data) {
+            Ok(Value::Object(mut map)) => map.remove("response").filter(Value::is_object),
+            _ => None,
+        };
+        let Some(response) = response else {
+            tracing::error!(response_id = %self.id, "the upstream's final event carries no response; not stored");
+            return terminal;
+        };
+        match save.put(&self.id, &response, Guard::Update).await {
+            Ok(true) => terminal,
+            Ok(false) => match self.store.get(&self.id).await {
+                Ok(Some(current))
+                    if object::status_of(&current.response)
+                        .is_some_and(super::is_terminal_status) =>
+                {
+                    let ty = object::terminal_type(
+                        object::status_of(&current.response).unwrap_or("failed"),
+                    );
+                    object::lifecycle(ty, terminal.seq, &current.response)
+                }
+                // Deleted meanwhile (or unreadable): the answer is all there is to send.
+                _ => terminal,
+            },
+            Err(e) => {
+                tracing::error!(response_id = %self.id, error = %e, "the background response's final state was not stored");
+                terminal
+            }
         }
     }
 
@@ -406,10 +429,8 @@ async fn keep_lease(start: &Start) -> Stop {
 /// response; a broken or idle upstream ends it `failed`.
 async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut Access) {
     let StreamReply { head, rest, finish } = reply;
-    // An in-band failure replayed as it came carries no `Finish` save: store it here.
-    let own_save = finish.save.is_none();
     for ev in head {
-        if forward(start, &finish, &ev, own_save, access).await {
+        if forward(start, &finish, &ev, access).await {
             return;
         }
     }
@@ -425,7 +446,7 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
     loop {
         match tokio::time::timeout(idle, rest.next()).await {
             Ok(Some(Ok(ev))) => {
-                if forward(start, &finish, &ev, own_save, access).await {
+                if forward(start, &finish, &ev, access).await {
                     return;
                 }
             }
@@ -460,7 +481,6 @@ async fn forward(
     start: &Start,
     finish: &Finish,
     ev: &crate::upstream::SseEvent,
-    own_save: bool,
     access: &mut Access,
 ) -> bool {
     if access.first_token.is_none() && ev.ty.ends_with(".delta") {
@@ -475,17 +495,7 @@ async fn forward(
         start.emit(logged);
         return false;
     }
-    let save = if own_save {
-        lock(&start.save).clone()
-    } else {
-        None
-    };
-    if let Some(save) = save
-        && let Ok(v) = serde_json::from_slice::<Value>(&logged.data)
-        && let Err(e) = save.put(&start.id, &v["response"], Guard::Update).await
-    {
-        tracing::error!(response_id = %start.id, error = %e, "the background response was not stored");
-    }
+    let logged = start.settle(logged).await;
     start.emit(logged);
     true
 }

@@ -568,3 +568,64 @@ async fn redis_down_at_submission_is_a_503() {
     idle(&gw).await;
     gw.shutdown().await;
 }
+
+/// Rewrites the stored record of `id` as a canceller on a replica whose flag the run has not
+/// seen yet leaves it: `cancelled`, no output.
+fn mark_cancelled_behind_the_runs_back(redis: &RedisServer, id: &str) {
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let key = format!("routewise:response:{id}");
+    let raw: String = redis::cmd("GET").arg(&key).query(&mut conn).unwrap();
+    let mut doc: Value = serde_json::from_str(&raw).unwrap();
+    doc["response"]["status"] = json!("cancelled");
+    doc["response"]["output"] = json!([]);
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(doc.to_string())
+        .query::<()>(&mut conn)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_cancel_stored_before_a_late_answer_wins_on_the_stream_too() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "slow", "input": "Describe the water cycle.", "background": true, "stream": true}),
+    )
+    .await;
+    let mut live = Events::new(resp);
+    let (_, created) = live.next().await.unwrap();
+    let id = created["response"]["id"].as_str().unwrap().to_owned();
+    let mut seen = vec![live.next().await.unwrap()];
+    while deltas(&seen).is_empty() {
+        seen.push(live.next().await.unwrap());
+    }
+    // The cancel is stored; the run has not heard of it and its upstream answers in full.
+    mark_cancelled_behind_the_runs_back(&redis, &id);
+    let rest = live.rest().await;
+    let (end, terminal) = rest.last().unwrap();
+    assert_eq!(end, "response.failed", "{terminal}");
+    assert_eq!(status(&terminal["response"]), "cancelled");
+    assert_eq!(terminal["response"]["id"], id);
+
+    idle(&gw).await;
+    assert_eq!(status(&retrieve(&gw, &id).await), "cancelled");
+    let replay = Events::new(get(&gw, &format!("/responses/{id}?stream=true")).await)
+        .rest()
+        .await;
+    let (end, terminal) = replay.last().unwrap();
+    assert_eq!(end, "response.failed");
+    assert_eq!(status(&terminal["response"]), "cancelled");
+    assert_eq!(
+        replay
+            .iter()
+            .filter(|(t, _)| t == "response.completed")
+            .count(),
+        0
+    );
+    gw.shutdown().await;
+}
