@@ -105,8 +105,9 @@ impl Finish {
 
     /// The data to send for `ev` instead of its own, or `None` to send it as it is. A
     /// terminal event's response is stored before this returns, so a retrieval right after
-    /// the stream ends finds it (a background run stores it itself, guarded). `seen` gets what a terminal or `error` event says (a
-    /// targeted read when nothing else parses the event).
+    /// the stream ends finds it (a background run stores it itself, guarded). `seen` gets
+    /// what a terminal or `error` event says (a targeted read when nothing else parses the
+    /// event).
     pub(crate) async fn event(&self, ev: &SseEvent, seen: &mut Seen) -> Option<Bytes> {
         if self.is_noop() || !is_lifecycle(&ev.ty) {
             seen.read_event(&ev.ty, &ev.data);

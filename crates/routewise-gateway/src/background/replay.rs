@@ -26,17 +26,26 @@ fn invalid_mode(message: &str) -> GatewayError {
     GatewayError::invalid(message, Some("stream".into()), "invalid_mode")
 }
 
-/// Parses `starting_after` (absent: from the first event).
+/// Parses `starting_after` (absent: from the first event); a sequence number is at most
+/// `i64::MAX`, as in OpenAI's API.
 pub(crate) fn starting_after(raw: Option<&str>) -> Result<Option<u64>, GatewayError> {
     match raw {
         None | Some("") => Ok(None),
-        Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
-            GatewayError::invalid(
-                format!("Invalid 'starting_after': expected a non-negative integer, got '{v}'."),
-                Some("starting_after".into()),
-                "invalid_value",
-            )
-        }),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| i64::try_from(n).is_ok())
+            .map(Some)
+            .ok_or_else(|| {
+                GatewayError::invalid(
+                    format!(
+                        "Invalid 'starting_after': expected an integer from 0 to {}, got '{v}'.",
+                        i64::MAX
+                    ),
+                    Some("starting_after".into()),
+                    "invalid_value",
+                )
+            }),
     }
 }
 
@@ -104,16 +113,25 @@ struct Follow {
 
 impl Follow {
     async fn next_frame(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
-        }
-        match self.next_events().await {
-            Ok(events) => Some(self.render(&events)),
-            Err(e) => {
-                self.done = true;
-                Some(crate::sse::error_frame("server_error", &e.to_string()))
+        let mut catch_up = true;
+        while !self.done {
+            match self.next_events(catch_up).await {
+                Ok(events) => {
+                    let frame = self.render(&events);
+                    if !frame.is_empty() {
+                        return Some(frame);
+                    }
+                    // Nothing new in what came back: wait for more rather than read again
+                    // at once.
+                    catch_up = false;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(crate::sse::error_frame("server_error", &e.to_string()));
+                }
             }
         }
+        None
     }
 
     fn render(&mut self, events: &[LoggedEvent]) -> Bytes {
@@ -135,10 +153,12 @@ impl Follow {
     /// The next events: logged ones first, then a blocking wait for new ones; with nothing
     /// coming, the record decides (a finished run whose terminal event never reached the log
     /// gets one made from the record; an orphaned one is marked failed).
-    async fn next_events(&mut self) -> Result<Vec<LoggedEvent>, GatewayError> {
-        let logged = self.store.events_after(&self.id, self.last, PAGE).await?;
-        if !logged.is_empty() {
-            return Ok(logged);
+    async fn next_events(&mut self, catch_up: bool) -> Result<Vec<LoggedEvent>, GatewayError> {
+        if catch_up {
+            let logged = self.store.events_after(&self.id, self.last, PAGE).await?;
+            if !logged.is_empty() {
+                return Ok(logged);
+            }
         }
         loop {
             if self.conn.is_none() {
@@ -194,5 +214,16 @@ mod tests {
         let err = starting_after(Some("-1")).unwrap_err();
         assert_eq!(err.status().as_u16(), 400);
         assert!(starting_after(Some("x")).is_err());
+        let top = i64::MAX.to_string();
+        assert_eq!(starting_after(Some(&top)).unwrap(), Some(i64::MAX as u64));
+        for huge in [
+            "9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+        ] {
+            let err = starting_after(Some(huge)).unwrap_err();
+            assert_eq!(err.status().as_u16(), 400, "{huge}");
+            assert_eq!(err.body()["error"]["param"], "starting_after");
+        }
     }
 }

@@ -59,9 +59,9 @@ pub(crate) enum Guard {
     Orphaned,
 }
 
-/// The entry id of sequence number `seq` (Redis refuses `0-0`).
-fn entry_id(seq: u64) -> String {
-    format!("{}-0", seq + 1)
+/// The entry id of sequence number `seq` (Redis refuses `0-0`); `None` past the last one.
+fn entry_id(seq: u64) -> Option<String> {
+    Some(format!("{}-0", seq.checked_add(1)?))
 }
 
 /// The sequence number of entry id `id`.
@@ -205,7 +205,9 @@ impl ResponseStore {
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(MAX_EVENTS)
-                .arg(entry_id(ev.seq))
+                .arg(entry_id(ev.seq).ok_or_else(|| GatewayError::Internal {
+                    message: format!("sequence number {} cannot be logged", ev.seq),
+                })?)
                 .arg("t")
                 .arg(ev.ty.as_str())
                 .arg("d")
@@ -235,7 +237,14 @@ impl ResponseStore {
         after: Option<u64>,
         count: usize,
     ) -> Result<Vec<LoggedEvent>, GatewayError> {
-        let start = after.map_or_else(|| "-".to_owned(), |n| format!("({}", entry_id(n)));
+        let start = match after {
+            None => "-".to_owned(),
+            Some(n) => match entry_id(n) {
+                Some(entry) => format!("({entry}"),
+                // Nothing can follow the last sequence number.
+                None => return Ok(Vec::new()),
+            },
+        };
         let mut conn = self.conn().await?;
         let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
             .arg(self.events_key(id))
@@ -281,7 +290,13 @@ impl ResponseStore {
         after: Option<u64>,
         block: Duration,
     ) -> Result<Vec<LoggedEvent>, GatewayError> {
-        let from = after.map_or_else(|| "0-0".to_owned(), entry_id);
+        let from = match after {
+            None => "0-0".to_owned(),
+            Some(n) => match entry_id(n) {
+                Some(entry) => entry,
+                None => return Ok(Vec::new()),
+            },
+        };
         type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
         let reply: Reply = redis::cmd("XREAD")
             .arg("COUNT")
@@ -308,9 +323,10 @@ mod tests {
 
     #[test]
     fn entry_ids_map_sequence_numbers_both_ways() {
-        assert_eq!(entry_id(0), "1-0");
+        assert_eq!(entry_id(0).as_deref(), Some("1-0"));
         assert_eq!(seq_of("1-0"), Some(0));
-        assert_eq!(seq_of(&entry_id(41)), Some(41));
+        assert_eq!(seq_of(&entry_id(41).unwrap()), Some(41));
+        assert_eq!(entry_id(u64::MAX), None, "no overflow");
         assert_eq!(seq_of("0-0"), None);
         assert_eq!(seq_of("junk"), None);
     }

@@ -629,3 +629,30 @@ async fn a_cancel_stored_before_a_late_answer_wins_on_the_stream_too() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn starting_after_past_any_sequence_number_is_a_400_and_the_largest_one_ends_the_replay() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "fast", "input": "hi", "background": true, "stream": true}),
+    )
+    .await;
+    let events = Events::new(resp).rest().await;
+    let id = events[0].1["response"]["id"].as_str().unwrap().to_owned();
+    for huge in [u64::MAX.to_string(), (i64::MAX as u64 + 1).to_string()] {
+        let url = format!("/responses/{id}?stream=true&starting_after={huge}");
+        let err = error_of(get(&gw, &url).await, 400).await;
+        assert_eq!(err["param"], "starting_after", "{huge}");
+    }
+    let url = format!("/responses/{id}?stream=true&starting_after={}", i64::MAX);
+    let past = tokio::time::timeout(
+        Duration::from_secs(10),
+        Events::new(get(&gw, &url).await).rest(),
+    )
+    .await
+    .expect("the replay ends");
+    assert!(past.is_empty(), "{past:?}");
+    gw.shutdown().await;
+}
