@@ -38,6 +38,13 @@ pub(crate) enum Submitted {
         quota: Option<RateLimitStatus>,
         access: Box<Access>,
     },
+    /// Answered before admission, as a foreground request would be (a prompt the content
+    /// filter blocked on a stream: Azure's three-frame `200`).
+    Answered {
+        reply: Reply,
+        quota: Option<RateLimitStatus>,
+        access: Box<Access>,
+    },
 }
 
 /// What routing resolved, for the submission's access record.
@@ -276,19 +283,32 @@ impl Start {
 
     /// Answers the submission with `error` (the run never reached an upstream).
     fn refuse(&self, error: GatewayError, quota: Option<RateLimitStatus>, access: Access) {
-        if let Some(tx) = lock(&self.reply).take() {
-            let _ = tx.send(Submitted::Refused {
-                error,
-                quota,
-                access: Box::new(access),
-            });
+        self.hand_over(Submitted::Refused {
+            error,
+            quota,
+            access: Box::new(access),
+        });
+    }
+
+    /// Hands the submission what it answers with, the run's access record included: it
+    /// becomes the request's one record (none when the submitter has gone, which logs its
+    /// own).
+    fn hand_over(&self, submitted: Submitted) {
+        let Some(tx) = lock(&self.reply).take() else {
+            return;
+        };
+        if let Err(Submitted::Refused { mut access, .. } | Submitted::Answered { mut access, .. }) =
+            tx.send(submitted)
+        {
+            access.dismiss();
         }
     }
 }
 
 /// How the work ended.
 enum Ended {
-    Done(Result<(), GatewayError>),
+    /// `Some` for an answer given before admission, to send as it is.
+    Done(Result<Option<Reply>, GatewayError>),
     Stopped(Stop),
 }
 
@@ -323,14 +343,16 @@ pub(crate) async fn run(task: Task) {
             let reply =
                 dispatch(&state, req, &headers, &mut quota, &mut access, Some(&start)).await;
             match reply {
+                // Nothing was stored or queued: the submission answers with this.
+                Ok(reply) if !start.is_admitted() => Ok(Some(reply)),
                 Ok(Reply::Json(_)) => {
                     access.status = Some(200);
-                    Ok(())
+                    Ok(None)
                 }
                 Ok(Reply::Stream(reply)) => {
                     access.status = Some(200);
                     consume(&start, reply, idle, &mut access).await;
-                    Ok(())
+                    Ok(None)
                 }
                 Err(e) => Err(e),
             }
@@ -348,9 +370,16 @@ pub(crate) async fn run(task: Task) {
         }
     };
     match ended {
-        Ended::Done(Ok(())) => {}
+        Ended::Done(Ok(None)) => {}
+        Ended::Done(Ok(Some(reply))) => {
+            start.hand_over(Submitted::Answered {
+                reply,
+                quota,
+                access: Box::new(access),
+            });
+            return;
+        }
         Ended::Done(Err(e)) if !start.is_admitted() => {
-            access.dismiss();
             start.refuse(e, quota, access);
             return;
         }
@@ -369,7 +398,6 @@ pub(crate) async fn run(task: Task) {
             start.fail(&code, message).await;
         }
         Ended::Stopped(_) if !start.is_admitted() => {
-            access.dismiss();
             start.refuse(
                 GatewayError::StoreUnavailable {
                     message: "The gateway is shutting down.".into(),

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::object::new_response_id;
 use super::run::{Start, Submitted, Task, run};
+use crate::dispatch::Reply;
 use crate::error::GatewayError;
 use crate::limits::RateLimitStatus;
 use crate::state::AppState;
@@ -132,6 +133,16 @@ pub(crate) async fn submit(
             theirs.set_route(Route::Create);
             refusal(error, quota, theirs)
         }
+        Ok(Submitted::Answered {
+            reply,
+            quota,
+            access: theirs,
+        }) => {
+            access.dismiss();
+            let mut theirs = *theirs;
+            theirs.set_route(Route::Create);
+            answer(state, reply, quota, theirs)
+        }
         Err(_) => refusal(
             GatewayError::Internal {
                 message: "the background run ended before it was queued".into(),
@@ -140,6 +151,38 @@ pub(crate) async fn submit(
             access,
         ),
     }
+}
+
+/// An answer given before admission, sent as a foreground request's would be; `access` is
+/// emitted when a JSON answer goes out or the stream ends.
+fn answer(
+    state: &AppState,
+    reply: Reply,
+    quota: Option<RateLimitStatus>,
+    mut access: Access,
+) -> Response {
+    access.status = Some(200);
+    let mut resp = match reply {
+        Reply::Json(body) => {
+            let mut resp = (StatusCode::OK, body).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        Reply::Stream(reply) => {
+            let idle = state.settings().upstream_timeout;
+            let mut resp = Response::new(crate::sse::body(reply, idle, access));
+            crate::sse::event_stream_headers(resp.headers_mut());
+            resp
+        }
+    };
+    if let Some(q) = quota {
+        q.write_headers(resp.headers_mut());
+    }
+    resp.extensions_mut().insert(Logged);
+    resp
 }
 
 /// An error answer, recorded in `access` (emitted as it goes out of scope).

@@ -558,3 +558,58 @@ fn the_example_config_attaches_its_filter_to_the_router_and_a_deployment() {
         Some("corporate")
     );
 }
+
+#[tokio::test]
+async fn a_blocked_background_prompt_is_answered_as_in_the_foreground_and_logged_once() {
+    let (capture, _guard) = crate::common::logs::capture_json();
+    let redis = crate::common::redis::RedisServer::start();
+    let gw = start(&format!(
+        "{}\n[store]\nredis_url = \"{}\"\n",
+        filtered_pool(""),
+        redis.url()
+    ))
+    .await;
+    let rid =
+        |resp: &reqwest::Response| resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let background = |mut body: Value| {
+        body["background"] = json!(true);
+        body
+    };
+
+    let resp = post(
+        &gw,
+        &background(ask("guarded", "Tell me about project FALCON.")),
+    )
+    .await;
+    let json_rid = rid(&resp);
+    let err = error_of(resp, 400).await;
+    assert_eq!(err["code"], "content_filter");
+
+    let resp = post(
+        &gw,
+        &background(ask_stream("guarded", "ticket PF-1234 please")),
+    )
+    .await;
+    let stream_rid = rid(&resp);
+    let events = sse(resp).await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["response.created", "response.failed", "error"]);
+    assert_eq!(
+        events[1].1["response"]["content_filters"][0]["blocked"],
+        true
+    );
+
+    for (rid, status) in [(json_rid, 400), (stream_rid, 200)] {
+        let ev = capture.event_for(&rid).await;
+        assert_eq!(ev["http.response.status_code"], status, "{ev}");
+        assert_eq!(ev["routewise.route"], "responses.create");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let count = capture
+            .access()
+            .iter()
+            .filter(|v| v["routewise.request_id"] == rid.as_str())
+            .count();
+        assert_eq!(count, 1, "{rid}");
+    }
+    gw.shutdown().await;
+}
