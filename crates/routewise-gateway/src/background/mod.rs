@@ -7,7 +7,8 @@
 //!   own `resp_…` id; every write after the first is guarded (a Lua script) so that nothing
 //!   replaces a terminal record: a cancel or a failure report always wins over a late answer.
 //! * **Lease**: the running task refreshes `bg:lease:{id}` every [`TICK`] with a [`LEASE_TTL`]
-//!   lifetime. A `GET` or cancel that finds a non-terminal response without a lease reports it
+//!   lifetime, only while it exists: a run whose lease is gone (or unrefreshed for a whole
+//!   lifetime) stops. A `GET` or cancel that finds a non-terminal response without a lease reports it
 //!   `failed` (`server_error`) and persists that: the replica running it stopped.
 //! * **Cancel**: the replica that takes `POST /cancel` writes `cancelled` (guarded) and sets
 //!   `bg:cancel:{id}`; the running task stops at once when it runs here (the registry below),
@@ -60,6 +61,8 @@ pub(crate) enum Stop {
     Cancelled,
     /// Graceful shutdown ran out of time: the task reports the response failed.
     Shutdown,
+    /// The run's lease is gone: another replica may have reported the response failed.
+    LeaseLost,
 }
 
 /// The background tasks running in this process: how a local cancel reaches its task, and

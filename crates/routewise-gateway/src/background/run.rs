@@ -16,13 +16,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
-use super::{LEASE_TTL, Registered, SHUT_DOWN, Stop, TICK};
+use super::{LEASE_TTL, ORPHANED, Registered, SHUT_DOWN, Stop, TICK};
 use crate::dispatch::{Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::RateLimitStatus;
 use crate::state::AppState;
-use crate::store::{Guard, LoggedEvent, ResponseStore, Save};
+use crate::store::{Guard, Lease, LoggedEvent, ResponseStore, Save};
 use crate::telemetry::{Access, Outcome, RateLimitOutcome};
 
 /// What the submission learns from its run: queued (answer 200 now) or refused before any
@@ -159,7 +159,7 @@ impl Start {
         let save = finish.save.clone().ok_or_else(|| GatewayError::Internal {
             message: "a background response has nowhere to be stored".into(),
         })?;
-        self.store.refresh_lease(&self.id, LEASE_TTL).await?;
+        self.store.take_lease(&self.id, LEASE_TTL).await?;
         let mut queued = object::queued(&self.id, req, now_secs());
         if let Value::Object(map) = &mut queued {
             finish.stamp(map);
@@ -412,6 +412,13 @@ pub(crate) async fn run(task: Task) {
             access.outcome = Some(Outcome::Cancelled);
             start.cancelled().await;
         }
+        Ended::Stopped(Stop::LeaseLost) => {
+            access.status.get_or_insert(200);
+            access.outcome = Some(Outcome::Failed);
+            access.error_code = Some("lease_lost".into());
+            // Usually refused: the orphan report is already stored, and is what is sent.
+            start.fail("server_error", ORPHANED).await;
+        }
         Ended::Stopped(Stop::Shutdown) => {
             access.status.get_or_insert(200);
             access.outcome = Some(Outcome::Failed);
@@ -433,22 +440,32 @@ pub(crate) async fn run(task: Task) {
 }
 
 /// Refreshes the lease every [`TICK`] once admitted; returns when another replica asked for
-/// a cancel.
+/// a cancel, or when the lease is lost (gone, or not refreshed for a whole [`LEASE_TTL`]):
+/// another replica may have reported the response failed, and nothing may replace that.
 async fn keep_lease(start: &Start) -> Stop {
-    let mut warned = false;
+    let mut failing_since: Option<tokio::time::Instant> = None;
     loop {
         tokio::time::sleep(TICK).await;
         if !start.is_admitted() {
             continue;
         }
         match start.store.refresh_lease(&start.id, LEASE_TTL).await {
-            Ok(true) => return Stop::Cancelled,
-            Ok(false) => warned = false,
-            Err(e) if !warned => {
-                warned = true;
-                tracing::warn!(response_id = %start.id, error = %e, "could not refresh a background lease");
+            Ok(Lease::Held) => failing_since = None,
+            Ok(Lease::Cancelled) => return Stop::Cancelled,
+            Ok(Lease::Lost) => {
+                tracing::warn!(response_id = %start.id, "a background run lost its lease; stopping it");
+                return Stop::LeaseLost;
             }
-            Err(_) => {}
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(|| {
+                    tracing::warn!(response_id = %start.id, error = %e, "could not refresh a background lease");
+                    tokio::time::Instant::now()
+                });
+                if since.elapsed() >= LEASE_TTL {
+                    tracing::warn!(response_id = %start.id, "a background lease went unrefreshed for its whole lifetime; stopping the run");
+                    return Stop::LeaseLost;
+                }
+            }
         }
     }
 }

@@ -48,6 +48,17 @@ pub(crate) struct LoggedEvent {
     pub data: Bytes,
 }
 
+/// What a lease refresh found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lease {
+    /// Still ours, extended.
+    Held,
+    /// Still ours, and a cancel was asked for.
+    Cancelled,
+    /// Gone (expired, or removed after an orphan report): the run must stop.
+    Lost,
+}
+
 /// Which records a guarded write may replace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Guard {
@@ -132,26 +143,45 @@ impl ResponseStore {
         Ok(wrote == 1)
     }
 
-    /// Takes or refreshes the lease on `id` for `ttl`, and says whether a cancel was asked
-    /// for (one round trip).
+    /// Takes the lease on `id` for `ttl` (the run starts).
+    pub(crate) async fn take_lease(&self, id: &str, ttl: Duration) -> Result<(), GatewayError> {
+        let mut conn = self.conn().await?;
+        redis::cmd("SET")
+            .arg(self.lease_key(id))
+            .arg(1)
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Extends the lease on `id` to `ttl` if it still exists, and says whether a cancel was
+    /// asked for (one round trip). A lease that is gone is never taken again: it expired, and
+    /// another replica may already have reported the response failed.
     pub(crate) async fn refresh_lease(
         &self,
         id: &str,
         ttl: Duration,
-    ) -> Result<bool, GatewayError> {
+    ) -> Result<Lease, GatewayError> {
         let mut conn = self.conn().await?;
-        let (_, cancelled): ((), bool) = redis::pipe()
+        let (kept, cancelled): (Option<String>, bool) = redis::pipe()
             .cmd("SET")
             .arg(self.lease_key(id))
             .arg(1)
             .arg("PX")
             .arg(ttl.as_millis().max(1) as u64)
+            .arg("XX")
             .cmd("EXISTS")
             .arg(self.cancel_key(id))
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        Ok(cancelled)
+        Ok(match (kept, cancelled) {
+            (None, _) => Lease::Lost,
+            (Some(_), true) => Lease::Cancelled,
+            (Some(_), false) => Lease::Held,
+        })
     }
 
     /// Drops the lease on `id` (the run is over).

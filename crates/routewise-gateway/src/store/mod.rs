@@ -19,7 +19,7 @@ use crate::config::StoreSettings;
 use crate::error::GatewayError;
 use crate::redis_conn::RedisConn;
 
-pub(crate) use background::{Guard, LoggedEvent};
+pub(crate) use background::{Guard, Lease, LoggedEvent};
 pub(crate) use flow::{Save, prepare};
 pub(crate) use items::{ItemsPage, input_items, page};
 

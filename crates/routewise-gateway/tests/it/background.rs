@@ -656,3 +656,64 @@ async fn starting_after_past_any_sequence_number_is_a_400_and_the_largest_one_en
     assert!(past.is_empty(), "{past:?}");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_run_whose_lease_is_gone_stops_and_leaves_the_failure_report() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "crawl", "input": "Explain the history of the printing press.", "background": true, "stream": true}),
+    )
+    .await;
+    let mut live = Events::new(resp);
+    let (_, created) = live.next().await.unwrap();
+    let id = created["response"]["id"].as_str().unwrap().to_owned();
+    let mut seen = vec![live.next().await.unwrap()];
+    while deltas(&seen).is_empty() {
+        seen.push(live.next().await.unwrap());
+    }
+    // What another replica does once the lease expired: it reports the response failed,
+    // and the lease is gone.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let key = format!("routewise:response:{id}");
+    let raw: String = redis::cmd("GET").arg(&key).query(&mut conn).unwrap();
+    let mut doc: Value = serde_json::from_str(&raw).unwrap();
+    doc["response"]["status"] = json!("failed");
+    doc["response"]["error"] = json!({"code": "server_error", "message": "reported elsewhere"});
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(doc.to_string())
+        .query::<()>(&mut conn)
+        .unwrap();
+    redis::cmd("DEL")
+        .arg(format!("routewise:bg:lease:{id}"))
+        .query::<()>(&mut conn)
+        .unwrap();
+
+    // The run (seconds from done) stops at its next tick, without taking the lease back.
+    let took = idle(&gw).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the run took {took:?} to stop"
+    );
+    let rest = live.rest().await;
+    let (end, terminal) = rest.last().unwrap();
+    assert_eq!(end, "response.failed");
+    assert_eq!(
+        terminal["response"]["error"]["message"],
+        "reported elsewhere"
+    );
+    let got = retrieve(&gw, &id).await;
+    assert_eq!(status(&got), "failed");
+    assert_eq!(got["error"]["message"], "reported elsewhere");
+    let lease: bool = redis::cmd("EXISTS")
+        .arg(format!("routewise:bg:lease:{id}"))
+        .query(&mut conn)
+        .unwrap();
+    assert!(!lease);
+    gw.shutdown().await;
+}
