@@ -93,9 +93,16 @@ pub(crate) struct Start {
     save: Mutex<Option<Save>>,
     seq: Mutex<Sequencer>,
     terminal_sent: AtomicBool,
-    live: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
-    log: Mutex<Option<mpsc::UnboundedSender<LoggedEvent>>>,
+    live: Mutex<Option<mpsc::Sender<Bytes>>>,
+    log: Mutex<Option<mpsc::Sender<LoggedEvent>>>,
 }
+
+/// Frames buffered for a live client: one that reads slower than the upstream writes is cut
+/// off when this fills (it resumes with `starting_after`) rather than held in memory whole.
+pub(crate) const LIVE_CAPACITY: usize = 1024;
+/// Events buffered for the log writer: when Redis falls this far behind, logging stops (the
+/// log stays a clean prefix; a replay ends with the record's terminal event).
+pub(crate) const LOG_CAPACITY: usize = 4096;
 
 impl std::fmt::Debug for Start {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,8 +129,8 @@ impl Start {
         stream: bool,
         store: Arc<ResponseStore>,
         reply: oneshot::Sender<Submitted>,
-        live: Option<mpsc::UnboundedSender<Bytes>>,
-        log: Option<mpsc::UnboundedSender<LoggedEvent>>,
+        live: Option<mpsc::Sender<Bytes>>,
+        log: Option<mpsc::Sender<LoggedEvent>>,
     ) -> Self {
         let seq = Sequencer::new(&id);
         Self {
@@ -196,7 +203,8 @@ impl Start {
     }
 
     /// Sends `ev` to the live client (if still there) and the event log; nothing after the
-    /// first terminal event.
+    /// first terminal event. Neither ever waits: a client or a log writer that falls a whole
+    /// buffer behind (or left) is let go, and the run goes on.
     fn emit(&self, ev: LoggedEvent) {
         if self.terminal_sent.load(Ordering::Acquire) {
             return;
@@ -204,14 +212,27 @@ impl Start {
         if is_terminal_event(&ev.ty) {
             self.terminal_sent.store(true, Ordering::Release);
         }
-        if let Some(live) = lock(&self.live).as_ref() {
-            let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
-            crate::sse::encode(&mut buf, &ev.ty, &ev.data);
-            // A client that left is no reason to stop.
-            let _ = live.send(buf.freeze());
+        {
+            let mut live = lock(&self.live);
+            if let Some(tx) = live.as_ref() {
+                let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
+                crate::sse::encode(&mut buf, &ev.ty, &ev.data);
+                if let Err(e) = tx.try_send(buf.freeze()) {
+                    if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                        tracing::info!(response_id = %self.id, "a background stream's client fell behind; its stream ends here (it can resume)");
+                    }
+                    *live = None;
+                }
+            }
         }
-        if let Some(log) = lock(&self.log).as_ref() {
-            let _ = log.send(ev);
+        let mut log = lock(&self.log);
+        if let Some(tx) = log.as_ref()
+            && let Err(e) = tx.try_send(ev)
+        {
+            if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                tracing::warn!(response_id = %self.id, "background events not logged past this point (the log writer fell behind); a resumed stream ends with the stored outcome");
+            }
+            *log = None;
         }
     }
 
@@ -543,4 +564,75 @@ async fn forward(
     let logged = start.settle(logged).await;
     start.emit(logged);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreSettings;
+    use crate::redis_conn::RedisConn;
+
+    /// A start whose store is never reached (nothing here talks to Redis).
+    fn start(
+        live: mpsc::Sender<Bytes>,
+        log: mpsc::Sender<LoggedEvent>,
+    ) -> (Start, oneshot::Receiver<Submitted>) {
+        let settings = StoreSettings::new("redis://127.0.0.1:1/0");
+        let redis = Arc::new(RedisConn::new(&settings.redis_url).unwrap());
+        let store = Arc::new(ResponseStore::new(&settings, redis));
+        let (tx, rx) = oneshot::channel();
+        let start = Start::new("resp_x".into(), true, store, tx, Some(live), Some(log));
+        (start, rx)
+    }
+
+    fn delta(seq: u64) -> LoggedEvent {
+        object::lifecycle("response.output_text.delta", seq, &Value::Null)
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_cut_off_and_the_log_goes_on() {
+        let (live_tx, mut live_rx) = mpsc::channel(4);
+        let (log_tx, mut log_rx) = mpsc::channel(64);
+        let (start, _reply) = start(live_tx, log_tx);
+        for seq in 0..10 {
+            start.emit(delta(seq));
+        }
+        start.close();
+        let mut frames = 0;
+        while live_rx.recv().await.is_some() {
+            frames += 1;
+        }
+        assert_eq!(frames, 4, "the buffer, then the end of the live stream");
+        let mut logged = Vec::new();
+        while let Some(ev) = log_rx.recv().await {
+            logged.push(ev.seq);
+        }
+        assert_eq!(logged, (0..10).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_log_writer_that_falls_behind_keeps_a_clean_prefix() {
+        let (live_tx, mut live_rx) = mpsc::channel(64);
+        let (log_tx, mut log_rx) = mpsc::channel(3);
+        let (start, _reply) = start(live_tx, log_tx);
+        for seq in 0..5 {
+            start.emit(delta(seq));
+        }
+        // Room again, but logging stopped for good: no gap can follow.
+        assert_eq!(log_rx.recv().await.map(|e| e.seq), Some(0));
+        for seq in 5..8 {
+            start.emit(delta(seq));
+        }
+        start.close();
+        let mut logged = vec![0];
+        while let Some(ev) = log_rx.recv().await {
+            logged.push(ev.seq);
+        }
+        assert_eq!(logged, [0, 1, 2]);
+        let mut frames = 0;
+        while live_rx.recv().await.is_some() {
+            frames += 1;
+        }
+        assert_eq!(frames, 8, "the live client got everything");
+    }
 }

@@ -13,7 +13,7 @@ use routewise_types::CreateResponse;
 use tokio::sync::{mpsc, oneshot};
 
 use super::object::new_response_id;
-use super::run::{Start, Submitted, Task, run};
+use super::run::{LIVE_CAPACITY, LOG_CAPACITY, Start, Submitted, Task, run};
 use crate::dispatch::Reply;
 use crate::error::GatewayError;
 use crate::limits::RateLimitStatus;
@@ -63,13 +63,13 @@ pub(crate) async fn submit(
     let stream = req.is_stream();
     let (reply_tx, reply_rx) = oneshot::channel();
     let (live_tx, live_rx) = if stream {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(LIVE_CAPACITY);
         (Some(tx), Some(rx))
     } else {
         (None, None)
     };
     let (log_tx, writer) = if stream {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(LOG_CAPACITY);
         let writer = tokio::spawn(write_log(Arc::clone(&store), id.clone(), rx));
         (Some(tx), Some(writer))
     } else {
@@ -199,7 +199,7 @@ fn refusal(error: GatewayError, quota: Option<RateLimitStatus>, mut access: Acce
 
 /// The submission's event stream: what the run emits, as it emits it. The client leaving
 /// ends only this body, never the run.
-fn live(rx: mpsc::UnboundedReceiver<Bytes>, mut access: Access) -> Response {
+fn live(rx: mpsc::Receiver<Bytes>, mut access: Access) -> Response {
     access.outcome = Some(Outcome::ClientDisconnected);
     let frames = futures_util::stream::unfold((rx, access), |(mut rx, mut access)| async move {
         match rx.recv().await {
@@ -223,11 +223,7 @@ fn live(rx: mpsc::UnboundedReceiver<Bytes>, mut access: Access) -> Response {
 
 /// Appends a run's events to its Redis log, batching whatever arrived meanwhile into one
 /// round trip. A Redis failure loses replay, never the live stream.
-async fn write_log(
-    store: Arc<ResponseStore>,
-    id: String,
-    mut rx: mpsc::UnboundedReceiver<LoggedEvent>,
-) {
+async fn write_log(store: Arc<ResponseStore>, id: String, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut batch = Vec::with_capacity(64);
     let mut warned = false;
     while rx.recv_many(&mut batch, 256).await > 0 {
