@@ -222,16 +222,15 @@ fn live(rx: mpsc::Receiver<Bytes>, mut access: Access) -> Response {
 }
 
 /// Appends a run's events to its Redis log, batching whatever arrived meanwhile into one
-/// round trip. A Redis failure loses replay, never the live stream.
+/// round trip. A Redis failure loses replay, never the live stream: logging stops at the
+/// first failed append, so the log stays a clean prefix (a replay then ends with the stored
+/// outcome) rather than skipping events a later append would follow.
 async fn write_log(store: Arc<ResponseStore>, id: String, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut batch = Vec::with_capacity(64);
-    let mut warned = false;
     while rx.recv_many(&mut batch, 256).await > 0 {
-        if let Err(e) = store.append_events(&id, &batch).await
-            && !warned
-        {
-            warned = true;
-            tracing::warn!(response_id = %id, error = %e, "background events not logged; resuming this stream will miss them");
+        if let Err(e) = store.append_events(&id, &batch).await {
+            tracing::warn!(response_id = %id, error = %e, "background events not logged from here on; a resumed stream ends with the stored outcome");
+            return;
         }
         batch.clear();
     }

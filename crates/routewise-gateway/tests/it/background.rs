@@ -717,3 +717,68 @@ async fn a_run_whose_lease_is_gone_stops_and_leaves_the_failure_report() {
     assert!(!lease);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failed_log_append_stops_the_log_so_a_replay_has_no_gap() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "slow", "input": "Describe the water cycle.", "background": true, "stream": true}),
+    )
+    .await;
+    let mut live = Events::new(resp);
+    let (_, created) = live.next().await.unwrap();
+    let id = created["response"]["id"].as_str().unwrap().to_owned();
+    let mut seen = vec![live.next().await.unwrap()];
+    while deltas(&seen).is_empty() {
+        seen.push(live.next().await.unwrap());
+    }
+    // Appends fail for a while (the key holds a string), then would succeed again.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let key = format!("routewise:bg:events:{id}");
+    let aside = format!("{key}:aside");
+    redis::pipe()
+        .atomic()
+        .cmd("RENAME")
+        .arg(&key)
+        .arg(&aside)
+        .cmd("SET")
+        .arg(&key)
+        .arg("not a stream")
+        .query::<()>(&mut conn)
+        .unwrap();
+    let before = seen.len();
+    while seen.len() < before + 3 {
+        seen.push(live.next().await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    redis::pipe()
+        .atomic()
+        .cmd("DEL")
+        .arg(&key)
+        .cmd("RENAME")
+        .arg(&aside)
+        .arg(&key)
+        .query::<()>(&mut conn)
+        .unwrap();
+    let rest = live.rest().await;
+    assert_eq!(rest.last().unwrap().0, "response.completed");
+    idle(&gw).await;
+
+    let replay = Events::new(get(&gw, &format!("/responses/{id}?stream=true")).await)
+        .rest()
+        .await;
+    assert_eq!(
+        seqs(&replay),
+        (0..replay.len() as u64).collect::<Vec<_>>(),
+        "no gap"
+    );
+    let (end, terminal) = replay.last().unwrap();
+    assert_eq!(end, "response.completed");
+    assert_eq!(terminal["response"]["id"], id);
+    gw.shutdown().await;
+}
