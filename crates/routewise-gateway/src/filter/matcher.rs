@@ -113,8 +113,8 @@ impl Matcher {
 enum Found {
     /// A match that stands whatever text follows.
     Confirmed,
-    /// A match ending at the end of the text so far, starting at this byte.
-    Tentative(usize),
+    /// A match ending at the end of the text so far (more text may undo or extend it).
+    Tentative,
 }
 
 fn first_non_empty(re: &Regex, text: &str, mut from: usize, complete: bool) -> Option<Found> {
@@ -128,7 +128,7 @@ fn first_non_empty(re: &Regex, text: &str, mut from: usize, complete: bool) -> O
         if complete || m.end() < text.len() {
             return Some(Found::Confirmed);
         }
-        return Some(Found::Tentative(m.start()));
+        return Some(Found::Tentative);
     }
     None
 }
@@ -167,9 +167,13 @@ fn one_line(e: &regex::Error) -> String {
 
 /// Incremental scan of one text part as it streams.
 ///
-/// Text is released only once no match can still start in it: the last `window` characters
-/// stay held back (and from the start of a tentative match, if earlier). The buffer keeps the
-/// held-back text plus one character of context, so each delta costs O(delta + window).
+/// Text is released only once no match of at most `window` characters can still start in
+/// it: the last `window` characters stay held back, never more. A tentative match that
+/// started earlier (a greedy pattern over a long run, e.g. `\d{4,}` over many digits) is not
+/// held whole: that would stall the stream and rescan the run at every delta, and matches
+/// longer than `max_match_chars` are only caught on their first `max_match_chars` characters.
+/// The buffer keeps the held-back text plus one character of context, so each delta costs
+/// O(delta + window).
 #[derive(Debug, Default)]
 pub(crate) struct Scanner {
     buf: String,
@@ -219,23 +223,19 @@ impl Scanner {
         } else {
             0
         };
-        let tentative = match m.first(&self.buf, from, complete) {
-            Some(Found::Confirmed) => {
-                let mut lists = Vec::with_capacity(1);
-                for (i, (_, re)) in m.lists.iter().enumerate() {
-                    if first_non_empty(re, &self.buf, from, true).is_some() {
-                        lists.push(i);
-                    }
+        if let Some(Found::Confirmed) = m.first(&self.buf, from, complete) {
+            let mut lists = Vec::with_capacity(1);
+            for (i, (_, re)) in m.lists.iter().enumerate() {
+                if first_non_empty(re, &self.buf, from, true).is_some() {
+                    lists.push(i);
                 }
-                return Err(Hit { lists });
             }
-            Some(Found::Tentative(start)) => start,
-            None => self.buf.len(),
-        };
+            return Err(Hit { lists });
+        }
         let hold_from = if complete {
             self.buf.len()
         } else {
-            tentative.min(nth_char_from_end(&self.buf, m.window))
+            nth_char_from_end(&self.buf, m.window)
         };
         let start = self.sent;
         self.sent = self.sent.max(hold_from);
@@ -283,6 +283,29 @@ mod tests {
             Err(_) => return Err(out),
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_greedy_pattern_over_a_long_run_holds_back_only_the_window() {
+        let m = matcher(&[], &[r"\d{4,}"]);
+        assert_eq!(m.window(), 16);
+        let mut s = Scanner::default();
+        let mut released = 0;
+        let mut pushed = 0;
+        for _ in 0..2_000 {
+            let out = s.push(&m, "1234567").expect("tentative, not yet a hit");
+            released += out.chars().count();
+            pushed += 7;
+            assert!(
+                pushed - released <= m.window(),
+                "held {}",
+                pushed - released
+            );
+            assert!(s.buf.len() <= m.window() + 8, "buffer {}", s.buf.len());
+        }
+        assert!(released > pushed - m.window() - 1);
+        // The run ends: the match stands, and the stream is blocked.
+        assert!(s.push(&m, " done").is_err());
     }
 
     #[test]
