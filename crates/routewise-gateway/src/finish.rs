@@ -79,7 +79,7 @@ impl Finish {
         }
     }
 
-    /// A JSON answer, stamped and stored; parsed once, re-encoded only when stamped. `seen`
+    /// A JSON answer, stamped and stored (a background run's by the run); parsed once, re-encoded only when stamped. `seen`
     /// gets its model and usage either way (a targeted read when nothing else parses it).
     pub(crate) async fn json(&self, body: Bytes, seen: &mut Seen) -> Bytes {
         if self.is_noop() {
@@ -97,7 +97,8 @@ impl Finish {
         };
         // After stamping: a background response is known by the gateway's id.
         seen.read_value(&map);
-        if let Some(save) = &self.save {
+        // A background run stores its answer itself (guarded, retried once).
+        if let (Some(save), None) = (&self.save, &self.background) {
             save.save(&Value::Object(map)).await;
         }
         out

@@ -103,6 +103,11 @@ pub(crate) const LIVE_CAPACITY: usize = 1024;
 /// Events buffered for the log writer: when Redis falls this far behind, logging stops (the
 /// log stays a clean prefix; a replay ends with the record's terminal event).
 pub(crate) const LOG_CAPACITY: usize = 4096;
+/// How long a run waits before its one retry of a final save Redis refused.
+const STORE_RETRY_PAUSE: Duration = Duration::from_millis(250);
+/// `error.message` of a run whose answer could not be stored.
+const NOT_STORED: &str =
+    "The background response finished, but the gateway could not store its result.";
 
 impl std::fmt::Debug for Start {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -252,14 +257,11 @@ impl Start {
         }
     }
 
-    /// Stores the response `terminal` carries through the guarded update and returns the
-    /// event to send: `terminal` itself, or, when a cancel or a failure report was stored
-    /// first, the stored record's terminal event under the same sequence number (the record
-    /// is the outcome; the live stream and the log must say the same).
+    /// Stores the response `terminal` carries and returns the event to send: `terminal`
+    /// itself, or, when the record says otherwise (see [`Self::store_final`]), the record's
+    /// terminal event under the same sequence number: the live stream and the log must say
+    /// what the record says.
     async fn settle(&self, terminal: LoggedEvent) -> LoggedEvent {
-        let Some(save) = lock(&self.save).clone() else {
-            return terminal;
-        };
         let response = match serde_json::from_slice::<Value>(&terminal.data) {
             Ok(Value::Object(mut map)) => map.remove("response").filter(Value::is_object),
             _ => None,
@@ -268,25 +270,58 @@ impl Start {
             tracing::error!(response_id = %self.id, "the upstream's final event carries no response; not stored");
             return terminal;
         };
-        match save.put(&self.id, &response, Guard::Update).await {
-            Ok(true) => terminal,
-            Ok(false) => match self.store.get(&self.id).await {
-                Ok(Some(current))
-                    if object::status_of(&current.response)
-                        .is_some_and(super::is_terminal_status) =>
-                {
-                    let ty = object::terminal_type(
-                        object::status_of(&current.response).unwrap_or("failed"),
-                    );
-                    object::lifecycle(ty, terminal.seq, &current.response)
-                }
-                // Deleted meanwhile (or unreadable): the answer is all there is to send.
-                _ => terminal,
-            },
-            Err(e) => {
-                tracing::error!(response_id = %self.id, error = %e, "the background response's final state was not stored");
-                terminal
+        match self.store_final(&response).await {
+            None => terminal,
+            Some(outcome) => {
+                let ty = object::terminal_type(object::status_of(&outcome).unwrap_or("failed"));
+                object::lifecycle(ty, terminal.seq, &outcome)
             }
+        }
+    }
+
+    /// Stores a terminal response through the guarded update; `None` when it was stored (or
+    /// nothing better is known), else the outcome the record holds instead: a cancel or a
+    /// failure report stored first, or, when the store refused the write twice, a `failed`
+    /// report saying so (a clear reason instead of the orphan path's "the gateway stopped").
+    async fn store_final(&self, response: &Value) -> Option<Value> {
+        let save = lock(&self.save).clone()?;
+        let mut result = save.put(&self.id, response, Guard::Update).await;
+        if let Err(e) = &result {
+            tracing::warn!(response_id = %self.id, error = %e, "the background response's final state was not stored; retrying once");
+            tokio::time::sleep(STORE_RETRY_PAUSE).await;
+            result = save.put(&self.id, response, Guard::Update).await;
+        }
+        let e = match result {
+            Ok(true) => return None,
+            Ok(false) => return self.stored_terminal().await,
+            Err(e) => e,
+        };
+        tracing::error!(response_id = %self.id, error = %e, "the background response's final state was not stored");
+        if object::status_of(response) == Some("failed") {
+            // Already a failure report: another one would fail alike.
+            return None;
+        }
+        // Without the output: what could not be stored may be what failed.
+        let base = lock(&self.snapshot).clone().unwrap_or(Value::Null);
+        let failed = object::failed(&base, "server_error", NOT_STORED);
+        match save.put(&self.id, &failed, Guard::Update).await {
+            Ok(true) => Some(failed),
+            Ok(false) => self.stored_terminal().await,
+            // The orphan path reports it once the lease is gone.
+            Err(_) => None,
+        }
+    }
+
+    /// The stored record, when it is terminal.
+    async fn stored_terminal(&self) -> Option<Value> {
+        match self.store.get(&self.id).await {
+            Ok(Some(current))
+                if object::status_of(&current.response).is_some_and(super::is_terminal_status) =>
+            {
+                Some(current.response)
+            }
+            // Deleted meanwhile (or unreadable): the answer is all there is to send.
+            _ => None,
         }
     }
 
@@ -366,8 +401,21 @@ pub(crate) async fn run(task: Task) {
             match reply {
                 // Nothing was stored or queued: the submission answers with this.
                 Ok(reply) if !start.is_admitted() => Ok(Some(reply)),
-                Ok(Reply::Json(_)) => {
+                Ok(Reply::Json(body)) => {
                     access.status = Some(200);
+                    match serde_json::from_slice::<Value>(&body) {
+                        Ok(response @ Value::Object(_)) => {
+                            start.store_final(&response).await;
+                        }
+                        _ => {
+                            start
+                                .fail(
+                                    "server_error",
+                                    "The upstream's answer was not a response object.",
+                                )
+                                .await;
+                        }
+                    }
                     Ok(None)
                 }
                 Ok(Reply::Stream(reply)) => {

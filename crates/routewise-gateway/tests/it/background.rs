@@ -782,3 +782,42 @@ async fn a_failed_log_append_stops_the_log_so_a_replay_has_no_gap() {
     assert_eq!(terminal["response"]["id"], id);
     gw.shutdown().await;
 }
+
+/// Makes every write to `redis` fail (out of memory) or work again.
+fn refuse_writes(redis: &RedisServer, refuse: bool) {
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(if refuse { "1" } else { "0" })
+        .query::<()>(&mut conn)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_final_save_redis_refused_once_is_retried() {
+    let (captured, _guard) = crate::common::logs::capture_text(tracing::Level::WARN);
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "slow", "input": "Describe the water cycle.", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap().to_owned();
+    poll(&gw, &id, |r| status(r) == "in_progress").await;
+    refuse_writes(&redis, true);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !captured.text().contains("retrying once") {
+        assert!(Instant::now() < deadline, "no retry:\n{}", captured.text());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    refuse_writes(&redis, false);
+    let done = poll(&gw, &id, |r| status(r) != "in_progress").await;
+    assert_eq!(status(&done), "completed", "{done}");
+    assert!(output_text(&done).starts_with("[emulated slow]"), "{done}");
+    gw.shutdown().await;
+}
