@@ -111,17 +111,12 @@ pub(crate) async fn dispatch(
         crate::filter::Screened::Pass(filter) => filter,
         crate::filter::Screened::Blocked(reply) => return reply,
     };
-    let mut finish = Finish {
+    let finish = Finish {
         details: None,
         previous: prepared.previous,
         save: prepared.save,
         background: bg.map(|b| b.id.clone()),
     };
-    if bg.is_some()
-        && let Some(save) = finish.save.as_mut()
-    {
-        save.guard();
-    }
     let controls_on = router_controls_enabled(headers);
     match target {
         Target::Deployment(d) => {

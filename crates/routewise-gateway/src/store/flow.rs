@@ -15,17 +15,9 @@ pub(crate) struct Save {
     store: Arc<ResponseStore>,
     input_items: Vec<Value>,
     earlier: Vec<Value>,
-    /// Background responses: never overwrite a terminal record (a cancel may have won).
-    guarded: bool,
 }
 
 impl Save {
-    /// From now on, saves never replace a finished (or deleted) response: a background run
-    /// loses to a cancel or to an expired lease.
-    pub(crate) fn guard(&mut self) {
-        self.guarded = true;
-    }
-
     /// Stores `response` under `id` as `guard` allows; false when refused.
     pub(crate) async fn put(
         &self,
@@ -41,8 +33,9 @@ impl Save {
         self.store.put_guarded(id, &stored, guard).await
     }
 
-    /// Stores a finished response object. A store failure is logged, not returned: the
-    /// client already has its answer.
+    /// Stores a finished foreground response object (a background run stores its own,
+    /// guarded, through [`Save::put`]). A store failure is logged, not returned: the client
+    /// already has its answer.
     pub(crate) async fn save(&self, response: &Value) {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             tracing::warn!("the upstream's response has no id; it was not stored");
@@ -53,15 +46,7 @@ impl Save {
             input_items: &self.input_items,
             earlier: &self.earlier,
         };
-        let result = if self.guarded {
-            self.store
-                .put_guarded(id, &stored, Guard::Update)
-                .await
-                .map(drop)
-        } else {
-            self.store.put(id, &stored).await
-        };
-        if let Err(e) = result {
+        if let Err(e) = self.store.put(id, &stored).await {
             tracing::error!(response_id = id, error = %e, "the response was not stored");
         }
     }
@@ -130,7 +115,6 @@ pub(crate) async fn prepare(
             store: Arc::clone(store),
             input_items: own,
             earlier,
-            guarded: false,
         });
     }
     Ok(out)
