@@ -150,6 +150,32 @@ impl Events {
     }
 }
 
+/// Starts a streamed background response and reads it up to its first text delta; returns
+/// the live stream and the response id.
+async fn streaming_until_first_delta(
+    gw: &RunningGateway,
+    model: &str,
+    input: &str,
+) -> (Events, String) {
+    let body = json!({"model": model, "input": input, "background": true, "stream": true});
+    let mut live = Events::new(post(gw, &body).await);
+    let (_, created) = live.next().await.unwrap();
+    let id = created["response"]["id"].as_str().unwrap().to_owned();
+    let mut seen = vec![live.next().await.unwrap()];
+    while deltas(&seen).is_empty() {
+        seen.push(live.next().await.unwrap());
+    }
+    (live, id)
+}
+
+/// A plain connection to the test's Redis, to play another replica behind the gateway's back.
+fn connect(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
 fn seqs(events: &[(String, Value)]) -> Vec<u64> {
     events
         .iter()
@@ -494,10 +520,7 @@ async fn a_response_whose_gateway_died_is_reported_failed() {
                       "model": "slow", "output": [], "usage": null, "error": null},
         "input_items": [],
     });
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut conn = connect(&redis);
     redis::cmd("SET")
         .arg(format!("routewise:response:{id}"))
         .arg(record.to_string())
@@ -572,10 +595,7 @@ async fn redis_down_at_submission_is_a_503() {
 /// Rewrites the stored record of `id` as a canceller on a replica whose flag the run has not
 /// seen yet leaves it: `cancelled`, no output.
 fn mark_cancelled_behind_the_runs_back(redis: &RedisServer, id: &str) {
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut conn = connect(redis);
     let key = format!("routewise:response:{id}");
     let raw: String = redis::cmd("GET").arg(&key).query(&mut conn).unwrap();
     let mut doc: Value = serde_json::from_str(&raw).unwrap();
@@ -592,18 +612,7 @@ fn mark_cancelled_behind_the_runs_back(redis: &RedisServer, id: &str) {
 async fn a_cancel_stored_before_a_late_answer_wins_on_the_stream_too() {
     let redis = RedisServer::start();
     let gw = gateway(&redis).await;
-    let resp = post(
-        &gw,
-        &json!({"model": "slow", "input": "Describe the water cycle.", "background": true, "stream": true}),
-    )
-    .await;
-    let mut live = Events::new(resp);
-    let (_, created) = live.next().await.unwrap();
-    let id = created["response"]["id"].as_str().unwrap().to_owned();
-    let mut seen = vec![live.next().await.unwrap()];
-    while deltas(&seen).is_empty() {
-        seen.push(live.next().await.unwrap());
-    }
+    let (live, id) = streaming_until_first_delta(&gw, "slow", "Describe the water cycle.").await;
     // The cancel is stored; the run has not heard of it and its upstream answers in full.
     mark_cancelled_behind_the_runs_back(&redis, &id);
     let rest = live.rest().await;
@@ -661,24 +670,12 @@ async fn starting_after_past_any_sequence_number_is_a_400_and_the_largest_one_en
 async fn a_run_whose_lease_is_gone_stops_and_leaves_the_failure_report() {
     let redis = RedisServer::start();
     let gw = gateway(&redis).await;
-    let resp = post(
-        &gw,
-        &json!({"model": "crawl", "input": "Explain the history of the printing press.", "background": true, "stream": true}),
-    )
-    .await;
-    let mut live = Events::new(resp);
-    let (_, created) = live.next().await.unwrap();
-    let id = created["response"]["id"].as_str().unwrap().to_owned();
-    let mut seen = vec![live.next().await.unwrap()];
-    while deltas(&seen).is_empty() {
-        seen.push(live.next().await.unwrap());
-    }
+    let (live, id) =
+        streaming_until_first_delta(&gw, "crawl", "Explain the history of the printing press.")
+            .await;
     // What another replica does once the lease expired: it reports the response failed,
     // and the lease is gone.
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut conn = connect(&redis);
     let key = format!("routewise:response:{id}");
     let raw: String = redis::cmd("GET").arg(&key).query(&mut conn).unwrap();
     let mut doc: Value = serde_json::from_str(&raw).unwrap();
@@ -722,23 +719,10 @@ async fn a_run_whose_lease_is_gone_stops_and_leaves_the_failure_report() {
 async fn a_failed_log_append_stops_the_log_so_a_replay_has_no_gap() {
     let redis = RedisServer::start();
     let gw = gateway(&redis).await;
-    let resp = post(
-        &gw,
-        &json!({"model": "slow", "input": "Describe the water cycle.", "background": true, "stream": true}),
-    )
-    .await;
-    let mut live = Events::new(resp);
-    let (_, created) = live.next().await.unwrap();
-    let id = created["response"]["id"].as_str().unwrap().to_owned();
-    let mut seen = vec![live.next().await.unwrap()];
-    while deltas(&seen).is_empty() {
-        seen.push(live.next().await.unwrap());
-    }
+    let (mut live, id) =
+        streaming_until_first_delta(&gw, "slow", "Describe the water cycle.").await;
     // Appends fail for a while (the key holds a string), then would succeed again.
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut conn = connect(&redis);
     let key = format!("routewise:bg:events:{id}");
     let aside = format!("{key}:aside");
     redis::pipe()
@@ -751,9 +735,9 @@ async fn a_failed_log_append_stops_the_log_so_a_replay_has_no_gap() {
         .arg("not a stream")
         .query::<()>(&mut conn)
         .unwrap();
-    let before = seen.len();
-    while seen.len() < before + 3 {
-        seen.push(live.next().await.unwrap());
+    // Three more events arrive while appends fail.
+    for _ in 0..3 {
+        live.next().await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     redis::pipe()
@@ -785,10 +769,7 @@ async fn a_failed_log_append_stops_the_log_so_a_replay_has_no_gap() {
 
 /// Makes every write to `redis` fail (out of memory) or work again.
 fn refuse_writes(redis: &RedisServer, refuse: bool) {
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut conn = connect(redis);
     redis::cmd("CONFIG")
         .arg("SET")
         .arg("maxmemory")
