@@ -541,6 +541,9 @@ async fn keep_lease(start: &Start) -> Stop {
 
 /// Plays a committed stream into the live client and the event log, storing the terminal
 /// response; a broken or idle upstream ends it `failed`.
+/// Why a stream that stopped without a terminal event failed.
+const ENDED_EARLY: &str = "The upstream stream ended before its final event.";
+
 async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut Access) {
     let StreamReply { head, rest, finish } = reply;
     for ev in head {
@@ -549,12 +552,7 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
         }
     }
     let Some(mut rest) = rest else {
-        start
-            .fail(
-                "server_error",
-                "The upstream stream ended before its final event.",
-            )
-            .await;
+        start.fail("server_error", ENDED_EARLY).await;
         return;
     };
     loop {
@@ -571,12 +569,7 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
             }
             Ok(None) => {
                 access.outcome = Some(Outcome::StreamError);
-                start
-                    .fail(
-                        "server_error",
-                        "The upstream stream ended before its final event.",
-                    )
-                    .await;
+                start.fail("server_error", ENDED_EARLY).await;
                 return;
             }
             Err(_) => {

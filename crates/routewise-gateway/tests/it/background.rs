@@ -574,13 +574,8 @@ async fn shutdown_marks_unfinished_background_responses_failed() {
 
 #[tokio::test]
 async fn redis_down_at_submission_is_a_503() {
-    // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let gw = start(&config(&format!("redis://127.0.0.1:{port}/0"), "")).await;
+    let url = crate::common::redis::dead_url();
+    let gw = start(&config(&url, "")).await;
     let resp = post(
         &gw,
         &json!({"model": "fast", "input": "hi", "background": true}),

@@ -332,14 +332,9 @@ async fn streamed_requests_are_limited_too() {
 
 #[tokio::test]
 async fn a_redis_outage_fails_open_within_bounded_time() {
-    // Nothing listens on this port: bind, learn it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let url = crate::common::redis::dead_url();
     let gw = start(&format!(
-        "{FAST_EMULATOR}\n[limits]\nredis_url = \"redis://127.0.0.1:{port}/0\"\n\
+        "{FAST_EMULATOR}\n[limits]\nredis_url = \"{url}\"\n\
          [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"
     ))
     .await;

@@ -278,13 +278,8 @@ async fn input_items_pages_and_rejects_bad_parameters() {
 
 #[tokio::test]
 async fn a_redis_outage_costs_retrieval_not_answers() {
-    // Nothing listens on this port: bind, learn it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let gw = start(&config(&format!("redis://127.0.0.1:{port}/0"))).await;
+    let url = crate::common::redis::dead_url();
+    let gw = start(&config(&url)).await;
     let started = std::time::Instant::now();
     let created = create(&gw, json!({"model": "small", "input": "still answered"})).await;
     let id = created["id"].as_str().unwrap();

@@ -44,6 +44,15 @@ impl RedisServer {
     }
 }
 
+/// A Redis URL nothing listens on (a port bound, learned and closed again): Redis down.
+pub fn dead_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("redis://127.0.0.1:{port}/0")
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
