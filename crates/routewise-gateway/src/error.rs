@@ -105,6 +105,16 @@ pub enum GatewayError {
         /// The deployment's quota, for the `x-ratelimit-*` headers.
         status: RateLimitStatus,
     },
+    /// 429 `rate_limit_exceeded`: this replica already serves as many followers of background
+    /// streams (`GET .../responses/{id}?stream=true`) as `max_stream_followers` allows; the
+    /// answer carries `retry-after` and `retry-after-ms`.
+    TooManyStreams {
+        /// The configured cap.
+        limit: usize,
+        /// When a retry may find a free place (followers leave at unpredictable times, so
+        /// this is a short, fixed back-off).
+        retry_after: std::time::Duration,
+    },
     /// 500: a bug; the request was isolated and the server keeps running.
     Internal {
         /// What happened.
@@ -179,6 +189,11 @@ impl GatewayError {
         matches!(self, Self::RateLimited { .. })
     }
 
+    /// True for a stream follower refused by `max_stream_followers`.
+    pub fn is_too_many_streams(&self) -> bool {
+        matches!(self, Self::TooManyStreams { .. })
+    }
+
     /// True for 500.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Internal { .. })
@@ -199,7 +214,7 @@ impl GatewayError {
             | Self::RouteNotFound
             | Self::ResponseNotFound { .. } => StatusCode::NOT_FOUND,
             Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -232,6 +247,7 @@ impl GatewayError {
             Self::ResponseNotFound { .. } => "response_not_found",
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::RateLimited { .. } => "429",
+            Self::TooManyStreams { .. } => "rate_limit_exceeded",
             Self::Internal { .. } => "server_error",
             Self::ContentFiltered { .. } => "content_filter",
         })
@@ -362,6 +378,21 @@ impl GatewayError {
                     "429",
                 )
             }
+            Self::TooManyStreams { limit, retry_after } => {
+                let secs = retry_after_secs(*retry_after);
+                (
+                    format!(
+                        "Too many streams are following background responses on this gateway \
+                         (at most {limit} at once). Please retry after {secs} second{}.",
+                        if secs == 1 { "" } else { "s" }
+                    ),
+                    // OpenAI's 429s name the limited quantity in `type` and say
+                    // `rate_limit_exceeded` in `code`.
+                    "requests",
+                    None,
+                    "rate_limit_exceeded",
+                )
+            }
             Self::Internal { message } => (message.clone(), "server_error", None, "server_error"),
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": code, "status": status}})
@@ -412,6 +443,9 @@ impl IntoResponse for GatewayError {
         } = &self
         {
             status.write_headers(headers);
+            write_retry_after(headers, *retry_after);
+        }
+        if let Self::TooManyStreams { retry_after, .. } = &self {
             write_retry_after(headers, *retry_after);
         }
         resp

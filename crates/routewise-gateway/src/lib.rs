@@ -31,9 +31,12 @@
 //!   `GET .../responses/{id}/input_items`, and `previous_response_id` replayed to any deployment.
 //! * `background: true` (needs a store): answered at once with a `queued` response under the
 //!   gateway's own id, then run by a task through the same pipeline; `GET` shows its state,
-//!   `POST .../responses/{id}/cancel` stops it (from any replica), and a background stream can
-//!   be resumed with `GET .../responses/{id}?stream=true&starting_after=N` (events kept in a
-//!   Redis Stream). A run whose replica died is reported `failed`.
+//!   `POST .../responses/{id}/cancel` stops it (from any replica), `DELETE` stops it too and
+//!   removes it, and a background stream can be resumed with
+//!   `GET .../responses/{id}?stream=true&starting_after=N` (events kept in a Redis Stream; at
+//!   most `max_stream_followers` followers per replica, then a 429 with `retry-after`). A run
+//!   whose replica died is reported `failed` once its lease (`lease_ttl_ms`, refreshed every
+//!   `tick_ms`) runs out.
 //! * Deployments and router deployments may have `rpm` and `tpm` quotas, shared by every
 //!   replica through Redis (one atomic GCRA script per request on Redis's clock): over quota is
 //!   a 429 in Azure's shape with `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers

@@ -54,6 +54,15 @@ pub enum BuildError {
     /// Rate limits are configured but cannot be enforced (no usable Redis).
     #[error("limits: {0}")]
     Limits(String),
+    /// The background settings break a rule the config file is held to (settings changed in
+    /// code after loading; a file is checked at load).
+    #[error("background.{key}: {message}")]
+    Background {
+        /// The `[background]` key at fault.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// An Entra credential could not be created.
     #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
     Credential {
@@ -83,6 +92,11 @@ impl BuildError {
     /// True when rate limits have no usable Redis.
     pub fn is_limits(&self) -> bool {
         matches!(self, Self::Limits(_))
+    }
+
+    /// True when the background settings are out of bounds.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Self::Background { .. })
     }
 
     /// True when a credential failed.
@@ -142,6 +156,8 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     /// Background responses running in this process (their stop switches; state is in Redis).
     pub background: crate::background::Registry,
+    /// Places for followers of background streams (`max_stream_followers`).
+    pub followers: crate::background::Followers,
 }
 
 impl AppState {
@@ -188,6 +204,11 @@ impl AppState {
         }
         if let Some(settings) = &config.limits {
             RedisConn::new(&settings.redis_url).map_err(BuildError::Limits)?;
+        }
+        // A file was checked at load; settings changed in code since get the same rules, so
+        // a zero tick cannot spin a run against Redis.
+        if let Some((key, message)) = config.background.problem(false) {
+            return Err(BuildError::Background { key, message });
         }
         if has_limits(&config) && config.limits.is_none() && config.store.is_none() {
             return Err(BuildError::Limits(
@@ -279,6 +300,7 @@ impl AppState {
             })
             .map(RateLimiter::new);
         let metrics = Arc::new(Metrics::new(&config));
+        let followers = crate::background::Followers::new(config.background.max_stream_followers);
         Self {
             store,
             limiter,
@@ -290,6 +312,7 @@ impl AppState {
             models_body,
             draining: AtomicBool::new(false),
             background: crate::background::Registry::default(),
+            followers,
         }
     }
 

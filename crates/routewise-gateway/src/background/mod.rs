@@ -6,20 +6,30 @@
 //! * **State**: the stored record (`queued` → `in_progress` → terminal) under the gateway's
 //!   own `resp_…` id; every write after the first is guarded (a Lua script) so that nothing
 //!   replaces a terminal record: a cancel or a failure report always wins over a late answer.
-//! * **Lease**: the running task refreshes `bg:lease:{id}` every [`TICK`] with a [`LEASE_TTL`]
-//!   lifetime, only while it exists: a run whose lease is gone (or unrefreshed for a whole
-//!   lifetime) stops. A `GET` or cancel that finds a non-terminal response without a lease reports it
-//!   `failed` (`server_error`) and persists that: the replica running it stopped.
+//! * **Lease**: the running task refreshes `bg:lease:{id}` every `tick` with a `lease_ttl`
+//!   lifetime (`[background]`, default 200 ms and 10 s), only while it exists: a run whose
+//!   lease is gone (or unrefreshed for a whole lifetime) stops. A `GET` or cancel that finds a
+//!   non-terminal response without a lease reports it `failed` (`server_error`) and persists
+//!   that: the replica running it stopped.
 //! * **Cancel**: the replica that takes `POST /cancel` writes `cancelled` (guarded) and sets
 //!   `bg:cancel:{id}`; the running task stops at once when it runs here (the registry below),
 //!   or at its next tick on another replica. Stopping drops the upstream call.
+//! * **Delete**: `DELETE` of a response still running sets the same cancel flag and removes the
+//!   record and its event log in one transaction, then stops the task if it runs here; a run
+//!   elsewhere stops at its next tick. Its late writes find no record and are refused, so
+//!   nothing reappears.
 //! * **Streams**: every event is appended to the Redis Stream `bg:events:{id}` (same lifetime
-//!   as the record), so `GET /responses/{id}?stream=true&starting_after=N` replays what followed
-//!   `N` and then follows live events. The client that created it may leave: the run goes on.
+//!   as the record, and only while the record exists), so
+//!   `GET /responses/{id}?stream=true&starting_after=N` replays what followed `N` and then
+//!   follows live events. The client that created it may leave: the run goes on. Followers
+//!   hold a Redis connection each, so a replica serves at most `max_stream_followers` at once
+//!   and refuses more with a 429.
 //! * **Shutdown**: graceful shutdown waits for running tasks within the shutdown grace, then
 //!   stops the rest and marks them `failed`.
 
 mod cancel;
+mod delete;
+mod followers;
 mod object;
 mod replay;
 mod run;
@@ -36,16 +46,12 @@ use crate::state::AppState;
 use crate::store::{Guard, ResponseStore, Stored, StoredRef};
 
 pub(crate) use cancel::cancel;
+pub(crate) use delete::delete;
+pub(crate) use followers::Followers;
 pub(crate) use object::{is_background, is_terminal_status, status_of};
 pub(crate) use replay::replay;
 pub(crate) use run::Start;
 pub(crate) use submit::submit;
-
-/// How long a lease outlives its last refresh: a replica silent for this long is presumed
-/// gone.
-pub(crate) const LEASE_TTL: Duration = Duration::from_secs(10);
-/// How often a running task refreshes its lease and looks for a cancel from another replica.
-pub(crate) const TICK: Duration = Duration::from_millis(200);
 
 /// What `error.message` says when the replica running a response stopped.
 pub(crate) const ORPHANED: &str =
@@ -57,7 +63,8 @@ pub(crate) const SHUT_DOWN: &str =
 /// Why a running task is asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// `POST /responses/{id}/cancel` (the record already says `cancelled`).
+    /// `POST /responses/{id}/cancel` (the record already says `cancelled`), or `DELETE` of
+    /// the response (the record is gone, so the run's report is refused).
     Cancelled,
     /// Graceful shutdown ran out of time: the task reports the response failed.
     Shutdown,

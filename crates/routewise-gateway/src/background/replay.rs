@@ -1,5 +1,7 @@
 //! `GET /responses/{id}?stream=true&starting_after=N`: a background stream's events after `N`
 //! from its Redis log, then the live ones as the run appends them, until the terminal event.
+//! Each follower takes a place under the replica's `max_stream_followers` cap first, and holds
+//! it until its stream ends or its client leaves.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use redis::aio::MultiplexedConnection;
 
+use super::followers::Place;
 use super::object::{self, is_background, is_terminal_event, is_terminal_status, status_of};
 use super::reconcile;
 use crate::error::GatewayError;
@@ -70,6 +73,9 @@ async fn open(state: &AppState, id: String, after: Option<&str>) -> Result<Body,
     let Some(store) = &state.store else {
         return Err(not_found(id));
     };
+    // Before any Redis round trip: the cap protects Redis, so a refused follower costs it
+    // nothing.
+    let place = state.followers.admit()?;
     let Some(stored) = store.get(&id).await? else {
         return Err(not_found(id));
     };
@@ -91,6 +97,7 @@ async fn open(state: &AppState, id: String, after: Option<&str>) -> Result<Body,
         conn: None,
         done: false,
         settled: 0,
+        _place: place,
     };
     let frames = futures_util::stream::unfold(follow, |mut f| async move {
         let frame = f.next_frame().await?;
@@ -109,6 +116,9 @@ struct Follow {
     done: bool,
     /// Quiet waits seen since the record became terminal.
     settled: u32,
+    /// This follower's place under the cap; the stream's state owns it, so it is given back
+    /// as soon as the stream ends or its body is dropped (the client left).
+    _place: Place,
 }
 
 impl Follow {

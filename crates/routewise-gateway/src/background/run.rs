@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
-use super::{LEASE_TTL, ORPHANED, Registered, SHUT_DOWN, Stop, TICK};
+use super::{ORPHANED, Registered, SHUT_DOWN, Stop};
+use crate::config::BackgroundSettings;
 use crate::dispatch::{Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
 use crate::finish::Finish;
@@ -85,6 +86,9 @@ pub(crate) struct Start {
     pub(crate) id: String,
     stream: bool,
     store: Arc<ResponseStore>,
+    /// The lease's lifetime and refresh period (`[background]`).
+    lease_ttl: Duration,
+    tick: Duration,
     reply: Mutex<Option<oneshot::Sender<Submitted>>>,
     admitted: AtomicBool,
     /// The last state written (`in_progress` once admitted): the base of a `failed` or
@@ -133,6 +137,7 @@ impl Start {
         id: String,
         stream: bool,
         store: Arc<ResponseStore>,
+        timing: &BackgroundSettings,
         reply: oneshot::Sender<Submitted>,
         live: Option<mpsc::Sender<Bytes>>,
         log: Option<mpsc::Sender<LoggedEvent>>,
@@ -142,6 +147,8 @@ impl Start {
             id,
             stream,
             store,
+            lease_ttl: timing.lease_ttl,
+            tick: timing.tick,
             reply: Mutex::new(Some(reply)),
             admitted: AtomicBool::new(false),
             snapshot: Mutex::new(None),
@@ -171,7 +178,7 @@ impl Start {
         let save = finish.save.clone().ok_or_else(|| GatewayError::Internal {
             message: "a background response has nowhere to be stored".into(),
         })?;
-        self.store.take_lease(&self.id, LEASE_TTL).await?;
+        self.store.take_lease(&self.id, self.lease_ttl).await?;
         let mut queued = object::queued(&self.id, req, now_secs());
         if let Value::Object(map) = &mut queued {
             finish.stamp(map);
@@ -508,17 +515,18 @@ pub(crate) async fn run(task: Task) {
     drop(registered);
 }
 
-/// Refreshes the lease every [`TICK`] once admitted; returns when another replica asked for
-/// a cancel, or when the lease is lost (gone, or not refreshed for a whole [`LEASE_TTL`]):
-/// another replica may have reported the response failed, and nothing may replace that.
+/// Refreshes the lease every tick once admitted; returns when another replica asked for a
+/// cancel (or deleted the response), or when the lease is lost (gone, or not refreshed for a
+/// whole lease lifetime): another replica may have reported the response failed, and nothing
+/// may replace that.
 async fn keep_lease(start: &Start) -> Stop {
     let mut failing_since: Option<tokio::time::Instant> = None;
     loop {
-        tokio::time::sleep(TICK).await;
+        tokio::time::sleep(start.tick).await;
         if !start.is_admitted() {
             continue;
         }
-        match start.store.refresh_lease(&start.id, LEASE_TTL).await {
+        match start.store.refresh_lease(&start.id, start.lease_ttl).await {
             Ok(Lease::Held) => failing_since = None,
             Ok(Lease::Cancelled) => return Stop::Cancelled,
             Ok(Lease::Lost) => {
@@ -530,7 +538,7 @@ async fn keep_lease(start: &Start) -> Stop {
                     tracing::warn!(response_id = %start.id, error = %e, "could not refresh a background lease");
                     tokio::time::Instant::now()
                 });
-                if since.elapsed() >= LEASE_TTL {
+                if since.elapsed() >= start.lease_ttl {
                     tracing::warn!(response_id = %start.id, "a background lease went unrefreshed for its whole lifetime; stopping the run");
                     return Stop::LeaseLost;
                 }
@@ -622,7 +630,16 @@ mod tests {
         let redis = Arc::new(RedisConn::new(&settings.redis_url).unwrap());
         let store = Arc::new(ResponseStore::new(&settings, redis));
         let (tx, rx) = oneshot::channel();
-        let start = Start::new("resp_x".into(), true, store, tx, Some(live), Some(log));
+        let timing = BackgroundSettings::default();
+        let start = Start::new(
+            "resp_x".into(),
+            true,
+            store,
+            &timing,
+            tx,
+            Some(live),
+            Some(log),
+        );
         (start, rx)
     }
 

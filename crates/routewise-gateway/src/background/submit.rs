@@ -75,7 +75,15 @@ pub(crate) async fn submit(
     } else {
         (None, None)
     };
-    let start = Start::new(id.clone(), stream, store, reply_tx, live_tx, log_tx);
+    let start = Start::new(
+        id.clone(),
+        stream,
+        store,
+        &state.config.background,
+        reply_tx,
+        live_tx,
+        log_tx,
+    );
     let (stop, registered) = state.background.insert(state, &id);
     let run_access = Access::new(
         Arc::clone(&state.metrics),
@@ -224,13 +232,22 @@ fn live(rx: mpsc::Receiver<Bytes>, mut access: Access) -> Response {
 /// Appends a run's events to its Redis log, batching whatever arrived meanwhile into one
 /// round trip. A Redis failure loses replay, never the live stream: logging stops at the
 /// first failed append, so the log stays a clean prefix (a replay then ends with the stored
-/// outcome) rather than skipping events a later append would follow.
+/// outcome) rather than skipping events a later append would follow. Logging also stops once
+/// the response is deleted.
 async fn write_log(store: Arc<ResponseStore>, id: String, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut batch = Vec::with_capacity(64);
     while rx.recv_many(&mut batch, 256).await > 0 {
-        if let Err(e) = store.append_events(&id, &batch).await {
-            tracing::warn!(response_id = %id, error = %e, "background events not logged from here on; a resumed stream ends with the stored outcome");
-            return;
+        match store.append_events(&id, &batch).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Deleted: a log written now would outlive the response nobody can reach.
+                tracing::debug!(response_id = %id, "background response deleted; its events are no longer logged");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(response_id = %id, error = %e, "background events not logged from here on; a resumed stream ends with the stored outcome");
+                return;
+            }
         }
         batch.clear();
     }

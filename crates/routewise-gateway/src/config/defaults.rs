@@ -10,8 +10,8 @@ use std::time::Duration;
 use routewise_strategy::{Deployment, RoutingMode, known_model};
 
 use super::{
-    AccessControl, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice, RateLimits,
-    RouterConfig, ServerSettings, UpstreamConfig,
+    AccessControl, BackgroundSettings, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice,
+    RateLimits, RouterConfig, ServerSettings, UpstreamConfig,
 };
 
 /// `(deployment name, time to first token in ms, tokens per second)`.
@@ -66,5 +66,6 @@ pub(super) fn default_pool() -> Config {
         store: None,
         limits: None,
         content_filters: Vec::new(),
+        background: BackgroundSettings::default(),
     }
 }

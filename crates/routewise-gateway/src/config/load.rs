@@ -189,6 +189,7 @@ impl Validator<'_> {
             }
         };
         let store = raw.store.as_ref().map(|s| self.store(s)).transpose()?;
+        let background = super::background::background(self.origin, &raw.background)?;
         let limits = raw.limits.as_ref().map(|l| self.limits(l)).transpose()?;
         if store.is_none() && limits.is_none() {
             self.limits_need_redis(&deployments, &routers)?;
@@ -202,6 +203,7 @@ impl Validator<'_> {
             store,
             limits,
             content_filters: filters,
+            background,
         })
     }
 

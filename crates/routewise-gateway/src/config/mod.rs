@@ -13,6 +13,11 @@
 //! [limits]                       # where rpm/tpm are counted (default: the [store] Redis)
 //! redis_url_env = "ROUTEWISE_LIMITS_REDIS_URL"
 //!
+//! [background]                   # background responses (they need a [store])
+//! lease_ttl_ms = 10000           # a replica silent this long is presumed gone
+//! tick_ms = 200                  # lease refresh and remote cancel check; lease ≥ 3 × tick
+//! max_stream_followers = 256     # concurrent `?stream=true` followers per replica; then 429
+//!
 //! [access]                       # access control is on when keys are configured
 //! api_keys_env = ["ROUTEWISE_API_KEY"]
 //!
@@ -53,6 +58,7 @@
 //! blocklists = [{ name = "codenames", terms = ["Project Falcon"], patterns = ['\bPF-\d{4}\b'] }]
 //! ```
 
+mod background;
 mod defaults;
 mod error;
 mod filter;
@@ -67,6 +73,7 @@ use std::time::Duration;
 use routewise_auth::Secret;
 use routewise_strategy::{Deployment, RoutingMode};
 
+pub use background::BackgroundSettings;
 pub use error::ConfigError;
 pub use filter::{Blocklist, ContentFilterConfig, FilterScope};
 pub use limits::{LimitsSettings, RateLimits};
@@ -92,6 +99,8 @@ pub struct Config {
     pub limits: Option<LimitsSettings>,
     /// Named content filters (`[[content_filters]]`), referenced by `content_filter`.
     pub content_filters: Vec<ContentFilterConfig>,
+    /// Lease timing and the stream-follower cap of background responses (`[background]`).
+    pub background: BackgroundSettings,
 }
 
 impl Config {

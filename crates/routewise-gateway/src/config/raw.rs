@@ -23,6 +23,9 @@ pub(super) struct RawConfig {
     pub store: Option<RawStore>,
     /// Where rate limits are counted (default: the `[store]` Redis).
     pub limits: Option<RawLimits>,
+    /// Lease timing and the stream-follower cap of background responses.
+    #[serde(default)]
+    pub background: RawBackground,
     /// Named blocklist filters, referenced by `content_filter`.
     #[serde(default)]
     pub content_filters: Vec<super::filter::RawContentFilter>,
@@ -47,6 +50,14 @@ pub(super) struct RawStore {
     pub redis_url: Option<String>,
     pub ttl_secs: Option<u64>,
     pub key_prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBackground {
+    pub lease_ttl_ms: Option<u64>,
+    pub tick_ms: Option<u64>,
+    pub max_stream_followers: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -202,7 +202,11 @@ async fn models(State(state): State<Arc<AppState>>) -> Response {
 /// deployments and shows their traffic.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = state.metrics.render();
-    background_gauge(&mut text, state.background.running());
+    background_gauges(
+        &mut text,
+        state.background.running(),
+        state.followers.active(),
+    );
     let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -211,14 +215,19 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     resp
 }
 
-/// `routewise_background_running`: background responses this process is running now.
-fn background_gauge(out: &mut String, running: usize) {
+/// `routewise_background_running` (background responses this process is running now) and
+/// `routewise_background_stream_followers` (streams following them now, against
+/// `max_stream_followers`).
+fn background_gauges(out: &mut String, running: usize, followers: usize) {
     use std::fmt::Write;
     let _ = write!(
         out,
         "# HELP routewise_background_running Background responses this process is running.\n\
          # TYPE routewise_background_running gauge\n\
-         routewise_background_running {running}\n"
+         routewise_background_running {running}\n\
+         # HELP routewise_background_stream_followers Streams following background responses on this process.\n\
+         # TYPE routewise_background_stream_followers gauge\n\
+         routewise_background_stream_followers {followers}\n"
     );
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde_json::json;
 
 use super::routes::json;
 use crate::background;
@@ -74,17 +73,8 @@ pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    let id = id_of(params);
-    let deleted = match &state.store {
-        Some(store) => store.delete(&id).await,
-        None => Ok(false),
-    };
-    match deleted {
-        Ok(true) => {
-            let body = json!({"id": id, "object": "response.deleted", "deleted": true});
-            json(StatusCode::OK, body.to_string())
-        }
-        Ok(false) => not_found(&state, id).into_response(),
+    match background::delete(&state, id_of(params)).await {
+        Ok(body) => json(StatusCode::OK, body.to_string()),
         Err(e) => e.into_response(),
     }
 }

@@ -7,10 +7,12 @@
 //! `bg:events:{id}` (a Redis Stream; entry id `{sequence_number + 1}-0`, so `starting_after=N`
 //! is the exclusive range start `(N+1)-0`).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
+use serde::Deserialize;
 
 use super::{ResponseStore, StoredRef, unavailable};
 use crate::error::GatewayError;
@@ -39,6 +41,44 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 ";
+
+/// Appends events to the log (`KEYS[2]`) only while the record (`KEYS[1]`) exists, so a run's
+/// trailing events cannot recreate the log of a response deleted under it. `ARGV[1]` is the
+/// approximate length cap, `ARGV[2]` the lifetime, then one `(entry id, type, data)` triple per
+/// event. Returns 0 when the record is gone. A failing append ends the batch but still sets
+/// the lifetime, so a log never outlives its record for want of an expiry.
+const GUARDED_APPEND: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local failed
+for i = 3, #ARGV, 3 do
+  local r = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], ARGV[i], 't', ARGV[i + 1], 'd', ARGV[i + 2])
+  if type(r) == 'table' and r.err then
+    failed = r
+    break
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if failed then return failed end
+return 1
+";
+
+/// [`GUARDED_APPEND`], hashed once: it runs for every batch of every background stream.
+static APPEND: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(GUARDED_APPEND));
+
+/// Just enough of a stored record to tell whether its run is still going; every other
+/// field is skipped unparsed.
+#[derive(Deserialize)]
+struct Head {
+    response: HeadResponse,
+}
+
+#[derive(Deserialize)]
+struct HeadResponse {
+    #[serde(default)]
+    background: Option<bool>,
+    #[serde(default)]
+    status: Option<String>,
+}
 
 /// One event read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,36 +257,72 @@ impl ResponseStore {
             .map_err(unavailable)
     }
 
-    /// Appends events to `id`'s log (one pipelined round trip), which lives as long as a
-    /// stored response.
+    /// Appends events to `id`'s log (one round trip), which lives as long as a stored
+    /// response; false, appending nothing, once the response is deleted.
     pub(crate) async fn append_events(
         &self,
         id: &str,
         events: &[LoggedEvent],
-    ) -> Result<(), GatewayError> {
+    ) -> Result<bool, GatewayError> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
-        let key = self.events_key(id);
-        let mut pipe = redis::pipe();
+        let mut inv = APPEND.key(self.key(id));
+        inv.key(self.events_key(id))
+            .arg(MAX_EVENTS)
+            .arg(self.ttl_secs);
         for ev in events {
-            pipe.cmd("XADD")
-                .arg(&key)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(MAX_EVENTS)
-                .arg(entry_id(ev.seq).ok_or_else(|| GatewayError::Internal {
-                    message: format!("sequence number {} cannot be logged", ev.seq),
-                })?)
-                .arg("t")
-                .arg(ev.ty.as_str())
-                .arg("d")
-                .arg(ev.data.as_ref())
+            inv.arg(entry_id(ev.seq).ok_or_else(|| GatewayError::Internal {
+                message: format!("sequence number {} cannot be logged", ev.seq),
+            })?)
+            .arg(ev.ty.as_str())
+            .arg(ev.data.as_ref());
+        }
+        let mut conn = self.conn().await?;
+        let appended: i64 = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(appended == 1)
+    }
+
+    /// Whether `id` is a background response still running (queued or in progress); `None`
+    /// when nothing is stored under `id`. A record too damaged to tell is not running, so it
+    /// can still be deleted.
+    pub(crate) async fn running(&self, id: &str) -> Result<Option<bool>, GatewayError> {
+        let mut conn = self.conn().await?;
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(self.key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(raw.map(|bytes| {
+            serde_json::from_slice::<Head>(&bytes).is_ok_and(|head| {
+                head.response.background == Some(true)
+                    && head
+                        .response
+                        .status
+                        .is_some_and(|s| !crate::background::is_terminal_status(&s))
+            })
+        }))
+    }
+
+    /// Deletes `id`'s record and event log in one transaction; with `running`, also sets the
+    /// cancel flag in it, so whichever replica runs `id` stops at its next tick. False when
+    /// there was no record.
+    pub(crate) async fn delete(&self, id: &str, running: bool) -> Result<bool, GatewayError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if running {
+            pipe.cmd("SET")
+                .arg(self.cancel_key(id))
+                .arg(1)
+                .arg("EX")
+                .arg(self.ttl_secs.min(24 * 3600))
                 .ignore();
         }
-        pipe.cmd("EXPIRE").arg(&key).arg(self.ttl_secs).ignore();
+        pipe.cmd("DEL").arg(self.key(id));
+        pipe.cmd("DEL").arg(self.events_key(id)).ignore();
         let mut conn = self.conn().await?;
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+        let (deleted,): (u64,) = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(deleted > 0)
     }
 
     /// True when `id` has an event log (it was created with `stream: true` and has not

@@ -111,17 +111,6 @@ impl ResponseStore {
         })
         .transpose()
     }
-
-    /// Deletes `id`; false when there was nothing to delete.
-    pub(crate) async fn delete(&self, id: &str) -> Result<bool, GatewayError> {
-        let mut conn = self.conn().await?;
-        let n: u64 = redis::cmd("DEL")
-            .arg(self.key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        Ok(n > 0)
-    }
 }
 
 fn unavailable(e: redis::RedisError) -> GatewayError {

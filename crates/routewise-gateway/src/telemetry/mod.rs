@@ -33,7 +33,9 @@
 //! `routewise_rate_limited_total{deployment}`, and the histograms
 //! `routewise_request_duration_seconds{deployment}` and
 //! `routewise_time_to_first_token_seconds{deployment}` (streams), and the gauge
-//! `routewise_background_running` (background responses this process runs). A background
+//! `routewise_background_running` (background responses this process runs) and the gauge
+//! `routewise_background_stream_followers` (streams following them here, capped by
+//! `max_stream_followers`). A background
 //! request is counted once, by its run. `deployment` is the
 //! deployment or router named in `model` (`unknown` when none was resolved), `model` the
 //! model that served it (`none` for a router request no deployment served).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use routewise_gateway::config::{AccessControl, AzureAuth, UpstreamConfig};
+use routewise_gateway::config::{AccessControl, AzureAuth, BackgroundSettings, UpstreamConfig};
 use routewise_gateway::{Config, ConfigError};
 
 fn env(var: &str) -> Option<String> {
@@ -276,4 +276,125 @@ fn the_example_config_in_the_crate_loads() {
     assert_eq!(cfg.deployments[0].limits.request_burst(), Some(10));
     assert_eq!(cfg.routers[0].limits.tpm, Some(250_000));
     assert!(cfg.limits.is_none(), "the limits use the [store] Redis");
+    assert_eq!(
+        cfg.background,
+        BackgroundSettings::default(),
+        "the example shows the defaults"
+    );
+}
+
+const ONE_DEPLOYMENT: &str = "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n";
+
+#[test]
+fn background_settings_default_and_load() {
+    let defaults = load(ONE_DEPLOYMENT).unwrap().background;
+    assert_eq!(defaults.lease_ttl, Duration::from_secs(10));
+    assert_eq!(defaults.tick, Duration::from_millis(200));
+    assert_eq!(defaults.max_stream_followers, 256);
+    assert_eq!(Config::default_pool().background, defaults);
+
+    let cfg = load(&format!(
+        "[background]\nlease_ttl_ms = 3000\ntick_ms = 1000\nmax_stream_followers = 8\n{ONE_DEPLOYMENT}"
+    ))
+    .unwrap();
+    assert_eq!(cfg.background.lease_ttl, Duration::from_secs(3), "3 ticks");
+    assert_eq!(cfg.background.tick, Duration::from_secs(1));
+    assert_eq!(cfg.background.max_stream_followers, 8);
+    // A lone key keeps the others' defaults; no [store] is needed (`serve --redis-url`
+    // may add one).
+    let cfg = load(&format!("[background]\ntick_ms = 50\n{ONE_DEPLOYMENT}")).unwrap();
+    assert_eq!(cfg.background.tick, Duration::from_millis(50));
+    assert_eq!(cfg.background.lease_ttl, Duration::from_secs(10));
+}
+
+#[test]
+fn background_settings_are_validated() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("tick_ms = 0", "background.tick_ms", "greater than 0"),
+        (
+            "lease_ttl_ms = 0",
+            "background.lease_ttl_ms",
+            "greater than 0",
+        ),
+        (
+            "lease_ttl_ms = 500",
+            "background.lease_ttl_ms",
+            "500 is too short for tick_ms = 200",
+        ),
+        (
+            "lease_ttl_ms = 599\ntick_ms = 200",
+            "background.lease_ttl_ms",
+            "at least 600",
+        ),
+        (
+            "tick_ms = 5000",
+            "background.tick_ms",
+            "5000 is too long for lease_ttl_ms = 10000",
+        ),
+        ("tick_ms = 3334", "background.tick_ms", "at most 3333"),
+        (
+            "tick_ms = 18446744073709551615",
+            "background.tick_ms",
+            "too long",
+        ),
+        (
+            "lease_ttl_ms = 86400001",
+            "background.lease_ttl_ms",
+            "more than 86400000",
+        ),
+        (
+            "max_stream_followers = 0",
+            "background.max_stream_followers",
+            "greater than 0",
+        ),
+        (
+            "max_stream_followers = 1000001",
+            "background.max_stream_followers",
+            "more than 1000000",
+        ),
+        ("tick_ms = -1", "background.tick_ms", "invalid value"),
+        ("tick_ms = 0.5", "background.tick_ms", "invalid type"),
+        ("tick = 100", "background.tick", "unknown field `tick`"),
+    ];
+    for (keys, key, needle) in cases {
+        let toml = format!("[background]\n{keys}\n{ONE_DEPLOYMENT}");
+        let e = err(&toml);
+        assert_eq!(&e.key_path, key, "{keys}\n=> {e}");
+        assert!(
+            e.message.contains(needle),
+            "{keys}\n=> {e}\n(expected {needle:?})"
+        );
+        assert!(!e.message.contains('\n'), "one line: {e}");
+    }
+    assert!(err(&format!("[background]\ntick_ms = 0\n{ONE_DEPLOYMENT}")).is_invalid());
+    assert!(err(&format!("[background]\ntick = 1\n{ONE_DEPLOYMENT}")).is_syntax());
+
+    // Settings changed in code after loading are held to the same rules when the gateway is
+    // built (a zero tick would spin a run against Redis).
+    for (tick, lease, followers, key) in [
+        (Duration::ZERO, Duration::from_secs(10), 256, "tick_ms"),
+        (
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            256,
+            "lease_ttl_ms",
+        ),
+        (
+            Duration::from_millis(200),
+            Duration::from_secs(10),
+            0,
+            "max_stream_followers",
+        ),
+    ] {
+        let mut cfg = load(ONE_DEPLOYMENT).unwrap();
+        cfg.background.tick = tick;
+        cfg.background.lease_ttl = lease;
+        cfg.background.max_stream_followers = followers;
+        let e = routewise_gateway::Gateway::from_config(cfg).expect_err("refused");
+        assert!(e.is_background(), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("background.{key}: ")),
+            "{e}"
+        );
+    }
 }

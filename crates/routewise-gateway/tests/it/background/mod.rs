@@ -1,6 +1,12 @@
 //! Background responses over real HTTP and a real Redis: queued → completed, router
 //! background runs, the store requirement, cancel (here, twice, finished, foreground, from
 //! another replica), resumable streams, orphaned runs, shutdown and a Redis that is down.
+//! Deletes, the stream-follower cap and the configured lease timing have modules of their
+//! own, which share the helpers here.
+
+mod delete;
+mod followers;
+mod timing;
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +42,15 @@ upstream = {{ kind = \"emulator\", ttft_ms = 10, tokens_per_second = 15 }}
 
 async fn gateway(redis: &RedisServer) -> RunningGateway {
     start(&config(&redis.url(), "")).await
+}
+
+/// A gateway like [`gateway`]'s, with these `[background]` keys.
+async fn gateway_with_background(redis: &RedisServer, background: &str) -> RunningGateway {
+    start(&format!(
+        "{}\n[background]\n{background}\n",
+        config(&redis.url(), "")
+    ))
+    .await
 }
 
 async fn submit(gw: &RunningGateway, body: Value) -> Value {
@@ -173,6 +188,14 @@ fn connect(redis: &RedisServer) -> redis::Connection {
     redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
+        .unwrap()
+}
+
+/// True when `key` exists in the test's Redis.
+fn redis_has(redis: &RedisServer, key: &str) -> bool {
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query(&mut connect(redis))
         .unwrap()
 }
 

@@ -1,0 +1,38 @@
+//! `DELETE /responses/{id}` of any stored response. A background response still running is
+//! stopped too: deleting only its record would leave the run calling the upstream for an
+//! answer nobody can ever read.
+
+use serde_json::{Value, json};
+
+use super::Stop;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Deletes stored response `id` (its record and, for a background stream, its event log); a
+/// running background response also gets the cross-replica cancel flag in the same
+/// transaction, and its task is stopped at once when it runs here. The answer is OpenAI's
+/// deletion object, or the 404 a `GET` gives.
+pub(crate) async fn delete(state: &AppState, id: String) -> Result<Value, GatewayError> {
+    let not_found = |id: String| GatewayError::ResponseNotFound {
+        id,
+        store_configured: state.store.is_some(),
+    };
+    let Some(store) = &state.store else {
+        return Err(not_found(id));
+    };
+    // A record that became terminal since this read gets a flag nobody reads (it expires); a
+    // terminal one never runs again, so the answer cannot be stale the other way.
+    let Some(running) = store.running(&id).await? else {
+        return Err(not_found(id));
+    };
+    if !store.delete(&id, running).await? {
+        // Deleted by someone else between the two round trips.
+        return Err(not_found(id));
+    }
+    if running {
+        // The record is gone, so the run's cancelled report is refused; stopping it here
+        // saves a tick of upstream work (elsewhere the flag stops it at its next tick).
+        state.background.stop(&id, Stop::Cancelled);
+    }
+    Ok(json!({"id": id, "object": "response.deleted", "deleted": true}))
+}
