@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderValue};
@@ -65,6 +66,33 @@ impl<C: Credential + ?Sized> Credential for Arc<C> {
     }
 }
 
+/// [`Credential::authorize`] bounded by `limit`: a credential that has not answered by then
+/// fails with [`AuthError::Timeout`] (its future is dropped, which cancels it).
+///
+/// A credential can hang: `azure_identity` puts no timeout on the `az`/`azd` subprocesses or
+/// on the managed identity endpoint. Callers that must not hang with it use this.
+///
+/// ```
+/// use std::time::Duration;
+/// use routewise_auth::{ApiKey, authorize_within};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let mut headers = http::HeaderMap::new();
+/// authorize_within(&ApiKey::new("k"), &mut headers, Duration::from_secs(30)).await?;
+/// assert_eq!(headers["api-key"], "k");
+/// # Ok::<(), routewise_auth::AuthError>(())
+/// # }).unwrap();
+/// ```
+pub async fn authorize_within(
+    credential: &(impl Credential + ?Sized),
+    headers: &mut HeaderMap,
+    limit: Duration,
+) -> Result<(), AuthError> {
+    tokio::time::timeout(limit, credential.authorize(headers))
+        .await
+        .unwrap_or(Err(AuthError::timeout(limit)))
+}
+
 /// Builds a header value that `http` and its users treat as sensitive (never logged by `Debug`).
 pub(crate) fn sensitive_value(
     parts: &[&str],
@@ -112,6 +140,29 @@ mod tests {
         let mut headers = HeaderMap::new();
         key.authorize(&mut headers).await.unwrap();
         assert_eq!(headers["api-key"], "k");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn authorize_within_bounds_a_credential_that_never_answers() {
+        #[derive(Debug)]
+        struct NeverAnswers;
+        #[async_trait]
+        impl Credential for NeverAnswers {
+            async fn authorize(&self, _headers: &mut HeaderMap) -> Result<(), AuthError> {
+                std::future::pending().await
+            }
+        }
+        let started = tokio::time::Instant::now();
+        let mut headers = HeaderMap::new();
+        let err = authorize_within(&NeverAnswers, &mut headers, Duration::from_secs(7))
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
+        assert_eq!(
+            err.to_string(),
+            "the credential gave no token or key within 7s"
+        );
     }
 
     #[test]

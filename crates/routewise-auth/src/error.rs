@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A boxed error from a token source, such as an `azure_core::Error`.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -70,6 +71,14 @@ pub enum AuthError {
         /// The header the value was meant for.
         header: &'static str,
     },
+    /// The credential gave no token or key in time: a developer-tool subprocess or a managed
+    /// identity endpoint that hangs (`azure_identity` bounds neither). The next call tries again.
+    #[error("the credential gave no token or key within {after:?}")]
+    #[non_exhaustive]
+    Timeout {
+        /// How long it was given.
+        after: Duration,
+    },
 }
 
 impl AuthError {
@@ -118,6 +127,11 @@ impl AuthError {
         Self::InvalidHeader { header }
     }
 
+    /// The credential gave no token or key within `after`.
+    pub fn timeout(after: Duration) -> Self {
+        Self::Timeout { after }
+    }
+
     /// Whether no credential could be chosen from the environment.
     pub fn is_missing_configuration(&self) -> bool {
         matches!(self, Self::MissingConfiguration { .. })
@@ -141,6 +155,11 @@ impl AuthError {
     /// Whether the credential value cannot be sent as a header.
     pub fn is_invalid_header(&self) -> bool {
         matches!(self, Self::InvalidHeader { .. })
+    }
+
+    /// Whether the credential did not answer in time (worth retrying on a later call).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
     }
 
     /// The selection steps recorded by credential selection, empty for other errors.
@@ -181,6 +200,7 @@ mod tests {
             AuthError::credential_unavailable("C", vec![], "boom"),
             AuthError::token_refresh("C", "boom"),
             AuthError::invalid_header("api-key"),
+            AuthError::timeout(Duration::from_secs(30)),
         ];
         for err in &all {
             let hits = [
@@ -189,6 +209,7 @@ mod tests {
                 err.is_credential_unavailable(),
                 err.is_token_refresh(),
                 err.is_invalid_header(),
+                err.is_timeout(),
             ];
             assert_eq!(hits.iter().filter(|h| **h).count(), 1, "{err:?}");
         }

@@ -41,7 +41,7 @@ pub use azure::{AzureCredential, COGNITIVE_SERVICES_SCOPE, FOUNDRY_SCOPE};
 pub use bearer::StaticBearer;
 #[cfg(any(test, feature = "mock"))]
 pub use credential::MockCredential;
-pub use credential::{Credential, SharedCredential};
+pub use credential::{Credential, SharedCredential, authorize_within};
 pub use env::{
     AZURE_AI_API_KEY, AZURE_CREDENTIAL_KIND, AZURE_OPENAI_API_KEY, OPENAI_API_KEY,
     ROUTEWISE_CREDENTIAL, ROUTEWISE_SCOPE, from_env, from_env_with,

@@ -19,7 +19,9 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`Transport`] on hyper-util's pooled client, for users who want hyper without reqwest.
 /// HTTP/1.1 and HTTP/2 (negotiated by ALPN), rustls with the platform's certificate verifier.
-/// Clones share the pool. The response body streams.
+/// Clones share the pool. The response body streams. Like every transport of this crate it
+/// does not follow redirects (hyper-util's client has no redirect support): a 3xx is handed
+/// back as it is.
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -14,7 +14,10 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`Transport`] on a pooled [`reqwest::Client`]. Clones share the pool.
 ///
-/// The response body streams: chunks reach the caller as they arrive.
+/// The response body streams: chunks reach the caller as they arrive. Redirects are not
+/// followed: a 3xx is handed back like any other answer. (reqwest would otherwise follow up to
+/// ten, across origins and from https to http, stripping `authorization` but not an `api-key`
+/// header, and re-sending the body on 307/308; the Responses API never redirects.)
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,7 +42,7 @@ impl Default for ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// A transport with the default settings (5 s connect timeout, TCP_NODELAY).
+    /// A transport with the default settings (5 s connect timeout, TCP_NODELAY, no redirects).
     ///
     /// # Panics
     ///
@@ -57,7 +60,8 @@ impl ReqwestTransport {
         ReqwestTransportBuilder::default()
     }
 
-    /// Wraps an existing client (its own timeouts, proxies and TLS settings apply).
+    /// Wraps an existing client (its own timeouts, proxies, TLS and redirect settings apply;
+    /// give it `redirect(reqwest::redirect::Policy::none())` unless you mean to follow them).
     pub fn with_client(client: reqwest::Client) -> Self {
         Self { client }
     }
@@ -109,7 +113,8 @@ impl ReqwestTransportBuilder {
     pub fn build(self) -> Result<ReqwestTransport, TransportError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(timeout) = self.pool_idle_timeout {
             builder = builder.pool_idle_timeout(timeout);
         }

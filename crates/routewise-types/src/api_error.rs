@@ -31,6 +31,9 @@ open_enum! {
         /// Generic not-found (Azure).
         NotFound = "NotFound",
     }
+    /// A numeric code (`"code": 429`), as its decimal text; written back as a JSON number.
+    /// Text that is not a number (only possible when built by hand) is written as a string.
+    numbers as Numeric;
 }
 
 wire_struct! {
@@ -84,13 +87,50 @@ impl ApiError {
         self.innererror.as_ref().or(self.inner_error.as_ref())
     }
 
-    /// Whether this is an Azure content-filter block.
+    /// Whether this is a content-filter block, by [`is_content_filter_block`].
     pub fn is_content_filter(&self) -> bool {
-        matches!(
-            self.code,
-            Some(ErrorCode::ContentFilter | ErrorCode::ContentPolicyViolation)
-        ) || self.inner().and_then(|i| i.code.as_deref()) == Some("ResponsibleAIPolicyViolation")
+        let inner = self.inner();
+        is_content_filter_block(
+            self.code.as_ref().map(ErrorCode::as_str),
+            inner.and_then(|i| i.code.as_deref()),
+            inner.is_some_and(|i| i.filter_results().is_some()),
+        )
     }
+}
+
+/// The inner code Azure gives a content-filter block.
+const AZURE_FILTER_INNER_CODE: &str = "ResponsibleAIPolicyViolation";
+
+/// Whether an error is a content-filter block: the one rule for every error shape, so that
+/// clients, gateways and these types cannot disagree.
+///
+/// * `code`, the error's own code, is a filter code: `content_filter`,
+///   `content_policy_violation` (OpenAI, and Azure streams) or `ResponsibleAIPolicyViolation`;
+/// * or `inner_code`, Azure's `innererror.code`, is `ResponsibleAIPolicyViolation`;
+/// * or the inner error carries `content_filter_result(s)` (`has_filter_results`).
+///
+/// Any other `innererror` (Azure sends one with `ServerOverloaded` on a 503, say) is not a block.
+///
+/// ```
+/// use routewise_types::is_content_filter_block;
+///
+/// assert!(is_content_filter_block(Some("content_filter"), None, false));
+/// assert!(is_content_filter_block(Some("BadRequest"), Some("ResponsibleAIPolicyViolation"), false));
+/// assert!(is_content_filter_block(None, None, true));
+/// assert!(!is_content_filter_block(Some("ServiceUnavailable"), Some("ServerOverloaded"), false));
+/// ```
+pub fn is_content_filter_block(
+    code: Option<&str>,
+    inner_code: Option<&str>,
+    has_filter_results: bool,
+) -> bool {
+    let filter_code = |code: Option<&str>| {
+        matches!(
+            code,
+            Some("content_filter" | "content_policy_violation" | AZURE_FILTER_INNER_CODE)
+        )
+    };
+    filter_code(code) || inner_code == Some(AZURE_FILTER_INNER_CODE) || has_filter_results
 }
 
 wire_struct! {

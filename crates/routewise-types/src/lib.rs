@@ -10,7 +10,8 @@
 //! * every tagged union (`output[]` items, content parts, tools, `tool_choice`, stream events)
 //!   has an `Unknown(serde_json::Value)` variant holding the member verbatim;
 //! * string enums (statuses, error codes, reasoning effort, roles, ...) are open: unknown values
-//!   land in `Other(String)`;
+//!   land in `Other(String)`; error codes also accept numbers (`ErrorCode::Numeric`), written
+//!   back as numbers;
 //! * a required field missing from a parsed document is remembered in `missing` and stays
 //!   missing when serialised (unless you set it);
 //! * **absent vs `null`**: an optional field reads as `None` either way, and an explicit `null` is
@@ -53,7 +54,7 @@ mod tools;
 mod usage;
 mod wire;
 
-pub use api_error::{ApiError, ErrorCode, ErrorResponse, InnerError};
+pub use api_error::{ApiError, ErrorCode, ErrorResponse, InnerError, is_content_filter_block};
 pub use common::{ItemStatus, Role, Timestamp};
 pub use content::{
     Annotation, ContainerFileCitation, FileCitation, FilePath, ImageDetail, InputContent,

@@ -8,7 +8,8 @@
 //! * [`wire_struct!`] — an object with named fields plus `extra`. A known field that arrives as
 //!   `null` stays at its default and the `null` is parked in `extra`, so it re-serialises as received.
 //! * [`wire_enum!`] — a union tagged by `type`, with `Unknown(Value)` for tags we do not know.
-//! * [`open_enum!`] — a string enum with `Other(String)` for values we do not know.
+//! * [`open_enum!`] — a string enum with `Other(String)` for values we do not know (optionally
+//!   also accepting numbers, kept as text and written back as numbers).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -412,6 +413,10 @@ macro_rules! wire_enum {
 }
 
 /// Defines an open string enum: known values as variants, anything else as `Other(String)`.
+///
+/// An optional `numbers as Variant;` after the variants also accepts JSON numbers, kept as
+/// their text in that variant and written back as numbers (servers send `"code": 429` as well
+/// as `"code": "429"`, and the two must not be confused when re-serialised).
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -421,6 +426,10 @@ macro_rules! open_enum {
                 $variant:ident = $wire:literal
             ),* $(,)?
         }
+        $(
+            $(#[$nmeta:meta])*
+            numbers as $numeric:ident;
+        )?
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -431,14 +440,19 @@ macro_rules! open_enum {
             )*
             /// A value this version does not know, kept as received.
             Other(String),
+            $(
+                $(#[$nmeta])*
+                $numeric(String),
+            )?
         }
 
         impl $name {
-            /// The wire spelling.
+            /// The wire spelling (a number's decimal text for a numeric value).
             pub fn as_str(&self) -> &str {
                 match self {
                     $( Self::$variant => $wire, )*
                     Self::Other(other) => other,
+                    $( Self::$numeric(text) => text, )?
                 }
             }
         }
@@ -469,6 +483,11 @@ macro_rules! open_enum {
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $(
+                    if let Self::$numeric(text) = self {
+                        return $crate::wire::serialize_number_text(text, serializer);
+                    }
+                )?
                 serializer.serialize_str(self.as_str())
             }
         }
@@ -479,7 +498,7 @@ macro_rules! open_enum {
                 impl<'de> serde::de::Visitor<'de> for StrVisitor {
                     type Value = $name;
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a string")
+                        f.write_str($crate::wire::open_enum!(@expecting $($numeric)?))
                     }
                     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
                         Ok($name::from(v))
@@ -487,11 +506,43 @@ macro_rules! open_enum {
                     fn visit_string<E: serde::de::Error>(self, v: String) -> Result<$name, E> {
                         Ok($name::from(v))
                     }
+                    $(
+                        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                            Ok($name::$numeric(v.to_string()))
+                        }
+                        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                            Ok($name::$numeric(v.to_string()))
+                        }
+                        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$name, E> {
+                            Ok($name::$numeric($crate::wire::float_text(v)))
+                        }
+                    )?
                 }
-                deserializer.deserialize_str(StrVisitor)
+                // `any`, not `str`: the visitor itself decides which JSON types it accepts.
+                deserializer.deserialize_any(StrVisitor)
             }
         }
     };
+    (@expecting $numeric:ident) => { "a string or a number" };
+    (@expecting) => { "a string" };
+}
+
+/// Writes a number kept as text back as a JSON number; text that is not a number (only
+/// possible for a value built by hand) is written as a string rather than lost.
+pub(crate) fn serialize_number_text<S: serde::Serializer>(
+    text: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    match text.parse::<serde_json::Number>() {
+        Ok(number) => number.serialize(serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
+}
+
+/// A float's text as `serde_json` writes it, so that it parses back to the same value.
+pub(crate) fn float_text(value: f64) -> String {
+    serde_json::Number::from_f64(value).map_or_else(|| value.to_string(), |n| n.to_string())
 }
 
 pub(crate) use {open_enum, wire_enum, wire_name, wire_struct};

@@ -4,10 +4,11 @@
 //! independent of each other by design.
 
 use std::error::Error as StdError;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use routewise_auth::{AuthError, SharedCredential};
+use routewise_auth::{AuthError, SharedCredential, authorize_within};
 use routewise_transport::{ResponseBody, Transport, TransportError, TransportErrorKind};
 use tower_layer::Layer;
 
@@ -18,6 +19,11 @@ use tower_layer::Layer;
 /// between attempts is refreshed, and a cached one costs nothing. A `401 Unauthorized` answer
 /// is reported to the credential ([`Credential::on_unauthorized`](routewise_auth::Credential::on_unauthorized)),
 /// so a cached token the server refused is not sent again.
+///
+/// Obtaining the credential is bounded by the token timeout (default
+/// [`DEFAULT_TOKEN_TIMEOUT`](crate::DEFAULT_TOKEN_TIMEOUT)): a credential that has not answered
+/// by then fails the attempt with [`AuthError::Timeout`], and nothing is sent. That failure is
+/// not retried by the retry layer, so one hung credential costs one timeout, not one per retry.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -45,12 +51,23 @@ use tower_layer::Layer;
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     credential: SharedCredential,
+    token_timeout: Duration,
 }
 
 impl AuthLayer {
-    /// A layer that authorises requests with `credential`.
+    /// A layer that authorises requests with `credential`, waiting for it at most
+    /// [`DEFAULT_TOKEN_TIMEOUT`](crate::DEFAULT_TOKEN_TIMEOUT).
     pub fn new(credential: SharedCredential) -> Self {
-        Self { credential }
+        Self {
+            credential,
+            token_timeout: crate::client::DEFAULT_TOKEN_TIMEOUT,
+        }
+    }
+
+    /// How long one attempt waits for the credential's token or key.
+    pub fn token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = timeout;
+        self
     }
 }
 
@@ -61,6 +78,7 @@ impl<T> Layer<T> for AuthLayer {
         Authorized {
             inner,
             credential: self.credential.clone(),
+            token_timeout: self.token_timeout,
         }
     }
 }
@@ -70,6 +88,7 @@ impl<T> Layer<T> for AuthLayer {
 pub struct Authorized<T> {
     inner: T,
     credential: SharedCredential,
+    token_timeout: Duration,
 }
 
 impl<T> Authorized<T> {
@@ -85,8 +104,9 @@ impl<T: Transport> Transport for Authorized<T> {
         &self,
         mut req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
-        self.credential
-            .authorize(req.headers_mut())
+        // `Other`, not `Timeout`, even when the credential timed out: the retry layer would ask
+        // the same hung credential again and multiply the wait.
+        authorize_within(&*self.credential, req.headers_mut(), self.token_timeout)
             .await
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         let response = self.inner.send(req).await?;

@@ -14,7 +14,7 @@ use routewise_transport::{
 use tower_layer::Layer;
 
 use crate::auth_layer::AuthLayer;
-use crate::endpoint::{Endpoint, EndpointOptions};
+use crate::endpoint::{Endpoint, EndpointOptions, redact_endpoint};
 use crate::error::{Error, ErrorKind};
 use crate::responses::Responses;
 use crate::routing::AsRequested;
@@ -30,6 +30,10 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a stream waits for EOF after a `response.failed`, `error` or terminal frame
 /// before it surfaces the outcome.
 pub const DEFAULT_STREAM_FAILURE_GRACE: Duration = Duration::from_secs(2);
+/// How long one attempt waits for the credential's token or key. Generous for a developer
+/// tool (`az account get-access-token` can take seconds) or a managed identity endpoint, but
+/// bounded: `azure_identity` puts no timeout on either.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every clone and every [`Client::with_strategy`] derivative shares: the endpoint, the
 /// layered transport (and so the connection pool) and the default headers.
@@ -163,12 +167,24 @@ impl Client {
 
 /// The endpoint as given to the builder; strings are checked in [`ClientBuilder::build`], once
 /// every option (such as [`ClientBuilder::allow_insecure_http`]) is known.
-#[derive(Debug)]
 enum EndpointSpec {
     Ready(Endpoint),
     Project(String),
     AzureResource(String),
     BaseUrl(String),
+}
+
+impl fmt::Debug for EndpointSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Unchecked strings may carry a secret (user info, a signed query): shown redacted.
+        let (name, raw) = match self {
+            Self::Ready(endpoint) => return f.debug_tuple("Ready").field(endpoint).finish(),
+            Self::Project(s) => ("Project", s),
+            Self::AzureResource(s) => ("AzureResource", s),
+            Self::BaseUrl(s) => ("BaseUrl", s),
+        };
+        f.debug_tuple(name).field(&redact_endpoint(raw)).finish()
+    }
 }
 
 impl EndpointSpec {
@@ -184,9 +200,10 @@ impl EndpointSpec {
 
 /// Builds a [`Client`].
 ///
-/// The transport stack is, from the outside in: retry → auth → timeouts → transport. Auth sits
-/// inside retry so every attempt asks the credential (a token that expired meanwhile is
-/// refreshed); timeouts apply per attempt.
+/// The transport stack is, from the outside in: retry → throttle (opt-in) → auth → timeouts →
+/// transport. Auth sits inside retry so every attempt asks the credential (a token that expired
+/// meanwhile is refreshed); timeouts apply per attempt. Obtaining the credential has its own
+/// bound, [`token_timeout`](Self::token_timeout), since it happens before the request is sent.
 #[derive(Default)]
 pub struct ClientBuilder {
     endpoint: Option<EndpointSpec>,
@@ -197,6 +214,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     response_header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    token_timeout: Option<Duration>,
     stream_failure_grace: Option<Duration>,
     allow_insecure_http: bool,
     default_headers: HeaderMap,
@@ -340,6 +358,16 @@ impl ClientBuilder {
         self
     }
 
+    /// How long one attempt waits for the credential to produce its token or key (default
+    /// [`DEFAULT_TOKEN_TIMEOUT`]). A credential that has not answered by then (an `az`
+    /// subprocess or a managed identity endpoint that hangs) fails the call with
+    /// [`ErrorKind::Credential`], for which [`Error::is_auth`] and [`Error::is_timeout`] are
+    /// both true; nothing is sent, and the call is not retried.
+    pub fn token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = Some(timeout);
+        self
+    }
+
     /// How long a stream waits for the connection to close after a `response.failed`, `error`
     /// or terminal frame (default [`DEFAULT_STREAM_FAILURE_GRACE`]). A trailing `error` frame
     /// that arrives within it is merged into the failure (Azure sends the reason after
@@ -411,7 +439,9 @@ impl ClientBuilder {
             .idle_timeout(self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT));
         let mut transport: SharedTransport = Arc::new(timeouts.layer(base));
         if let Some(credential) = self.credential {
-            transport = Arc::new(AuthLayer::new(credential).layer(transport));
+            let auth = AuthLayer::new(credential)
+                .token_timeout(self.token_timeout.unwrap_or(DEFAULT_TOKEN_TIMEOUT));
+            transport = Arc::new(auth.layer(transport));
         }
         // Inside the retry layer, so that retries wait for the server's quiet period too.
         if let Some(throttle) = self.throttle {

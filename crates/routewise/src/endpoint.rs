@@ -12,13 +12,28 @@ pub const FOUNDRY_SCOPE: &str = "https://ai.azure.com/.default";
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// Why an endpoint string was rejected.
+///
+/// The `input` each variant carries (and so its `Display` and `Debug`) is redacted, since an
+/// endpoint string can hold a secret: user info is removed and a query or fragment shows as
+/// `?***` / `#***`. Input that does not even parse shows nothing after its first `?` or `#`,
+/// and `***` for anything up to its last `@`.
+///
+/// ```
+/// use routewise::Endpoint;
+///
+/// let err = Endpoint::base_url_of("https://gw.example.com/v1?sig=secret").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "endpoint `https://gw.example.com/v1?***` has a query or fragment; a base URL cannot carry one"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EndpointError {
     /// The string is not an absolute URL.
     #[error("endpoint `{input}` is not an absolute URL: {reason}")]
     Malformed {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
         /// What the URL parser said.
         reason: String,
@@ -28,7 +43,7 @@ pub enum EndpointError {
         "endpoint `{input}` has scheme `{scheme}`; expected `https` (or `http` for a local gateway)"
     )]
     Scheme {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
         /// The scheme found.
         scheme: String,
@@ -40,31 +55,31 @@ pub enum EndpointError {
          use https, or opt in with ClientBuilder::allow_insecure_http(true) / EndpointOptions::allow_insecure_http(true)"
     )]
     InsecureHttp {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
     },
     /// The URL has no host.
     #[error("endpoint `{input}` has no host")]
     MissingHost {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
     },
     /// The URL embeds a user name or password, which would leak into logs.
     #[error("endpoint `{input}` embeds credentials; pass them as a Credential instead")]
     UserInfo {
-        /// The rejected input, with the credentials removed.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
     },
     /// The URL carries a query string or a fragment, which a base URL cannot have.
     #[error("endpoint `{input}` has a query or fragment; a base URL cannot carry one")]
     QueryOrFragment {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
     },
     /// The path does not have the shape this kind of endpoint needs.
     #[error("endpoint `{input}` has path `{path}`; expected {expected}")]
     Path {
-        /// The rejected input.
+        /// The rejected input, redacted (see [`EndpointError`]).
         input: String,
         /// The path found.
         path: String,
@@ -203,7 +218,7 @@ impl Endpoint {
                 "`/api/projects/<project>`"
             };
             return Err(EndpointError::Path {
-                input: endpoint.to_owned(),
+                input: redacted(&url),
                 path,
                 expected: hint,
             });
@@ -244,7 +259,7 @@ impl Endpoint {
                 EndpointKind::AzureResource,
             )),
             _ => Err(EndpointError::Path {
-                input: endpoint.to_owned(),
+                input: redacted(&url),
                 path,
                 expected: "no path (or `/openai/v1`) on a resource endpoint",
             }),
@@ -316,51 +331,100 @@ impl Endpoint {
 /// path with trailing slashes trimmed (`""` for the root).
 fn parse(input: &str, options: EndpointOptions) -> Result<(Url, String), EndpointError> {
     let trimmed = input.trim();
+    // The parser's messages name the problem, never the input, so `reason` is safe to keep.
     let url = Url::parse(trimmed).map_err(|e| EndpointError::Malformed {
-        input: input.to_owned(),
+        input: redacted_unparsed(trimmed),
         reason: e.to_string(),
     })?;
     if !url.username().is_empty() || url.password().is_some() {
-        let mut redacted = url.clone();
-        let _ = redacted.set_username("");
-        let _ = redacted.set_password(None);
         return Err(EndpointError::UserInfo {
-            input: redacted.to_string(),
+            input: redacted(&url),
         });
     }
     match url.scheme() {
         "https" | "http" => {}
         other => {
             return Err(EndpointError::Scheme {
-                input: input.to_owned(),
+                input: redacted(&url),
                 scheme: other.to_owned(),
             });
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(EndpointError::MissingHost {
-            input: input.to_owned(),
+            input: redacted(&url),
         });
     }
     if url.scheme() == "http" && !options.allow_insecure_http && !is_loopback(&url) {
         return Err(EndpointError::InsecureHttp {
-            input: input.to_owned(),
+            input: redacted(&url),
         });
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(EndpointError::QueryOrFragment {
-            input: input.to_owned(),
+            input: redacted(&url),
         });
     }
     let path = url.path().trim_end_matches('/').to_owned();
     if path.contains("//") {
         return Err(EndpointError::Path {
-            input: input.to_owned(),
+            input: redacted(&url),
             path,
             expected: "no empty path segments",
         });
     }
     Ok((url, path))
+}
+
+/// What stands in for a redacted part of an endpoint string.
+const REDACTED: &str = "***";
+
+/// An endpoint string as it may be shown in errors and `Debug` output: redacted like
+/// [`EndpointError`]'s inputs, whether it parses or not.
+pub(crate) fn redact_endpoint(input: &str) -> String {
+    let trimmed = input.trim();
+    Url::parse(trimmed).map_or_else(|_| redacted_unparsed(trimmed), |url| redacted(&url))
+}
+
+/// `url` without its user info, and with `***` for its query and fragment (signatures and
+/// tokens travel there).
+fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    // These fail only for URLs that cannot carry user info at all.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        shown.set_query(Some(REDACTED));
+    }
+    if shown.fragment().is_some() {
+        shown.set_fragment(Some(REDACTED));
+    }
+    shown.into()
+}
+
+/// A string that did not parse as a URL, so its parts cannot be trusted: nothing after the
+/// first `?` or `#` is kept, and everything of the authority up to the last `@` is replaced
+/// (over-redacting an `@` in a path is the safe mistake; the password sits before the `@`).
+fn redacted_unparsed(input: &str) -> String {
+    let (head, mark) = match input.find(['?', '#']) {
+        Some(i) => (&input[..i], input.get(i..=i)),
+        None => (input, None),
+    };
+    let authority = head.find("://").map_or(0, |i| i + 3);
+    let mut shown = String::with_capacity(head.len() + 2 * REDACTED.len());
+    match head.rfind('@') {
+        Some(at) => {
+            shown.push_str(&head[..authority.min(at)]);
+            shown.push_str(REDACTED);
+            shown.push_str(&head[at..]);
+        }
+        None => shown.push_str(head),
+    }
+    if let Some(mark) = mark {
+        shown.push_str(mark);
+        shown.push_str(REDACTED);
+    }
+    shown
 }
 
 /// `127.0.0.0/8`, `::1` and `localhost`: traffic that never leaves the machine.
@@ -520,5 +584,84 @@ mod tests {
         let gw = Endpoint::base_url_of("http://localhost:4000/v1///").unwrap();
         assert_eq!(gw.base_url(), "http://localhost:4000/v1");
         assert_eq!(gw.kind(), EndpointKind::Custom);
+    }
+
+    /// Endpoint strings rejected for each reason that can be reached while the string still
+    /// carries a secret in its user info, query or fragment. (`MissingHost` cannot be reached
+    /// by an `http(s)` URL, and `Path` only after user info and query were rejected.)
+    const SECRET_INPUTS: [&str; 12] = [
+        // Malformed: the port is out of range, or there is no scheme, so nothing parses.
+        "https://user:SUPERSECRET@host:99999/v1",
+        "https://host:99999/v1?sig=SUPERSECRET",
+        "https://host:99999/v1#access_token=SUPERSECRET",
+        "SUPERSECRET@host/v1",
+        "host/v1?sig=SUPERSECRET",
+        // Scheme.
+        "ftp://host/v1?sig=SUPERSECRET",
+        "file:///tmp/x#SUPERSECRET",
+        // InsecureHttp (checked before the query).
+        "http://gateway.internal/v1?sig=SUPERSECRET",
+        // UserInfo, with a query too.
+        "https://user:SUPERSECRET@host/v1",
+        "https://SUPERSECRET@host/v1?sig=SUPERSECRET",
+        // QueryOrFragment.
+        "https://gw.example.com/v1?sig=SUPERSECRET",
+        "https://gw.example.com/v1#SUPERSECRET",
+    ];
+
+    #[test]
+    fn rejected_inputs_never_echo_secrets() {
+        let mut variants = std::collections::BTreeSet::new();
+        for input in SECRET_INPUTS {
+            let err = Endpoint::base_url_of(input).expect_err(input);
+            let (display, debug) = (err.to_string(), format!("{err:?}"));
+            assert!(!display.contains("SUPERSECRET"), "{input}: {display}");
+            assert!(!debug.contains("SUPERSECRET"), "{input}: {debug}");
+            let client = crate::Error::from(err.clone());
+            assert!(!client.to_string().contains("SUPERSECRET"), "{client}");
+            assert!(!format!("{client:?}").contains("SUPERSECRET"), "{client:?}");
+            variants.insert(
+                format!("{err:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .map(str::to_owned),
+            );
+        }
+        let expected = [
+            "InsecureHttp",
+            "Malformed",
+            "QueryOrFragment",
+            "Scheme",
+            "UserInfo",
+        ];
+        let expected = expected.map(|v| Some(v.to_owned())).into_iter().collect();
+        assert_eq!(variants, expected);
+    }
+
+    #[test]
+    fn redacted_inputs_still_say_where_the_problem_is() {
+        let err = Endpoint::base_url_of("https://gw.example.com/v1?sig=SUPERSECRET").unwrap_err();
+        assert!(matches!(err, EndpointError::QueryOrFragment { .. }));
+        assert!(
+            err.to_string().contains("https://gw.example.com/v1?"),
+            "{err}"
+        );
+        let err = Endpoint::base_url_of("https://user:SUPERSECRET@host:99999/v1").unwrap_err();
+        assert!(matches!(err, EndpointError::Malformed { .. }));
+        assert!(err.to_string().contains("host:99999/v1"), "{err}");
+        let err = Endpoint::base_url_of("http://gateway.internal/v1").unwrap_err();
+        assert!(
+            err.to_string().contains("http://gateway.internal/v1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_builder_debug_never_shows_the_endpoint_secret() {
+        let builder =
+            crate::Client::builder().base_url("https://gw.example.com/v1?sig=SUPERSECRET");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("SUPERSECRET"), "{debug}");
+        assert!(debug.contains("gw.example.com"), "{debug}");
     }
 }

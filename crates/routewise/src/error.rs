@@ -6,12 +6,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::StatusCode;
+use routewise_auth::AuthError;
 use routewise_strategy::RouteDecision;
-use routewise_types::ContentFilterResults;
-use serde_json::Value;
-
 use routewise_transport::sse::SseError;
 use routewise_transport::{TransportError, TransportErrorKind};
+use routewise_types::{ContentFilterResults, is_content_filter_block};
+use serde_json::Value;
 
 use crate::auth_layer::auth_error_in;
 use crate::endpoint::EndpointError;
@@ -43,9 +43,9 @@ pub enum ErrorKind {
     RateLimit,
     /// HTTP 5xx.
     InternalServer,
-    /// Any other non-success HTTP status.
+    /// Any other non-success HTTP status, including a redirect (3xx), which is never followed.
     Status,
-    /// The credential could not produce a token or key.
+    /// The credential could not produce a token or key (or did not within the token timeout).
     Credential,
     /// The connection could not be established.
     Connect,
@@ -183,6 +183,15 @@ impl Error {
             Ok(value) => inner.fill_from_body(&value),
             Err(_) => inner.snippet = snippet(body),
         }
+        if status.is_redirection() {
+            // Whatever the body says, the caller needs to know why a 3xx reached them: the
+            // transport does not follow redirects, since one could take the credential and the
+            // prompt to another host.
+            inner.message = format!(
+                "HTTP {status}: the server redirected the request, and redirects are not followed; \
+                 check the endpoint URL (the Responses API never redirects)"
+            );
+        }
         if inner.message.is_empty() {
             inner.message = match &inner.snippet {
                 Some(s) => format!("HTTP {status} with a non-JSON body: {s}"),
@@ -203,7 +212,7 @@ impl Error {
         let inner = err.inner_mut();
         inner.code = code.map(str::to_owned);
         inner.param = param.map(str::to_owned);
-        if is_filter_code(code) {
+        if is_content_filter_block(code, None, false) {
             inner.content_filter = Some(ContentFilterDetails {
                 code: inner.code.clone(),
                 results: None,
@@ -214,10 +223,19 @@ impl Error {
 
     /// The kind of the transport error underneath, if this came from one.
     pub(crate) fn transport_kind(&self) -> Option<TransportErrorKind> {
-        let source = self.inner.source.as_deref()?;
-        source
+        self.transport_error().map(TransportError::kind)
+    }
+
+    fn transport_error(&self) -> Option<&TransportError> {
+        self.inner
+            .source
+            .as_deref()?
             .downcast_ref::<TransportError>()
-            .map(TransportError::kind)
+    }
+
+    /// The credential's error underneath, if the credential failed.
+    fn auth_error(&self) -> Option<&AuthError> {
+        auth_error_in(self.transport_error()?)
     }
 
     /// What went wrong, broadly.
@@ -290,9 +308,10 @@ impl Error {
         self.inner.kind == ErrorKind::RateLimit
     }
 
-    /// Blocked by a content filter (a 400 `content_filter`, or a stream killed for policy reasons).
+    /// Blocked by a content filter (a 400 `content_filter`, or a stream killed for policy
+    /// reasons), by the rule of [`routewise_types::is_content_filter_block`].
     pub fn is_content_filtered(&self) -> bool {
-        self.inner.content_filter.is_some() || is_filter_code(self.code())
+        self.inner.content_filter.is_some() || is_content_filter_block(self.code(), None, false)
     }
 
     /// HTTP 404 (often a wrong deployment name).
@@ -308,9 +327,11 @@ impl Error {
         )
     }
 
-    /// A timeout fired.
+    /// A timeout fired: connect, response headers, stream idle, or the credential's token
+    /// timeout (that one is also [`is_auth`](Self::is_auth), of kind [`ErrorKind::Credential`]).
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
+            || self.auth_error().is_some_and(AuthError::is_timeout)
     }
 
     /// The connection could not be established.
@@ -366,29 +387,23 @@ impl Inner {
         self.param = text("param");
         self.error_type = text("type");
         let inner = obj.get("innererror").or_else(|| obj.get("inner_error"));
-        if let Some(inner) = inner {
-            let results = inner
-                .get("content_filter_result")
-                .or_else(|| inner.get("content_filter_results"));
+        let inner_code = inner.and_then(|i| i.get("code")).and_then(Value::as_str);
+        let results = inner
+            .and_then(|i| {
+                i.get("content_filter_result")
+                    .or_else(|| i.get("content_filter_results"))
+            })
+            .filter(|r| r.is_object());
+        // The same rule as the wire types: an `innererror` alone (Azure sends one with
+        // `ServerOverloaded` on a 503) is no block, and must not stop a retry or a failover.
+        if is_content_filter_block(self.code.as_deref(), inner_code, results.is_some()) {
             self.content_filter = Some(ContentFilterDetails {
-                code: inner.get("code").and_then(Value::as_str).map(str::to_owned),
+                code: inner_code.map(str::to_owned).or_else(|| self.code.clone()),
                 // Lenient: a results object we cannot read is dropped, the rest of the error stays.
                 results: results.and_then(|r| serde_json::from_value(r.clone()).ok()),
             });
-        } else if is_filter_code(self.code.as_deref()) {
-            self.content_filter = Some(ContentFilterDetails {
-                code: self.code.clone(),
-                results: None,
-            });
         }
     }
-}
-
-fn is_filter_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("content_filter" | "content_policy_violation" | "ResponsibleAIPolicyViolation")
-    )
 }
 
 /// The first [`SNIPPET_LEN`] bytes of `body` as text, cut on a character boundary.
@@ -535,6 +550,49 @@ mod tests {
         assert_eq!(cf.code.as_deref(), Some("ResponsibleAIPolicyViolation"));
         let results = cf.results.as_ref().unwrap();
         assert_eq!(results.filtered_categories(), ["self_harm"]);
+    }
+
+    #[test]
+    fn only_filter_shapes_of_innererror_are_content_filter_blocks() {
+        let overloaded = err(
+            503,
+            r#"{"error":{"code":"ServiceUnavailable","message":"busy","innererror":{"code":"ServerOverloaded"}}}"#,
+        );
+        assert!(!overloaded.is_content_filtered());
+        assert!(overloaded.content_filter().is_none());
+        assert!(overloaded.is_retryable());
+        for body in [
+            r#"{"error":{"code":"BadRequest","message":"m","innererror":{"code":"ResponsibleAIPolicyViolation"}}}"#,
+            r#"{"error":{"code":"BadRequest","message":"m","inner_error":{"content_filter_results":{}}}}"#,
+            r#"{"error":{"code":"content_filter","message":"m","innererror":{"code":"Other"}}}"#,
+            r#"{"error":{"code":"content_policy_violation","message":"m"}}"#,
+        ] {
+            let blocked = err(400, body);
+            assert!(blocked.is_content_filtered(), "{body}");
+            assert!(blocked.content_filter().is_some(), "{body}");
+            assert!(!blocked.is_retryable(), "{body}");
+        }
+        // Whatever the parse, the client and the wire types agree.
+        let typed: routewise_types::ErrorResponse = routewise_types::parse_str(
+            r#"{"error":{"code":"ServiceUnavailable","message":"busy","innererror":{"code":"ServerOverloaded"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            typed.error.is_content_filter(),
+            overloaded.is_content_filtered()
+        );
+    }
+
+    #[test]
+    fn a_redirect_is_a_status_error_that_says_so() {
+        let mut h = HeaderMap::new();
+        h.insert("location", "https://elsewhere.example/v1".parse().unwrap());
+        let e = Error::from_http(StatusCode::TEMPORARY_REDIRECT, &h, b"");
+        assert_eq!(e.kind(), ErrorKind::Status);
+        assert_eq!(e.status(), Some(StatusCode::TEMPORARY_REDIRECT));
+        assert!(e.message().contains("redirect"), "{e}");
+        assert!(!e.message().contains("elsewhere"), "{e}");
+        assert!(!e.is_retryable());
     }
 
     #[test]

@@ -52,7 +52,7 @@ mod telemetry;
 pub use auth_layer::{AuthLayer, Authorized};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_RESPONSE_HEADER_TIMEOUT, DEFAULT_STREAM_FAILURE_GRACE,
+    DEFAULT_RESPONSE_HEADER_TIMEOUT, DEFAULT_STREAM_FAILURE_GRACE, DEFAULT_TOKEN_TIMEOUT,
 };
 pub use endpoint::{
     Endpoint, EndpointError, EndpointKind, EndpointOptions, FOUNDRY_SCOPE, OPENAI_BASE_URL,

@@ -88,11 +88,30 @@ async fn timeouts(t: &dyn Transport) {
     assert!(events.next().await.is_none());
 }
 
+/// Redirects are handed back, never followed: a cross-origin hop would carry the `api-key`
+/// header (only `authorization` is stripped) and, on 307/308, the body.
+async fn redirects_are_not_followed(t: &dyn Transport) {
+    let server = crate::support::spawn().await;
+    let elsewhere = crate::support::spawn().await;
+    for status in [301, 302, 303, 307, 308] {
+        let path = format!("/redirect/{status}/{}", elsewhere.addr.port());
+        let req = http::Request::post(server.url(&path))
+            .header("api-key", "SUPERSECRET-KEY")
+            .body(Bytes::from_static(b"{\"input\":\"a private prompt\"}"))
+            .unwrap();
+        let res = t.send(req).await.unwrap();
+        assert_eq!(res.status(), status);
+        assert!(res.headers().contains_key("location"));
+    }
+    assert_eq!(elsewhere.received(), 0, "the redirect target saw a request");
+}
+
 async fn all(t: &dyn Transport) {
     round_trip(t).await;
     streams_chunk_by_chunk(t).await;
     connect_errors(t).await;
     timeouts(t).await;
+    redirects_are_not_followed(t).await;
 }
 
 #[cfg(feature = "reqwest")]

@@ -4,6 +4,7 @@
 mod absent_and_null;
 mod bad_input;
 mod common;
+mod error_codes;
 mod golden;
 mod roundtrip_props;
 mod tag_dispatch;

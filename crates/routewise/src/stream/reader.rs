@@ -21,7 +21,9 @@ use crate::exchange::decode;
 /// - Holds back `response.failed` and `error` frames and reads on to EOF, then yields one
 ///   [`ErrorKind::StreamFailed`] error that merges both: Azure sends `response.failed` with a
 ///   null error, then an `error` frame with the reason; OpenAI sends them the other way round.
-/// - After `response.completed|incomplete`, still reads to EOF so a trailing `error` surfaces.
+/// - After `response.completed|incomplete`, still reads to EOF so a trailing `error` surfaces;
+///   a reset connection or a frame cut short in that window ends the stream like EOF does
+///   (the response is already whole, and its deployment did nothing wrong).
 /// - A body that ends before any terminal event is a [`ErrorKind::StreamProtocol`] error.
 /// - Waiting for EOF after a failure or terminal frame is bounded by [`StreamTiming::grace`]:
 ///   then a failure is surfaced (a completed stream simply ends), so a server that keeps a
@@ -259,11 +261,17 @@ impl Stream for EventReader {
                     this.finished = true;
                     // A failure already announced in-band is the better explanation than the
                     // broken or silent connection that followed it.
-                    let err = match this.failure.take() {
-                        Some(failure) => failure.into_error(),
-                        None => Error::from(err),
-                    };
-                    return Poll::Ready(Some(Err(err)));
+                    if let Some(failure) = this.failure.take() {
+                        return Poll::Ready(Some(Err(failure.into_error())));
+                    }
+                    if this.completed && (err.is_transport() || err.is_truncated()) {
+                        tracing::debug!(
+                            error = %err,
+                            "the stream broke after its terminal event; treated as its end"
+                        );
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Err(Error::from(err))));
                 }
                 None => {
                     this.finished = true;

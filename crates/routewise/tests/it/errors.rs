@@ -224,3 +224,53 @@ async fn response_header_timeout_is_a_timeout_error() {
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_azure_innererror_that_is_not_a_filter_stays_retryable_and_fails_over() {
+    let foundry = MockFoundry::start().await;
+    for d in ["first", "second"] {
+        foundry
+            .add_deployment(routewise_testkit::Deployment::new(d).served_as(format!("{d}-served")));
+    }
+    let overloaded = ErrorReply::azure(503, "ServiceUnavailable", "busy")
+        .inner_error(serde_json::json!({"code": "ServerOverloaded"}));
+    foundry.fail_next_for("first", 1, overloaded.clone());
+    let client = crate::support::builder(&foundry.openai_base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+
+    let err = crate::support::create(&client, "first", "hi")
+        .await
+        .unwrap_err();
+    assert!(!err.is_content_filtered(), "{err}");
+    assert!(err.content_filter().is_none());
+    assert!(err.is_retryable());
+
+    foundry.fail_next_for("first", 1, overloaded);
+    let fallback = client.with_strategy(routewise_strategy::Fallback::new(["first", "second"]));
+    let response = crate::support::create(&fallback, "ignored", "hi")
+        .await
+        .unwrap();
+    assert_eq!(response.served_model(), "second-served", "failed over");
+}
+
+#[tokio::test]
+async fn an_azure_innererror_with_filter_results_is_a_block_whatever_its_code() {
+    let reply = ErrorReply::azure(400, "BadRequest", "blocked").inner_error(serde_json::json!({
+        "code": "SomethingNew",
+        "content_filter_results": {"violence": {"filtered": true, "severity": "high"}}
+    }));
+    let (_foundry, client) = client_failing_with(reply).await;
+    let err = crate::support::create(&client, "gpt-4o", "hi")
+        .await
+        .unwrap_err();
+    assert!(err.is_content_filtered(), "{err}");
+    assert!(!err.is_retryable());
+    let details = err.content_filter().expect("details");
+    assert_eq!(details.code.as_deref(), Some("SomethingNew"));
+    assert_eq!(
+        details.results.as_ref().map(|r| r.filtered_categories()),
+        Some(vec!["violence"])
+    );
+}

@@ -1,12 +1,15 @@
 //! Integration tests for `routewise`, linked as one binary: one link and one
 //! copy on disk instead of one per file (the CI disk budget is finite).
 
+mod credential_timeout;
 mod errors;
 mod fault;
 mod input_items;
+mod redirect;
 mod retry;
 mod routing;
 mod seed;
+mod stream_tail;
 mod stream_timing;
 mod streaming;
 mod support;

@@ -204,6 +204,16 @@ async fn azure_content_filter_three_frames_read_past_response_failed() {
 }
 
 #[tokio::test]
+async fn a_numeric_code_in_an_error_frame_is_a_stream_failure_with_that_code() {
+    let frame = "event: error\ndata: {\"type\":\"error\",\"sequence_number\":0,\"code\":429,\"message\":\"Too many requests.\",\"param\":null}\n\n";
+    let (_server, stream) = open(Script::sse().frame(frame.to_owned())).await;
+    let err = stream.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StreamFailed, "{err}");
+    assert_eq!(err.code(), Some("429"));
+    assert_eq!(err.message(), "Too many requests.");
+}
+
+#[tokio::test]
 async fn openai_order_error_then_failed() {
     let (_server, stream) = open(Script::from_sse_body(fixtures::ERROR_THEN_FAILED_STREAM)).await;
     let err = stream.unwrap_err();

@@ -1,9 +1,10 @@
 //! A local HTTP/1.1 server on hyper for the transport tests: echo, chunked streaming gated by the
-//! test, a hang before headers and a stall mid-body.
+//! test, a hang before headers, a stall mid-body and redirects; it counts what it received.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -19,11 +20,17 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Releases the second chunk of `/stream`.
     pub release: Arc<Notify>,
+    received: Arc<AtomicUsize>,
 }
 
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// How many requests arrived so far.
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
     }
 }
 
@@ -31,22 +38,32 @@ pub async fn spawn() -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let release = Arc::new(Notify::new());
+    let received = Arc::new(AtomicUsize::new(0));
     let gate = release.clone();
+    let counter = received.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let gate = gate.clone();
+            let counter = counter.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(req, gate.clone()));
+                let service = service_fn(move |req| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    handle(req, gate.clone())
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
         }
     });
-    TestServer { addr, release }
+    TestServer {
+        addr,
+        release,
+        received,
+    }
 }
 
 async fn handle(
@@ -107,6 +124,18 @@ async fn handle(
             });
             res.header("content-type", "text/event-stream")
                 .body(body::from_stream(chunks))
+        }
+        // `/redirect/<status>/<port>`: to `/echo` on another local port.
+        path if path.starts_with("/redirect/") => {
+            let mut parts = path.trim_start_matches("/redirect/").split('/');
+            let status = parts
+                .next()
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(307);
+            let port = parts.next().unwrap_or_default();
+            res.status(status)
+                .header("location", format!("http://127.0.0.1:{port}/echo"))
+                .body(body::empty())
         }
         _ => res
             .status(404)
