@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::config::{AccessControl, Config, RateLimits};
+use crate::config::{AccessControl, Config, RateLimits, Residency};
 
 /// The text `routewise serve` prints at start-up; `{addr}` stands for the bound address.
 ///
@@ -22,11 +22,12 @@ pub fn banner(config: &Config, addr: SocketAddr) -> String {
     for r in &config.routers {
         let _ = writeln!(
             s,
-            "  router  {:<24} mode {} over {}{}",
+            "  router  {:<24} mode {} over {}{}{}",
             r.name,
             r.mode.as_str(),
             r.models.join(", "),
-            limits_note(r.limits)
+            limits_note(r.limits),
+            residency_note(&r.residency)
         );
     }
     for d in &config.deployments {
@@ -62,8 +63,40 @@ pub fn banner(config: &Config, addr: SocketAddr) -> String {
                 k.len()
             );
         }
+        AccessControl::Principals(principals) => {
+            let _ = write!(
+                s,
+                "  access control: {} principal(s), keys sent as api-key or Authorization: Bearer",
+                principals.len()
+            );
+            for p in principals {
+                let _ = write!(
+                    s,
+                    "\n  principal {:<22} role {}, {} key(s){}",
+                    p.name,
+                    p.role,
+                    p.keys.len(),
+                    p.data_zones
+                        .as_ref()
+                        .map(|z| format!(", data zones {}", z.join(", ")))
+                        .unwrap_or_default()
+                );
+            }
+        }
     }
     s
+}
+
+/// `; data zones eu` / `; regions swedencentral` for a router with a residency rule.
+fn residency_note(r: &Residency) -> String {
+    let mut out = String::new();
+    if let Some(z) = &r.data_zones {
+        let _ = write!(out, "; data zones {}", z.join(", "));
+    }
+    if let Some(regions) = &r.regions {
+        let _ = write!(out, "; regions {}", regions.join(", "));
+    }
+    out
 }
 
 /// `; 600 RPM, 100000 TPM` for a limited deployment, nothing otherwise.
@@ -81,6 +114,27 @@ fn limits_note(limits: RateLimits) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principals_and_router_zones_are_listed_without_keys() {
+        let cfg = Config::from_toml_str_with_env(
+            "[[access.principals]]\nname = \"team-eu\"\nkeys_env = \"K\"\nrole = \"user\"\n\
+             data_zones = [\"eu\"]\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n\
+             region = \"swedencentral\"\n[[routers]]\nname = \"r\"\ndata_zones = [\"eu\"]\n",
+            "t.toml",
+            &|_| Some("the-key".into()),
+        )
+        .unwrap();
+        let text = banner(&cfg, "127.0.0.1:8080".parse().unwrap());
+        assert!(text.contains("1 principal(s)"), "{text}");
+        assert!(
+            text.contains("principal team-eu")
+                && text.contains("role user, 1 key(s), data zones eu"),
+            "{text}"
+        );
+        assert!(text.contains("over a; data zones eu"), "{text}");
+        assert!(!text.contains("the-key"), "{text}");
+    }
 
     #[test]
     fn limits_are_noted_only_when_set() {

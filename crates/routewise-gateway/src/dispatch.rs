@@ -23,12 +23,13 @@ use routewise_strategy::{
 use routewise_types::CreateResponse;
 use serde_json::{Value, json};
 
+use crate::access::{Caller, RouterAccess};
 use crate::background::Start;
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed};
-use crate::request::{router_controls_enabled, validate_controls};
-use crate::state::{AppState, DeploymentEntry, Target};
+use crate::request::{Controls, router_controls_enabled, validate_controls};
+use crate::state::{AppState, DeploymentEntry, RouterEntry, Target};
 use crate::store::prepare;
 use crate::telemetry::{Access, AttemptOutcome, RateLimitOutcome};
 use crate::upstream::{
@@ -77,9 +78,20 @@ enum Attempted {
     },
 }
 
-/// Serves one request; `quota` receives the rate-limit status to report in the answer's
-/// `x-ratelimit-*` headers (for limited deployments only), whatever the outcome. A background
-/// run passes its `bg` handle: once the request passed the filter and the limits,
+/// How a request will be planned, once its permissions and router controls are checked.
+enum Planned<'a> {
+    Pinned(&'a Arc<DeploymentEntry>),
+    Routed {
+        entry: &'a RouterEntry,
+        /// The router the caller may use (restricted to its deployments and zones).
+        allowed: RouterAccess<'a>,
+        controls: Option<Controls>,
+    },
+}
+
+/// Serves one request from `caller`; `quota` receives the rate-limit status to report in the
+/// answer's `x-ratelimit-*` headers (for limited deployments only), whatever the outcome. A
+/// background run passes its `bg` handle: once the request passed the filter and the limits,
 /// [`Start::admitted`] stores it `queued` and answers the submission before any upstream call.
 pub(crate) async fn dispatch(
     state: &AppState,
@@ -87,6 +99,7 @@ pub(crate) async fn dispatch(
     headers: &HeaderMap,
     quota: &mut Option<RateLimitStatus>,
     access: &mut Access,
+    caller: &Caller,
     bg: Option<&Start>,
 ) -> Result<Reply, GatewayError> {
     // An unknown model is the first thing to report, before any store round trip.
@@ -105,7 +118,37 @@ pub(crate) async fn dispatch(
             access.mode = Some(r.config.mode.clone());
         }
     }
-    let prepared = prepare(state.store.as_ref(), &mut req).await?;
+    // What the caller may use, and the router controls (pure checks): a refusal here comes
+    // before the store, the content filter, the rate limits and any upstream.
+    let controls_on = router_controls_enabled(headers);
+    let planned = match target {
+        Target::Deployment(d) => {
+            caller.check_pinned(&d.config)?;
+            if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
+                validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
+            }
+            Planned::Pinned(d)
+        }
+        Target::Router(r) => {
+            let allowed = caller.router(r)?;
+            let controls = match (controls_on, &req.routing_config) {
+                (true, Some(cfg)) => Some(validate_controls(cfg, &r.config.models)?),
+                _ => None,
+            };
+            let subset = controls.as_ref().and_then(|c| c.models.as_deref());
+            for (i, m) in subset.unwrap_or_default().iter().enumerate() {
+                if let Some(d) = state.deployments.get(m) {
+                    caller.check_subset_entry(i, &d.config)?;
+                }
+            }
+            Planned::Routed {
+                entry: r,
+                allowed,
+                controls,
+            }
+        }
+    };
+    let prepared = prepare(state.store.as_ref(), &mut req, caller).await?;
     // The content filter sees replayed earlier turns too, and blocks before any upstream call.
     let filter = match crate::filter::screen_prompt(state, target, &req) {
         crate::filter::Screened::Pass(filter) => filter,
@@ -117,12 +160,8 @@ pub(crate) async fn dispatch(
         save: prepared.save,
         background: bg.map(|b| b.id.clone()),
     };
-    let controls_on = router_controls_enabled(headers);
-    match target {
-        Target::Deployment(d) => {
-            if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
-                validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
-            }
+    match planned {
+        Planned::Pinned(d) => {
             access.rate_limit = admitted(state, access, admit_pinned(state, d, &req, quota).await)?;
             if let Some(bg) = bg {
                 bg.admitted(&mut req, &finish, quota, access).await?;
@@ -134,29 +173,38 @@ pub(crate) async fn dispatch(
                 gate: None,
                 served_quota: None,
                 filter,
+                caller,
             };
             run(state, &strategy, plan, req, finish, ctx, access).await
         }
-        Target::Router(r) => {
-            let controls = match (controls_on, &req.routing_config) {
-                (true, Some(cfg)) => Some(validate_controls(cfg, &r.config.models)?),
-                _ => None,
-            };
+        Planned::Routed {
+            entry: r,
+            allowed,
+            controls,
+        } => {
             let started = Instant::now();
             let custom: Option<LocalRouter> = controls
                 .filter(|c| c.mode.is_some() || c.models.is_some())
                 .map(|c| {
                     let mode = c.mode.unwrap_or_else(|| r.config.mode.clone());
-                    r.with_controls(mode, c.models.as_deref().unwrap_or(&r.config.models))
+                    let models = c.models.as_deref().unwrap_or(allowed.models);
+                    allowed
+                        .router
+                        .clone()
+                        .with_mode(mode)
+                        .with_subset(models.iter().cloned())
                 });
-            let router = custom.as_ref().unwrap_or(&r.router);
+            let router = custom.as_ref().unwrap_or(allowed.router);
             access.mode = Some(router.mode().clone());
             let plan = router
                 .route(&RouteContext::new(&req, &state.pool))
                 .map_err(|e| GatewayError::Internal {
                     message: format!("routing failed: {e}"),
                 })?;
-            let details = controls_on.then(|| started.elapsed());
+            let details = controls_on.then(|| Details {
+                routing: started.elapsed(),
+                residency: residency_note(r, caller),
+            });
             let mut limited = RateLimitOutcome::NotLimited;
             let admission = admit_routed(state, r, &plan, &req, quota, &mut limited).await;
             let gate = admitted(state, access, admission)?;
@@ -177,10 +225,35 @@ pub(crate) async fn dispatch(
                 gate,
                 served_quota: run_quota,
                 filter,
+                caller,
             };
             run(state, router, plan, req, finish, ctx, access).await
         }
     }
+}
+
+/// The data-residency restriction a routed request ran under, for
+/// `model_selection_details`: the router's data zones and the caller's (their intersection
+/// when both are set), and the router's regions; `None` when nothing restricts it.
+fn residency_note(r: &RouterEntry, caller: &Caller) -> Option<Value> {
+    let theirs = caller.principal().and_then(|p| p.zones());
+    let zones: Option<Vec<&String>> = match (r.config.residency.data_zones.as_deref(), theirs) {
+        (None, None) => None,
+        (Some(z), None) | (None, Some(z)) => Some(z.iter().collect()),
+        (Some(a), Some(b)) => Some(a.iter().filter(|z| b.contains(z)).collect()),
+    };
+    let regions = r.config.residency.regions.as_ref();
+    if zones.is_none() && regions.is_none() {
+        return None;
+    }
+    let mut note = serde_json::Map::new();
+    if let Some(zones) = zones {
+        note.insert("data_zones".into(), json!(zones));
+    }
+    if let Some(regions) = regions {
+        note.insert("regions".into(), json!(regions));
+    }
+    Some(Value::Object(note))
 }
 
 /// Notes a refusal by the rate limits (counted against the deployment or router whose
@@ -201,15 +274,23 @@ fn admitted<T>(
     result
 }
 
-/// What [`run`] needs besides the plan: `details` (the routing time) asks for
-/// `model_selection_details`; `gate` holds admission's decision for limited deployments;
-/// `served_quota`, when given, receives the quota of a deployment checked on failover;
-/// `filter` checks the answer on its way out.
+/// What `model_selection_details` reports besides the decision: the routing time and the
+/// data-residency restriction, if any.
+struct Details {
+    routing: Duration,
+    residency: Option<Value>,
+}
+
+/// What [`run`] needs besides the plan: `details` asks for `model_selection_details`; `gate`
+/// holds admission's decision for limited deployments; `served_quota`, when given, receives
+/// the quota of a deployment checked on failover; `filter` checks the answer on its way out;
+/// `caller` is checked once more before each attempt.
 struct RunContext<'a, 'q> {
-    details: Option<Duration>,
+    details: Option<Details>,
     gate: Option<Gate<'a>>,
     served_quota: Option<&'q mut Option<RateLimitStatus>>,
     filter: Option<crate::config::ContentFilterConfig>,
+    caller: &'q Caller,
 }
 
 /// Marks attempt `index` as skipped for the gateway's own quota (plans are short; an attempt
@@ -264,6 +345,7 @@ async fn run(
         gate,
         served_quota,
         filter,
+        caller,
     } = ctx;
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
@@ -274,8 +356,25 @@ async fn run(
     let skipped = &skipped;
     let mut index = 0;
     let result = execute(strategy, plan, |planned| {
+        // Routing already kept to what the caller may use; this makes sure no attempt, and
+        // so no failover, leaves its allowed deployments and data zones.
+        let refused = (!caller.may_serve(&planned.deployment)).then(|| {
+            let e = GatewayError::PermissionDenied {
+                message: format!(
+                    "Deployment `{}` may not serve this principal; the request was not sent.",
+                    planned.deployment
+                ),
+                param: Some("model".into()),
+            };
+            AttemptFailure::status(403, e.to_string())
+                .with_code("PermissionDenied")
+                .with_source(e)
+        });
         let entry = state.deployments.get(&planned.deployment).cloned();
-        let pass = gate.map_or(Pass::Go, |g| g.before(index, entry.as_deref()));
+        let pass = match (&refused, gate) {
+            (None, Some(g)) => g.before(index, entry.as_deref()),
+            _ => Pass::Go,
+        };
         let this = index;
         if matches!(pass, Pass::Skip(_)) {
             mark_skipped(skipped, this);
@@ -284,6 +383,9 @@ async fn run(
         let mut body = req.clone();
         planned.adjustments.apply(&mut body);
         async move {
+            if let Some(refused) = refused {
+                return Err(refused);
+            }
             let entry = entry
                 .ok_or_else(|| AttemptFailure::status(404, "the deployment is not in the pool"))?;
             let checked = match (pass, gate) {
@@ -320,8 +422,7 @@ async fn run(
     }
     match result {
         Ok(routed) => {
-            finish.details =
-                details.map(|latency| selection_details(state, &routed.decision, latency));
+            finish.details = details.map(|d| selection_details(state, &routed.decision, d));
             let (value, checked) = routed.value;
             if let (Some(q), Some(status)) = (served_quota, checked) {
                 *q = Some(status);
@@ -475,11 +576,11 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
             finish: Arc::default(),
         }));
     }
-    if let Some(limited) = source
+    if let Some(own) = source
         .and_then(|s| s.downcast_ref::<GatewayError>())
-        .filter(|e| e.is_rate_limited())
+        .filter(|e| e.is_rate_limited() || e.is_permission_denied())
     {
-        return Err(limited.clone());
+        return Err(own.clone());
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
         return Err(GatewayError::Upstream {
@@ -511,8 +612,10 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
 }
 
 /// Foundry's preview `model_selection_details`, plus the local router's per-candidate
-/// predictions (`candidates`) and quality band.
-fn selection_details(state: &AppState, decision: &RouteDecision, routing: Duration) -> Value {
+/// predictions (`candidates`), quality band and, when one applied, the data-residency
+/// restriction (`data_residency`: `data_zones`, `regions`).
+fn selection_details(state: &AppState, decision: &RouteDecision, details: Details) -> Value {
+    let Details { routing, residency } = details;
     let served = |dep: &str| {
         state
             .deployments
@@ -546,12 +649,16 @@ fn selection_details(state: &AppState, decision: &RouteDecision, routing: Durati
             json!({"model": served(&a.deployment), "latency_ms": ms(a.latency), "result": result})
         })
         .collect();
-    json!({"model_router_details": {
+    let mut details = json!({
         "mode": decision.mode.as_ref().map(|m| m.as_str()),
         "band": decision.band,
         "candidates": candidates,
         "routing_trace": [{"latency_ms": ms(routing), "attempts": attempts}],
-    }})
+    });
+    if let Some(residency) = residency {
+        details["data_residency"] = residency;
+    }
+    json!({"model_router_details": details})
 }
 
 fn status_of(kind: FailureKind) -> u16 {

@@ -59,6 +59,15 @@ pub enum GatewayError {
     },
     /// 401: access control is on and the key is missing or wrong.
     Unauthorized,
+    /// 403 `PermissionDenied`: the key is valid, but its principal may not do this (its role,
+    /// its allowed deployments or its data zones refuse it). The message names the principal
+    /// and the rule, never the key.
+    PermissionDenied {
+        /// What was refused and why, worded after Azure's `PermissionDenied` message.
+        message: String,
+        /// The parameter at fault (`model`, `routing_config.models[1]`), when one is.
+        param: Option<String>,
+    },
     /// 404: no such route.
     RouteNotFound,
     /// 405: the route exists but not for this method.
@@ -169,6 +178,11 @@ impl GatewayError {
         matches!(self, Self::Unauthorized)
     }
 
+    /// True for a 403: an authenticated caller not permitted to do this.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Self::PermissionDenied { .. })
+    }
+
     /// True for an upstream error passed through.
     pub fn is_upstream(&self) -> bool {
         matches!(self, Self::Upstream { .. } | Self::BadGateway { .. })
@@ -216,6 +230,7 @@ impl GatewayError {
             Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Upstream { status, .. } | Self::BadGateway { status, .. } => *status,
@@ -232,6 +247,7 @@ impl GatewayError {
             Self::HeadersTooLarge { .. } => "request_header_fields_too_large",
             Self::DeploymentNotFound { .. } => "DeploymentNotFound",
             Self::Unauthorized => "401",
+            Self::PermissionDenied { .. } => "PermissionDenied",
             Self::RouteNotFound => "404",
             Self::MethodNotAllowed => "405",
             Self::RequestTimeout => "request_timeout",
@@ -295,6 +311,15 @@ impl GatewayError {
                 "invalid_request_error",
                 None,
                 "401",
+            ),
+            // Azure's body is `{"error": {"code": "PermissionDenied", "message": ...}}`; the
+            // gateway's other fields are added as on every error it makes (the OpenAI SDKs map
+            // a 403 to PermissionDeniedError by status, whatever `type` says).
+            Self::PermissionDenied { message, param } => (
+                message.clone(),
+                "invalid_request_error",
+                param.as_deref(),
+                "PermissionDenied",
             ),
             Self::RouteNotFound => (
                 "Resource not found".to_owned(),

@@ -42,6 +42,16 @@
 //!   a 429 in Azure's shape with `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers
 //!   (also sent on every answer of a limited deployment); a request larger than a whole TPM
 //!   bucket is a 400; a Redis outage fails open.
+//! * Access control (`[access]`): keys of `api_keys_env` have full access; keys of
+//!   `[[access.principals]]` belong to a principal with a role (`user`, `reader`, `monitor`,
+//!   `admin`, after Foundry's built-in roles), an optional allow-list of deployments and
+//!   routers, and optional data zones. A route the role does not allow, a deployment outside
+//!   the list or the zones, is a 403 `PermissionDenied` naming the principal and the rule,
+//!   before any store, quota or upstream; a router is restricted to the deployments the
+//!   principal may use (candidates and failover). Stored responses belong to the creating
+//!   principal's tenant: other tenants get the 404 of a missing id. See [`access`].
+//! * Data residency: a deployment's `data_zone` (written, or derived from its Azure
+//!   `region`); routers with `data_zones` or `regions` route and fail over only inside them.
 //! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
 //!   (the `LocalRouter` with the shipped trained quality estimator and its calibrated bands, or
 //!   the heuristic one by config; the subset is the failover set).
@@ -58,18 +68,20 @@
 //!   `model_selection_details`.
 //! * Errors are always `{"error": {"message", "type", "param", "code", "status"}}`: 400 for bad
 //!   JSON / wrong types (with the parameter path) / missing `model` or `input` / invalid UTF-8,
-//!   404 `DeploymentNotFound`, 413 over `max_body_bytes`, 401 with access control, 500 if a
-//!   handler panics (the server keeps serving).
+//!   404 `DeploymentNotFound`, 413 over `max_body_bytes`, 401 with access control (403
+//!   `PermissionDenied` for a valid key not permitted), 500 if a handler panics (the server
+//!   keeps serving).
 //! * Every response has `x-request-id` and `apim-request-id`; `x-ms-client-request-id` is
 //!   echoed. Accepted sockets get `TCP_NODELAY`; request heads must arrive within
 //!   `header_read_timeout`.
 //! * Every request yields one `routewise::access` event when its answer is complete (a
-//!   stream's end or its client leaving included): request id, status, error code, requested
+//!   stream's end or its client leaving included): request id, principal, status, error code, requested
 //!   and served model, deployment, router and mode, latency, time to first token, usage,
 //!   attempts and the rate-limit outcome, with OpenTelemetry `gen_ai.*` names (see
 //!   [`telemetry`]). `GET /metrics` serves Prometheus counters and histograms, behind the
-//!   same access control as the API.
+//!   same access control as the API (roles `monitor` and `admin`).
 
+pub mod access;
 mod background;
 mod banner;
 pub mod cli;

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use routewise_auth::{ApiKey, SharedCredential};
-use routewise_strategy::{HeuristicEstimator, LocalRouter, Pool, RoutingMode};
+use routewise_strategy::{HeuristicEstimator, LocalRouter, Pool};
 use routewise_transport::{ReqwestTransport, SharedTransport, TimeoutLayer};
 use serde_json::json;
 use tower::Layer;
 
 use routewise_strategy::learned::TrainedEstimator;
 
+use crate::access::{KeyTable, Principal, RouterGrant};
 use crate::config::{
     AccessControl, AzureAuth, Config, DeploymentConfig, EstimatorChoice, RouterConfig,
     ServerSettings, UpstreamConfig,
@@ -117,20 +118,12 @@ pub(crate) struct DeploymentEntry {
 /// A router deployment ready to route.
 #[derive(Debug)]
 pub(crate) struct RouterEntry {
+    /// Its place in [`AppState::routers`] (and in each principal's router grants).
+    pub index: usize,
     pub config: RouterConfig,
     pub router: LocalRouter,
     /// The router deployment's own rate-limit buckets, when it has `rpm` or `tpm`.
     pub limit: Option<LimitSpec>,
-}
-
-impl RouterEntry {
-    /// This router with per-request controls applied (same estimator and band source).
-    pub(crate) fn with_controls(&self, mode: RoutingMode, models: &[String]) -> LocalRouter {
-        self.router
-            .clone()
-            .with_mode(mode)
-            .with_subset(models.iter().cloned())
-    }
 }
 
 /// What `model` resolved to.
@@ -147,6 +140,8 @@ pub(crate) struct AppState {
     pub deployments: HashMap<String, Arc<DeploymentEntry>>,
     pub routers: Vec<RouterEntry>,
     pub models_body: Bytes,
+    /// Every key and its principal; `None` when access control is off.
+    pub keys: Option<Arc<KeyTable>>,
     pub draining: AtomicBool,
     /// Stored responses (Redis), when the config has a `[store]`.
     pub store: Option<Arc<ResponseStore>>,
@@ -258,11 +253,13 @@ impl AppState {
         bases: Vec<LocalRouter>,
     ) -> Self {
         let prefix = limits_prefix(&config);
-        let routers = config
+        let routers: Vec<RouterEntry> = config
             .routers
             .iter()
             .zip(bases)
-            .map(|(r, base)| RouterEntry {
+            .enumerate()
+            .map(|(index, (r, base))| RouterEntry {
+                index,
                 config: r.clone(),
                 router: base
                     .with_mode(r.mode.clone())
@@ -271,7 +268,8 @@ impl AppState {
             })
             .collect();
         let pool = Pool::new(config.deployments.iter().map(|d| d.deployment.clone()));
-        let models_body = models_list(&config);
+        let models_body = models_list(&config, None);
+        let keys = key_table(&config, &routers);
         let store_redis = config.store.as_ref().and_then(|settings| {
             RedisConn::new(&settings.redis_url)
                 .inspect_err(|e| tracing::warn!(error = %e, "responses will not be stored"))
@@ -310,6 +308,7 @@ impl AppState {
             deployments,
             routers,
             models_body,
+            keys,
             draining: AtomicBool::new(false),
             background: crate::background::Registry::default(),
             followers,
@@ -459,21 +458,55 @@ fn entra(scope: &str) -> Result<SharedCredential, String> {
     Ok(cred)
 }
 
-/// `GET /models`: routers first, then deployments, with what a caller needs to pick one.
-fn models_list(config: &Config) -> Bytes {
+/// Every principal with its keys, each principal's view of the routers computed once, and a
+/// `/models` body of its own when it is restricted; `None` when access control is off.
+fn key_table(config: &Config, routers: &[RouterEntry]) -> Option<Arc<KeyTable>> {
+    if config.access.is_off() {
+        return None;
+    }
+    let mut entries = Vec::new();
+    for pc in config.access.principals() {
+        let mut p = Principal::build(&pc, &config.deployments, routers);
+        if p.is_restricted() {
+            p.models_body = Some(models_list(config, Some(&p)));
+        }
+        let p = Arc::new(p);
+        entries.extend(pc.keys.into_iter().map(|k| (k, Arc::clone(&p))));
+    }
+    Some(Arc::new(KeyTable::new(entries)))
+}
+
+/// `GET /models`: routers first, then deployments, with what a caller needs to pick one; as
+/// `view` sees them when given (only what it may use, routers with the subset it gets).
+fn models_list(config: &Config, view: Option<&Principal>) -> Bytes {
     let mut data = Vec::new();
-    for r in &config.routers {
-        data.push(json!({
+    for (i, r) in config.routers.iter().enumerate() {
+        let models = match view.map(|p| p.grant(i)) {
+            None | Some(RouterGrant::Whole) => &r.models,
+            Some(RouterGrant::Restricted { models, .. }) => models,
+            Some(RouterGrant::Denied | RouterGrant::Empty) => continue,
+        };
+        let mut entry = json!({
             "id": r.name, "object": "model", "created": 0, "owned_by": "routewise",
-            "kind": "router", "mode": r.mode.as_str(), "models": r.models,
-        }));
+            "kind": "router", "mode": r.mode.as_str(), "models": models,
+        });
+        if let Some(zones) = &r.residency.data_zones {
+            entry["data_zones"] = json!(zones);
+        }
+        if let Some(regions) = &r.residency.regions {
+            entry["regions"] = json!(regions);
+        }
+        data.push(entry);
     }
     for d in &config.deployments {
         let dep = &d.deployment;
+        if view.is_some_and(|p| !p.may_serve(&dep.name)) {
+            continue;
+        }
         data.push(json!({
             "id": dep.name, "object": "model", "created": 0, "owned_by": "routewise",
             "kind": "deployment", "served_model": dep.model, "upstream": d.upstream.kind(),
-            "region": dep.region,
+            "region": dep.region, "data_zone": d.data_zone,
             "price": {"input_per_1m": dep.price.input_per_1m, "output_per_1m": dep.price.output_per_1m},
         }));
     }

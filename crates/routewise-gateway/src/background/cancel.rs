@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::object::{self, is_background, status_of};
 use super::{Stop, reconcile};
+use crate::access::Caller;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::store::{Guard, StoredRef};
@@ -15,8 +16,13 @@ fn refused(message: &str) -> GatewayError {
     GatewayError::invalid(message, Some("response_id".into()), "invalid_request_error")
 }
 
-/// Cancels background response `id`; its answer (the response) or the error to send.
-pub(crate) async fn cancel(state: &AppState, id: String) -> Result<Value, GatewayError> {
+/// Cancels background response `id`; its answer (the response) or the error to send (another
+/// tenant's response is the 404 of a missing one).
+pub(crate) async fn cancel(
+    state: &AppState,
+    id: String,
+    caller: &Caller,
+) -> Result<Value, GatewayError> {
     let not_found = |id: String| GatewayError::ResponseNotFound {
         id,
         store_configured: state.store.is_some(),
@@ -26,7 +32,11 @@ pub(crate) async fn cancel(state: &AppState, id: String) -> Result<Value, Gatewa
     };
     // A write can lose a race with the run finishing; the second read sees why.
     for _ in 0..3 {
-        let Some(stored) = store.get(&id).await? else {
+        let Some(stored) = store
+            .get(&id)
+            .await?
+            .filter(|s| caller.may_see(s.tenant.as_deref()))
+        else {
             return Err(not_found(id));
         };
         if !is_background(&stored.response) {
@@ -43,11 +53,7 @@ pub(crate) async fn cancel(state: &AppState, id: String) -> Result<Value, Gatewa
             _ => {}
         }
         let cancelled = object::cancelled(&stored.response);
-        let doc = StoredRef {
-            response: &cancelled,
-            input_items: &stored.input_items,
-            earlier: &stored.earlier,
-        };
+        let doc = StoredRef::rewrite(&stored, &cancelled);
         if store.put_guarded(&id, &doc, Guard::Update).await? {
             // The record says cancelled whatever happens next; now stop the run, here at once
             // or on its replica at its next lease tick.

@@ -5,14 +5,19 @@
 use serde_json::{Value, json};
 
 use super::Stop;
+use crate::access::Caller;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
 /// Deletes stored response `id` (its record and, for a background stream, its event log); a
 /// running background response also gets the cross-replica cancel flag in the same
 /// transaction, and its task is stopped at once when it runs here. The answer is OpenAI's
-/// deletion object, or the 404 a `GET` gives.
-pub(crate) async fn delete(state: &AppState, id: String) -> Result<Value, GatewayError> {
+/// deletion object, or the 404 a `GET` gives (also for another tenant's response).
+pub(crate) async fn delete(
+    state: &AppState,
+    id: String,
+    caller: &Caller,
+) -> Result<Value, GatewayError> {
     let not_found = |id: String| GatewayError::ResponseNotFound {
         id,
         store_configured: state.store.is_some(),
@@ -22,9 +27,14 @@ pub(crate) async fn delete(state: &AppState, id: String) -> Result<Value, Gatewa
     };
     // A record that became terminal since this read gets a flag nobody reads (it expires); a
     // terminal one never runs again, so the answer cannot be stale the other way.
-    let Some(running) = store.running(&id).await? else {
+    let Some(head) = store
+        .head(&id)
+        .await?
+        .filter(|h| caller.may_see(h.tenant.as_deref()))
+    else {
         return Err(not_found(id));
     };
+    let running = head.running;
     if !store.delete(&id, running).await? {
         // Deleted by someone else between the two round trips.
         return Err(not_found(id));

@@ -199,11 +199,7 @@ pub(crate) async fn reconcile(
         return Ok(stored);
     }
     let failed = object::failed(&stored.response, "server_error", ORPHANED);
-    let doc = StoredRef {
-        response: &failed,
-        input_items: &stored.input_items,
-        earlier: &stored.earlier,
-    };
+    let doc = StoredRef::rewrite(&stored, &failed);
     if store.put_guarded(id, &doc, Guard::Orphaned).await? {
         tracing::warn!(
             response_id = id,

@@ -15,6 +15,7 @@ use redis::aio::MultiplexedConnection;
 use super::followers::Place;
 use super::object::{self, is_background, is_terminal_event, is_terminal_status, status_of};
 use super::reconcile;
+use crate::access::Caller;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::store::{LoggedEvent, ResponseStore};
@@ -52,9 +53,15 @@ pub(crate) fn starting_after(raw: Option<&str>) -> Result<Option<u64>, GatewayEr
     }
 }
 
-/// Answers a stream replay of `id`, or the error that says why there is none.
-pub(crate) async fn replay(state: &AppState, id: String, after: Option<&str>) -> Response {
-    match open(state, id, after).await {
+/// Answers a stream replay of `id`, or the error that says why there is none (another
+/// tenant's response is the 404 of a missing one).
+pub(crate) async fn replay(
+    state: &AppState,
+    id: String,
+    after: Option<&str>,
+    caller: &Caller,
+) -> Response {
+    match open(state, id, after, caller).await {
         Ok(body) => {
             let mut resp = Response::new(body);
             crate::sse::event_stream_headers(resp.headers_mut());
@@ -64,7 +71,12 @@ pub(crate) async fn replay(state: &AppState, id: String, after: Option<&str>) ->
     }
 }
 
-async fn open(state: &AppState, id: String, after: Option<&str>) -> Result<Body, GatewayError> {
+async fn open(
+    state: &AppState,
+    id: String,
+    after: Option<&str>,
+    caller: &Caller,
+) -> Result<Body, GatewayError> {
     let after = starting_after(after)?;
     let not_found = |id: String| GatewayError::ResponseNotFound {
         id,
@@ -76,7 +88,11 @@ async fn open(state: &AppState, id: String, after: Option<&str>) -> Result<Body,
     // Before any Redis round trip: the cap protects Redis, so a refused follower costs it
     // nothing.
     let place = state.followers.admit()?;
-    let Some(stored) = store.get(&id).await? else {
+    let Some(stored) = store
+        .get(&id)
+        .await?
+        .filter(|s| caller.may_see(s.tenant.as_deref()))
+    else {
         return Err(not_found(id));
     };
     if !is_background(&stored.response) {

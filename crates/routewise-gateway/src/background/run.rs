@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
 use super::{ORPHANED, Registered, SHUT_DOWN, Stop};
+use crate::access::Caller;
 use crate::config::BackgroundSettings;
 use crate::dispatch::{Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
@@ -382,6 +383,8 @@ pub(crate) struct Task {
     pub headers: HeaderMap,
     pub start: Start,
     pub access: Access,
+    /// Who submitted it: the run is checked and stored as theirs.
+    pub caller: Caller,
     pub stop: watch::Receiver<Option<Stop>>,
     pub registered: Registered,
     pub writer: Option<JoinHandle<()>>,
@@ -395,6 +398,7 @@ pub(crate) async fn run(task: Task) {
         headers,
         start,
         mut access,
+        caller,
         mut stop,
         registered,
         writer,
@@ -403,8 +407,16 @@ pub(crate) async fn run(task: Task) {
     let mut quota = None;
     let ended = {
         let work = async {
-            let reply =
-                dispatch(&state, req, &headers, &mut quota, &mut access, Some(&start)).await;
+            let reply = dispatch(
+                &state,
+                req,
+                &headers,
+                &mut quota,
+                &mut access,
+                &caller,
+                Some(&start),
+            )
+            .await;
             match reply {
                 // Nothing was stored or queued: the submission answers with this.
                 Ok(reply) if !start.is_admitted() => Ok(Some(reply)),

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::object::new_response_id;
 use super::run::{LIVE_CAPACITY, LOG_CAPACITY, Start, Submitted, Task, run};
+use crate::access::Caller;
 use crate::dispatch::Reply;
 use crate::error::GatewayError;
 use crate::limits::RateLimitStatus;
@@ -25,13 +26,14 @@ use crate::telemetry::{Access, ErrorCode, Logged, Outcome, Route};
 /// that could not be stored.
 const NEEDS_STORE: &str = "Background responses require store to be enabled.";
 
-/// Serves a background submission; `access` is the submission's record.
+/// Serves a background submission from `caller`; `access` is the submission's record.
 pub(crate) async fn submit(
     state: &Arc<AppState>,
     req: CreateResponse,
     headers: &HeaderMap,
     request_id: Option<HeaderValue>,
     mut access: Access,
+    caller: Caller,
 ) -> Response {
     access.set_requested(req.model.as_deref().unwrap_or_default());
     access.stream = req.is_stream();
@@ -85,19 +87,21 @@ pub(crate) async fn submit(
         log_tx,
     );
     let (stop, registered) = state.background.insert(state, &id);
-    let run_access = Access::new(
+    let mut run_access = Access::new(
         Arc::clone(&state.metrics),
         Instant::now(),
         request_id,
         Method::POST,
         Route::Background,
     );
+    run_access.principal = caller.principal().cloned();
     tokio::spawn(run(Task {
         state: Arc::clone(state),
         req,
         headers: headers.clone(),
         start,
         access: run_access,
+        caller,
         stop,
         registered,
         writer,

@@ -11,7 +11,7 @@ use routewise_strategy::{Deployment, RoutingMode, known_model};
 
 use super::{
     AccessControl, BackgroundSettings, Config, DeploymentConfig, EmulatorSettings, EstimatorChoice,
-    RateLimits, RouterConfig, ServerSettings, UpstreamConfig,
+    RateLimits, Residency, RouterConfig, ServerSettings, UpstreamConfig,
 };
 
 /// `(deployment name, time to first token in ms, tokens per second)`.
@@ -43,6 +43,8 @@ pub(super) fn default_pool() -> Config {
                 upstream_model: name.to_owned(),
                 limits: RateLimits::default(),
                 content_filter: None,
+                // Region `local` is in no data zone.
+                data_zone: None,
             }
         })
         .collect();
@@ -56,6 +58,7 @@ pub(super) fn default_pool() -> Config {
         estimator: EstimatorChoice::Trained,
         limits: RateLimits::default(),
         content_filter: None,
+        residency: Residency::default(),
     };
     Config {
         origin: "<embedded default pool>".into(),

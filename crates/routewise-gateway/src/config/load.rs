@@ -14,8 +14,8 @@ use super::raw::{
     RawUpstreamKind,
 };
 use super::{
-    AccessControl, AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings,
-    EstimatorChoice, LimitsSettings, RateLimits, RouterConfig, ServerSettings, StoreSettings,
+    AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings, EstimatorChoice,
+    LimitsSettings, RateLimits, Residency, RouterConfig, ServerSettings, StoreSettings,
     UpstreamConfig,
 };
 
@@ -72,7 +72,7 @@ impl Validator<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let server = self.server(&raw)?;
-        let access = self.access(&raw)?;
+        let legacy_keys = super::access::legacy_keys(self.origin, self.env, &raw)?;
         let named = self.named_upstreams(&raw.upstreams)?;
         let filters = super::filter::filters(self.origin, &raw.content_filters)?;
         let mut deployments = Vec::with_capacity(raw.deployments.len());
@@ -107,6 +107,7 @@ impl Validator<'_> {
                 estimator: EstimatorChoice::default(),
                 limits: RateLimits::default(),
                 content_filter: None,
+                residency: Residency::default(),
             }],
             Some(list) => {
                 let mut out: Vec<RouterConfig> = Vec::with_capacity(list.len());
@@ -130,8 +131,9 @@ impl Validator<'_> {
                             )
                         })?,
                     };
-                    // An empty or missing subset falls back to every deployment, as on Foundry.
-                    let models = match &r.models {
+                    // An empty or missing subset falls back to every deployment (in the
+                    // router's data zones and regions), as on Foundry.
+                    let listed = match &r.models {
                         Some(m) if !m.is_empty() => {
                             for (j, name) in m.iter().enumerate() {
                                 if !names.contains(name) {
@@ -144,13 +146,24 @@ impl Validator<'_> {
                                     ));
                                 }
                             }
-                            m.clone()
+                            Some(m.as_slice())
                         }
-                        _ => deployments
-                            .iter()
-                            .map(|d| d.deployment.name.clone())
-                            .collect(),
+                        _ => None,
                     };
+                    let residency = super::residency::router_rule(
+                        self.origin,
+                        &key,
+                        r.data_zones.as_deref(),
+                        r.regions.as_deref(),
+                    )?;
+                    let models = super::residency::router_pool(
+                        self.origin,
+                        &key,
+                        &r.name,
+                        &residency,
+                        listed,
+                        &deployments,
+                    )?;
                     let estimator = match r.estimator.as_deref() {
                         None => EstimatorChoice::default(),
                         Some("heuristic") => EstimatorChoice::Heuristic,
@@ -183,11 +196,20 @@ impl Validator<'_> {
                             &key,
                             r.content_filter.as_deref(),
                         )?,
+                        residency,
                     });
                 }
                 out
             }
         };
+        let access = super::access::access(
+            self.origin,
+            self.env,
+            &raw,
+            legacy_keys,
+            &deployments,
+            &routers,
+        )?;
         let store = raw.store.as_ref().map(|s| self.store(s)).transpose()?;
         let background = super::background::background(self.origin, &raw.background)?;
         let limits = raw.limits.as_ref().map(|l| self.limits(l)).transpose()?;
@@ -374,35 +396,6 @@ impl Validator<'_> {
             .unwrap_or(out.upstream_timeout);
         out.shutdown_grace = ms(s.shutdown_grace_ms).unwrap_or(out.shutdown_grace);
         Ok(out)
-    }
-
-    fn access(&self, raw: &RawConfig) -> Result<AccessControl, ConfigError> {
-        let mut keys = Vec::new();
-        for (i, var) in raw.access.api_keys_env.iter().enumerate() {
-            let key = format!("access.api_keys_env[{i}]");
-            let value = (self.env)(var)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| ConfigError::missing_env(self.origin, &key, var))?;
-            keys.extend(
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(Secret::new),
-            );
-        }
-        match raw.server.access_control {
-            Some(true) if keys.is_empty() => Err(self.invalid(
-                "server.access_control",
-                "is true but no key is configured; set access.api_keys_env = [\"VAR\"]",
-            )),
-            Some(false) if !keys.is_empty() => Err(self.invalid(
-                "server.access_control",
-                "is false but access.api_keys_env lists keys; remove one of the two",
-            )),
-            _ if keys.is_empty() => Ok(AccessControl::Off),
-            _ => Ok(AccessControl::Keys(keys)),
-        }
     }
 
     fn named_upstreams(
@@ -606,6 +599,12 @@ impl Validator<'_> {
         if let Some(r) = &d.region {
             deployment = deployment.with_region(r.clone());
         }
+        let data_zone = super::residency::deployment_zone(
+            self.origin,
+            key,
+            d.data_zone.as_deref(),
+            d.region.as_deref(),
+        )?;
         if let Some(p) = &d.profile {
             for (field, v) in [
                 ("general", p.general),
@@ -647,6 +646,7 @@ impl Validator<'_> {
             upstream_model,
             limits,
             content_filter: None,
+            data_zone,
         })
     }
 

@@ -19,7 +19,14 @@
 //! max_stream_followers = 256     # concurrent `?stream=true` followers per replica; then 429
 //!
 //! [access]                       # access control is on when keys are configured
-//! api_keys_env = ["ROUTEWISE_API_KEY"]
+//! api_keys_env = ["ROUTEWISE_API_KEY"]   # full access (the admin principal `api_keys_env`)
+//!
+//! [[access.principals]]          # keys with a role: user | reader | monitor | admin
+//! name = "team-eu"
+//! keys_env = "TEAM_EU_KEYS"
+//! role = "user"
+//! deployments = ["model-router", "gpt-4.1-nano"]   # optional allow-list (deployments and routers)
+//! data_zones = ["eu"]                    # optional: served only in these data zones
 //!
 //! [upstreams.azure]
 //! kind = "azure"                 # azure | openai | openai_compatible | emulator
@@ -36,7 +43,7 @@
 //! model = "gpt-4.1-nano-2025-04-14"      # served model id, reported in response.model
 //! upstream = "azure"                     # or an inline table: { kind = "openai_compatible", base_url = "…" }
 //! price = { input_per_1m = 0.10, output_per_1m = 0.40 }
-//! region = "eastus2"
+//! region = "eastus2"                     # data zone "us", derived (or set data_zone = "...")
 //!
 //! [[deployments]]
 //! name = "gpt-5-mini"
@@ -51,6 +58,7 @@
 //! rpm = 250                              # rate limits (any deployment or router); need Redis
 //! tpm = 250000
 //! content_filter = "strict"              # applies to everything routed through it
+//! # data_zones = [...], regions = [...] # pool and failover only there; a model outside is an error
 //!
 //! [[content_filters]]
 //! name = "strict"
@@ -58,6 +66,7 @@
 //! blocklists = [{ name = "codenames", terms = ["Project Falcon"], patterns = ['\bPF-\d{4}\b'] }]
 //! ```
 
+mod access;
 mod background;
 mod defaults;
 mod error;
@@ -65,6 +74,7 @@ mod filter;
 mod limits;
 mod load;
 mod raw;
+mod residency;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,10 +83,13 @@ use std::time::Duration;
 use routewise_auth::Secret;
 use routewise_strategy::{Deployment, RoutingMode};
 
+pub use crate::access::Role;
+pub use access::PrincipalConfig;
 pub use background::BackgroundSettings;
 pub use error::ConfigError;
 pub use filter::{Blocklist, ContentFilterConfig, FilterScope};
 pub use limits::{LimitsSettings, RateLimits};
+pub use residency::Residency;
 
 /// A validated gateway configuration.
 #[derive(Debug, Clone)]
@@ -254,14 +267,34 @@ impl std::fmt::Debug for StoreSettings {
 pub enum AccessControl {
     /// Any caller, with or without a key (the default pool; loopback only).
     Off,
-    /// Callers must present one of these keys as `api-key: K` or `Authorization: Bearer K`.
+    /// Callers must present one of these keys as `api-key: K` or `Authorization: Bearer K`;
+    /// every key has full access (`[access] api_keys_env` alone: the principal
+    /// [`LEGACY_PRINCIPAL`](crate::access::LEGACY_PRINCIPAL), role `admin`).
     Keys(Vec<Secret>),
+    /// `[[access.principals]]`: each key belongs to a principal with a role and optional
+    /// deployment and data-zone restrictions. Keys of `api_keys_env`, when there are any too,
+    /// come first, as the `admin` principal [`LEGACY_PRINCIPAL`](crate::access::LEGACY_PRINCIPAL).
+    Principals(Vec<PrincipalConfig>),
 }
 
 impl AccessControl {
     /// True when any caller is accepted.
     pub fn is_off(&self) -> bool {
         matches!(self, Self::Off)
+    }
+
+    /// Every principal, the legacy keys as one `admin` principal; empty when access control
+    /// is off.
+    pub fn principals(&self) -> Vec<PrincipalConfig> {
+        match self {
+            Self::Off => Vec::new(),
+            Self::Keys(keys) => vec![PrincipalConfig::new(
+                crate::access::LEGACY_PRINCIPAL,
+                Role::Admin,
+                keys.clone(),
+            )],
+            Self::Principals(p) => p.clone(),
+        }
     }
 }
 
@@ -279,6 +312,9 @@ pub struct DeploymentConfig {
     pub limits: RateLimits,
     /// The content filter checking pinned requests to it (routed requests use the router's).
     pub content_filter: Option<String>,
+    /// Its data zone (`eu`, `us`, ...): `data_zone` in the config, else derived from its
+    /// region ([`data_zone_of`](crate::access::data_zone_of)); `None` when neither says.
+    pub data_zone: Option<String>,
 }
 
 /// How to reach a deployment.
@@ -394,6 +430,8 @@ pub struct RouterConfig {
     pub limits: RateLimits,
     /// The content filter applied to everything routed through it.
     pub content_filter: Option<String>,
+    /// Which deployments its pool may hold (`data_zones`, `regions`); `models` satisfies it.
+    pub residency: Residency,
 }
 
 /// The quality estimator behind a router deployment.

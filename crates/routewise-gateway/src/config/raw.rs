@@ -80,6 +80,24 @@ pub(super) struct RawAccess {
     /// Names of environment variables, each holding one key or a comma-separated list.
     #[serde(default)]
     pub api_keys_env: Vec<String>,
+    /// Principals with roles (`[[access.principals]]`).
+    #[serde(default)]
+    pub principals: Vec<RawPrincipal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrincipal {
+    pub name: String,
+    /// An environment variable holding one key or a comma-separated list.
+    pub keys_env: String,
+    pub role: String,
+    /// Deployments and routers it may name in `model` (default: all).
+    pub deployments: Option<Vec<String>>,
+    /// Data zones its requests may be served in (default: any).
+    pub data_zones: Option<Vec<String>>,
+    /// Whose stored responses it creates and sees (default: its name).
+    pub tenant: Option<String>,
 }
 
 /// Read first, to pick the kind-specific shape below.
@@ -167,6 +185,8 @@ pub(super) struct RawDeployment {
     pub upstream_model: Option<String>,
     pub price: Option<RawPrice>,
     pub region: Option<String>,
+    /// The data zone (`eu`, `us`, ...); derived from `region` when absent.
+    pub data_zone: Option<String>,
     pub profile: Option<RawProfile>,
     pub emulator: Option<RawEmulator>,
     /// Requests per minute (enforced over 1 s windows).
@@ -208,4 +228,8 @@ pub(super) struct RawRouter {
     pub tpm: Option<u64>,
     /// A `[[content_filters]]` name, applied to everything routed through it.
     pub content_filter: Option<String>,
+    /// Only deployments in these data zones may be in its pool (and failover set).
+    pub data_zones: Option<Vec<String>>,
+    /// Only deployments in these regions may be in its pool (and failover set).
+    pub regions: Option<Vec<String>>,
 }

@@ -1,7 +1,7 @@
 //! The tower layers every request passes through, outermost first:
 //! [`RequestIdLayer`] (ids on every response), [`HeaderLimitLayer`] (an oversized head becomes
 //! a JSON 431), [`CatchPanicLayer`] (a panic becomes a 500, the server keeps serving) and
-//! [`AccessLayer`] (api-key / bearer check, when configured).
+//! [`AccessLayer`] (api-key / bearer check and the key's principal, when configured).
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
@@ -16,6 +16,7 @@ use http::{HeaderName, HeaderValue, Request, header};
 use routewise_auth::Secret;
 use tower::{Layer, Service};
 
+use crate::access::{Caller, KeyTable, LEGACY_PRINCIPAL, Principal, Role};
 use crate::error::GatewayError;
 
 /// `x-request-id`: our id for the request, as Azure and OpenAI send it.
@@ -229,19 +230,27 @@ fn panic_response() -> Response {
     .into_response()
 }
 
-/// Requires `api-key: K` or `Authorization: Bearer K` with one of the configured keys;
-/// `/healthz` and `/readyz` stay open for probes.
+/// Requires `api-key: K` or `Authorization: Bearer K` with one of the configured keys, and
+/// resolves the key's principal once: it is attached to the request (for the handlers' role,
+/// allow-list, data-zone and ownership checks) and to the response (for the access log).
+/// `/healthz` and `/readyz` stay open for probes. A missing or unknown key is a 401.
 #[derive(Debug, Clone)]
 pub struct AccessLayer {
-    keys: Arc<[Secret]>,
+    keys: Arc<KeyTable>,
 }
 
 impl AccessLayer {
-    /// Accepts these keys.
+    /// Accepts these keys, each with full access (the `admin` principal
+    /// [`LEGACY_PRINCIPAL`](crate::access::LEGACY_PRINCIPAL), as `[access] api_keys_env`).
     pub fn new(keys: impl IntoIterator<Item = Secret>) -> Self {
-        Self {
-            keys: keys.into_iter().collect(),
-        }
+        let admin = Arc::new(Principal::unrestricted(LEGACY_PRINCIPAL, Role::Admin));
+        let entries = keys.into_iter().map(|k| (k, Arc::clone(&admin))).collect();
+        Self::from_table(Arc::new(KeyTable::new(entries)))
+    }
+
+    /// Accepts the keys of `table`, each as its principal.
+    pub(crate) fn from_table(keys: Arc<KeyTable>) -> Self {
+        Self { keys }
     }
 }
 
@@ -259,30 +268,21 @@ impl<S> Layer<S> for AccessLayer {
 #[derive(Debug, Clone)]
 pub struct AccessService<S> {
     inner: S,
-    keys: Arc<[Secret]>,
+    keys: Arc<KeyTable>,
 }
 
-impl<S> AccessService<S> {
-    fn allowed(&self, req: &Request<Body>) -> bool {
-        let path = req.uri().path();
-        if path == "/healthz" || path == "/readyz" {
-            return true;
-        }
-        let h = req.headers();
-        let presented = h.get("api-key").and_then(|v| v.to_str().ok()).or_else(|| {
-            h.get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-        });
-        presented.is_some_and(|p| {
-            let p = Secret::new(p.trim());
-            // Check every key so timing does not reveal which one matched.
-            self.keys.iter().fold(false, |hit, k| (*k == p) | hit)
-        })
-    }
+/// The key a request presents: `api-key`, else an `Authorization: Bearer` value.
+fn presented_key(req: &Request<Body>) -> Option<&str> {
+    let h = req.headers();
+    let key = h.get("api-key").and_then(|v| v.to_str().ok()).or_else(|| {
+        h.get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+    })?;
+    Some(key.trim())
 }
 
 impl<S> Service<Request<Body>> for AccessService<S>
@@ -298,12 +298,25 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        if self.allowed(&req) {
-            self.inner.call(req).boxed()
-        } else {
-            async { Ok(GatewayError::Unauthorized.into_response()) }.boxed()
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let path = req.uri().path();
+        if path == "/healthz" || path == "/readyz" {
+            return self.inner.call(req).boxed();
         }
+        let principal = presented_key(&req).and_then(|k| self.keys.lookup(k));
+        let Some(principal) = principal else {
+            return async { Ok(GatewayError::Unauthorized.into_response()) }.boxed();
+        };
+        let caller = Caller::Principal(Arc::clone(principal));
+        req.extensions_mut().insert(caller.clone());
+        let fut = self.inner.call(req);
+        async move {
+            let mut resp = fut.await?;
+            // The access-log layer, outside this one, names the principal from here.
+            resp.extensions_mut().insert(caller);
+            Ok(resp)
+        }
+        .boxed()
     }
 }
 

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
+use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
-use crate::config::AccessControl;
 use crate::dispatch::{Reply, dispatch};
 use crate::error::GatewayError;
 use crate::request::parse_body;
@@ -31,10 +31,10 @@ const DRAIN_CAP: u64 = 256 << 20;
 const API_ROOTS: [&str; 3] = ["/openai/v1", "/v1", "/api/projects/{project}/openai/v1"];
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let access = match state.access() {
-        AccessControl::Keys(keys) => Some(AccessLayer::new(keys.iter().cloned())),
-        _ => None,
-    };
+    let access = state
+        .keys
+        .as_ref()
+        .map(|t| AccessLayer::from_table(Arc::clone(t)));
     let head_limit = HeaderLimitLayer::new(
         state.settings().max_header_bytes,
         state.settings().max_headers,
@@ -74,7 +74,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(RequestIdLayer)
 }
 
-async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
+async fn create(
+    State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<CreateOp>,
+    req: Request<Body>,
+) -> Response {
     let (parts, body) = req.into_parts();
     let mut access = Access::new(
         Arc::clone(&state.metrics),
@@ -86,6 +90,7 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
         parts.method.clone(),
         Route::Create,
     );
+    access.principal = caller.principal().cloned();
     let mut quota = None;
     let parsed = async {
         let bytes = read_body(&state, &parts.headers, body).await?;
@@ -95,7 +100,8 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
     let result = match parsed {
         Ok(request) if request.background == Some(true) => {
             let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-            return background::submit(&state, request, &parts.headers, request_id, access).await;
+            return background::submit(&state, request, &parts.headers, request_id, access, caller)
+                .await;
         }
         Ok(request) => {
             dispatch(
@@ -104,6 +110,7 @@ async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
                 &parts.headers,
                 &mut quota,
                 &mut access,
+                &caller,
                 None,
             )
             .await
@@ -194,13 +201,21 @@ async fn drain(mut body: Body, deadline: Instant) {
     }
 }
 
-async fn models(State(state): State<Arc<AppState>>) -> Response {
-    json(StatusCode::OK, state.models_body.clone())
+/// The models this caller may use (everything, unless its principal is restricted).
+async fn models(
+    State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<ListModelsOp>,
+) -> Response {
+    let body = match &caller {
+        Caller::Principal(p) => p.models_body.as_ref(),
+        Caller::Anonymous => None,
+    };
+    json(StatusCode::OK, body.unwrap_or(&state.models_body).clone())
 }
 
-/// The Prometheus exposition; behind access control like the API, since it names the
-/// deployments and shows their traffic.
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// The Prometheus exposition; behind access control like the API (roles `monitor` and
+/// `admin`), since it names the deployments and shows every tenant's traffic.
+async fn metrics(State(state): State<Arc<AppState>>, _: Permit<MetricsOp>) -> Response {
     let mut text = state.metrics.render();
     background_gauges(
         &mut text,

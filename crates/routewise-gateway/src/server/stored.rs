@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use super::routes::json;
+use crate::access::{Caller, CancelOp, DeleteOp, InputItemsOp, Permit, RetrieveOp};
 use crate::background;
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -30,14 +31,16 @@ fn not_found(state: &AppState, id: String) -> GatewayError {
 }
 
 /// The stored response `id` as it stands (a background response whose gateway stopped is
-/// reported failed), or the 404 that says why there is none.
-async fn stored(state: &AppState, id: String) -> Result<Stored, GatewayError> {
+/// reported failed), or the 404 that says why there is none; another tenant's response is
+/// that same 404.
+async fn stored(state: &AppState, id: String, caller: &Caller) -> Result<Stored, GatewayError> {
     let Some(store) = &state.store else {
         return Err(not_found(state, id));
     };
     let found = store
         .get(&id)
         .await?
+        .filter(|s| caller.may_see(s.tenant.as_deref()))
         .ok_or_else(|| not_found(state, id.clone()))?;
     background::reconcile(store, &id, found).await
 }
@@ -50,6 +53,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 
 pub(super) async fn retrieve(
     State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<RetrieveOp>,
     Path(params): Path<Vec<(String, String)>>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -61,9 +65,9 @@ pub(super) async fn retrieve(
             .map(|(_, v)| v.as_str())
     };
     if matches!(value("stream"), Some("true" | "1" | "True")) {
-        return background::replay(&state, id_of(params), value("starting_after")).await;
+        return background::replay(&state, id_of(params), value("starting_after"), &caller).await;
     }
-    match stored(&state, id_of(params)).await {
+    match stored(&state, id_of(params), &caller).await {
         Ok(s) => json(StatusCode::OK, s.response.to_string()),
         Err(e) => e.into_response(),
     }
@@ -71,9 +75,10 @@ pub(super) async fn retrieve(
 
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<DeleteOp>,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    match background::delete(&state, id_of(params)).await {
+    match background::delete(&state, id_of(params), &caller).await {
         Ok(body) => json(StatusCode::OK, body.to_string()),
         Err(e) => e.into_response(),
     }
@@ -81,6 +86,7 @@ pub(super) async fn delete(
 
 pub(super) async fn list_items(
     State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<InputItemsOp>,
     Path(params): Path<Vec<(String, String)>>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -92,7 +98,7 @@ pub(super) async fn list_items(
                 .into_response();
         }
     };
-    let result = stored(&state, id_of(params)).await.and_then(|s| {
+    let result = stored(&state, id_of(params), &caller).await.and_then(|s| {
         page(&s.input_items, &request).map_err(|message| {
             GatewayError::invalid(message, Some("after".into()), "invalid_value")
         })
@@ -105,9 +111,10 @@ pub(super) async fn list_items(
 
 pub(super) async fn cancel(
     State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<CancelOp>,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    match background::cancel(&state, id_of(params)).await {
+    match background::cancel(&state, id_of(params), &caller).await {
         Ok(response) => json(StatusCode::OK, response.to_string()),
         Err(e) => e.into_response(),
     }

@@ -70,6 +70,17 @@ static APPEND: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(GUA
 #[derive(Deserialize)]
 struct Head {
     response: HeadResponse,
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+/// What [`ResponseStore::head`] tells of a stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordHead {
+    /// A background response still running (queued or in progress).
+    pub running: bool,
+    /// Whose it is (`None`: no owner, or a record too damaged to tell).
+    pub tenant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -283,25 +294,32 @@ impl ResponseStore {
         Ok(appended == 1)
     }
 
-    /// Whether `id` is a background response still running (queued or in progress); `None`
-    /// when nothing is stored under `id`. A record too damaged to tell is not running, so it
-    /// can still be deleted.
-    pub(crate) async fn running(&self, id: &str) -> Result<Option<bool>, GatewayError> {
+    /// Whether `id` is a background response still running (queued or in progress), and
+    /// whose it is; `None` when nothing is stored under `id`. A record too damaged to tell is
+    /// not running (so it can still be deleted) and has no owner (so only admins may).
+    pub(crate) async fn head(&self, id: &str) -> Result<Option<RecordHead>, GatewayError> {
         let mut conn = self.conn().await?;
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        Ok(raw.map(|bytes| {
-            serde_json::from_slice::<Head>(&bytes).is_ok_and(|head| {
-                head.response.background == Some(true)
-                    && head
-                        .response
-                        .status
-                        .is_some_and(|s| !crate::background::is_terminal_status(&s))
-            })
-        }))
+        Ok(
+            raw.map(|bytes| match serde_json::from_slice::<Head>(&bytes) {
+                Ok(head) => RecordHead {
+                    running: head.response.background == Some(true)
+                        && head
+                            .response
+                            .status
+                            .is_some_and(|s| !crate::background::is_terminal_status(&s)),
+                    tenant: head.tenant,
+                },
+                Err(_) => RecordHead {
+                    running: false,
+                    tenant: None,
+                },
+            }),
+        )
     }
 
     /// Deletes `id`'s record and event log in one transaction; with `running`, also sets the

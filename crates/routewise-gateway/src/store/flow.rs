@@ -7,6 +7,7 @@ use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
 
 use super::{Guard, ResponseStore, StoredRef, input_items};
+use crate::access::{Caller, Owner};
 use crate::error::GatewayError;
 
 /// Where and with which items a finished response is stored.
@@ -15,9 +16,22 @@ pub(crate) struct Save {
     store: Arc<ResponseStore>,
     input_items: Vec<Value>,
     earlier: Vec<Value>,
+    /// Who created it: recorded with every write, so ownership survives each rewrite.
+    owner: Owner,
 }
 
 impl Save {
+    /// The record of `response`.
+    fn doc<'a>(&'a self, response: &'a Value) -> StoredRef<'a> {
+        StoredRef {
+            response,
+            input_items: &self.input_items,
+            earlier: &self.earlier,
+            principal: self.owner.principal.as_deref(),
+            tenant: self.owner.tenant.as_deref(),
+        }
+    }
+
     /// Stores `response` under `id` as `guard` allows; false when refused.
     pub(crate) async fn put(
         &self,
@@ -25,12 +39,7 @@ impl Save {
         response: &Value,
         guard: Guard,
     ) -> Result<bool, GatewayError> {
-        let stored = StoredRef {
-            response,
-            input_items: &self.input_items,
-            earlier: &self.earlier,
-        };
-        self.store.put_guarded(id, &stored, guard).await
+        self.store.put_guarded(id, &self.doc(response), guard).await
     }
 
     /// Stores a finished foreground response object (a background run stores its own,
@@ -41,12 +50,7 @@ impl Save {
             tracing::warn!("the upstream's response has no id; it was not stored");
             return;
         };
-        let stored = StoredRef {
-            response,
-            input_items: &self.input_items,
-            earlier: &self.earlier,
-        };
-        if let Err(e) = self.store.put(id, &stored).await {
+        if let Err(e) = self.store.put(id, &self.doc(response)).await {
             tracing::error!(response_id = id, error = %e, "the response was not stored");
         }
     }
@@ -63,14 +67,16 @@ pub(crate) struct Prepared {
 
 /// Before routing: with a store, replaces `previous_response_id` by the stored chain (its
 /// earlier turns, input and output, then this request's input), so any deployment can answer the follow-up;
-/// and plans the save. Without a store the request is left as it is (an upstream that stores
-/// responses itself may know the id).
+/// and plans the save, owned by `caller`. Without a store the request is left as it is (an
+/// upstream that stores responses itself may know the id).
 ///
 /// # Errors
-/// 400 when the previous response is unknown; 503 when the store cannot be reached.
+/// 400 when the previous response is unknown, or another tenant's (the same answer, so its
+/// existence is not revealed); 503 when the store cannot be reached.
 pub(crate) async fn prepare(
     store: Option<&Arc<ResponseStore>>,
     req: &mut CreateResponse,
+    caller: &Caller,
 ) -> Result<Prepared, GatewayError> {
     let Some(store) = store else {
         return Ok(Prepared::default());
@@ -80,13 +86,17 @@ pub(crate) async fn prepare(
     let earlier = match req.previous_response_id.take() {
         None => Vec::new(),
         Some(id) => {
-            let prev = store.get(&id).await?.ok_or_else(|| {
-                GatewayError::invalid(
-                    format!("Previous response with id '{id}' not found."),
-                    Some("previous_response_id".into()),
-                    "previous_response_not_found",
-                )
-            })?;
+            let prev = store
+                .get(&id)
+                .await?
+                .filter(|p| caller.may_see(p.tenant.as_deref()))
+                .ok_or_else(|| {
+                    GatewayError::invalid(
+                        format!("Previous response with id '{id}' not found."),
+                        Some("previous_response_id".into()),
+                        "previous_response_not_found",
+                    )
+                })?;
             let mut earlier = prev.earlier;
             earlier.extend(prev.input_items);
             if let Some(Value::Array(output)) = prev.response.get("output") {
@@ -115,6 +125,7 @@ pub(crate) async fn prepare(
             store: Arc::clone(store),
             input_items: own,
             earlier,
+            owner: caller.owner(),
         });
     }
     Ok(out)

@@ -35,6 +35,13 @@ pub(crate) struct Stored {
     /// `input_items`, then this response's output.
     #[serde(default)]
     pub earlier: Vec<Value>,
+    /// The principal that created it (absent when access control was off).
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// Whose response it is: only that tenant's principals (and admins) see it; absent when
+    /// access control was off, and then only admins (or anyone, with access control off) do.
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 /// [`Stored`] by reference, so saving copies nothing before encoding.
@@ -43,6 +50,23 @@ pub(crate) struct StoredRef<'a> {
     pub response: &'a Value,
     pub input_items: &'a [Value],
     pub earlier: &'a [Value],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<&'a str>,
+}
+
+impl<'a> StoredRef<'a> {
+    /// `response` replacing `stored`'s, with its items and owner.
+    pub(crate) fn rewrite(stored: &'a Stored, response: &'a Value) -> Self {
+        Self {
+            response,
+            input_items: &stored.input_items,
+            earlier: &stored.earlier,
+            principal: stored.principal.as_deref(),
+            tenant: stored.tenant.as_deref(),
+        }
+    }
 }
 
 /// The Redis-backed response store.

@@ -15,6 +15,7 @@ use routewise_strategy::RoutingMode;
 
 use super::metrics::{Metrics, RequestSample};
 use super::usage::Seen;
+use crate::access::Principal;
 
 /// The `tracing` target of access events: `RUST_LOG=routewise::access=info` shows them.
 pub const ACCESS_TARGET: &str = "routewise::access";
@@ -170,6 +171,9 @@ pub(crate) struct Access {
     armed: bool,
     /// A background submission: its run's record counts the request in the metrics.
     pub counted_by_run: bool,
+    /// The caller's principal (its name is logged, never its key); `None` when access
+    /// control is off or the request was refused before a key was accepted.
+    pub principal: Option<Arc<Principal>>,
     /// `model` as the client sent it (truncated).
     pub requested: Option<String>,
     /// The resolved deployment or router (metrics target index).
@@ -214,6 +218,7 @@ impl Access {
             route,
             armed: true,
             counted_by_run: false,
+            principal: None,
             requested: None,
             target: None,
             routed: false,
@@ -310,6 +315,7 @@ impl Access {
                     target: "routewise::access",
                     $level,
                     routewise.request_id = self.request_id.as_ref().and_then(|v| v.to_str().ok()),
+                    routewise.principal = self.principal.as_ref().map(|p| p.name.as_str()),
                     http.request.method = self.method.as_str(),
                     routewise.route = self.route.label(),
                     http.response.status_code = status,

@@ -15,6 +15,7 @@ use tower::{Layer, Service};
 
 use super::access::{Access, Arrival, ErrorCode, Logged, Route};
 use super::metrics::Metrics;
+use crate::access::Caller;
 use crate::server::layers::RequestId;
 
 /// Sits inside `RequestIdLayer` (it reads the id) and outside every other layer.
@@ -82,6 +83,11 @@ where
             if resp.extensions().get::<Logged>().is_some() {
                 access.dismiss();
             } else {
+                // The access layer put the caller here (absent when refused with a 401, or
+                // with access control off).
+                if let Some(Caller::Principal(p)) = resp.extensions().get::<Caller>() {
+                    access.principal = Some(Arc::clone(p));
+                }
                 access.status = Some(resp.status().as_u16());
                 access.error_code = resp.extensions().get::<ErrorCode>().map(|c| c.0.clone());
                 access.emit();

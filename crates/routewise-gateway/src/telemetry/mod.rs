@@ -10,6 +10,7 @@
 //! | field | meaning |
 //! |---|---|
 //! | `routewise.request_id` | the `x-request-id` / `apim-request-id` sent back |
+//! | `routewise.principal` | the caller's principal name (never its key); absent with access control off or before a key was accepted |
 //! | `http.request.method`, `routewise.route` | method and operation (`responses.create`, `responses.retrieve`, `responses.cancel`, `models`, ...; `responses.background` for the run of a background response, logged apart from its submission) |
 //! | `http.response.status_code`, `error.type` | status sent, and the error code of an error answer or in-band failure |
 //! | `routewise.outcome` | `completed`, `incomplete`, `failed`, `error`, `stream_error`, `client_disconnected`, `cancelled` |
@@ -35,7 +36,8 @@
 //! `routewise_time_to_first_token_seconds{deployment}` (streams), and the gauge
 //! `routewise_background_running` (background responses this process runs) and the gauge
 //! `routewise_background_stream_followers` (streams following them here, capped by
-//! `max_stream_followers`). A background
+//! `max_stream_followers`). `/metrics` needs the role `monitor` or `admin` when access control
+//! is on. A background
 //! request is counted once, by its run. `deployment` is the
 //! deployment or router named in `model` (`unknown` when none was resolved), `model` the
 //! model that served it (`none` for a router request no deployment served).

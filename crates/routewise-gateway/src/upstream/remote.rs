@@ -18,6 +18,8 @@ use super::{EventStream, SseEvent, Upstream, UpstreamReply, UpstreamRequest, sta
 const MAX_ERROR_BODY: usize = 1 << 20;
 /// Largest non-streamed response body read from an upstream.
 const MAX_RESPONSE_BODY: usize = 64 << 20;
+/// The longest an upstream credential may take to produce a token (as the client's default).
+const TOKEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One HTTP upstream endpoint: `POST {url}` with a credential.
 #[derive(Debug, Clone)]
@@ -78,7 +80,9 @@ impl Inner {
             .body(Bytes::from(body))
             .map_err(|e| AttemptFailure::other(format!("cannot build the request: {e}")))?;
         if let Some(cred) = &self.credential {
-            cred.authorize(request.headers_mut())
+            // azure_identity bounds neither its `az` subprocess nor IMDS: a hung credential
+            // must fail this attempt (and fail over), not hold the caller forever.
+            routewise_auth::authorize_within(cred.as_ref(), request.headers_mut(), TOKEN_TIMEOUT)
                 .await
                 .map_err(|e| AttemptFailure::other(format!("upstream credential failed: {e}")))?;
         }

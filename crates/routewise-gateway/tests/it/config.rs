@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use routewise_gateway::config::{AccessControl, AzureAuth, BackgroundSettings, UpstreamConfig};
+use routewise_gateway::config::{
+    AccessControl, AzureAuth, BackgroundSettings, Role, UpstreamConfig,
+};
 use routewise_gateway::{Config, ConfigError};
 
 fn env(var: &str) -> Option<String> {
@@ -264,14 +266,42 @@ fn router_estimators_are_chosen_by_name_or_artifact_path() {
 fn the_example_config_in_the_crate_loads() {
     let text = include_str!("../../routewise.example.toml");
     let cfg = Config::from_toml_str_with_env(text, "routewise.example.toml", &|var| match var {
-        "ROUTEWISE_API_KEYS" | "AZURE_OPENAI_API_KEY" | "OPENAI_API_KEY" => Some("k".into()),
+        "AZURE_OPENAI_API_KEY" | "OPENAI_API_KEY" => Some("k".into()),
+        // Every key belongs to one principal, so each variable holds its own.
+        "ROUTEWISE_API_KEYS" | "TEAM_EU_KEYS" | "TEAM_EU_AUDIT_KEYS" | "PROMETHEUS_KEYS" => {
+            Some(format!("{var}-key"))
+        }
         "ROUTEWISE_REDIS_URL" => Some("redis://127.0.0.1:6379/0".into()),
         _ => None,
     })
     .unwrap();
     assert_eq!(cfg.store.as_ref().map(|s| s.ttl.as_secs()), Some(2_592_000));
-    assert_eq!(cfg.deployments.len(), 4);
+    assert_eq!(cfg.deployments.len(), 5);
     assert_eq!(cfg.routers[0].models.len(), 3);
+    assert_eq!(
+        cfg.routers[1].models,
+        ["gpt-4.1-mini-eu"],
+        "its data zone's"
+    );
+    let names: Vec<(String, Role)> = cfg
+        .access
+        .principals()
+        .into_iter()
+        .map(|p| (p.name, p.role))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("api_keys_env".to_owned(), Role::Admin),
+            ("team-eu".to_owned(), Role::User),
+            ("team-eu-audit".to_owned(), Role::Reader),
+            ("prometheus".to_owned(), Role::Monitor),
+        ]
+    );
+    assert_eq!(
+        cfg.deployment("gpt-4.1-nano").unwrap().data_zone.as_deref(),
+        Some("us")
+    );
     assert_eq!(cfg.deployments[0].limits.rpm, Some(600));
     assert_eq!(cfg.deployments[0].limits.request_burst(), Some(10));
     assert_eq!(cfg.routers[0].limits.tpm, Some(250_000));

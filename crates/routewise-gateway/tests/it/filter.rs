@@ -538,7 +538,8 @@ fn the_example_config_attaches_its_filter_to_the_router_and_a_deployment() {
     let text = include_str!("../../routewise.example.toml");
     let cfg = Config::from_toml_str_with_env(text, "routewise.example.toml", &|var| match var {
         "ROUTEWISE_REDIS_URL" => Some("redis://127.0.0.1:6379/0".into()),
-        _ => Some("k".into()),
+        // Distinct per variable: a key belongs to one principal.
+        _ => Some(format!("{var}-value")),
     })
     .unwrap();
     let filter = &cfg.content_filters[0];

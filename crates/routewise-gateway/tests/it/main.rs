@@ -1,6 +1,7 @@
 //! Integration tests for `routewise-gateway`, linked as one binary: one link and one
 //! copy on disk instead of one per file (the CI disk budget is finite).
 
+mod access;
 mod background;
 mod bad_input;
 mod common;

@@ -1,0 +1,84 @@
+//! Who may call the gateway, what they may do, and where their requests may be served: keys,
+//! principals with roles, deployment allow-lists, data residency and stored-response ownership.
+//!
+//! # Principals and roles
+//!
+//! With `[access]` configured, every request except `/healthz` and `/readyz` must present a
+//! key (`api-key: K` or `Authorization: Bearer K`); without one, or with a wrong one, it gets
+//! the 401 it always got. Each key belongs to one principal, resolved once per request by
+//! [`AccessLayer`](crate::layers::AccessLayer) and attached to the request:
+//!
+//! ```toml
+//! [access]
+//! api_keys_env = ["ROUTEWISE_API_KEYS"]   # legacy keys: one principal `api_keys_env`, role admin
+//!
+//! [[access.principals]]
+//! name = "team-eu"                  # in logs and 403s, never the key
+//! keys_env = "TEAM_EU_KEYS"         # one key or a comma-separated list
+//! role = "user"                     # user | reader | monitor | admin (see Role)
+//! deployments = ["model-router", "gpt-4.1-nano"]   # optional allow-list; default: all
+//! data_zones = ["eu"]               # optional: served only in these zones
+//! # tenant = "team-eu"              # whose stored responses it creates and sees (default: name)
+//! ```
+//!
+//! [`Role`] decides the routes: a route the role does not allow is a 403 `PermissionDenied`
+//! before its handler runs (so before any body is read). Then, for `POST /responses`:
+//!
+//! * **Allow-list.** `model` must be in `deployments` (a deployment or a router name), and a
+//!   deployment serves the principal only if it is listed. A listed router routes among those
+//!   of its deployments that are listed too (the router is restricted to them, and so is its
+//!   failover); when none is, the request is a 403 (and a config error, when the router is
+//!   listed explicitly). Each `routing_config.models` entry must be one the principal may
+//!   use: otherwise a 403 naming `routing_config.models[i]`.
+//! * **Data zones.** A principal with `data_zones` is served only by deployments in those
+//!   zones: a pinned deployment elsewhere is a 403 naming the residency rule; a router is
+//!   restricted to the intersection of its pool and the zones, and an empty intersection is a
+//!   403 too (the request is valid; this principal may not have it served, so it is a
+//!   permission, not a 400).
+//! * A refused request is refused before the store, the content filter and the rate limits:
+//!   it charges no quota, reaches no upstream and stores nothing.
+//!
+//! Every attempt (the first and each failover) is checked once more against what the caller
+//! may use, so a failover can never leave the allow-list or the zones.
+//!
+//! # Stored responses
+//!
+//! A stored response records its creator (`principal`) and its `tenant`. `user` and `reader`
+//! principals see only their tenant's responses: another tenant's, or one stored with access
+//! control off, is the same 404 as a missing one (a multi-tenant gateway must not reveal that
+//! an id exists), for `GET`, `DELETE`, cancel, `input_items`, stream resumption and
+//! `previous_response_id` (a 400 "not found", as for an unknown id). Admins see everything.
+//!
+//! # Data residency
+//!
+//! A deployment's `data_zone` is set in its config or derived from its `region` with
+//! [`data_zone_of`]. Routers may set `data_zones` and/or `regions`: their pool, and so their
+//! failover set, is restricted to deployments in them, and a router listing a deployment
+//! outside them is a config error.
+//!
+//! # Keys
+//!
+//! The key lookup is a keyed-hash map followed by a constant-time comparison (see `keys.rs`
+//! for why); nothing on the request path allocates beyond the principal's `Arc` and its place
+//! in the request extensions, and no lock is taken.
+
+mod deny;
+mod keys;
+mod permit;
+mod principal;
+mod role;
+mod zones;
+
+pub use role::{Role, UnknownRole};
+pub use zones::data_zone_of;
+
+pub(crate) use keys::KeyTable;
+pub(crate) use permit::{
+    CancelOp, CreateOp, DeleteOp, InputItemsOp, ListModelsOp, MetricsOp, Permit, RetrieveOp,
+};
+pub(crate) use principal::{Caller, Owner, Principal, RouterAccess, RouterGrant};
+pub(crate) use zones::{normalize_region, normalize_zone};
+
+/// The principal name of the legacy `[access] api_keys_env` keys (role `admin`); reserved, so
+/// no `[[access.principals]]` entry may take it.
+pub const LEGACY_PRINCIPAL: &str = "api_keys_env";

@@ -1,0 +1,234 @@
+//! The deployment allow-list: pinned deployments, routers restricted to the listed
+//! deployments (candidates and failover), `routing_config.models` subsets, and `/models`.
+
+use serde_json::{Value, json};
+
+use super::{CONTROLS, attempts, call, call_with, candidates, denied, key, principal, start};
+use crate::common::FAST_EMULATOR;
+
+/// `best` is the strongest (a quality router picks it first); `team` may use `model-router`,
+/// `good` and `fair` only. `failing` answers 500 always, `backup` is fine.
+fn config() -> String {
+    format!(
+        "{FAST_EMULATOR}
+{}{}
+[[deployments]]
+name = \"best\"
+upstream = \"emu\"
+profile = {{ general = 0.95, reasoning = 0.95, math = 0.95, coding = 0.95 }}
+
+[[deployments]]
+name = \"good\"
+upstream = \"emu\"
+emulator = {{ error_rate = 1.0 }}
+profile = {{ general = 0.8, reasoning = 0.8, math = 0.8, coding = 0.8 }}
+
+[[deployments]]
+name = \"fair\"
+upstream = \"emu\"
+profile = {{ general = 0.5, reasoning = 0.5, math = 0.5, coding = 0.5 }}
+
+[[routers]]
+name = \"model-router\"
+mode = \"quality\"
+estimator = \"heuristic\"
+models = [\"best\", \"good\", \"fair\"]
+
+[[routers]]
+name = \"best-router\"
+mode = \"quality\"
+estimator = \"heuristic\"
+models = [\"best\"]
+",
+        principal(
+            "team",
+            "user",
+            "deployments = [\"model-router\", \"good\", \"fair\"]"
+        ),
+        principal("admin", "admin", ""),
+    )
+}
+
+fn ask(model: &str) -> Value {
+    json!({"model": model, "input": "Prove that there are infinitely many primes."})
+}
+
+#[tokio::test]
+async fn pinned_deployments_outside_the_allow_list_are_refused() {
+    let gw = start(&config()).await;
+    let team = key("team");
+    let ok = call(&gw, "POST", "/responses", Some(&team), Some(&ask("fair"))).await;
+    assert_eq!(ok.status(), 200);
+    let err = denied(
+        call(&gw, "POST", "/responses", Some(&team), Some(&ask("best"))).await,
+        "team",
+    )
+    .await;
+    assert_eq!(err["param"], "model");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("lacks access to deployment `best`"),
+        "{err}"
+    );
+    // A router not in the list is refused the same way; an unknown name is still a 404.
+    let err = denied(
+        call(
+            &gw,
+            "POST",
+            "/responses",
+            Some(&team),
+            Some(&ask("best-router")),
+        )
+        .await,
+        "team",
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("`best-router`"));
+    let missing = call(&gw, "POST", "/responses", Some(&team), Some(&ask("gpt-9"))).await;
+    assert_eq!(missing.status(), 404);
+    // Admins have no list.
+    let admin = call(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&key("admin")),
+        Some(&ask("best")),
+    )
+    .await;
+    assert_eq!(admin.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_router_routes_and_fails_over_among_the_listed_deployments_only() {
+    let gw = start(&config()).await;
+    let resp = call_with(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&key("team")),
+        Some(&ask("model-router")),
+        &[CONTROLS],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    // `best` would win; the team's router never considers it. `good` fails: the failover
+    // goes to `fair`, never to `best`.
+    assert_eq!(candidates(&body), ["fair", "good"]);
+    assert_eq!(
+        attempts(&body),
+        [("good".to_owned(), 500), ("fair".to_owned(), 200)]
+    );
+    assert_eq!(body["model"], "fair");
+    // The admin's router is the whole one.
+    let body: Value = call_with(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&key("admin")),
+        Some(&ask("model-router")),
+        &[CONTROLS],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(candidates(&body), ["best", "fair", "good"]);
+    assert_eq!(body["model"], "best");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn routing_config_subsets_are_checked_entry_by_entry() {
+    let gw = start(&config()).await;
+    let team = key("team");
+    let with_models = |models: Value| json!({"model": "model-router", "input": "x", "routing_config": {"models": models}});
+    let err = denied(
+        call_with(
+            &gw,
+            "POST",
+            "/responses",
+            Some(&team),
+            Some(&with_models(json!(["fair", "best"]))),
+            &[CONTROLS],
+        )
+        .await,
+        "team",
+    )
+    .await;
+    assert_eq!(err["param"], "routing_config.models[1]");
+    // Entries outside the router's own subset stay a 400, as before.
+    let resp = call_with(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&team),
+        Some(&with_models(json!(["nope"]))),
+        &[CONTROLS],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    // An allowed subset is honoured; a mode alone keeps the principal's restriction.
+    let body: Value = call_with(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&team),
+        Some(&with_models(json!(["fair"]))),
+        &[CONTROLS],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["model"], "fair");
+    assert_eq!(candidates(&body), ["fair"]);
+    let body: Value = call_with(
+        &gw,
+        "POST",
+        "/responses",
+        Some(&team),
+        Some(&json!({"model": "model-router", "input": "x", "routing_config": {"mode": "cost"}})),
+        &[CONTROLS],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(candidates(&body), ["fair", "good"]);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn models_lists_what_the_principal_may_use() {
+    let gw = start(&config()).await;
+    let list = |k: String| {
+        let gw = &gw;
+        async move {
+            let v: Value = call(gw, "GET", "/models", Some(&k), None)
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["id"].as_str().unwrap().to_owned(), m["models"].clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(key("team")).await,
+        [
+            ("model-router".to_owned(), json!(["good", "fair"])),
+            ("good".to_owned(), Value::Null),
+            ("fair".to_owned(), Value::Null),
+        ]
+    );
+    assert_eq!(list(key("admin")).await.len(), 5);
+    gw.shutdown().await;
+}
