@@ -298,12 +298,7 @@ impl ResponseStore {
     /// whose it is; `None` when nothing is stored under `id`. A record too damaged to tell is
     /// not running (so it can still be deleted) and has no owner (so only admins may).
     pub(crate) async fn head(&self, id: &str) -> Result<Option<RecordHead>, GatewayError> {
-        let mut conn = self.conn().await?;
-        let raw: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let raw = self.raw(id).await?;
         Ok(
             raw.map(|bytes| match serde_json::from_slice::<Head>(&bytes) {
                 Ok(head) => RecordHead {

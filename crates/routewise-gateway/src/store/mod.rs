@@ -120,14 +120,19 @@ impl ResponseStore {
             .map_err(unavailable)
     }
 
-    /// The response stored under `id`, if any.
-    pub(crate) async fn get(&self, id: &str) -> Result<Option<Stored>, GatewayError> {
+    /// The stored record of `id` as written, if any (callers parse what they need of it).
+    pub(crate) async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, GatewayError> {
         let mut conn = self.conn().await?;
-        let raw: Option<Vec<u8>> = redis::cmd("GET")
+        redis::cmd("GET")
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(unavailable)
+    }
+
+    /// The response stored under `id`, if any.
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Stored>, GatewayError> {
+        let raw = self.raw(id).await?;
         raw.map(|bytes| {
             serde_json::from_slice(&bytes).map_err(|e| GatewayError::Internal {
                 message: format!("the stored response {id:?} is corrupt: {e}"),
