@@ -5,12 +5,18 @@ Run by `cargo xtask interop` (and so by `cargo xtask test`) with the official `o
 embedded emulator pool, so the served models are known: model-router must report one of the
 pool's models, and a pinned deployment must report itself.
 
-Environment: ROUTEWISE_GATEWAY = http://127.0.0.1:<port> (set by the xtask).
+Environment: ROUTEWISE_GATEWAY = http://127.0.0.1:<port> (set by the xtask), and for the second
+and third gateways ROUTEWISE_PLATFORM_GATEWAY (tests/interop/platform.toml) and
+ROUTEWISE_ACCESS_GATEWAY (tests/interop/access.toml) with the principals' keys in
+ROUTEWISE_INTEROP_*_KEY (random per run, made up by the xtask).
 """
 
+import json
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from azure.ai.projects import AIProjectClient
 from azure.core.credentials import AccessToken
@@ -216,6 +222,293 @@ def background(client):
     check(text == rest[-1].response.output_text, "events before and after the break add up to the answer")
 
 
+# --- Role-based access and data residency (tests/interop/access.toml) -------------------------
+
+PRINCIPALS = ("admin-ops", "team-eu", "team-us", "auditor", "grafana")
+KEYS = {}  # principal -> its key for this run (filled in main from ROUTEWISE_INTEROP_*_KEY)
+CONTROLS = {"Foundry-Features": "ModelRouterControls=V1Preview"}
+# What each deployment of access.toml serves (every one a different model) and where.
+EU_MODELS = {"gpt-4.1-mini", "gpt-5", "gpt-5-mini"}  # swedencentral (60 RPM), francecentral (always 500), westeurope
+TEAM_US_MODELS = {"gpt-4.1-nano", "Deepseek-V3.2"}  # its allow-list's deployments (eastus2)
+EU_DEPLOYMENTS = {"gpt-4.1-mini-swedencentral", "gpt-5-francecentral", "gpt-5-mini-westeurope"}
+ALL_IDS = {"model-router", "model-router-eu", "gpt-4.1-nano-eastus2", "Deepseek-V3.2-eastus2", "gpt-5.2-eastus2",
+           "gpt-4.1-uksouth"} | EU_DEPLOYMENTS
+PROMPTS = [
+    "Explain retrieval-augmented generation in one sentence.",
+    "Prove that there are infinitely many primes.",
+    "Write a Python function that reverses a linked list.",
+    "What is 17 * 23? Show your reasoning step by step.",
+]
+
+
+class KeyCredential:
+    """A TokenCredential handing out a principal's gateway key as the bearer token (the gateway
+    takes `Authorization: Bearer <key>` as it takes `api-key`)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def get_token(self, *scopes, **kwargs):
+        assert scopes == ("https://ai.azure.com/.default",), scopes
+        return AccessToken(self.key, int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes, options=None):
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(self.key, int(time.time()) + 3600)
+
+
+def as_principal(gateway, who):
+    return OpenAI(base_url=f"{gateway}/openai/v1", api_key=KEYS[who], max_retries=0)
+
+
+def raised(kind, call):
+    """The `kind` exception `call()` raised, or None (saying what happened instead)."""
+    import openai
+
+    try:
+        call()
+    except kind as e:
+        return e
+    except openai.APIStatusError as e:
+        print(f"     (got {type(e).__name__} {e.status_code}: {str(e.message)[:160]})")
+        return None
+    print(f"     (no {kind.__name__}: the call succeeded)")
+    return None
+
+
+def denied(call, who, *, contains=()):
+    """True when `call()` is refused with Azure's 403 `PermissionDenied` naming principal `who`
+    (and `contains`), and no key of this run is echoed."""
+    import openai
+
+    e = raised(openai.PermissionDeniedError, call)
+    if e is None:
+        return False
+    text = f"{e.message} {json.dumps(e.body)}"
+    ok = (e.status_code == 403 and e.code == "PermissionDenied" and f"`{who}`" in e.message
+          and all(c in e.message for c in contains) and not any(k in text for k in KEYS.values()))
+    if not ok:
+        print(f"     (403 body: {e.body})")
+    return ok
+
+
+def http_get(gateway, path, key=None, bearer=False):
+    """A plain GET (status, body text), with the key as `api-key` or `Authorization: Bearer`."""
+    req = urllib.request.Request(f"{gateway}{path}")
+    if key is not None:
+        req.add_header(*(("Authorization", f"Bearer {key}") if bearer else ("api-key", key)))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def authentication(gateway):
+    import openai
+
+    bad = OpenAI(base_url=f"{gateway}/openai/v1", api_key="not-a-key-of-this-gateway", max_retries=0)
+    e = raised(openai.AuthenticationError, lambda: bad.responses.create(model="model-router", input="hi"))
+    check(e is not None and e.status_code == 401, "a wrong key: 401 AuthenticationError")
+    e = raised(openai.AuthenticationError, lambda: bad.models.list())
+    check(e is not None and e.status_code == 401, "a wrong key lists no models: 401 AuthenticationError")
+    status, _ = http_get(gateway, "/metrics")
+    check(status == 401, f"/metrics without a key: 401 ({status})")
+    status, _ = http_get(gateway, "/healthz")
+    check(status == 200, f"/healthz needs no key ({status})")
+
+
+def roles(gateway):
+    auditor, grafana = as_principal(gateway, "auditor"), as_principal(gateway, "grafana")
+    check(denied(lambda: auditor.responses.create(model="model-router", input="hi"), "auditor",
+                 contains=("reader",)),
+          "reader creating a response: 403 PermissionDenied naming the principal and its role, not the key")
+    check(denied(lambda: grafana.responses.create(model="gpt-4.1-nano-eastus2", input="hi"), "grafana"),
+          "monitor creating a response: 403 PermissionDenied naming the principal")
+
+    status, body = http_get(gateway, "/metrics", KEYS["grafana"])
+    check(status == 200 and "routewise_requests_total" in body, f"monitor GET /metrics with its key: 200 ({status})")
+    status, body = http_get(gateway, "/metrics", KEYS["admin-ops"], bearer=True)
+    check(status == 200 and "routewise_requests_total" in body, f"admin GET /metrics with a bearer key: 200 ({status})")
+    status, body = http_get(gateway, "/metrics", KEYS["team-eu"])
+    try:
+        err = json.loads(body).get("error", {})
+    except ValueError:
+        err = {}
+    check(status == 403 and err.get("code") == "PermissionDenied" and "`team-eu`" in err.get("message", ""),
+          f"user GET /metrics: 403 PermissionDenied ({status})")
+
+    def ids(who):
+        return {m.id: m for m in as_principal(gateway, who).models.list()}
+
+    for who in ("admin-ops", "grafana", "auditor"):
+        seen = set(ids(who))
+        check(seen == ALL_IDS, f"models.list as {who} (unrestricted): every router and deployment ({len(seen)})")
+    eu = ids("team-eu")
+    check(set(eu) == {"model-router", "model-router-eu"} | EU_DEPLOYMENTS,
+          f"models.list as team-eu: the routers and its EU deployments only ({sorted(eu)})")
+    router_models = set((eu.get("model-router") and eu["model-router"].to_dict().get("models")) or [])
+    check(router_models == EU_DEPLOYMENTS, f"team-eu's model-router lists only its EU deployments ({sorted(router_models)})")
+    us = ids("team-us")
+    check(set(us) == {"model-router", "gpt-4.1-nano-eastus2", "Deepseek-V3.2-eastus2"},
+          f"models.list as team-us: its allow-list only ({sorted(us)})")
+    router_models = set((us.get("model-router") and us["model-router"].to_dict().get("models")) or [])
+    check(router_models == {"gpt-4.1-nano-eastus2", "Deepseek-V3.2-eastus2"},
+          f"team-us's model-router lists only its allowed deployments ({sorted(router_models)})")
+    zones = {m.to_dict().get("region"): m.to_dict().get("data_zone") for m in ids("admin-ops").values()
+             if m.to_dict().get("kind") == "deployment"}
+    check(zones == {"swedencentral": "eu", "francecentral": "eu", "westeurope": "eu", "eastus2": "us", "uksouth": None},
+          f"models.list data zones derived from regions (uksouth: none) ({zones})")
+
+
+def refusals_charge_nothing(gateway):
+    """A 403 comes before the rate limits: refused requests to a 60-RPM deployment (one request a
+    second) leave its quota for the next allowed caller."""
+    team_us, auditor = as_principal(gateway, "team-us"), as_principal(gateway, "auditor")
+    check(all(denied(lambda: team_us.responses.create(model="gpt-4.1-mini-swedencentral", input="hi"), "team-us")
+              for _ in range(3)),
+          "team-us pinning a rate-limited deployment outside its allow-list, three times: 403")
+    check(denied(lambda: auditor.responses.create(model="gpt-4.1-mini-swedencentral", input="hi"), "auditor"),
+          "reader pinning the rate-limited deployment: 403")
+    raw = as_principal(gateway, "team-eu").responses.with_raw_response.create(
+        model="gpt-4.1-mini-swedencentral", input="hi")
+    check(raw.parse().model == "gpt-4.1-mini" and raw.headers.get("x-ratelimit-limit-requests") == "60",
+          "then team-eu, allowed, is served within the quota: the refusals charged none of it")
+
+
+def allow_list(gateway):
+    team_us = as_principal(gateway, "team-us")
+    check(denied(lambda: team_us.responses.create(model="gpt-5.2-eastus2", input="hi"), "team-us",
+                 contains=("gpt-5.2-eastus2",)),
+          "team-us pinning a deployment outside its allow-list: 403 PermissionDenied naming it")
+    check(denied(lambda: team_us.responses.create(model="model-router-eu", input="hi"), "team-us",
+                 contains=("model-router-eu",)),
+          "team-us naming a router outside its allow-list: 403")
+    check(denied(lambda: team_us.responses.create(
+        model="model-router", input="hi", extra_headers=CONTROLS,
+        extra_body={"routing_config": {"models": ["gpt-4.1-nano-eastus2", "gpt-5.2-eastus2"]}}), "team-us"),
+          "team-us with a routing_config.models entry outside its allow-list: 403")
+    pinned = team_us.responses.create(model="gpt-4.1-nano-eastus2", input="hi")
+    check(pinned.model == "gpt-4.1-nano", f"team-us pinning an allowed deployment is served by it ({pinned.model})")
+    served = {team_us.responses.create(model="model-router", input=p).model for p in PROMPTS}
+    check(served <= TEAM_US_MODELS,
+          f"team-us via model-router: always one of its allowed deployments' models ({sorted(served)})")
+
+
+def residency(gateway):
+    import openai
+
+    team_eu, admin = as_principal(gateway, "team-eu"), as_principal(gateway, "admin-ops")
+    served = {team_eu.responses.create(model="model-router", input=p).model for p in PROMPTS}
+    check(served <= EU_MODELS, f"team-eu via model-router: served in the EU for {len(PROMPTS)} prompts ({sorted(served)})")
+    raw = team_eu.responses.with_raw_response.create(model="model-router", input=PROMPTS[1], extra_headers=CONTROLS)
+    body = raw.http_response.json()
+    details = (body.get("model_selection_details") or {}).get("model_router_details") or {}
+    candidates = {c.get("model") for c in details.get("candidates", [])}
+    check(raw.parse().model in EU_MODELS and details.get("data_residency") == {"data_zones": ["eu"]},
+          f"team-eu with router controls: model_router_details.data_residency is {details.get('data_residency')}")
+    check(candidates and candidates <= EU_MODELS, f"team-eu's router candidates are all EU models ({sorted(candidates)})")
+    attempts = [(a.get("model"), (a.get("result") or {}).get("status"))
+                for t in details.get("routing_trace", []) for a in t.get("attempts", [])]
+    check(len(attempts) >= 2 and attempts[0] == ("gpt-5", 500) and attempts[-1][1] == 200
+          and all(m in EU_MODELS for m, _ in attempts),
+          f"team-eu's failover from the failing EU deployment stays in the EU ({attempts})")
+    with team_eu.responses.stream(model="model-router", input=PROMPTS[2]) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_response()
+    check(final.model in EU_MODELS, f"team-eu streamed via model-router: served in the EU ({final.model})")
+    r = team_eu.responses.create(model="model-router", input=PROMPTS[0], background=True)
+    deadline = time.monotonic() + 20
+    while r.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        r = team_eu.responses.retrieve(r.id)
+    check(r.status == "completed" and r.model in EU_MODELS,
+          f"team-eu background via model-router: completed in the EU ({r.status}, {r.model})")
+    team_us = as_principal(gateway, "team-us")
+    e = raised(openai.NotFoundError, lambda: team_us.responses.retrieve(r.id))
+    check(e is not None, "team-us polling team-eu's background response: 404 NotFoundError")
+    e = raised(openai.NotFoundError, lambda: list(team_us.responses.retrieve(r.id, stream=True, starting_after=0)))
+    check(e is not None, "team-us resuming team-eu's background stream: 404 NotFoundError")
+
+    check(denied(lambda: team_eu.responses.create(model="gpt-5.2-eastus2", input="hi"), "team-eu",
+                 contains=("Data residency", "gpt-5.2-eastus2", "`us`")),
+          "team-eu pinning a US deployment: 403 naming the data-residency rule")
+    check(denied(lambda: team_eu.responses.create(model="gpt-4.1-uksouth", input="hi"), "team-eu",
+                 contains=("has no data zone",)),
+          "team-eu pinning a UK deployment (uksouth is in no data zone): 403")
+    pinned = team_eu.responses.create(model="gpt-5-mini-westeurope", input="hi")
+    check(pinned.model == "gpt-5-mini", f"team-eu pinning an EU deployment is served by it ({pinned.model})")
+
+    # The restriction is team-eu's: an unrestricted caller of the same router is served outside
+    # the EU (the strongest deployment is in the US), and the EU router keeps anyone in the EU.
+    routed = admin.responses.create(model="model-router", input=PROMPTS[1])
+    check(routed.model not in EU_MODELS, f"admin-ops via model-router is served outside the EU ({routed.model})")
+    raw = admin.responses.with_raw_response.create(model="model-router-eu", input=PROMPTS[1], extra_headers=CONTROLS)
+    details = (raw.http_response.json().get("model_selection_details") or {}).get("model_router_details") or {}
+    check(raw.parse().model in EU_MODELS and details.get("data_residency") == {"data_zones": ["eu"]},
+          f"admin-ops via model-router-eu (data_zones=[eu]): served in the EU ({raw.parse().model}, "
+          f"data_residency {details.get('data_residency')})")
+    raw = admin.responses.with_raw_response.create(model="model-router", input=PROMPTS[1], extra_headers=CONTROLS)
+    details = (raw.http_response.json().get("model_selection_details") or {}).get("model_router_details") or {}
+    check("data_residency" not in details, "an unrestricted caller of model-router gets no data_residency note")
+
+
+def tenants(gateway):
+    """Stored responses belong to the creating principal's tenant; team-eu's goes through the
+    Foundry project client (azure-ai-projects' get_openai_client, the key as bearer token)."""
+    import openai
+
+    project = AIProjectClient(endpoint=f"{gateway}/api/projects/interop-eu", credential=KeyCredential(KEYS["team-eu"]))
+    with project.get_openai_client() as team_eu:
+        first = team_eu.responses.create(model="model-router", input="My favourite colour is teal.")
+        check(first.model in EU_MODELS, f"team-eu via AIProjectClient.get_openai_client(): served in the EU ({first.model})")
+        rid = first.id
+        team_us, auditor, admin, grafana = (
+            as_principal(gateway, w) for w in ("team-us", "auditor", "admin-ops", "grafana"))
+
+        e = raised(openai.NotFoundError, lambda: team_us.responses.retrieve(rid))
+        missing = raised(openai.NotFoundError, lambda: team_us.responses.retrieve("resp_no_such_id"))
+        check(e is not None and missing is not None
+              and e.message.replace(rid, "<id>") == missing.message.replace("resp_no_such_id", "<id>")
+              and e.code == missing.code,
+              "another tenant's responses.retrieve: the 404 NotFoundError of a missing id")
+        e = raised(openai.NotFoundError, lambda: list(team_us.responses.input_items.list(rid)))
+        check(e is not None, "another tenant's input_items.list: 404 NotFoundError")
+        e = raised(openai.NotFoundError, lambda: team_us.responses.delete(rid))
+        check(e is not None, "another tenant's responses.delete: 404 NotFoundError")
+        e = raised(openai.NotFoundError, lambda: team_us.responses.cancel(rid))
+        check(e is not None, "another tenant's responses.cancel: 404 NotFoundError (not the 400 that would reveal it)")
+        def follow_up(prev):
+            return raised(openai.BadRequestError, lambda: team_us.responses.create(
+                model="model-router", input="What is my favourite colour?", previous_response_id=prev))
+
+        e, missing = follow_up(rid), follow_up("resp_no_such_id")
+        check(e is not None and missing is not None and e.param == "previous_response_id"
+              and e.message.replace(rid, "<id>") == missing.message.replace("resp_no_such_id", "<id>"),
+              "another tenant's previous_response_id: the 400 of an unknown id")
+
+        again = auditor.responses.retrieve(rid)
+        check(again.id == rid and again.output_text == first.output_text,
+              "reader of the same tenant retrieves it (and another tenant's delete left it alone)")
+        items = list(auditor.responses.input_items.list(rid))
+        check(len(items) == 1, "reader of the same tenant lists its input_items")
+        check(denied(lambda: auditor.responses.delete(rid), "auditor", contains=("reader",)),
+              "reader responses.delete: 403 PermissionDenied")
+        check(denied(lambda: auditor.responses.cancel(rid), "auditor"), "reader responses.cancel: 403 PermissionDenied")
+        check(denied(lambda: grafana.responses.retrieve(rid), "grafana"), "monitor responses.retrieve: 403 PermissionDenied")
+        check(admin.responses.retrieve(rid).id == rid, "admin retrieves any tenant's stored response")
+
+        follow = team_eu.responses.create(model="model-router", input="What is my favourite colour?",
+                                          previous_response_id=rid)
+        check(follow.previous_response_id == rid and follow.model in EU_MODELS,
+              "team-eu's own previous_response_id works, served in the EU")
+        team_eu.responses.delete(rid)
+        e = raised(openai.NotFoundError, lambda: admin.responses.retrieve(rid))
+        check(e is not None, "deleted by its tenant: gone for admin too (404)")
+
+
 def main():
     print("== azure-ai-projects AIProjectClient.get_openai_client()")
     project = AIProjectClient(endpoint=f"{GATEWAY}/api/projects/interop", credential=StaticTestCredential())
@@ -238,6 +531,19 @@ def main():
         rate_limits(platform_client)
         content_filters(platform_client)
         background(platform_client)
+
+    access_gateway = os.environ.get("ROUTEWISE_ACCESS_GATEWAY")
+    if access_gateway:
+        print("== openai.OpenAI against the access gateway (roles, allow-lists, tenants, data residency)")
+        access_gateway = access_gateway.rstrip("/")
+        for who in PRINCIPALS:
+            KEYS[who] = os.environ[f"ROUTEWISE_INTEROP_{who.upper().replace('-', '_')}_KEY"]
+        authentication(access_gateway)
+        roles(access_gateway)
+        refusals_charge_nothing(access_gateway)
+        allow_list(access_gateway)
+        residency(access_gateway)
+        tenants(access_gateway)
 
     if FAILURES:
         print(f"interop: {len(FAILURES)} check(s) failed")

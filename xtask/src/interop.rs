@@ -5,6 +5,9 @@
 //! embedded emulator pool, storing responses in that Redis) on free loopback ports, and runs
 //! `tests/interop/seed_interop.py` against it. A second gateway serves the platform checks
 //! (`tests/interop/platform.toml`: rate limits, content filters and background responses over the same Redis), which need a config.
+//! A third serves the access checks (`tests/interop/access.toml`: principals with roles,
+//! allow-lists, tenants and data zones), with keys made up afresh for each run and handed only
+//! to that gateway and the script.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,6 +19,16 @@ use xshell::{Shell, cmd};
 
 /// Versions the interop test was written against; bump deliberately.
 const PYTHON_PACKAGES: &[&str] = &["openai==3.57.0", "azure-ai-projects==2.10.0"];
+
+/// The variables `tests/interop/access.toml` reads its principals' keys from (the script reads
+/// the same ones).
+const ACCESS_KEY_VARS: &[&str] = &[
+    "ROUTEWISE_INTEROP_ADMIN_OPS_KEY",
+    "ROUTEWISE_INTEROP_TEAM_EU_KEY",
+    "ROUTEWISE_INTEROP_TEAM_US_KEY",
+    "ROUTEWISE_INTEROP_AUDITOR_KEY",
+    "ROUTEWISE_INTEROP_GRAFANA_KEY",
+];
 
 pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     let python = ensure_venv(sh)?;
@@ -63,6 +76,25 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     let mut platform = KillOnDrop(platform);
     wait_healthy(&platform_listen, &mut platform.0)?;
 
+    // Each principal's key: random, this run only, never written anywhere.
+    let keys: Vec<(&str, String)> = ACCESS_KEY_VARS
+        .iter()
+        .map(|var| Ok((*var, random_key()?)))
+        .collect::<Result<_>>()?;
+    let access_listen = format!("127.0.0.1:{}", free_port()?);
+    let access = Command::new(&bin)
+        .args(["serve", "--listen", &access_listen, "--config"])
+        .arg(crate::project_root().join("tests/interop/access.toml"))
+        .env("ROUTEWISE_INTEROP_REDIS_URL", &redis_url)
+        .envs(keys.iter().map(|(var, key)| (var, key)))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut access = KillOnDrop(access);
+    wait_healthy(&access_listen, &mut access.0)?;
+
     let status = Command::new(&python)
         .arg(crate::project_root().join("tests/interop/seed_interop.py"))
         .env("ROUTEWISE_GATEWAY", format!("http://{listen}"))
@@ -70,6 +102,11 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
             "ROUTEWISE_PLATFORM_GATEWAY",
             format!("http://{platform_listen}"),
         )
+        .env(
+            "ROUTEWISE_ACCESS_GATEWAY",
+            format!("http://{access_listen}"),
+        )
+        .envs(keys.iter().map(|(var, key)| (var, key)))
         .status()
         .context("running the interop script")?;
     if !status.success() {
@@ -122,6 +159,16 @@ fn find_python() -> Result<String> {
         }
     }
     bail!("the interop test needs python3 on PATH")
+}
+
+/// A throwaway key: 128 bits from the OS's random source, in hex.
+fn random_key() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom for the interop run's keys")?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("rw-interop-{hex}"))
 }
 
 fn free_port() -> Result<u16> {
