@@ -120,7 +120,7 @@ mod tests {
         let cfg = Config::from_toml_str_with_env(
             "[[access.principals]]\nname = \"team-eu\"\nkeys_env = \"K\"\nrole = \"user\"\n\
              data_zones = [\"eu\"]\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n\
-             region = \"swedencentral\"\n[[routers]]\nname = \"r\"\ndata_zones = [\"eu\"]\n",
+             region = \"swedencentral\"\nsku = \"DataZoneStandard\"\n[[routers]]\nname = \"r\"\ndata_zones = [\"eu\"]\n",
             "t.toml",
             &|_| Some("the-key".into()),
         )

@@ -23,7 +23,7 @@ use routewise_strategy::{
 use routewise_types::CreateResponse;
 use serde_json::{Value, json};
 
-use crate::access::{Caller, RouterAccess};
+use crate::access::{Caller, RouterAccess, ZoneRule, outside_inherited, router_outside_inherited};
 use crate::background::Start;
 use crate::error::GatewayError;
 use crate::finish::Finish;
@@ -102,12 +102,14 @@ pub(crate) async fn dispatch(
     caller: &Caller,
     bg: Option<&Start>,
 ) -> Result<Reply, GatewayError> {
-    // An unknown model is the first thing to report, before any store round trip.
+    // An unknown model is the first thing to report, before any store round trip. A name the
+    // caller's allow-list leaves out gets exactly the same 404: a 403 would confirm it exists.
     let name = req.model.as_deref().unwrap_or_default();
     access.set_requested(name);
     access.stream = req.is_stream();
     let target = state
         .target(name)
+        .filter(|t| caller.sees(t.name()))
         .ok_or_else(|| GatewayError::deployment_not_found(name))?;
     let metrics = &state.metrics;
     match target {
@@ -125,14 +127,18 @@ pub(crate) async fn dispatch(
         Target::Deployment(d) => {
             caller.check_pinned(&d.config)?;
             if let (true, Some(cfg)) = (controls_on, &req.routing_config) {
-                validate_controls(cfg, std::slice::from_ref(&d.config.deployment.name))?;
+                let own = &d.config.deployment.name;
+                validate_controls(cfg, |m| own == m, std::slice::from_ref(own))?;
             }
             Planned::Pinned(d)
         }
         Target::Router(r) => {
-            let allowed = caller.router(r)?;
+            let allowed = caller.router(r, name)?;
             let controls = match (controls_on, &req.routing_config) {
-                (true, Some(cfg)) => Some(validate_controls(cfg, &r.config.models)?),
+                (true, Some(cfg)) => {
+                    let member = |m: &str| caller.sees(m) && r.config.models.iter().any(|x| x == m);
+                    Some(validate_controls(cfg, member, allowed.models)?)
+                }
                 _ => None,
             };
             let subset = controls.as_ref().and_then(|c| c.models.as_deref());
@@ -148,7 +154,51 @@ pub(crate) async fn dispatch(
             }
         }
     };
-    let prepared = prepare(state.store.as_ref(), &mut req, caller).await?;
+    let multi_tenant = state.is_multi_tenant();
+    crate::access::check_request(&req, caller, multi_tenant, state.store.is_some())?;
+    let mut prepared = prepare(state.store.as_ref(), &mut req, caller).await?;
+    crate::access::check_replayed(&req, prepared.replayed, caller, multi_tenant)?;
+    // The zones it may be served in: the router's, the caller's, and those of the
+    // conversation it continues, which the answer records in turn.
+    let inherited = prepared.inherited.take();
+    let mut rule = ZoneRule::default();
+    if let Planned::Routed { entry, .. } = &planned {
+        rule.narrow(entry.config.residency.data_zones.as_deref());
+    }
+    rule.narrow(caller.zones());
+    rule.narrow(inherited.as_deref());
+    if let Some(h) = inherited.as_deref() {
+        // The caller's zones and the router's were checked above: only the conversation's
+        // can refuse what remains.
+        match &planned {
+            Planned::Pinned(d) if !rule.admits(&d.config) => {
+                return Err(outside_inherited(h, &d.config, "model".into()));
+            }
+            Planned::Routed {
+                controls: Some(c), ..
+            } => {
+                for (i, m) in c.models.as_deref().unwrap_or_default().iter().enumerate() {
+                    if let Some(d) = state.deployments.get(m)
+                        && !rule.admits(&d.config)
+                    {
+                        return Err(outside_inherited(
+                            h,
+                            &d.config,
+                            format!("routing_config.models[{i}]"),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // A multi-tenant gateway that stores the answer keeps it out of the upstream's storage,
+    // shared by every tenant and outside the gateway's lifetime rules; the client is told
+    // `store: true`, since the gateway does store it.
+    let upstream_unstored = multi_tenant && prepared.save.is_some();
+    if let Some(save) = &mut prepared.save {
+        save.restrict(rule.zones().map(<[String]>::to_vec));
+    }
     // The content filter sees replayed earlier turns too, and blocks before any upstream call.
     let filter = match crate::filter::screen_prompt(state, target, &req) {
         crate::filter::Screened::Pass(filter) => filter,
@@ -159,6 +209,7 @@ pub(crate) async fn dispatch(
         previous: prepared.previous,
         save: prepared.save,
         background: bg.map(|b| b.id.clone()),
+        gateway_stored: upstream_unstored,
     };
     match planned {
         Planned::Pinned(d) => {
@@ -174,6 +225,8 @@ pub(crate) async fn dispatch(
                 served_quota: None,
                 filter,
                 caller,
+                rule: &rule,
+                upstream_unstored,
             };
             run(state, &strategy, plan, req, finish, ctx, access).await
         }
@@ -183,11 +236,36 @@ pub(crate) async fn dispatch(
             controls,
         } => {
             let started = Instant::now();
-            let custom: Option<LocalRouter> = controls
-                .filter(|c| c.mode.is_some() || c.models.is_some())
-                .map(|c| {
-                    let mode = c.mode.unwrap_or_else(|| r.config.mode.clone());
-                    let models = c.models.as_deref().unwrap_or(allowed.models);
+            let (mode, listed) = match controls {
+                Some(c) => (c.mode, c.models),
+                None => (None, None),
+            };
+            let base: &[String] = listed.as_deref().unwrap_or(allowed.models);
+            // The conversation's zones may leave some of them out (the router's and the
+            // caller's shaped `allowed` already).
+            let kept: Option<Vec<String>> = match inherited.as_deref() {
+                None => None,
+                Some(h) => {
+                    let kept: Vec<String> = base
+                        .iter()
+                        .filter(|m| {
+                            state
+                                .deployments
+                                .get(*m)
+                                .is_some_and(|d| rule.admits(&d.config))
+                        })
+                        .cloned()
+                        .collect();
+                    if kept.is_empty() {
+                        return Err(router_outside_inherited(h, &r.config.name));
+                    }
+                    (kept.len() < base.len()).then_some(kept)
+                }
+            };
+            let custom: Option<LocalRouter> =
+                (mode.is_some() || listed.is_some() || kept.is_some()).then(|| {
+                    let mode = mode.unwrap_or_else(|| r.config.mode.clone());
+                    let models = kept.as_deref().unwrap_or(base);
                     allowed
                         .router
                         .clone()
@@ -203,7 +281,7 @@ pub(crate) async fn dispatch(
                 })?;
             let details = controls_on.then(|| Details {
                 routing: started.elapsed(),
-                residency: residency_note(r, caller),
+                residency: residency_note(r, &rule),
             });
             let mut limited = RateLimitOutcome::NotLimited;
             let admission = admit_routed(state, r, &plan, &req, quota, &mut limited).await;
@@ -226,6 +304,8 @@ pub(crate) async fn dispatch(
                 served_quota: run_quota,
                 filter,
                 caller,
+                rule: &rule,
+                upstream_unstored,
             };
             run(state, router, plan, req, finish, ctx, access).await
         }
@@ -233,15 +313,10 @@ pub(crate) async fn dispatch(
 }
 
 /// The data-residency restriction a routed request ran under, for
-/// `model_selection_details`: the router's data zones and the caller's (their intersection
-/// when both are set), and the router's regions; `None` when nothing restricts it.
-fn residency_note(r: &RouterEntry, caller: &Caller) -> Option<Value> {
-    let theirs = caller.principal().and_then(|p| p.zones());
-    let zones: Option<Vec<&String>> = match (r.config.residency.data_zones.as_deref(), theirs) {
-        (None, None) => None,
-        (Some(z), None) | (None, Some(z)) => Some(z.iter().collect()),
-        (Some(a), Some(b)) => Some(a.iter().filter(|z| b.contains(z)).collect()),
-    };
+/// `model_selection_details`: the zones of `rule` (the router's, the caller's and its
+/// conversation's, intersected) and the router's regions; `None` when nothing restricts it.
+fn residency_note(r: &RouterEntry, rule: &ZoneRule) -> Option<Value> {
+    let zones = rule.zones();
     let regions = r.config.residency.regions.as_ref();
     if zones.is_none() && regions.is_none() {
         return None;
@@ -284,13 +359,16 @@ struct Details {
 /// What [`run`] needs besides the plan: `details` asks for `model_selection_details`; `gate`
 /// holds admission's decision for limited deployments; `served_quota`, when given, receives
 /// the quota of a deployment checked on failover; `filter` checks the answer on its way out;
-/// `caller` is checked once more before each attempt.
+/// `caller` and the zone `rule` are checked once more before each attempt;
+/// `upstream_unstored` sends `store: false` upstream (the gateway stores the answer itself).
 struct RunContext<'a, 'q> {
     details: Option<Details>,
     gate: Option<Gate<'a>>,
     served_quota: Option<&'q mut Option<RateLimitStatus>>,
     filter: Option<crate::config::ContentFilterConfig>,
     caller: &'q Caller,
+    rule: &'q ZoneRule,
+    upstream_unstored: bool,
 }
 
 /// Marks attempt `index` as skipped for the gateway's own quota (plans are short; an attempt
@@ -346,6 +424,8 @@ async fn run(
         served_quota,
         filter,
         caller,
+        rule,
+        upstream_unstored,
     } = ctx;
     let stream = req.is_stream();
     // With nothing to fail over to, holding the preamble back would only delay the client.
@@ -357,20 +437,23 @@ async fn run(
     let mut index = 0;
     let result = execute(strategy, plan, |planned| {
         // Routing already kept to what the caller may use; this makes sure no attempt, and
-        // so no failover, leaves its allowed deployments and data zones.
-        let refused = (!caller.may_serve(&planned.deployment)).then(|| {
+        // so no failover, leaves its allowed deployments and data zones, nor the zones of the
+        // conversation it continues. The refusal names no deployment: it may be one the
+        // caller may not know of.
+        let entry = state.deployments.get(&planned.deployment).cloned();
+        let in_zones = entry.as_ref().is_none_or(|e| rule.admits(&e.config));
+        let refused = (!caller.may_serve(&planned.deployment) || !in_zones).then(|| {
             let e = GatewayError::PermissionDenied {
-                message: format!(
-                    "Deployment `{}` may not serve this principal; the request was not sent.",
-                    planned.deployment
-                ),
+                message: "The deployment planned for this attempt may not serve this request \
+                          (the caller's allowed deployments or its data zones); the request was \
+                          not sent."
+                    .into(),
                 param: Some("model".into()),
             };
             AttemptFailure::status(403, e.to_string())
                 .with_code("PermissionDenied")
                 .with_source(e)
         });
-        let entry = state.deployments.get(&planned.deployment).cloned();
         let pass = match (&refused, gate) {
             (None, Some(g)) => g.before(index, entry.as_deref()),
             _ => Pass::Go,
@@ -397,6 +480,9 @@ async fn run(
                 _ => None,
             };
             body.model = Some(entry.config.upstream_model.clone());
+            if upstream_unstored {
+                body.store = Some(false);
+            }
             // Router controls are for the gateway; upstreams may reject the unknown field.
             body.routing_config = None;
             body.extra.remove("routing_config");

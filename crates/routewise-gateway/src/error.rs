@@ -60,8 +60,9 @@ pub enum GatewayError {
     /// 401: access control is on and the key is missing or wrong.
     Unauthorized,
     /// 403 `PermissionDenied`: the key is valid, but its principal may not do this (its role,
-    /// its allowed deployments or its data zones refuse it). The message names the principal
-    /// and the rule, never the key.
+    /// its data zones, or the zones of the conversation it continues refuse it; a name outside
+    /// its allowed deployments is a [`DeploymentNotFound`](Self::DeploymentNotFound) instead,
+    /// as for an unknown name). The message names the rule, never the key.
     PermissionDenied {
         /// What was refused and why, worded after Azure's `PermissionDenied` message.
         message: String,

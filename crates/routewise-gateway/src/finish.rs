@@ -23,6 +23,10 @@ pub(crate) struct Finish {
     /// A background response's own id: the upstream's id is replaced by it wherever it
     /// appears, and `background` is set.
     pub background: Option<String>,
+    /// The gateway stores the response and told the upstream `store: false` (a multi-tenant
+    /// gateway keeps conversations out of the upstream's shared storage): the client is told
+    /// `store: true`, which is what happened.
+    pub gateway_stored: bool,
 }
 
 /// True for the `response.*` lifecycle events, which carry the whole response object.
@@ -52,10 +56,14 @@ impl Finish {
             && self.previous.is_none()
             && self.save.is_none()
             && self.background.is_none()
+            && !self.gateway_stored
     }
 
     fn stamps(&self) -> bool {
-        self.details.is_some() || self.previous.is_some() || self.background.is_some()
+        self.details.is_some()
+            || self.previous.is_some()
+            || self.background.is_some()
+            || self.gateway_stored
     }
 
     /// Adds the gateway's fields to a response object.
@@ -76,6 +84,9 @@ impl Finish {
         }
         if let Some(p) = &self.previous {
             response.insert("previous_response_id".into(), Value::String(p.clone()));
+        }
+        if self.gateway_stored {
+            response.insert("store".into(), Value::Bool(true));
         }
     }
 
@@ -162,6 +173,7 @@ mod tests {
             previous: Some("resp_0".into()),
             save: None,
             background: None,
+            gateway_stored: true,
         };
         let created = ev(
             "response.created",
@@ -185,6 +197,8 @@ mod tests {
         .unwrap();
         assert_eq!(body["model_selection_details"], d);
         assert_eq!(body["previous_response_id"], "resp_0");
+        assert_eq!(body["store"], true);
+        assert_eq!(out["response"]["store"], true);
     }
 
     #[tokio::test]

@@ -46,12 +46,16 @@
 //!   `[[access.principals]]` belong to a principal with a role (`user`, `reader`, `monitor`,
 //!   `admin`, after Foundry's built-in roles), an optional allow-list of deployments and
 //!   routers, and optional data zones. A route the role does not allow, a deployment outside
-//!   the list or the zones, is a 403 `PermissionDenied` naming the principal and the rule,
-//!   before any store, quota or upstream; a router is restricted to the deployments the
-//!   principal may use (candidates and failover). Stored responses belong to the creating
-//!   principal's tenant: other tenants get the 404 of a missing id. See [`access`].
-//! * Data residency: a deployment's `data_zone` (written, or derived from its Azure
-//!   `region`); routers with `data_zones` or `regions` route and fail over only inside them.
+//!   the zones, is a 403 `PermissionDenied` naming the principal and the rule, before any
+//!   store, quota or upstream; a name outside the allow-list is the 404 of an unknown one; a
+//!   router is restricted to the deployments the principal may use (candidates and failover).
+//!   Stored responses belong to the creating principal's tenant: other tenants get the 404 of a
+//!   missing id. State the upstream keeps (conversations, item references, stored prompts,
+//!   and responses when the gateway has no store) is refused to non-admins. See [`access`].
+//! * Data residency: a deployment's `data_zone` (written, or derived from its Azure `region`
+//!   when its `sku` keeps requests in the region's zone); routers with `data_zones` or
+//!   `regions` route and fail over only inside them; follow-ups inherit the zones their
+//!   conversation was served in.
 //! * `model` names a deployment (pinned, no failover) or a router such as `model-router`
 //!   (the `LocalRouter` with the shipped trained quality estimator and its calibrated bands, or
 //!   the heuristic one by config; the subset is the failover set).

@@ -100,11 +100,14 @@ pub(crate) struct Controls {
     pub models: Option<Vec<String>>,
 }
 
-/// Checks `routing_config` against the router's subset; any problem is a 400 before any
-/// upstream call.
+/// Checks `routing_config`; any problem is a 400 before any upstream call. Each
+/// `models` entry must be one `member` accepts (in the router's subset, and one the caller may
+/// know of); a refusal lists `shown`, what the caller may use, so a deployment hidden from it
+/// is refused exactly as an unknown one and never named.
 pub(crate) fn validate_controls(
     cfg: &RoutingConfig,
-    subset: &[String],
+    member: impl Fn(&str) -> bool,
+    shown: &[String],
 ) -> Result<Controls, GatewayError> {
     let bad = |param: &str, message: String| {
         GatewayError::invalid(
@@ -147,12 +150,12 @@ pub(crate) fn validate_controls(
         }
         Some(list) => {
             for (i, m) in list.iter().enumerate() {
-                if !subset.iter().any(|s| s == m) {
+                if !member(m) {
                     return Err(bad(
                         &format!("models[{i}]"),
                         format!(
                             "Model '{m}' is not in this router's model subset ({}).",
-                            subset.join(", ")
+                            shown.join(", ")
                         ),
                     ));
                 }
@@ -232,7 +235,8 @@ mod tests {
         let subset = vec!["a".to_owned(), "b".to_owned()];
         let cfg: RoutingConfig =
             routewise_types::parse(br#"{"mode": "cost", "models": ["b"]}"#).unwrap();
-        let c = validate_controls(&cfg, &subset).unwrap();
+        let member = |m: &str| subset.iter().any(|s| s == m);
+        let c = validate_controls(&cfg, member, &subset).unwrap();
         assert_eq!(c.mode, Some(RoutingMode::Cost));
         assert_eq!(c.models.unwrap(), ["b"]);
         for bad in [
@@ -243,7 +247,7 @@ mod tests {
             r#"{"session_affinity": {"strategy": "glue"}}"#,
         ] {
             let cfg: RoutingConfig = routewise_types::parse(bad.as_bytes()).unwrap();
-            let e = validate_controls(&cfg, &subset).unwrap_err();
+            let e = validate_controls(&cfg, member, &subset).unwrap_err();
             assert_eq!(e.status().as_u16(), 400, "{bad}");
         }
     }

@@ -64,6 +64,24 @@ pub enum BuildError {
         /// What is wrong.
         message: String,
     },
+    /// A deployment's data zone or a router's residency rule breaks a rule the config file is
+    /// held to (a config built or changed in code; a file is checked at load).
+    #[error("{key}: {message}")]
+    Residency {
+        /// The key at fault, as the file would spell it (`routers[1].models[0]`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The keys or principals break a rule the config file is held to (a config built or
+    /// changed in code; a file is checked at load). Never shows a key.
+    #[error("{key}: {message}")]
+    Access {
+        /// The key at fault, as the file would spell it (`access.principals[1].keys`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An Entra credential could not be created.
     #[error("deployment {deployment}: cannot create the Entra ID credential: {message}")]
     Credential {
@@ -100,6 +118,16 @@ impl BuildError {
         matches!(self, Self::Background { .. })
     }
 
+    /// True when a data zone or a router's residency rule is invalid.
+    pub fn is_residency(&self) -> bool {
+        matches!(self, Self::Residency { .. })
+    }
+
+    /// True when the keys or principals are invalid.
+    pub fn is_access(&self) -> bool {
+        matches!(self, Self::Access { .. })
+    }
+
     /// True when a credential failed.
     pub fn is_credential(&self) -> bool {
         matches!(self, Self::Credential { .. })
@@ -131,6 +159,16 @@ pub(crate) struct RouterEntry {
 pub(crate) enum Target<'a> {
     Deployment(&'a Arc<DeploymentEntry>),
     Router(&'a RouterEntry),
+}
+
+impl Target<'_> {
+    /// The deployment's or router's configured name.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Deployment(d) => &d.config.deployment.name,
+            Self::Router(r) => &r.config.name,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -205,6 +243,16 @@ impl AppState {
         if let Some((key, message)) = config.background.problem(false) {
             return Err(BuildError::Background { key, message });
         }
+        // Likewise residency and access: a router whose pool leaves its zones, a principal
+        // with no key or a key shared with another would otherwise be served as built.
+        crate::config::check_residency(&config).map_err(|p| BuildError::Residency {
+            key: p.key,
+            message: p.message,
+        })?;
+        crate::config::check_access(&config).map_err(|p| BuildError::Access {
+            key: p.key,
+            message: p.message,
+        })?;
         if has_limits(&config) && config.limits.is_none() && config.store.is_none() {
             return Err(BuildError::Limits(
                 "rate limits are configured but no Redis is: add a [limits] or [store] table"
@@ -321,6 +369,12 @@ impl AppState {
 
     pub(crate) fn access(&self) -> &AccessControl {
         &self.config.access
+    }
+
+    /// True with `[[access.principals]]`: callers of several tenants share the upstreams'
+    /// credentials, so state the upstreams keep must not be reachable through the gateway.
+    pub(crate) fn is_multi_tenant(&self) -> bool {
+        matches!(self.config.access, AccessControl::Principals(_))
     }
 
     /// Resolves `model`: exact name, then case-insensitive, then `auto` as the first router.
@@ -506,7 +560,7 @@ fn models_list(config: &Config, view: Option<&Principal>) -> Bytes {
         data.push(json!({
             "id": dep.name, "object": "model", "created": 0, "owned_by": "routewise",
             "kind": "deployment", "served_model": dep.model, "upstream": d.upstream.kind(),
-            "region": dep.region, "data_zone": d.data_zone,
+            "region": dep.region, "sku": d.sku.map(|s| s.as_str()), "data_zone": d.data_zone,
             "price": {"input_per_1m": dep.price.input_per_1m, "output_per_1m": dep.price.output_per_1m},
         }));
     }

@@ -23,19 +23,6 @@ pub(crate) fn role(p: &Principal, action: Action) -> GatewayError {
     }
 }
 
-/// `name` (a deployment or router) is not in the principal's `deployments` allow-list.
-pub(crate) fn not_allowed(p: &Principal, name: &str, param: String) -> GatewayError {
-    GatewayError::PermissionDenied {
-        message: format!(
-            "The principal `{}` lacks access to deployment `{name}` (it is not among the \
-             principal's allowed deployments) to perform `{}` operation.",
-            p.name,
-            Action::Create.operation()
-        ),
-        param: Some(param),
-    }
-}
-
 /// Deployment `d` is outside the principal's data zones.
 pub(crate) fn outside_zones(p: &Principal, d: &DeploymentConfig, param: String) -> GatewayError {
     let zones = p.zones().unwrap_or_default().join(", ");
@@ -54,18 +41,29 @@ pub(crate) fn outside_zones(p: &Principal, d: &DeploymentConfig, param: String) 
     }
 }
 
-/// Router `router` is allowed, but none of its deployments may serve the principal.
+/// Router `router` is allowed, but none of its deployments (`models`) may serve the
+/// principal. Only the deployments its allow-list admits are named: the others it may not
+/// know of.
 pub(crate) fn empty_router(p: &Principal, router: &str, models: &[String]) -> GatewayError {
     let zones = match p.zones() {
         Some(z) => format!(" and data zones [{}]", z.join(", ")),
         None => String::new(),
     };
+    let seen: Vec<&str> = models
+        .iter()
+        .filter(|m| p.sees(m))
+        .map(String::as_str)
+        .collect();
+    let listed = if seen.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", seen.join(", "))
+    };
     GatewayError::PermissionDenied {
         message: format!(
-            "The principal `{}` lacks access to every deployment of router `{router}` ({}): its \
-             allowed deployments{zones} leave none to route to.",
+            "The principal `{}` lacks access to every deployment of router `{router}`{listed}: \
+             its allowed deployments{zones} leave none to route to.",
             p.name,
-            models.join(", ")
         ),
         param: Some("model".into()),
     }

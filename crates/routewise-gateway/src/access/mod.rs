@@ -25,16 +25,23 @@
 //! before its handler runs (so before any body is read). Then, for `POST /responses`:
 //!
 //! * **Allow-list.** `model` must be in `deployments` (a deployment or a router name), and a
-//!   deployment serves the principal only if it is listed. A listed router routes among those
-//!   of its deployments that are listed too (the router is restricted to them, and so is its
-//!   failover); when none is, the request is a 403 (and a config error, when the router is
-//!   listed explicitly). Each `routing_config.models` entry must be one the principal may
-//!   use: otherwise a 403 naming `routing_config.models[i]`.
+//!   deployment serves the principal only if it is listed. A name it leaves out gets exactly
+//!   the 404 `DeploymentNotFound` of a name that does not exist (a 403 would confirm that it
+//!   exists). A listed router routes among those of its deployments that are listed too (the
+//!   router is restricted to them, and so is its failover); when none is, the request is a 403
+//!   (and a config error, when the router is listed explicitly). A `routing_config.models`
+//!   entry the principal may not name is the 400 of one outside the router's subset, and that
+//!   message lists only what the principal may use: no answer names a hidden deployment.
 //! * **Data zones.** A principal with `data_zones` is served only by deployments in those
-//!   zones: a pinned deployment elsewhere is a 403 naming the residency rule; a router is
-//!   restricted to the intersection of its pool and the zones, and an empty intersection is a
-//!   403 too (the request is valid; this principal may not have it served, so it is a
-//!   permission, not a 400).
+//!   zones: a pinned deployment (or `routing_config.models` entry) elsewhere is a 403 naming
+//!   the residency rule; a router is restricted to the intersection of its pool and the zones,
+//!   and an empty intersection is a 403 too (the request is valid; this principal may not have
+//!   it served, so it is a permission, not a 400).
+//! * **Upstream state** (with principals: see `upstream_state.rs`). `previous_response_id`
+//!   needs the gateway's store; `conversation`, `item_reference` input items and `prompt` are
+//!   for admins only (400 naming the parameter), since the upstream keeps them under the
+//!   gateway's one credential, shared by every tenant. A response the gateway stores is sent
+//!   upstream with `store: false`, and the client is told `store: true`.
 //! * A refused request is refused before the store, the content filter and the rate limits:
 //!   it charges no quota, reaches no upstream and stores nothing.
 //!
@@ -52,9 +59,16 @@
 //! # Data residency
 //!
 //! A deployment's `data_zone` is set in its config or derived from its `region` with
-//! [`data_zone_of`]. Routers may set `data_zones` and/or `regions`: their pool, and so their
-//! failover set, is restricted to deployments in them, and a router listing a deployment
-//! outside them is a config error.
+//! [`data_zone_of`], only when its `sku` (Azure's deployment type) is a data-zone or regional
+//! one: `Global*` deployments may be processed anywhere and have no zone, and without `sku`
+//! nothing is derived (fail closed). A written zone that contradicts a known region (another
+//! zone, or a region in none, such as `uksouth`) is a config error. Routers may set
+//! `data_zones` and/or `regions`: their pool, and so their failover set, is restricted to
+//! deployments in them, and a router listing a deployment outside them is a config error.
+//!
+//! A stored response records the zones it was served under (the router's, the principal's
+//! and its conversation's, intersected: see `zone_rule.rs`); a follow-up inherits them,
+//! whoever sends it.
 //!
 //! # Keys
 //!
@@ -67,6 +81,8 @@ mod keys;
 mod permit;
 mod principal;
 mod role;
+mod upstream_state;
+mod zone_rule;
 mod zones;
 
 pub use role::{Role, UnknownRole};
@@ -77,7 +93,9 @@ pub(crate) use permit::{
     CancelOp, CreateOp, DeleteOp, InputItemsOp, ListModelsOp, MetricsOp, Permit, RetrieveOp,
 };
 pub(crate) use principal::{Caller, Owner, Principal, RouterAccess, RouterGrant};
-pub(crate) use zones::{normalize_region, normalize_zone};
+pub(crate) use upstream_state::{check_replayed, check_request};
+pub(crate) use zone_rule::{ZoneRule, outside_inherited, router_outside_inherited};
+pub(crate) use zones::{RegionZone, normalize_region, normalize_zone, region_zone};
 
 /// The principal name of the legacy `[access] api_keys_env` keys (role `admin`); reserved, so
 /// no `[[access.principals]]` entry may take it.

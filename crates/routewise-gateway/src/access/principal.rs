@@ -89,7 +89,7 @@ impl Principal {
             p.servable = Some(
                 deployments
                     .iter()
-                    .filter(|d| p.names(&d.deployment.name) && p.in_zones(d))
+                    .filter(|d| p.sees(&d.deployment.name) && p.in_zones(d))
                     .map(|d| d.deployment.name.clone())
                     .collect(),
             );
@@ -99,7 +99,7 @@ impl Principal {
     }
 
     fn grant_for(&self, r: &RouterEntry) -> RouterGrant {
-        if !self.names(&r.config.name) {
+        if !self.sees(&r.config.name) {
             return RouterGrant::Denied;
         }
         let models: Vec<String> = r
@@ -126,8 +126,9 @@ impl Principal {
         self.allowed.is_some() || self.zones.is_some()
     }
 
-    /// True when its allow-list admits `name` in `model`.
-    fn names(&self, name: &str) -> bool {
+    /// True when its allow-list admits `name` in `model`: the deployments and routers it may
+    /// know of. Any other name is answered as an unknown one (an existence oracle otherwise).
+    pub(crate) fn sees(&self, name: &str) -> bool {
         self.allowed.as_ref().is_none_or(|a| a.contains(name))
     }
 
@@ -160,21 +161,18 @@ impl Principal {
         }
     }
 
-    /// The 403 for deployment `d` in the parameter `param` names, or `Ok` when it may serve
-    /// this principal (the parameter is only spelled out for a refusal).
-    fn check_deployment(
+    /// The 403 for deployment `d` (which it sees) in the parameter `param` names when `d` is
+    /// outside its data zones, or `Ok` (the parameter is only spelled out for a refusal).
+    fn check_zones(
         &self,
         d: &DeploymentConfig,
         param: impl FnOnce() -> String,
     ) -> Result<(), GatewayError> {
-        let name = &d.deployment.name;
-        if !self.names(name) {
-            return Err(deny::not_allowed(self, name, param()));
+        if self.in_zones(d) {
+            Ok(())
+        } else {
+            Err(deny::outside_zones(self, d, param()))
         }
-        if !self.in_zones(d) {
-            return Err(deny::outside_zones(self, d, param()));
-        }
-        Ok(())
     }
 }
 
@@ -188,13 +186,21 @@ pub(crate) enum Caller {
     Principal(Arc<Principal>),
 }
 
-/// Who owns a stored response: recorded with it when it is created.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Owner {
-    /// The creating principal's name (for audit).
-    pub principal: Option<String>,
-    /// Whose responses it is: only principals of this tenant (and admins) see it.
-    pub tenant: Option<String>,
+/// Who owns a stored response: recorded with it when it is created. It borrows the principal
+/// itself (an `Arc`), so recording it allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Owner(Option<Arc<Principal>>);
+
+impl Owner {
+    /// The creating principal's name (for audit); `None` with access control off.
+    pub(crate) fn principal(&self) -> Option<&str> {
+        self.0.as_deref().map(|p| p.name.as_str())
+    }
+
+    /// Whose response it is: only principals of this tenant (and admins) see it.
+    pub(crate) fn tenant(&self) -> Option<&str> {
+        self.0.as_deref().map(|p| p.tenant.as_str())
+    }
 }
 
 /// What a router request may use: the router (the shared one, or one restricted to the
@@ -233,13 +239,23 @@ impl Caller {
 
     /// The owner to record on a response this caller creates.
     pub(crate) fn owner(&self) -> Owner {
-        match self {
-            Self::Anonymous => Owner::default(),
-            Self::Principal(p) => Owner {
-                principal: Some(p.name.clone()),
-                tenant: Some(p.tenant.clone()),
-            },
-        }
+        Owner(self.principal().cloned())
+    }
+
+    /// True for a principal whose role is not `admin`: the callers kept to their tenant.
+    pub(crate) fn is_tenant_bound(&self) -> bool {
+        self.principal().is_some_and(|p| p.role != Role::Admin)
+    }
+
+    /// True when the caller may know of deployment or router `name` (its allow-list admits
+    /// it). Callers that may not are answered as for an unknown name.
+    pub(crate) fn sees(&self, name: &str) -> bool {
+        self.principal().is_none_or(|p| p.sees(name))
+    }
+
+    /// The caller's data zones, when it is restricted to some.
+    pub(crate) fn zones(&self) -> Option<&[String]> {
+        self.principal().and_then(|p| p.zones())
     }
 
     /// True when deployment `name` may serve this caller: the last check before every
@@ -248,30 +264,35 @@ impl Caller {
         self.principal().is_none_or(|p| p.may_serve(name))
     }
 
-    /// The 403 for a deployment named in `model`, or `Ok`.
+    /// The 403 for a deployment named in `model` (one the caller [sees](Self::sees)) outside
+    /// the caller's data zones, or `Ok`.
     pub(crate) fn check_pinned(&self, d: &DeploymentConfig) -> Result<(), GatewayError> {
         match self.principal() {
-            Some(p) => p.check_deployment(d, || "model".to_owned()),
+            Some(p) => p.check_zones(d, || "model".to_owned()),
             None => Ok(()),
         }
     }
 
-    /// The 403 for entry `index` of `routing_config.models`, or `Ok`.
+    /// The 403 for entry `index` of `routing_config.models` (a deployment the caller sees)
+    /// outside the caller's data zones, or `Ok`.
     pub(crate) fn check_subset_entry(
         &self,
         index: usize,
         d: &DeploymentConfig,
     ) -> Result<(), GatewayError> {
         match self.principal() {
-            Some(p) => p.check_deployment(d, || format!("routing_config.models[{index}]")),
+            Some(p) => p.check_zones(d, || format!("routing_config.models[{index}]")),
             None => Ok(()),
         }
     }
 
-    /// What this caller may use of router `r`, or the 403.
+    /// What this caller may use of router `r` (asked for as `requested`): the 404 of an
+    /// unknown name when its allow-list leaves the router out, the 403 when none of the
+    /// router's deployments may serve it.
     pub(crate) fn router<'a>(
         &'a self,
         r: &'a RouterEntry,
+        requested: &str,
     ) -> Result<RouterAccess<'a>, GatewayError> {
         let whole = RouterAccess {
             router: &r.router,
@@ -283,7 +304,7 @@ impl Caller {
         match p.grant(r.index) {
             RouterGrant::Whole => Ok(whole),
             RouterGrant::Restricted { models, router } => Ok(RouterAccess { router, models }),
-            RouterGrant::Denied => Err(deny::not_allowed(p, &r.config.name, "model".into())),
+            RouterGrant::Denied => Err(GatewayError::deployment_not_found(requested)),
             RouterGrant::Empty => Err(deny::empty_router(p, &r.config.name, &r.config.models)),
         }
     }

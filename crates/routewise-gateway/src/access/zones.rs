@@ -8,6 +8,12 @@
 //! deployment in one of them, or in any region this table does not know (the emulator's
 //! `local` included), has no zone unless its config sets `data_zone`, and a principal or router
 //! restricted to zones never reaches it: residency fails closed.
+//!
+//! A region's zone is only the deployment's when its deployment type keeps requests there
+//! (see [`DeploymentSku`](crate::config::DeploymentSku)): a `GlobalStandard` deployment on a
+//! Swedish resource may be processed anywhere. The regions known to be in *no* zone are listed
+//! too ([`NO_ZONE`]), so a config that writes a zone for one of them is refused instead of
+//! believed.
 
 /// Azure regions (lowercase, as ARM names them) in the EU data zone: regions in EU member
 /// states only.
@@ -41,6 +47,72 @@ const US: &[&str] = &[
     "westus2",
     "westus3",
 ];
+
+/// Azure regions of the public cloud known to be in no Microsoft data zone (outside the EU and
+/// the US): a `data_zone` written for a deployment in one of them contradicts the region.
+/// Azure Government and sovereign clouds are left out (they are neither here nor in a zone
+/// above), so a zone written for them is taken as written.
+const NO_ZONE: &[&str] = &[
+    "australiacentral",
+    "australiacentral2",
+    "australiaeast",
+    "australiasoutheast",
+    "brazilsouth",
+    "brazilsoutheast",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "chilecentral",
+    "eastasia",
+    "indonesiacentral",
+    "israelcentral",
+    "japaneast",
+    "japanwest",
+    "jioindiacentral",
+    "jioindiawest",
+    "koreacentral",
+    "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "norwayeast",
+    "norwaywest",
+    "qatarcentral",
+    "southafricanorth",
+    "southafricawest",
+    "southeastasia",
+    "southindia",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "uaecentral",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "westindia",
+];
+
+/// What the built-in tables know of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegionZone {
+    /// In this data zone.
+    Zone(&'static str),
+    /// A known region outside every data zone.
+    NoZone,
+    /// Not in the tables (on-premises names, the emulator's `local`, new regions).
+    Unknown,
+}
+
+/// What the tables know of `region` (compared as [`normalize_region`] spells it).
+pub(crate) fn region_zone(region: &str) -> RegionZone {
+    let region = normalize_region(region);
+    if let Some(zone) = data_zone_of(&region) {
+        RegionZone::Zone(zone)
+    } else if NO_ZONE.contains(&region.as_str()) {
+        RegionZone::NoZone
+    } else {
+        RegionZone::Unknown
+    }
+}
 
 /// The data zone (`"eu"` or `"us"`) of an Azure region, or `None` for a region in neither
 /// (or unknown). Spaces, hyphens, underscores and case are ignored, so the display name
@@ -109,6 +181,15 @@ mod tests {
         ] {
             assert_eq!(data_zone_of(r), None, "{r}");
         }
+        for r in NO_ZONE {
+            assert_eq!(data_zone_of(r), None, "{r} is in no zone");
+            assert_eq!(region_zone(r), RegionZone::NoZone, "{r}");
+            assert_eq!(normalize_region(r), *r, "{r} is written as compared");
+        }
+        assert_eq!(region_zone("UK South"), RegionZone::NoZone);
+        assert_eq!(region_zone("Sweden Central"), RegionZone::Zone("eu"));
+        assert_eq!(region_zone("frankfurt-dc1"), RegionZone::Unknown);
+        assert_eq!(region_zone("local"), RegionZone::Unknown);
         assert_eq!(data_zone_of("North Central US"), Some("us"));
         assert_eq!(data_zone_of("west-europe"), Some("eu"));
     }

@@ -184,7 +184,15 @@ impl Start {
         if let Value::Object(map) = &mut queued {
             finish.stamp(map);
         }
-        if let Err(e) = save.put(&self.id, &queued, Guard::Create).await {
+        let created = match save.put(&self.id, &queued, Guard::Create).await {
+            Ok(true) => Ok(()),
+            // The id is the gateway's own and random: taken, it is a bug, never overwritten.
+            Ok(false) => Err(GatewayError::Internal {
+                message: "a background response's new id was already in use".into(),
+            }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = created {
             let _ = self.store.release_lease(&self.id).await;
             return Err(e);
         }

@@ -1,5 +1,6 @@
 //! `[access]`: the legacy `api_keys_env` keys and the `[[access.principals]]` with roles,
-//! checked against the deployments and routers they name.
+//! checked against the deployments and routers they name. The checks a built config must pass
+//! too ([`check_access`]) are shared with `Gateway::from_config`.
 
 use std::path::Path;
 
@@ -7,8 +8,8 @@ use routewise_auth::Secret;
 
 use super::raw::{RawConfig, RawPrincipal};
 use super::residency::zones;
-use super::{AccessControl, ConfigError, DeploymentConfig, RouterConfig};
-use crate::access::{LEGACY_PRINCIPAL, Role};
+use super::{AccessControl, ConfigError, DeploymentConfig, Problem, RouterConfig};
+use crate::access::{LEGACY_PRINCIPAL, Role, normalize_zone};
 
 /// Longest principal or tenant name.
 const MAX_NAME: usize = 64;
@@ -68,7 +69,9 @@ pub(super) fn legacy_keys(
     Ok(keys)
 }
 
-/// One variable's keys: set, not blank, split at commas.
+/// One variable's keys: set, not blank, split at commas, and at least one key. A value of
+/// only commas and spaces is refused rather than read as no key: for the legacy keys, no key
+/// would turn access control off (fail open). Messages name the variable, never its value.
 fn read_keys(
     origin: &Path,
     env: Env<'_>,
@@ -78,12 +81,23 @@ fn read_keys(
     let value = env(var)
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| ConfigError::missing_env(origin, key, var))?;
-    Ok(value
+    let keys: Vec<Secret> = value
         .split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(Secret::new)
-        .collect())
+        .collect();
+    if keys.is_empty() {
+        return Err(ConfigError::invalid(
+            origin,
+            key,
+            format!(
+                "environment variable {var} holds no key (only commas and spaces); give one key \
+                 or a comma-separated list"
+            ),
+        ));
+    }
+    Ok(keys)
 }
 
 /// The whole `[access]` table, given the legacy keys, the deployments and the routers.
@@ -97,39 +111,24 @@ pub(super) fn access(
 ) -> Result<AccessControl, ConfigError> {
     let mut principals: Vec<PrincipalConfig> = Vec::with_capacity(raw.access.principals.len());
     for (i, p) in raw.access.principals.iter().enumerate() {
-        let key = format!("access.principals[{i}]");
-        let pc = principal(origin, env, &key, p, deployments, routers)?;
-        if principals.iter().any(|o| o.name == pc.name) {
-            return Err(ConfigError::invalid(
-                origin,
-                format!("{key}.name"),
-                format!("duplicate principal name {:?}", pc.name),
-            ));
-        }
-        // A key must name one principal, or the role a request gets would depend on order.
-        // The message names the variable and the other principal, never the key.
-        let taken = |k: &Secret| {
-            if legacy.contains(k) {
-                return Some(LEGACY_PRINCIPAL);
-            }
-            principals
-                .iter()
-                .find(|o| o.keys.contains(k))
-                .map(|o| o.name.as_str())
-        };
-        if let Some(other) = pc.keys.iter().find_map(taken) {
-            return Err(ConfigError::invalid(
-                origin,
-                format!("{key}.keys_env"),
-                format!(
-                    "a key in {} is also a key of principal {other:?}; each key must belong to \
-                     one principal",
-                    p.keys_env
-                ),
-            ));
-        }
-        principals.push(pc);
+        principals.push(principal(
+            origin,
+            env,
+            &format!("access.principals[{i}]"),
+            p,
+        )?);
     }
+    let entries = principals
+        .iter()
+        .zip(&raw.access.principals)
+        .enumerate()
+        .map(|(i, (pc, rp))| Entry {
+            path: format!("access.principals[{i}]"),
+            var: Some(rp.keys_env.as_str()),
+            principal: pc,
+        });
+    check_principals(entries, &legacy, deployments, routers)
+        .map_err(|p| ConfigError::invalid(origin, p.key, p.message))?;
     let any_key = !legacy.is_empty() || !principals.is_empty();
     match raw.server.access_control {
         Some(true) if !any_key => {
@@ -167,45 +166,27 @@ pub(super) fn access(
     })
 }
 
-/// A name shown in logs, 403s and stored records: plain characters only, so nothing a config
-/// says can forge a log field.
-fn check_name(origin: &Path, key: &str, name: &str) -> Result<(), ConfigError> {
-    let plain = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if !plain {
-        return Err(ConfigError::invalid(
-            origin,
-            key,
-            format!(
-                "{name:?} is not a principal name: 1 to {MAX_NAME} ASCII letters, digits, \
-                 '-', '_', '.' or '@'"
-            ),
-        ));
-    }
-    if name == LEGACY_PRINCIPAL {
-        return Err(ConfigError::invalid(
-            origin,
-            key,
-            format!("{name:?} is reserved for the keys of access.api_keys_env"),
-        ));
-    }
-    Ok(())
-}
-
+/// One `[[access.principals]]` entry as written: its names (the legacy principal's is
+/// reserved), role, keys and zones parsed. What it must satisfy besides is
+/// [`check_principals`]'s, shared with configs built in code.
 fn principal(
     origin: &Path,
     env: Env<'_>,
     key: &str,
     p: &RawPrincipal,
-    deployments: &[DeploymentConfig],
-    routers: &[RouterConfig],
 ) -> Result<PrincipalConfig, ConfigError> {
-    check_name(origin, &format!("{key}.name"), &p.name)?;
     let tenant = p.tenant.clone().unwrap_or_else(|| p.name.clone());
-    check_name(origin, &format!("{key}.tenant"), &tenant)?;
+    for (field, name) in [("name", &p.name), ("tenant", &tenant)] {
+        let at = format!("{key}.{field}");
+        check_name(&at, name).map_err(|e| ConfigError::invalid(origin, e.key, e.message))?;
+        if *name == LEGACY_PRINCIPAL {
+            return Err(ConfigError::invalid(
+                origin,
+                at,
+                format!("{name:?} is reserved for the keys of access.api_keys_env"),
+            ));
+        }
+    }
     let role: Role = p.role.parse().map_err(|e: crate::access::UnknownRole| {
         ConfigError::invalid(origin, format!("{key}.role"), e.to_string())
     })?;
@@ -215,66 +196,6 @@ fn principal(
         &format!("{key}.data_zones"),
         p.data_zones.as_deref(),
     )?;
-    let listed = |name: &str| {
-        p.deployments
-            .as_ref()
-            .is_none_or(|d| d.iter().any(|n| n == name))
-    };
-    let in_zones = |d: &DeploymentConfig| {
-        data_zones.as_ref().is_none_or(|zones| {
-            d.data_zone
-                .as_ref()
-                .is_some_and(|z| zones.iter().any(|w| w == z))
-        })
-    };
-    if let Some(names) = &p.deployments {
-        for (j, name) in names.iter().enumerate() {
-            let dkey = format!("{key}.deployments[{j}]");
-            if deployments.iter().any(|d| d.deployment.name == *name) {
-                continue;
-            }
-            let Some(r) = routers.iter().find(|r| r.name == *name) else {
-                let defined: Vec<&str> = deployments
-                    .iter()
-                    .map(|d| d.deployment.name.as_str())
-                    .chain(routers.iter().map(|r| r.name.as_str()))
-                    .collect();
-                return Err(ConfigError::invalid(
-                    origin,
-                    dkey,
-                    format!(
-                        "unknown deployment or router {name:?} (defined: {})",
-                        defined.join(", ")
-                    ),
-                ));
-            };
-            // A router listed for a principal that may use none of its deployments would
-            // refuse every request: say so now.
-            let usable = r.models.iter().any(|m| {
-                listed(m)
-                    && deployments
-                        .iter()
-                        .find(|d| d.deployment.name == *m)
-                        .is_some_and(in_zones)
-            });
-            if !usable {
-                let zones = match &data_zones {
-                    Some(z) => format!(" in data zones [{}]", z.join(", ")),
-                    None => String::new(),
-                };
-                return Err(ConfigError::invalid(
-                    origin,
-                    dkey,
-                    format!(
-                        "principal {:?} may use router {name:?} but none of its deployments ({}){zones}; \
-                         list some of them in deployments",
-                        p.name,
-                        r.models.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
     Ok(PrincipalConfig {
         name: p.name.clone(),
         tenant,
@@ -283,4 +204,239 @@ fn principal(
         deployments: p.deployments.clone(),
         data_zones,
     })
+}
+
+/// A principal to check, with where it is (`access.principals[i]`) and, when it came from a
+/// file, the variable its keys came from (messages name the variable, never a key).
+pub(crate) struct Entry<'a> {
+    pub path: String,
+    pub var: Option<&'a str>,
+    pub principal: &'a PrincipalConfig,
+}
+
+impl Entry<'_> {
+    /// The key a problem with its keys is reported at.
+    fn keys_key(&self) -> String {
+        match self.var {
+            Some(_) => format!("{}.keys_env", self.path),
+            None => format!("{}.keys", self.path),
+        }
+    }
+
+    /// Its keys, as messages name them.
+    fn keys_named(&self) -> String {
+        match self.var {
+            Some(var) => format!("environment variable {var}"),
+            None => format!("the keys of principal {:?}", self.principal.name),
+        }
+    }
+}
+
+/// Who may call the gateway, however the config was made: legacy keys that are there, and
+/// principals as [`check_principals`] requires them.
+pub(crate) fn check_access(
+    access: &AccessControl,
+    deployments: &[DeploymentConfig],
+    routers: &[RouterConfig],
+) -> Result<(), Problem> {
+    match access {
+        AccessControl::Off => Ok(()),
+        AccessControl::Keys(keys) => {
+            if keys.is_empty() {
+                return Err(Problem::new(
+                    "access.api_keys_env",
+                    "access control is on but lists no key; use AccessControl::Off for none",
+                ));
+            }
+            if keys.iter().any(|k| k.expose().trim().is_empty()) {
+                return Err(Problem::new(
+                    "access.api_keys_env",
+                    "one of the keys is empty or blank",
+                ));
+            }
+            Ok(())
+        }
+        AccessControl::Principals(list) => {
+            if list.is_empty() {
+                return Err(Problem::new(
+                    "access.principals",
+                    "access control is on but lists no principal; use AccessControl::Off for none",
+                ));
+            }
+            let entries = list.iter().enumerate().map(|(i, p)| Entry {
+                path: format!("access.principals[{i}]"),
+                var: None,
+                principal: p,
+            });
+            check_principals(entries, &[], deployments, routers)
+        }
+    }
+}
+
+/// The rules principals obey however the config was made, in order: plain names, at least one
+/// key and no blank one, normalized data zones, an allow-list of known deployments and routers
+/// (and no router it may use none of), then names unique and every key belonging to one
+/// principal (also among `legacy`, the `api_keys_env` keys), or the role a request gets would
+/// depend on order.
+pub(crate) fn check_principals<'a>(
+    entries: impl IntoIterator<Item = Entry<'a>>,
+    legacy: &[Secret],
+    deployments: &[DeploymentConfig],
+    routers: &[RouterConfig],
+) -> Result<(), Problem> {
+    let mut seen: Vec<Entry<'a>> = Vec::new();
+    for e in entries {
+        let p = e.principal;
+        check_name(&format!("{}.name", e.path), &p.name)?;
+        check_name(&format!("{}.tenant", e.path), &p.tenant)?;
+        if p.keys.is_empty() {
+            return Err(Problem::new(
+                e.keys_key(),
+                format!("{} holds no key", e.keys_named()),
+            ));
+        }
+        if p.keys.iter().any(|k| k.expose().trim().is_empty()) {
+            return Err(Problem::new(
+                e.keys_key(),
+                format!("{} holds an empty or blank key", e.keys_named()),
+            ));
+        }
+        check_zones(&format!("{}.data_zones", e.path), p.data_zones.as_deref())?;
+        check_allow_list(&e, deployments, routers)?;
+        if seen.iter().any(|o| o.principal.name == p.name) {
+            return Err(Problem::new(
+                format!("{}.name", e.path),
+                format!("duplicate principal name {:?}", p.name),
+            ));
+        }
+        let taken = |k: &Secret| {
+            if legacy.contains(k) {
+                return Some(LEGACY_PRINCIPAL);
+            }
+            seen.iter()
+                .find(|o| o.principal.keys.contains(k))
+                .map(|o| o.principal.name.as_str())
+        };
+        if let Some(other) = p.keys.iter().find_map(taken) {
+            let which = match e.var {
+                Some(var) => format!("a key in {var}"),
+                None => format!("a key of principal {:?}", p.name),
+            };
+            return Err(Problem::new(
+                e.keys_key(),
+                format!(
+                    "{which} is also a key of principal {other:?}; each key must belong to one \
+                     principal"
+                ),
+            ));
+        }
+        seen.push(e);
+    }
+    Ok(())
+}
+
+/// A name shown in logs, 403s and stored records: plain characters only, so nothing a config
+/// says can forge a log field.
+fn check_name(key: &str, name: &str) -> Result<(), Problem> {
+    let plain = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if plain {
+        return Ok(());
+    }
+    Err(Problem::new(
+        key,
+        format!(
+            "{name:?} is not a principal name: 1 to {MAX_NAME} ASCII letters, digits, \
+             '-', '_', '.' or '@'"
+        ),
+    ))
+}
+
+/// A principal's data zones: none (any), or at least one, each as compared (lowercase).
+fn check_zones(key: &str, zones: Option<&[String]>) -> Result<(), Problem> {
+    let Some(zones) = zones else {
+        return Ok(());
+    };
+    if zones.is_empty() {
+        return Err(Problem::new(
+            key,
+            "must name at least one data zone (leave it out for any)",
+        ));
+    }
+    for (i, z) in zones.iter().enumerate() {
+        if normalize_zone(z).as_deref() != Some(z.as_str()) {
+            return Err(Problem::new(
+                format!("{key}[{i}]"),
+                format!("{z:?} is not a data zone name (lowercase letters, digits, - and _)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A principal's allow-list names only known deployments and routers, and no router of which
+/// it may use no deployment (it would refuse every request: say so now).
+fn check_allow_list(
+    e: &Entry<'_>,
+    deployments: &[DeploymentConfig],
+    routers: &[RouterConfig],
+) -> Result<(), Problem> {
+    let p = e.principal;
+    let Some(names) = &p.deployments else {
+        return Ok(());
+    };
+    let listed = |name: &str| names.iter().any(|n| n == name);
+    let in_zones = |d: &DeploymentConfig| {
+        p.data_zones.as_ref().is_none_or(|zones| {
+            d.data_zone
+                .as_ref()
+                .is_some_and(|z| zones.iter().any(|w| w == z))
+        })
+    };
+    for (j, name) in names.iter().enumerate() {
+        let key = format!("{}.deployments[{j}]", e.path);
+        if deployments.iter().any(|d| d.deployment.name == *name) {
+            continue;
+        }
+        let Some(r) = routers.iter().find(|r| r.name == *name) else {
+            let defined: Vec<&str> = deployments
+                .iter()
+                .map(|d| d.deployment.name.as_str())
+                .chain(routers.iter().map(|r| r.name.as_str()))
+                .collect();
+            return Err(Problem::new(
+                key,
+                format!(
+                    "unknown deployment or router {name:?} (defined: {})",
+                    defined.join(", ")
+                ),
+            ));
+        };
+        let usable = r.models.iter().any(|m| {
+            listed(m)
+                && deployments
+                    .iter()
+                    .find(|d| d.deployment.name == *m)
+                    .is_some_and(in_zones)
+        });
+        if !usable {
+            let zones = match &p.data_zones {
+                Some(z) => format!(" in data zones [{}]", z.join(", ")),
+                None => String::new(),
+            };
+            return Err(Problem::new(
+                key,
+                format!(
+                    "principal {:?} may use router {name:?} but none of its deployments ({}){zones}; \
+                     list some of them in deployments",
+                    p.name,
+                    r.models.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -43,7 +43,8 @@ pub(super) fn default_pool() -> Config {
                 upstream_model: name.to_owned(),
                 limits: RateLimits::default(),
                 content_filter: None,
-                // Region `local` is in no data zone.
+                // Emulated: no Azure deployment type, and region `local` is in no data zone.
+                sku: None,
                 data_zone: None,
             }
         })

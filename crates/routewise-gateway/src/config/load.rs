@@ -14,9 +14,9 @@ use super::raw::{
     RawUpstreamKind,
 };
 use super::{
-    AzureAuth, Config, ConfigError, DeploymentConfig, EmulatorSettings, EstimatorChoice,
-    LimitsSettings, RateLimits, Residency, RouterConfig, ServerSettings, StoreSettings,
-    UpstreamConfig,
+    AzureAuth, Config, ConfigError, DeploymentConfig, DeploymentSku, EmulatorSettings,
+    EstimatorChoice, LimitsSettings, Problem, RateLimits, Residency, RouterConfig, ServerSettings,
+    StoreSettings, UpstreamConfig,
 };
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -68,6 +68,11 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn invalid(&self, key: impl Into<String>, msg: impl Into<String>) -> ConfigError {
         ConfigError::invalid(self.origin, key, msg)
+    }
+
+    /// A rule shared with configs built in code, broken by this file.
+    fn problem(&self, p: Problem) -> ConfigError {
+        ConfigError::invalid(self.origin, p.key, p.message)
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
@@ -156,14 +161,7 @@ impl Validator<'_> {
                         r.data_zones.as_deref(),
                         r.regions.as_deref(),
                     )?;
-                    let models = super::residency::router_pool(
-                        self.origin,
-                        &key,
-                        &r.name,
-                        &residency,
-                        listed,
-                        &deployments,
-                    )?;
+                    let models = super::residency::router_pool(&residency, listed, &deployments);
                     let estimator = match r.estimator.as_deref() {
                         None => EstimatorChoice::default(),
                         Some("heuristic") => EstimatorChoice::Heuristic,
@@ -184,7 +182,7 @@ impl Validator<'_> {
                         }
                     };
                     let limits = self.rate_limits(&key, r.rpm, r.tpm)?;
-                    out.push(RouterConfig {
+                    let router = RouterConfig {
                         name: r.name.clone(),
                         mode,
                         models,
@@ -197,7 +195,10 @@ impl Validator<'_> {
                             r.content_filter.as_deref(),
                         )?,
                         residency,
-                    });
+                    };
+                    super::residency::check_router(&key, &router, &deployments)
+                        .map_err(|p| self.problem(p))?;
+                    out.push(router);
                 }
                 out
             }
@@ -599,11 +600,20 @@ impl Validator<'_> {
         if let Some(r) = &d.region {
             deployment = deployment.with_region(r.clone());
         }
+        let sku = d
+            .sku
+            .as_deref()
+            .map(|s| {
+                s.parse::<DeploymentSku>()
+                    .map_err(|e| self.invalid(format!("{key}.sku"), e.to_string()))
+            })
+            .transpose()?;
         let data_zone = super::residency::deployment_zone(
             self.origin,
             key,
             d.data_zone.as_deref(),
             d.region.as_deref(),
+            sku,
         )?;
         if let Some(p) = &d.profile {
             for (field, v) in [
@@ -640,14 +650,17 @@ impl Validator<'_> {
             _ => model.clone(),
         });
         let limits = self.rate_limits(key, d.rpm, d.tpm)?;
-        Ok(DeploymentConfig {
+        let out = DeploymentConfig {
             deployment,
             upstream,
             upstream_model,
             limits,
             content_filter: None,
+            sku,
             data_zone,
-        })
+        };
+        super::residency::check_deployment_zone(key, &out).map_err(|p| self.problem(p))?;
+        Ok(out)
     }
 
     fn sub<T: DeserializeOwned>(&self, key: &str, value: &toml::Value) -> Result<T, ConfigError> {

@@ -43,7 +43,8 @@
 //! model = "gpt-4.1-nano-2025-04-14"      # served model id, reported in response.model
 //! upstream = "azure"                     # or an inline table: { kind = "openai_compatible", base_url = "…" }
 //! price = { input_per_1m = 0.10, output_per_1m = 0.40 }
-//! region = "eastus2"                     # data zone "us", derived (or set data_zone = "...")
+//! region = "eastus2"
+//! sku = "DataZoneStandard"               # so data zone "us" is derived (Global* types: no zone)
 //!
 //! [[deployments]]
 //! name = "gpt-5-mini"
@@ -75,6 +76,8 @@ mod limits;
 mod load;
 mod raw;
 mod residency;
+mod sku;
+mod validate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -90,6 +93,8 @@ pub use error::ConfigError;
 pub use filter::{Blocklist, ContentFilterConfig, FilterScope};
 pub use limits::{LimitsSettings, RateLimits};
 pub use residency::Residency;
+pub use sku::{DeploymentSku, UnknownSku};
+pub(crate) use validate::{Problem, check_access, check_residency};
 
 /// A validated gateway configuration.
 #[derive(Debug, Clone)]
@@ -312,8 +317,13 @@ pub struct DeploymentConfig {
     pub limits: RateLimits,
     /// The content filter checking pinned requests to it (routed requests use the router's).
     pub content_filter: Option<String>,
+    /// Its Azure deployment type (`sku`), which says whether Azure keeps its requests in its
+    /// region's data zone; `None` when the config does not say.
+    pub sku: Option<DeploymentSku>,
     /// Its data zone (`eu`, `us`, ...): `data_zone` in the config, else derived from its
-    /// region ([`data_zone_of`](crate::access::data_zone_of)); `None` when neither says.
+    /// region ([`data_zone_of`](crate::access::data_zone_of)) when its `sku` is a data-zone or
+    /// regional type; `None` otherwise (no `sku` derives nothing: Azure's default type,
+    /// `GlobalStandard`, may be processed in any region).
     pub data_zone: Option<String>,
 }
 

@@ -185,7 +185,10 @@ pub(super) struct RawDeployment {
     pub upstream_model: Option<String>,
     pub price: Option<RawPrice>,
     pub region: Option<String>,
-    /// The data zone (`eu`, `us`, ...); derived from `region` when absent.
+    /// Azure's deployment type (`GlobalStandard`, `DataZoneStandard`, `Standard`, ...).
+    pub sku: Option<String>,
+    /// The data zone (`eu`, `us`, ...); derived from `region` when absent and `sku` keeps
+    /// requests in the region's zone.
     pub data_zone: Option<String>,
     pub profile: Option<RawProfile>,
     pub emulator: Option<RawEmulator>,

@@ -1,11 +1,13 @@
 //! Data residency in the config: a deployment's `data_zone` (written, or derived from its
-//! `region`), and a router's `data_zones` / `regions`, which bound its pool and so its
-//! failover set.
+//! `region` when its `sku` keeps requests in the region's zone), and a router's `data_zones` /
+//! `regions`, which bound its pool and so its failover set. The rules are checked by the
+//! loader and again by `Gateway::from_config` ([`check_deployment_zone`], [`check_router`]),
+//! since a config's fields can be changed in code.
 
 use std::path::Path;
 
-use super::{ConfigError, DeploymentConfig};
-use crate::access::{data_zone_of, normalize_region, normalize_zone};
+use super::{ConfigError, DeploymentConfig, DeploymentSku, Problem, RouterConfig};
+use crate::access::{RegionZone, data_zone_of, normalize_region, normalize_zone, region_zone};
 
 /// A router's residency rule: its pool may hold only deployments in one of `data_zones` (when
 /// set) and in one of `regions` (when set); with both, a deployment must satisfy both.
@@ -66,36 +68,161 @@ pub(super) fn place(d: &DeploymentConfig) -> String {
     }
 }
 
-/// A deployment's data zone: `written` (checked against the zone its region implies), else
-/// the zone of `region` from the built-in table, else none.
+/// A deployment's data zone as the file gives it: `written` (normalized), else the zone of
+/// `region` when its deployment type keeps requests in the region's zone (`sku`: a data-zone or
+/// regional type), else none. Without `sku` nothing is derived: Azure's default type is
+/// `GlobalStandard`, processed anywhere, so a region alone proves nothing (fail closed).
+/// Whether the result agrees with the region and type is [`check_deployment_zone`]'s to say.
 pub(super) fn deployment_zone(
     origin: &Path,
     key: &str,
     written: Option<&str>,
     region: Option<&str>,
+    sku: Option<DeploymentSku>,
 ) -> Result<Option<String>, ConfigError> {
-    let derived = region.and_then(data_zone_of);
     let Some(written) = written else {
+        let derived = match (sku, region) {
+            (Some(sku), Some(region)) if sku.keeps_region_zone() => data_zone_of(region),
+            _ => None,
+        };
         return Ok(derived.map(str::to_owned));
     };
-    let zone = normalize_zone(written).ok_or_else(|| {
+    normalize_zone(written).map(Some).ok_or_else(|| {
         ConfigError::invalid(
             origin,
             format!("{key}.data_zone"),
             format!("{written:?} is not a data zone name (letters, digits, - and _)"),
         )
-    })?;
-    match derived {
-        Some(d) if d != zone => Err(ConfigError::invalid(
-            origin,
-            format!("{key}.data_zone"),
-            format!(
-                "{written:?} contradicts region {:?}, which is in data zone {d:?}",
-                region.unwrap_or_default()
-            ),
-        )),
-        _ => Ok(Some(zone)),
+    })
+}
+
+/// The rules a deployment's `data_zone` obeys however the config was made (`key` is its path,
+/// `deployments[i]`): a normalized name; none on a `Global*` deployment (processed in any
+/// region); and no zone that contradicts its region: another zone than the region's, or any
+/// zone for a region known to be in none.
+pub(crate) fn check_deployment_zone(key: &str, d: &DeploymentConfig) -> Result<(), Problem> {
+    let Some(zone) = &d.data_zone else {
+        return Ok(());
+    };
+    let at = || format!("{key}.data_zone");
+    if normalize_zone(zone).as_deref() != Some(zone.as_str()) {
+        return Err(Problem::new(
+            at(),
+            format!("{zone:?} is not a data zone name (lowercase letters, digits, - and _)"),
+        ));
     }
+    if let Some(sku) = d.sku.filter(|s| s.is_global()) {
+        return Err(Problem::new(
+            at(),
+            format!(
+                "deployment {:?} is a {sku} deployment, which Azure may process in any region, \
+                 so it is in no data zone; remove data_zone, or deploy it as a DataZone* or \
+                 regional (Standard, ProvisionedManaged) type and set sku",
+                d.deployment.name
+            ),
+        ));
+    }
+    let Some(region) = d.deployment.region.as_deref() else {
+        return Ok(());
+    };
+    match region_zone(region) {
+        RegionZone::Zone(theirs) if theirs != zone => Err(Problem::new(
+            at(),
+            format!("{zone:?} contradicts region {region:?}, which is in data zone {theirs:?}"),
+        )),
+        RegionZone::NoZone => Err(Problem::new(
+            at(),
+            format!("{zone:?} contradicts region {region:?}, which is in no data zone"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The rules router `r` obeys however the config was made (`key` is its path, `routers[i]`):
+/// its residency lists are normalized and not empty, it routes to at least one deployment, and
+/// every deployment it lists is known and satisfies its rule (its pool is also its failover
+/// set, so one outside would let a request leave the rule).
+pub(crate) fn check_router(
+    key: &str,
+    r: &RouterConfig,
+    deployments: &[DeploymentConfig],
+) -> Result<(), Problem> {
+    let rule = &r.residency;
+    if let Some(zones) = &rule.data_zones {
+        if zones.is_empty() {
+            return Err(Problem::new(
+                format!("{key}.data_zones"),
+                "must name at least one data zone (leave it out for any)",
+            ));
+        }
+        for (i, z) in zones.iter().enumerate() {
+            if normalize_zone(z).as_deref() != Some(z.as_str()) {
+                return Err(Problem::new(
+                    format!("{key}.data_zones[{i}]"),
+                    format!("{z:?} is not a data zone name (lowercase letters, digits, - and _)"),
+                ));
+            }
+        }
+    }
+    if let Some(regions) = &rule.regions {
+        if regions.is_empty() {
+            return Err(Problem::new(
+                format!("{key}.regions"),
+                "must name at least one region (leave it out for any)",
+            ));
+        }
+        for (i, region) in regions.iter().enumerate() {
+            let plain = !region.is_empty() && region.chars().all(|c| c.is_ascii_alphanumeric());
+            if !plain || normalize_region(region) != *region {
+                return Err(Problem::new(
+                    format!("{key}.regions[{i}]"),
+                    format!("{region:?} is not an Azure region name such as \"swedencentral\""),
+                ));
+            }
+        }
+    }
+    let name = &r.name;
+    if r.models.is_empty() {
+        return Err(if rule.is_unrestricted() {
+            Problem::new(
+                format!("{key}.models"),
+                format!("router {name:?} has no deployment to route to"),
+            )
+        } else {
+            let field = if rule.data_zones.is_some() {
+                "data_zones"
+            } else {
+                "regions"
+            };
+            Problem::new(
+                format!("{key}.{field}"),
+                format!(
+                    "router {name:?} has no deployment in its {}; set a deployment's sku and \
+                     region, or its data_zone",
+                    rule.describe()
+                ),
+            )
+        });
+    }
+    for (j, m) in r.models.iter().enumerate() {
+        let Some(d) = deployments.iter().find(|d| d.deployment.name == *m) else {
+            return Err(Problem::new(
+                format!("{key}.models[{j}]"),
+                format!("router {name:?} lists unknown deployment {m:?}"),
+            ));
+        };
+        if !rule.admits(d) {
+            return Err(Problem::new(
+                format!("{key}.models[{j}]"),
+                format!(
+                    "router {name:?} lists deployment {m:?}, which is in {}, outside its {}",
+                    place(d),
+                    rule.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A list of zone names as written (`key` is its key path): normalized, at least one.
@@ -171,60 +298,19 @@ pub(super) fn router_rule(
     })
 }
 
-/// The pool of router `name` (at `key`) under `rule`: every model it lists must satisfy the
-/// rule (a config error naming the router and the model otherwise); without a list, every
-/// deployment that satisfies it, of which there must be one.
+/// The pool of a router under `rule`: the models it lists (which [`check_router`] then holds
+/// to the rule), or, without a list, every deployment that satisfies the rule.
 pub(super) fn router_pool(
-    origin: &Path,
-    key: &str,
-    name: &str,
     rule: &Residency,
     listed: Option<&[String]>,
     deployments: &[DeploymentConfig],
-) -> Result<Vec<String>, ConfigError> {
-    let find = |n: &str| deployments.iter().find(|d| d.deployment.name == n);
+) -> Vec<String> {
     match listed {
-        Some(models) => {
-            for (j, m) in models.iter().enumerate() {
-                if let Some(d) = find(m)
-                    && !rule.admits(d)
-                {
-                    return Err(ConfigError::invalid(
-                        origin,
-                        format!("{key}.models[{j}]"),
-                        format!(
-                            "router {name:?} lists deployment {m:?}, which is in {}, outside its {}",
-                            place(d),
-                            rule.describe()
-                        ),
-                    ));
-                }
-            }
-            Ok(models.to_vec())
-        }
-        None => {
-            let pool: Vec<String> = deployments
-                .iter()
-                .filter(|d| rule.admits(d))
-                .map(|d| d.deployment.name.clone())
-                .collect();
-            if pool.is_empty() {
-                let field = if rule.data_zones.is_some() {
-                    "data_zones"
-                } else {
-                    "regions"
-                };
-                return Err(ConfigError::invalid(
-                    origin,
-                    format!("{key}.{field}"),
-                    format!(
-                        "router {name:?} has no deployment in its {}; set a deployment's \
-                         region or data_zone",
-                        rule.describe()
-                    ),
-                ));
-            }
-            Ok(pool)
-        }
+        Some(models) => models.to_vec(),
+        None => deployments
+            .iter()
+            .filter(|d| rule.admits(d))
+            .map(|d| d.deployment.name.clone())
+            .collect(),
     }
 }

@@ -21,13 +21,15 @@ use crate::error::GatewayError;
 /// runaway one.
 const MAX_EVENTS: u64 = 100_000;
 
-/// Writes the record unless it is already terminal (a cancel or an expired lease won), and,
-/// with `ARGV[3] == "1"`, only if it still exists (a response deleted mid-run stays deleted).
-/// With `KEYS[2]` given, only while that lease key is absent (the runner is gone).
+/// With `ARGV[3] == "0"` (the first write), writes the record only if none exists. Later
+/// (`"1"`), only if it still exists (a response deleted mid-run stays deleted) and is not
+/// terminal (a cancel or an expired lease won). With `KEYS[2]` given, only while that lease key
+/// is absent (the runner is gone).
 const GUARDED_PUT: &str = r"
 if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local cur = redis.call('GET', KEYS[1])
 if cur then
+  if ARGV[3] == '0' then return 0 end
   local ok, doc = pcall(cjson.decode, cur)
   if ok and type(doc) == 'table' and type(doc.response) == 'table' then
     local s = doc.response.status
@@ -113,7 +115,7 @@ pub(crate) enum Lease {
 /// Which records a guarded write may replace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Guard {
-    /// The first write: the key may be absent.
+    /// The first write: only while no record has the id.
     Create,
     /// Later writes: the record must still exist and not be terminal.
     Update,

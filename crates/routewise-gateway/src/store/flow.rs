@@ -18,6 +18,8 @@ pub(crate) struct Save {
     earlier: Vec<Value>,
     /// Who created it: recorded with every write, so ownership survives each rewrite.
     owner: Owner,
+    /// The data zones it is served under, once routing knows them ([`Save::restrict`]).
+    zones: Option<Vec<String>>,
 }
 
 impl Save {
@@ -27,9 +29,16 @@ impl Save {
             response,
             input_items: &self.input_items,
             earlier: &self.earlier,
-            principal: self.owner.principal.as_deref(),
-            tenant: self.owner.tenant.as_deref(),
+            principal: self.owner.principal(),
+            tenant: self.owner.tenant(),
+            zones: self.zones.as_deref(),
         }
+    }
+
+    /// Records that the response is served only in `zones` (`None`: unrestricted), so a
+    /// follow-up inherits the restriction.
+    pub(crate) fn restrict(&mut self, zones: Option<Vec<String>>) {
+        self.zones = zones;
     }
 
     /// Stores `response` under `id` as `guard` allows; false when refused.
@@ -42,16 +51,24 @@ impl Save {
         self.store.put_guarded(id, &self.doc(response), guard).await
     }
 
-    /// Stores a finished foreground response object (a background run stores its own,
-    /// guarded, through [`Save::put`]). A store failure is logged, not returned: the client
-    /// already has its answer.
+    /// Stores a finished foreground response object under the upstream's id, only if no
+    /// record has that id yet (a background run stores its own, guarded, through
+    /// [`Save::put`]). A store failure is logged, not returned: the client already has its
+    /// answer.
     pub(crate) async fn save(&self, response: &Value) {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             tracing::warn!("the upstream's response has no id; it was not stored");
             return;
         };
-        if let Err(e) = self.store.put(id, &self.doc(response)).await {
-            tracing::error!(response_id = id, error = %e, "the response was not stored");
+        match self.store.create(id, &self.doc(response)).await {
+            Ok(true) => {}
+            // The record there may be another tenant's: it is kept, and neither its id nor
+            // anything of it is logged.
+            Ok(false) => tracing::warn!(
+                "an upstream returned a response id that is already stored (two upstreams' ids \
+                 collided); the stored response was kept and this one was not stored"
+            ),
+            Err(e) => tracing::error!(response_id = id, error = %e, "the response was not stored"),
         }
     }
 }
@@ -63,6 +80,10 @@ pub(crate) struct Prepared {
     pub previous: Option<String>,
     /// Where the answer is stored, unless the request said `store: false`.
     pub save: Option<Save>,
+    /// How many items at the head of the input are the replayed conversation.
+    pub replayed: usize,
+    /// The data zones the previous response was served under, which the follow-up inherits.
+    pub inherited: Option<Vec<String>>,
 }
 
 /// Before routing: with a store, replaces `previous_response_id` by the stored chain (its
@@ -117,6 +138,8 @@ pub(crate) async fn prepare(
             })?;
             req.input = Some(input);
             out.previous = Some(id);
+            out.replayed = earlier.len();
+            out.inherited = prev.zones;
             earlier
         }
     };
@@ -126,6 +149,7 @@ pub(crate) async fn prepare(
             input_items: own,
             earlier,
             owner: caller.owner(),
+            zones: None,
         });
     }
     Ok(out)

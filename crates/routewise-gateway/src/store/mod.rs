@@ -42,6 +42,10 @@ pub(crate) struct Stored {
     /// access control was off, and then only admins (or anyone, with access control off) do.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The data zones it was served under (a zoned principal, router or conversation); a
+    /// follow-up inherits them. Absent when nothing restricted it.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
 }
 
 /// [`Stored`] by reference, so saving copies nothing before encoding.
@@ -54,6 +58,8 @@ pub(crate) struct StoredRef<'a> {
     pub principal: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zones: Option<&'a [String]>,
 }
 
 impl<'a> StoredRef<'a> {
@@ -65,6 +71,7 @@ impl<'a> StoredRef<'a> {
             earlier: &stored.earlier,
             principal: stored.principal.as_deref(),
             tenant: stored.tenant.as_deref(),
+            zones: stored.zones.as_deref(),
         }
     }
 }
@@ -104,20 +111,29 @@ impl ResponseStore {
         self.redis.get().await.map_err(unavailable)
     }
 
-    /// Saves `stored` under `id` with the configured lifetime.
-    pub(crate) async fn put(&self, id: &str, stored: &StoredRef<'_>) -> Result<(), GatewayError> {
+    /// Saves `stored` under `id` with the configured lifetime, unless a record is already
+    /// there (`SET NX`): false then, and the record is left as it was. Ids come from the
+    /// upstreams, and two upstreams (servers that count, say) may hand out the same one: an
+    /// unguarded write would replace one tenant's record with another's.
+    pub(crate) async fn create(
+        &self,
+        id: &str,
+        stored: &StoredRef<'_>,
+    ) -> Result<bool, GatewayError> {
         let json = serde_json::to_vec(stored).map_err(|e| GatewayError::Internal {
             message: format!("could not encode the stored response: {e}"),
         })?;
         let mut conn = self.conn().await?;
-        redis::cmd("SET")
+        let written: Option<String> = redis::cmd("SET")
             .arg(self.key(id))
             .arg(json)
             .arg("EX")
             .arg(self.ttl_secs)
-            .query_async::<()>(&mut conn)
+            .arg("NX")
+            .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        Ok(written.is_some())
     }
 
     /// The stored record of `id` as written, if any (callers parse what they need of it).

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CONTROLS, attempts, call, call_with, candidates, denied, key, principal, start};
+use super::{CONTROLS, attempts, call, call_with, candidates, key, principal, start};
 use crate::common::FAST_EMULATOR;
 
 /// `best` is the strongest (a quality router picks it first); `team` may use `model-router`,
@@ -53,41 +53,58 @@ fn ask(model: &str) -> Value {
     json!({"model": model, "input": "Prove that there are infinitely many primes."})
 }
 
+/// Status and body of an answer, with `name` replaced by `{name}` (so the answers for two
+/// names can be compared).
+async fn answer(resp: reqwest::Response, name: &str) -> (u16, String) {
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap().replace(name, "{name}"))
+}
+
 #[tokio::test]
-async fn pinned_deployments_outside_the_allow_list_are_refused() {
+async fn names_outside_the_allow_list_are_answered_as_unknown_ones() {
     let gw = start(&config()).await;
     let team = key("team");
     let ok = call(&gw, "POST", "/responses", Some(&team), Some(&ask("fair"))).await;
     assert_eq!(ok.status(), 200);
-    let err = denied(
-        call(&gw, "POST", "/responses", Some(&team), Some(&ask("best"))).await,
-        "team",
+    // A deployment or router the principal may not use is exactly the 404 of a name that
+    // does not exist: a 403 naming it would confirm that it exists.
+    let unknown = answer(
+        call(&gw, "POST", "/responses", Some(&team), Some(&ask("gpt-9"))).await,
+        "gpt-9",
     )
     .await;
-    assert_eq!(err["param"], "model");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("lacks access to deployment `best`"),
-        "{err}"
-    );
-    // A router not in the list is refused the same way; an unknown name is still a 404.
-    let err = denied(
-        call(
-            &gw,
-            "POST",
-            "/responses",
-            Some(&team),
-            Some(&ask("best-router")),
+    assert_eq!(unknown.0, 404);
+    assert!(unknown.1.contains("DeploymentNotFound"), "{unknown:?}");
+    for hidden in ["best", "best-router", "BEST"] {
+        let theirs = answer(
+            call(&gw, "POST", "/responses", Some(&team), Some(&ask(hidden))).await,
+            hidden,
         )
-        .await,
-        "team",
-    )
-    .await;
-    assert!(err["message"].as_str().unwrap().contains("`best-router`"));
-    let missing = call(&gw, "POST", "/responses", Some(&team), Some(&ask("gpt-9"))).await;
-    assert_eq!(missing.status(), 404);
+        .await;
+        assert_eq!(theirs, unknown, "{hidden}");
+    }
+    // Streamed and background requests alike (this gateway has no store: a background
+    // request is refused for that first, hidden name or not).
+    for extra in [json!({"stream": true}), json!({"background": true})] {
+        let with = |model: &str| {
+            let mut body = ask(model);
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            body
+        };
+        let theirs = answer(
+            call(&gw, "POST", "/responses", Some(&team), Some(&with("best"))).await,
+            "best",
+        )
+        .await;
+        let none = answer(
+            call(&gw, "POST", "/responses", Some(&team), Some(&with("gpt-9"))).await,
+            "gpt-9",
+        )
+        .await;
+        assert_eq!(theirs, none, "{extra}");
+    }
     // Admins have no list.
     let admin = call(
         &gw,
@@ -142,35 +159,40 @@ async fn a_router_routes_and_fails_over_among_the_listed_deployments_only() {
 }
 
 #[tokio::test]
-async fn routing_config_subsets_are_checked_entry_by_entry() {
+async fn routing_config_subsets_are_checked_against_what_the_principal_may_use() {
     let gw = start(&config()).await;
     let team = key("team");
     let with_models = |models: Value| json!({"model": "model-router", "input": "x", "routing_config": {"models": models}});
-    let err = denied(
-        call_with(
-            &gw,
-            "POST",
-            "/responses",
-            Some(&team),
-            Some(&with_models(json!(["fair", "best"]))),
-            &[CONTROLS],
-        )
-        .await,
-        "team",
-    )
-    .await;
-    assert_eq!(err["param"], "routing_config.models[1]");
-    // Entries outside the router's own subset stay a 400, as before.
-    let resp = call_with(
-        &gw,
-        "POST",
-        "/responses",
-        Some(&team),
-        Some(&with_models(json!(["nope"]))),
-        &[CONTROLS],
-    )
-    .await;
-    assert_eq!(resp.status(), 400);
+    let refused = |models: Value| {
+        let gw = &gw;
+        let team = &team;
+        async move {
+            let resp = call_with(
+                gw,
+                "POST",
+                "/responses",
+                Some(team),
+                Some(&with_models(models)),
+                &[CONTROLS],
+            )
+            .await;
+            crate::common::error_of(resp, 400).await
+        }
+    };
+    // A deployment hidden from the principal is refused as one that is not in the subset at
+    // all, and the message lists only what the principal may use.
+    let hidden = refused(json!(["fair", "best"])).await;
+    let unknown = refused(json!(["fair", "nope"])).await;
+    assert_eq!(hidden["param"], "routing_config.models[1]");
+    assert_eq!(
+        hidden["message"],
+        "Model 'best' is not in this router's model subset (good, fair)."
+    );
+    assert_eq!(
+        hidden["message"].as_str().unwrap().replace("best", "nope"),
+        unknown["message"]
+    );
+    assert_eq!(hidden["code"], unknown["code"]);
     // An allowed subset is honoured; a mode alone keeps the principal's restriction.
     let body: Value = call_with(
         &gw,

@@ -12,16 +12,19 @@ const DEPLOYMENTS: &str = r#"
 name = "sweden"
 upstream = { kind = "emulator" }
 region = "swedencentral"
+sku = "DataZoneStandard"
 
 [[deployments]]
 name = "virginia"
 upstream = { kind = "emulator" }
 region = "eastus2"
+sku = "Standard"
 
 [[deployments]]
 name = "london"
 upstream = { kind = "emulator" }
 region = "uksouth"
+sku = "DataZoneStandard"
 
 [[routers]]
 name = "model-router"
@@ -94,6 +97,7 @@ data_zone = "us"
 name = "sweden"
 upstream = { kind = "emulator" }
 region = "Sweden Central"
+sku = "datazonestandard"
 
 [[routers]]
 name = "eu-router"

@@ -4,12 +4,18 @@
 //! config errors, the legacy keys, and the logs. The modules share the helpers here.
 
 mod allow_list;
+mod built;
+mod chained;
+mod collisions;
 mod config;
+mod keys;
 mod logs;
 mod ownership;
 mod refusals;
 mod residency;
 mod roles;
+mod sku;
+mod upstream_state;
 
 use routewise_gateway::{Config, Gateway, RunningGateway};
 use serde_json::Value;

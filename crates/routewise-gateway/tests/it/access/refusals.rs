@@ -23,6 +23,7 @@ api_key_env = \"UPSTREAM_KEY\"
 name = \"limited\"
 upstream = \"foundry\"
 region = \"eastus2\"
+sku = \"DataZoneStandard\"
 rpm = 60
 
 [[deployments]]
@@ -56,18 +57,16 @@ async fn refused_requests_charge_nothing_reach_nothing_and_store_nothing() {
     let stream = json!({"model": "limited", "input": "x", "stream": true});
     for _ in 0..3 {
         for body in [&ask, &background, &stream] {
-            denied(
-                call(
-                    &gw,
-                    "POST",
-                    "/responses",
-                    Some(&key("outsider")),
-                    Some(body),
-                )
-                .await,
-                "outsider",
+            // Outside its allow-list: the 404 of an unknown name, refused just as early.
+            let hidden = call(
+                &gw,
+                "POST",
+                "/responses",
+                Some(&key("outsider")),
+                Some(body),
             )
             .await;
+            crate::common::error_of(hidden, 404).await;
             let err = denied(
                 call(&gw, "POST", "/responses", Some(&key("eu-only")), Some(body)).await,
                 "eu-only",

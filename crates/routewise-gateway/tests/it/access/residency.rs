@@ -21,6 +21,7 @@ fn config(eu_backup_fails: bool) -> String {
 name = \"eu-primary\"
 upstream = \"emu\"
 region = \"swedencentral\"
+sku = \"DataZoneStandard\"
 emulator = {{ error_rate = 1.0 }}
 profile = {{ general = 0.8, reasoning = 0.8, math = 0.8, coding = 0.8 }}
 
@@ -28,6 +29,7 @@ profile = {{ general = 0.8, reasoning = 0.8, math = 0.8, coding = 0.8 }}
 name = \"eu-backup\"
 upstream = \"emu\"
 region = \"West Europe\"
+sku = \"DataZoneStandard\"
 {backup_fault}
 profile = {{ general = 0.6, reasoning = 0.6, math = 0.6, coding = 0.6 }}
 
@@ -35,6 +37,7 @@ profile = {{ general = 0.6, reasoning = 0.6, math = 0.6, coding = 0.6 }}
 name = \"us-best\"
 upstream = \"emu\"
 region = \"eastus2\"
+sku = \"DataZoneStandard\"
 profile = {{ general = 0.95, reasoning = 0.95, math = 0.95, coding = 0.95 }}
 
 [[deployments]]
