@@ -176,11 +176,21 @@ async fn the_quota_refills_after_the_advertised_wait() {
         "[[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 240\n",
     ))
     .await;
-    // 240 RPM: a burst of 4 per second, one more every 250 ms.
-    for _ in 0..4 {
-        assert_eq!(post(&gw, &ask("small")).await.status(), 200);
-    }
-    let refused = post(&gw, &ask("small")).await;
+    // 240 RPM: a burst of 4 per second, one more every 250 ms. On a loaded machine the burst
+    // may take long enough for a slot to come back, so send until the first refusal.
+    let mut admitted = 0;
+    let refused = loop {
+        let r = post(&gw, &ask("small")).await;
+        if r.status() != 200 {
+            break r;
+        }
+        admitted += 1;
+        assert!(admitted < 40, "240 RPM never refused a request");
+    };
+    assert!(
+        admitted >= 4,
+        "refused before the burst of 4 was used: {admitted}"
+    );
     assert_eq!(refused.status(), 429);
     let wait = number(&refused, "retry-after-ms");
     assert!(wait <= 250, "{wait}");
@@ -191,7 +201,8 @@ async fn the_quota_refills_after_the_advertised_wait() {
         200,
         "admitted once the advertised wait is over"
     );
-    assert_eq!(number(&again, "x-ratelimit-remaining-requests"), 0);
+    // Only what refilled since the refusal is back (one slot, two if this machine was slow).
+    assert!(number(&again, "x-ratelimit-remaining-requests") <= 1);
     gw.shutdown().await;
 }
 
