@@ -156,7 +156,7 @@ pub(crate) async fn dispatch(
     };
     let multi_tenant = state.is_multi_tenant();
     crate::access::check_request(&req, caller, multi_tenant, state.store.is_some())?;
-    let mut prepared = prepare(state.store.as_ref(), &mut req, caller).await?;
+    let mut prepared = prepare(state.store.as_ref(), &mut req, caller, multi_tenant).await?;
     crate::access::check_replayed(&req, prepared.replayed, caller, multi_tenant)?;
     // The zones it may be served in: the router's, the caller's, and those of the
     // conversation it continues, which the answer records in turn.
@@ -192,10 +192,17 @@ pub(crate) async fn dispatch(
             _ => {}
         }
     }
-    // A multi-tenant gateway that stores the answer keeps it out of the upstream's storage,
-    // shared by every tenant and outside the gateway's lifetime rules; the client is told
-    // `store: true`, since the gateway does store it.
-    let upstream_unstored = multi_tenant && prepared.save.is_some();
+    // A multi-tenant gateway keeps answers out of the upstream's storage, shared by every
+    // tenant and outside the gateway's lifetime rules: those it stores itself (the client is
+    // told `store: true`, since the gateway does store it), and every answer when it has no
+    // store (nothing could read them back: the client is told `store: false`).
+    let upstream_unstored = multi_tenant && (prepared.save.is_some() || state.store.is_none());
+    let told_store = upstream_unstored.then_some(prepared.save.is_some());
+    if upstream_unstored {
+        // Reasoning items the upstream would have to look up cannot be found there; the
+        // client's own, and any replayed from earlier turns, go only with their state.
+        crate::access::drop_bare_reasoning(&mut req);
+    }
     if let Some(save) = &mut prepared.save {
         save.restrict(rule.zones().map(<[String]>::to_vec));
     }
@@ -209,7 +216,7 @@ pub(crate) async fn dispatch(
         previous: prepared.previous,
         save: prepared.save,
         background: bg.map(|b| b.id.clone()),
-        gateway_stored: upstream_unstored,
+        store: told_store,
     };
     match planned {
         Planned::Pinned(d) => {
@@ -360,7 +367,8 @@ struct Details {
 /// holds admission's decision for limited deployments; `served_quota`, when given, receives
 /// the quota of a deployment checked on failover; `filter` checks the answer on its way out;
 /// `caller` and the zone `rule` are checked once more before each attempt;
-/// `upstream_unstored` sends `store: false` upstream (the gateway stores the answer itself).
+/// `upstream_unstored` sends `store: false` upstream (the gateway stores the answer itself, or
+/// nothing may), asking a reasoning model for its encrypted reasoning.
 struct RunContext<'a, 'q> {
     details: Option<Details>,
     gate: Option<Gate<'a>>,
@@ -465,6 +473,11 @@ async fn run(
         index += 1;
         let mut body = req.clone();
         planned.adjustments.apply(&mut body);
+        // The same signal that drops a reasoning model's sampling parameters: its reasoning
+        // items come back with their state, to be sent back without the upstream keeping it.
+        if upstream_unstored && planned.adjustments.drops_sampling() {
+            crate::access::include_encrypted_reasoning(&mut body);
+        }
         async move {
             if let Some(refused) = refused {
                 return Err(refused);

@@ -23,10 +23,10 @@ pub(crate) struct Finish {
     /// A background response's own id: the upstream's id is replaced by it wherever it
     /// appears, and `background` is set.
     pub background: Option<String>,
-    /// The gateway stores the response and told the upstream `store: false` (a multi-tenant
-    /// gateway keeps conversations out of the upstream's shared storage): the client is told
-    /// `store: true`, which is what happened.
-    pub gateway_stored: bool,
+    /// The `store` the client is told, when the gateway told the upstream `store: false` (a
+    /// multi-tenant gateway keeps conversations out of the upstream's shared storage): `true`
+    /// when the gateway stores the response itself, `false` when nothing does (no `[store]`).
+    pub store: Option<bool>,
 }
 
 /// True for the `response.*` lifecycle events, which carry the whole response object.
@@ -56,14 +56,14 @@ impl Finish {
             && self.previous.is_none()
             && self.save.is_none()
             && self.background.is_none()
-            && !self.gateway_stored
+            && self.store.is_none()
     }
 
     fn stamps(&self) -> bool {
         self.details.is_some()
             || self.previous.is_some()
             || self.background.is_some()
-            || self.gateway_stored
+            || self.store.is_some()
     }
 
     /// Adds the gateway's fields to a response object.
@@ -85,8 +85,8 @@ impl Finish {
         if let Some(p) = &self.previous {
             response.insert("previous_response_id".into(), Value::String(p.clone()));
         }
-        if self.gateway_stored {
-            response.insert("store".into(), Value::Bool(true));
+        if let Some(store) = self.store {
+            response.insert("store".into(), Value::Bool(store));
         }
     }
 
@@ -173,7 +173,7 @@ mod tests {
             previous: Some("resp_0".into()),
             save: None,
             background: None,
-            gateway_stored: true,
+            store: Some(true),
         };
         let created = ev(
             "response.created",

@@ -40,8 +40,11 @@
 //! * **Upstream state** (with principals: see `upstream_state.rs`). `previous_response_id`
 //!   needs the gateway's store; `conversation`, `item_reference` input items and `prompt` are
 //!   for admins only (400 naming the parameter), since the upstream keeps them under the
-//!   gateway's one credential, shared by every tenant. A response the gateway stores is sent
-//!   upstream with `store: false`, and the client is told `store: true`.
+//!   gateway's one credential, shared by every tenant. Every request goes upstream with
+//!   `store: false`: the client is told `store: true` when the gateway stores the answer,
+//!   `store: false` when it has no `[store]`. Reasoning items without `encrypted_content`
+//!   (which only an upstream that stored them could resolve) are dropped from the input, and a
+//!   reasoning model is asked for `reasoning.encrypted_content`.
 //! * A refused request is refused before the store, the content filter and the rate limits:
 //!   it charges no quota, reaches no upstream and stores nothing.
 //!
@@ -93,7 +96,9 @@ pub(crate) use permit::{
     CancelOp, CreateOp, DeleteOp, InputItemsOp, ListModelsOp, MetricsOp, Permit, RetrieveOp,
 };
 pub(crate) use principal::{Caller, Owner, Principal, RouterAccess, RouterGrant};
-pub(crate) use upstream_state::{check_replayed, check_request};
+pub(crate) use upstream_state::{
+    check_replayed, check_request, drop_bare_reasoning, include_encrypted_reasoning,
+};
 pub(crate) use zone_rule::{ZoneRule, outside_inherited, router_outside_inherited};
 pub(crate) use zones::{RegionZone, normalize_region, normalize_zone, region_zone};
 

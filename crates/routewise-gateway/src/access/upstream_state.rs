@@ -135,14 +135,62 @@ fn first_reference(input: Option<&Input>, limit: usize) -> Option<usize> {
 }
 
 /// True for an `item_reference`: typed so, or OpenAI's untyped form `{"id": "..."}` (its
-/// `type` is optional), which parses as an unknown item without `type` or `role`.
+/// `type` is optional), which parses as an unknown item without `type` or `role`, or (with
+/// `"role": null`, which is no role either) as an easy message whose role was missing.
 fn is_reference(item: &InputItem) -> bool {
     match item {
         InputItem::ItemReference(_) => true,
         InputItem::Unknown(Value::Object(map)) => {
             map.get("type").is_none_or(Value::is_null)
-                && !map.contains_key("role")
+                && map.get("role").is_none_or(Value::is_null)
                 && map.contains_key("id")
+        }
+        // A parsed message remembers its missing fields (a null one among them, kept as
+        // null) and writes them back as received: a role it writes as nothing or null was
+        // not given.
+        InputItem::EasyMessage(m) if m.id.is_some() && !m.missing.is_empty() => {
+            serde_json::to_value(m).is_ok_and(|v| v.get("role").is_none_or(Value::is_null))
+        }
+        _ => false,
+    }
+}
+
+/// The `include` entry that has the upstream return a reasoning item's state encrypted in the
+/// answer, so the item can be sent back without the upstream storing anything.
+pub(crate) const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
+
+/// For a request the upstream is told not to store (`store: false`), sent to a reasoning model:
+/// asks for [`ENCRYPTED_REASONING`] (kept once; the client's own entries are kept too), so
+/// the reasoning items of the answer carry their state and a client that sends them back as
+/// input (`input = previous.output + [message]`) is understood statelessly.
+pub(crate) fn include_encrypted_reasoning(req: &mut CreateResponse) {
+    let include = req.include.get_or_insert_with(Vec::new);
+    if !include.iter().any(|i| i == ENCRYPTED_REASONING) {
+        include.push(ENCRYPTED_REASONING.to_owned());
+    }
+}
+
+/// For a request the upstream is told not to store: drops the `reasoning` input items that
+/// carry no `encrypted_content` (the client's own and those of replayed earlier turns). Such
+/// an item names state only an upstream that stored it can find, and one told `store: false`
+/// refuses the whole request ("Item with id 'rs_…' not found"); the reasoning is lost either
+/// way. Items with their encrypted content are kept.
+pub(crate) fn drop_bare_reasoning(req: &mut CreateResponse) {
+    if let Some(Input::Items(items)) = &mut req.input {
+        items.retain(|i| !is_bare_reasoning(i));
+    }
+}
+
+/// True for a `reasoning` item without (or with an empty) `encrypted_content`.
+fn is_bare_reasoning(item: &InputItem) -> bool {
+    match item {
+        InputItem::Reasoning(r) => r.encrypted_content.as_deref().is_none_or(str::is_empty),
+        InputItem::Unknown(Value::Object(map)) => {
+            map.get("type").and_then(Value::as_str) == Some("reasoning")
+                && map
+                    .get("encrypted_content")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
         }
         _ => false,
     }
@@ -169,6 +217,50 @@ mod tests {
         assert_eq!(first_reference(Some(&untyped), 0), Some(0));
         let other = input(serde_json::json!([{"type": "custom_thing", "id": "x"}]));
         assert_eq!(first_reference(Some(&other), 0), None);
+        // A null role is no role: still a reference, however it parses.
+        let null_role = input(serde_json::json!([
+            {"role": "user", "content": "hi"},
+            {"id": "msg_x", "role": null},
+        ]));
+        assert_eq!(first_reference(Some(&null_role), 0), Some(1));
+        let null_both = input(serde_json::json!([{"id": "msg_x", "role": null, "type": null}]));
+        assert_eq!(first_reference(Some(&null_both), 0), Some(0));
+        // A replayed easy message with an id and a role is not.
+        let with_role =
+            input(serde_json::json!([{"id": "msg_x", "role": "assistant", "content": "ok"}]));
+        assert_eq!(first_reference(Some(&with_role), 0), None);
         assert_eq!(first_reference(Some(&Input::Text("hi".into())), 0), None);
+    }
+
+    #[test]
+    fn only_reasoning_items_without_their_state_are_dropped() {
+        let mut req: CreateResponse = serde_json::from_value(serde_json::json!({
+            "input": [
+                {"role": "user", "content": "hi"},
+                {"type": "reasoning", "id": "rs_1", "summary": []},
+                {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": null},
+                {"type": "reasoning", "id": "rs_3", "summary": [], "encrypted_content": "gAAA"},
+                {"type": "reasoning", "id": "rs_4"},
+                {"type": "message", "role": "assistant", "content": "ok", "id": "msg_1"},
+            ],
+            "include": ["message.output_text.logprobs"],
+        }))
+        .unwrap();
+        drop_bare_reasoning(&mut req);
+        let sent = serde_json::to_value(&req).unwrap();
+        let ids: Vec<&str> = sent["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["id"].as_str())
+            .collect();
+        assert_eq!(ids, ["rs_3", "msg_1"], "{sent}");
+        assert_eq!(sent["input"][1]["encrypted_content"], "gAAA");
+        include_encrypted_reasoning(&mut req);
+        include_encrypted_reasoning(&mut req);
+        assert_eq!(
+            req.include.as_deref().unwrap(),
+            ["message.output_text.logprobs", ENCRYPTED_REASONING]
+        );
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct Save {
     owner: Owner,
     /// The data zones it is served under, once routing knows them ([`Save::restrict`]).
     zones: Option<Vec<String>>,
+    /// A multi-tenant gateway: a first save never replaces another tenant's record.
+    guard_tenant: bool,
 }
 
 impl Save {
@@ -51,22 +53,25 @@ impl Save {
         self.store.put_guarded(id, &self.doc(response), guard).await
     }
 
-    /// Stores a finished foreground response object under the upstream's id, only if no
-    /// record has that id yet (a background run stores its own, guarded, through
-    /// [`Save::put`]). A store failure is logged, not returned: the client already has its
+    /// Stores a finished foreground response object under the upstream's id, replacing a
+    /// record already there unless (on a multi-tenant gateway) it is another tenant's: see
+    /// [`ResponseStore::save_first`]. A background run stores its own, guarded, through
+    /// [`Save::put`]. A store failure is logged, not returned: the client already has its
     /// answer.
     pub(crate) async fn save(&self, response: &Value) {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             tracing::warn!("the upstream's response has no id; it was not stored");
             return;
         };
-        match self.store.create(id, &self.doc(response)).await {
+        let doc = self.doc(response);
+        match self.store.save_first(id, &doc, self.guard_tenant).await {
             Ok(true) => {}
-            // The record there may be another tenant's: it is kept, and neither its id nor
+            // The record there is another tenant's: it is kept, and neither its id nor
             // anything of it is logged.
             Ok(false) => tracing::warn!(
-                "an upstream returned a response id that is already stored (two upstreams' ids \
-                 collided); the stored response was kept and this one was not stored"
+                "an upstream returned a response id that is already stored for another tenant \
+                 (two upstreams' ids collided); the stored response was kept and this one was \
+                 not stored"
             ),
             Err(e) => tracing::error!(response_id = id, error = %e, "the response was not stored"),
         }
@@ -88,7 +93,7 @@ pub(crate) struct Prepared {
 
 /// Before routing: with a store, replaces `previous_response_id` by the stored chain (its
 /// earlier turns, input and output, then this request's input), so any deployment can answer the follow-up;
-/// and plans the save, owned by `caller`. Without a store the request is left as it is (an
+/// and plans the save, owned by `caller` (`multi_tenant`: kept from other tenants' records). Without a store the request is left as it is (an
 /// upstream that stores responses itself may know the id).
 ///
 /// # Errors
@@ -98,6 +103,7 @@ pub(crate) async fn prepare(
     store: Option<&Arc<ResponseStore>>,
     req: &mut CreateResponse,
     caller: &Caller,
+    multi_tenant: bool,
 ) -> Result<Prepared, GatewayError> {
     let Some(store) = store else {
         return Ok(Prepared::default());
@@ -150,6 +156,7 @@ pub(crate) async fn prepare(
             earlier,
             owner: caller.owner(),
             zones: None,
+            guard_tenant: multi_tenant,
         });
     }
     Ok(out)

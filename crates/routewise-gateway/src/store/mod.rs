@@ -23,6 +23,21 @@ pub(crate) use background::{Guard, Lease, LoggedEvent};
 pub(crate) use flow::{Save, prepare};
 pub(crate) use items::{ItemsPage, input_items, page};
 
+/// Writes `ARGV[1]` under `KEYS[1]` for `ARGV[2]` seconds unless a record of another tenant
+/// is there: a record's tenant is its `tenant` field, `ARGV[3]` the new one's (`""`, like an
+/// absent or unreadable field, for none). 1 when written, 0 when refused.
+const SAME_TENANT_PUT: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, doc = pcall(cjson.decode, cur)
+  local tenant = ''
+  if ok and type(doc) == 'table' and type(doc.tenant) == 'string' then tenant = doc.tenant end
+  if tenant ~= ARGV[3] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+";
+
 /// One stored response.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Stored {
@@ -111,29 +126,43 @@ impl ResponseStore {
         self.redis.get().await.map_err(unavailable)
     }
 
-    /// Saves `stored` under `id` with the configured lifetime, unless a record is already
-    /// there (`SET NX`): false then, and the record is left as it was. Ids come from the
-    /// upstreams, and two upstreams (servers that count, say) may hand out the same one: an
-    /// unguarded write would replace one tenant's record with another's.
-    pub(crate) async fn create(
+    /// Saves `stored` under `id` with the configured lifetime: the first save of a foreground
+    /// response, under the upstream's id. The newest response wins ("latest wins"), except
+    /// that with `guard_tenant` (a multi-tenant gateway) a record of another tenant is never
+    /// replaced: false then, and that record is left as it was. Ids come from the upstreams,
+    /// and two upstreams (servers that count, or one restarted) may hand out the same one: an
+    /// unguarded write would replace one tenant's record with another's, while refusing every
+    /// collision would leave a tenant's own id naming an older, unrelated response.
+    pub(crate) async fn save_first(
         &self,
         id: &str,
         stored: &StoredRef<'_>,
+        guard_tenant: bool,
     ) -> Result<bool, GatewayError> {
         let json = serde_json::to_vec(stored).map_err(|e| GatewayError::Internal {
             message: format!("could not encode the stored response: {e}"),
         })?;
         let mut conn = self.conn().await?;
-        let written: Option<String> = redis::cmd("SET")
-            .arg(self.key(id))
+        if !guard_tenant {
+            redis::cmd("SET")
+                .arg(self.key(id))
+                .arg(json)
+                .arg("EX")
+                .arg(self.ttl_secs)
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            return Ok(true);
+        }
+        let wrote: i64 = redis::Script::new(SAME_TENANT_PUT)
+            .key(self.key(id))
             .arg(json)
-            .arg("EX")
             .arg(self.ttl_secs)
-            .arg("NX")
-            .query_async(&mut conn)
+            .arg(stored.tenant.unwrap_or_default())
+            .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        Ok(written.is_some())
+        Ok(wrote == 1)
     }
 
     /// The stored record of `id` as written, if any (callers parse what they need of it).

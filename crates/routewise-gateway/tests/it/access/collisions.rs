@@ -1,6 +1,8 @@
 //! A foreground response is stored under the upstream's id, and two upstreams may hand out the
-//! same id (servers that count): the first record stays, the second is not stored, and the
-//! tenant of the first keeps its response.
+//! same id (servers that count, or one restarted). Another tenant's record is never replaced:
+//! the first stays, the second is not stored, and the tenant of the first keeps its response.
+//! Within one tenant (or without principals) the newest response wins, so an id never names an
+//! older, unrelated response while the client was told it is stored.
 
 use routewise_testkit::{Deployment, MockFoundry};
 use serde_json::{Value, json};
@@ -10,15 +12,11 @@ use super::{call, key, principal, start};
 use crate::common::logs::capture_text;
 use crate::common::redis::RedisServer;
 
-#[tokio::test]
-async fn an_id_two_upstreams_both_return_never_replaces_the_first_record() {
-    let (capture, _guard) = capture_text(Level::WARN);
-    let redis = RedisServer::start();
-    let (a, b) = (MockFoundry::start().await, MockFoundry::start().await);
-    a.add_deployment(Deployment::new("one").reply("Alice's secret answer."));
-    b.add_deployment(Deployment::new("two").reply("Bob's answer."));
-    let gw = start(&format!(
-        "{}{}
+/// Deployment `one` on upstream `a`, `two` on `b` (two servers that count alike), a store at
+/// `redis`, and the tables `principals` (none: access control off).
+fn two_upstreams(principals: &str, redis: &str, a: &MockFoundry, b: &MockFoundry) -> String {
+    format!(
+        "{principals}
 [store]
 redis_url = \"{}\"
 
@@ -40,13 +38,21 @@ upstream = \"a\"
 name = \"two\"
 upstream = \"b\"
 ",
-        principal("alice", "user", ""),
-        principal("bob", "user", ""),
-        redis.url(),
+        redis,
         a.resource_endpoint(),
         b.resource_endpoint(),
-    ))
-    .await;
+    )
+}
+
+#[tokio::test]
+async fn an_id_two_upstreams_both_return_never_replaces_another_tenants_record() {
+    let (capture, _guard) = capture_text(Level::WARN);
+    let redis = RedisServer::start();
+    let (a, b) = (MockFoundry::start().await, MockFoundry::start().await);
+    a.add_deployment(Deployment::new("one").reply("Alice's secret answer."));
+    b.add_deployment(Deployment::new("two").reply("Bob's answer."));
+    let principals = principal("alice", "user", "") + &principal("bob", "user", "");
+    let gw = start(&two_upstreams(&principals, &redis.url(), &a, &b)).await;
     let create = |who: &'static str, model: &'static str, stream: bool| {
         let gw = &gw;
         async move {
@@ -105,7 +111,7 @@ upstream = \"b\"
     }
     let log = capture.text();
     assert_eq!(
-        log.matches("already stored (two upstreams' ids collided)")
+        log.matches("already stored for another tenant (two upstreams' ids collided)")
             .count(),
         2,
         "{log}"
@@ -113,5 +119,68 @@ upstream = \"b\"
     for id in [&id, &alice_streamed] {
         assert!(!log.contains(id.as_str()), "no id in the log: {log}");
     }
+    gw.shutdown().await;
+}
+
+/// Creates a response on `model` as `who` (anonymous when `None`) and reads it back by id.
+async fn create_then_get(
+    gw: &routewise_gateway::RunningGateway,
+    who: Option<&str>,
+    model: &str,
+) -> (String, String) {
+    let key = who.map(key);
+    let body = json!({"model": model, "input": "x"});
+    let created: Value = call(gw, "POST", "/responses", key.as_deref(), Some(&body))
+        .await
+        .json()
+        .await
+        .unwrap();
+    if who.is_some() {
+        assert_eq!(created["store"], true, "{created}");
+    }
+    let id = created["id"].as_str().unwrap().to_owned();
+    let got = call(gw, "GET", &format!("/responses/{id}"), key.as_deref(), None).await;
+    assert_eq!(got.status(), 200, "{id}");
+    let got: Value = got.json().await.unwrap();
+    (id, crate::common::output_text(&got))
+}
+
+#[tokio::test]
+async fn a_tenants_own_colliding_id_names_its_newest_response() {
+    let (capture, _guard) = capture_text(Level::WARN);
+    let redis = RedisServer::start();
+    let (a, b) = (MockFoundry::start().await, MockFoundry::start().await);
+    a.add_deployment(Deployment::new("one").reply("The older answer."));
+    b.add_deployment(Deployment::new("two").reply("The newer answer."));
+    // Two principals of one tenant: the second's answer replaces the first's.
+    let principals =
+        principal("alice", "user", "") + &principal("alice-bot", "user", "tenant = \"alice\"");
+    let gw = start(&two_upstreams(&principals, &redis.url(), &a, &b)).await;
+    let (first, text) = create_then_get(&gw, Some("alice"), "one").await;
+    assert_eq!(text, "The older answer.");
+    let (second, text) = create_then_get(&gw, Some("alice-bot"), "two").await;
+    assert_eq!(second, first, "the two upstreams count alike");
+    assert_eq!(text, "The newer answer.", "the newest response wins");
+    let (_, text) = create_then_get(&gw, Some("alice"), "one").await;
+    assert_eq!(text, "The older answer.", "and again");
+    assert!(
+        !capture.text().contains("already stored"),
+        "{}",
+        capture.text()
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_principals_the_newest_response_wins() {
+    let redis = RedisServer::start();
+    let (a, b) = (MockFoundry::start().await, MockFoundry::start().await);
+    a.add_deployment(Deployment::new("one").reply("The older answer."));
+    b.add_deployment(Deployment::new("two").reply("The newer answer."));
+    let gw = start(&two_upstreams("", &redis.url(), &a, &b)).await;
+    let (first, _) = create_then_get(&gw, None, "one").await;
+    let (second, text) = create_then_get(&gw, None, "two").await;
+    assert_eq!(second, first, "the two upstreams count alike");
+    assert_eq!(text, "The newer answer.");
     gw.shutdown().await;
 }

@@ -15,6 +15,7 @@ mod refusals;
 mod residency;
 mod roles;
 mod sku;
+mod stateless;
 mod upstream_state;
 
 use routewise_gateway::{Config, Gateway, RunningGateway};

@@ -85,7 +85,7 @@ async fn sent(foundry: &MockFoundry) -> Vec<Value> {
 async fn without_a_store_previous_response_id_is_refused_not_passed_upstream() {
     let foundry = foundry().await;
     let gw = start(&config(&foundry, None)).await;
-    // Alice's conversation is stored by the upstream, under the gateway's credential.
+    // Nothing could read alice's answer back, so the upstream does not keep it either.
     let first: Value = create(
         &gw,
         "alice",
@@ -96,7 +96,8 @@ async fn without_a_store_previous_response_id_is_refused_not_passed_upstream() {
     .await
     .unwrap();
     let id = first["id"].as_str().unwrap();
-    assert!(foundry.stored_response(id).is_some());
+    assert_eq!(first["store"], false, "{first}");
+    assert!(foundry.stored_response(id).is_none());
     // Bob may not continue it, nor may alice or an admin: the gateway cannot tell whose it is.
     for who in ["bob", "alice", "ops"] {
         let resp = create(
@@ -117,8 +118,17 @@ async fn without_a_store_previous_response_id_is_refused_not_passed_upstream() {
     assert_eq!(sent(&foundry).await.len(), 1, "only alice's first request");
     gw.shutdown().await;
 
-    // With one tenant (legacy keys only), it still goes upstream unchanged.
+    // With one tenant (legacy keys only), the upstream stores the answer and a follow-up
+    // still goes upstream unchanged.
     let gw = crate::access::start(&single_tenant(&foundry, None)).await;
+    let ask = json!({"model": "shared", "input": "My PIN is 1234."});
+    let first: Value = call(&gw, "POST", "/responses", Some("legacy-key-1"), Some(&ask))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = first["id"].as_str().unwrap();
+    assert!(foundry.stored_response(id).is_some());
     let resp = call(
         &gw,
         "POST",
@@ -128,7 +138,7 @@ async fn without_a_store_previous_response_id_is_refused_not_passed_upstream() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(sent(&foundry).await[1]["previous_response_id"], id);
+    assert_eq!(sent(&foundry).await[2]["previous_response_id"], id);
     gw.shutdown().await;
 }
 
@@ -162,6 +172,14 @@ async fn conversations_item_references_and_stored_prompts_are_admin_only() {
             // OpenAI's item reference may leave out its type.
             json!({"model": "shared", "input": [{"id": "msg_alice"}]}),
             "input[0]",
+        ),
+        (
+            // A null role is no role: still an item reference.
+            json!({"model": "shared", "input": [
+                {"role": "user", "content": "hi"},
+                {"id": "msg_alice", "role": null},
+            ]}),
+            "input[1]",
         ),
     ];
     for (body, param) in &cases {
