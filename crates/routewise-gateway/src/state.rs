@@ -194,6 +194,15 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
+    /// The 404 for a stored response that is missing here: also what another tenant's response
+    /// gets, so the two cannot be told apart; it says how to enable a store when there is none.
+    pub(crate) fn response_not_found(&self, id: String) -> crate::error::GatewayError {
+        crate::error::GatewayError::ResponseNotFound {
+            id,
+            store_configured: self.store.is_some(),
+        }
+    }
+
     pub(crate) fn build(config: Config) -> Result<Self, BuildError> {
         let needs_http = config
             .deployments

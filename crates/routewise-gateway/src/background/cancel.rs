@@ -23,10 +23,7 @@ pub(crate) async fn cancel(
     id: String,
     caller: &Caller,
 ) -> Result<Value, GatewayError> {
-    let not_found = |id: String| GatewayError::ResponseNotFound {
-        id,
-        store_configured: state.store.is_some(),
-    };
+    let not_found = |id: String| state.response_not_found(id);
     let Some(store) = &state.store else {
         return Err(not_found(id));
     };

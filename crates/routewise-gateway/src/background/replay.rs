@@ -78,10 +78,7 @@ async fn open(
     caller: &Caller,
 ) -> Result<Body, GatewayError> {
     let after = starting_after(after)?;
-    let not_found = |id: String| GatewayError::ResponseNotFound {
-        id,
-        store_configured: state.store.is_some(),
-    };
+    let not_found = |id: String| state.response_not_found(id);
     let Some(store) = &state.store else {
         return Err(not_found(id));
     };

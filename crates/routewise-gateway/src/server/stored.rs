@@ -24,10 +24,7 @@ fn id_of(params: Vec<(String, String)>) -> String {
 }
 
 fn not_found(state: &AppState, id: String) -> GatewayError {
-    GatewayError::ResponseNotFound {
-        id,
-        store_configured: state.store.is_some(),
-    }
+    state.response_not_found(id)
 }
 
 /// The stored response `id` as it stands (a background response whose gateway stopped is
