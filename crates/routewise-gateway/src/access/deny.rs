@@ -23,14 +23,19 @@ pub(crate) fn role(p: &Principal, action: Action) -> GatewayError {
     }
 }
 
+/// Where deployment `d` is served, as the residency 403s say it.
+pub(crate) fn placement(d: &DeploymentConfig) -> String {
+    let region = d.deployment.region.as_deref().unwrap_or("none");
+    match &d.data_zone {
+        Some(zone) => format!("is in data zone `{zone}` (region {region})"),
+        None => format!("has no data zone (region {region})"),
+    }
+}
+
 /// Deployment `d` is outside the principal's data zones.
 pub(crate) fn outside_zones(p: &Principal, d: &DeploymentConfig, param: String) -> GatewayError {
     let zones = p.zones().unwrap_or_default().join(", ");
-    let region = d.deployment.region.as_deref().unwrap_or("none");
-    let place = match &d.data_zone {
-        Some(zone) => format!("is in data zone `{zone}` (region {region})"),
-        None => format!("has no data zone (region {region})"),
-    };
+    let place = placement(d);
     GatewayError::PermissionDenied {
         message: format!(
             "Data residency: the principal `{}` may only be served in data zones [{zones}], and \

@@ -63,11 +63,7 @@ pub(crate) fn outside_inherited(
     d: &DeploymentConfig,
     param: String,
 ) -> GatewayError {
-    let region = d.deployment.region.as_deref().unwrap_or("none");
-    let place = match &d.data_zone {
-        Some(zone) => format!("is in data zone `{zone}` (region {region})"),
-        None => format!("has no data zone (region {region})"),
-    };
+    let place = super::deny::placement(d);
     GatewayError::PermissionDenied {
         message: format!(
             "Data residency: {CONVERSATION} [{}], and deployment `{}` {place}.",

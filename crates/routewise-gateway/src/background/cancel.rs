@@ -23,9 +23,8 @@ pub(crate) async fn cancel(
     id: String,
     caller: &Caller,
 ) -> Result<Value, GatewayError> {
-    let not_found = |id: String| state.response_not_found(id);
     let Some(store) = &state.store else {
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     };
     // A write can lose a race with the run finishing; the second read sees why.
     for _ in 0..3 {
@@ -34,7 +33,7 @@ pub(crate) async fn cancel(
             .await?
             .filter(|s| caller.may_see(s.tenant.as_deref()))
         else {
-            return Err(not_found(id));
+            return Err(state.response_not_found(id));
         };
         if !is_background(&stored.response) {
             return Err(refused("Cannot cancel a synchronous response."));

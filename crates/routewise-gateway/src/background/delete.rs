@@ -18,9 +18,8 @@ pub(crate) async fn delete(
     id: String,
     caller: &Caller,
 ) -> Result<Value, GatewayError> {
-    let not_found = |id: String| state.response_not_found(id);
     let Some(store) = &state.store else {
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     };
     // A record that became terminal since this read gets a flag nobody reads (it expires); a
     // terminal one never runs again, so the answer cannot be stale the other way.
@@ -29,12 +28,12 @@ pub(crate) async fn delete(
         .await?
         .filter(|h| caller.may_see(h.tenant.as_deref()))
     else {
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     };
     let running = head.running;
     if !store.delete(&id, running).await? {
         // Deleted by someone else between the two round trips.
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     }
     if running {
         // The record is gone, so the run's cancelled report is refused; stopping it here

@@ -78,9 +78,8 @@ async fn open(
     caller: &Caller,
 ) -> Result<Body, GatewayError> {
     let after = starting_after(after)?;
-    let not_found = |id: String| state.response_not_found(id);
     let Some(store) = &state.store else {
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     };
     // Before any Redis round trip: the cap protects Redis, so a refused follower costs it
     // nothing.
@@ -90,7 +89,7 @@ async fn open(
         .await?
         .filter(|s| caller.may_see(s.tenant.as_deref()))
     else {
-        return Err(not_found(id));
+        return Err(state.response_not_found(id));
     };
     if !is_background(&stored.response) {
         return Err(invalid_mode(
