@@ -19,12 +19,40 @@ mod stateless;
 mod upstream_state;
 
 use routewise_gateway::{Config, Gateway, RunningGateway};
+use routewise_testkit::MockFoundry;
 use serde_json::Value;
 
 use crate::common::client;
 
 /// `Foundry-Features: ModelRouterControls=V1Preview`: router controls and details.
 pub const CONTROLS: (&str, &str) = ("Foundry-Features", "ModelRouterControls=V1Preview");
+
+/// The legacy keys only (one admin principal): a single-tenant gateway.
+pub const LEGACY: &str = "[access]\napi_keys_env = [\"LEGACY_KEYS\"]\n";
+
+/// `access` (principal tables or the legacy keys), a `[store]` when `redis` is given, and
+/// `deployments` on one Azure-shaped `foundry` upstream reached with `UPSTREAM_KEY`.
+pub fn on_foundry(
+    access: &str,
+    redis: Option<&str>,
+    foundry: &MockFoundry,
+    deployments: &[&str],
+) -> String {
+    let store = redis
+        .map(|url| format!("[store]\nredis_url = \"{url}\"\n"))
+        .unwrap_or_default();
+    let mut toml = format!(
+        "{access}{store}\n[upstreams.foundry]\nkind = \"azure\"\nendpoint = \"{}\"\n\
+         api_key_env = \"UPSTREAM_KEY\"\n",
+        foundry.resource_endpoint()
+    );
+    for d in deployments {
+        toml.push_str(&format!(
+            "\n[[deployments]]\nname = \"{d}\"\nupstream = \"foundry\"\n"
+        ));
+    }
+    toml
+}
 
 /// The test environment: `NAME_KEYS` holds the one key `name-key` (so every principal has a key
 /// of its own), `LEGACY_KEYS` two legacy keys, `UPSTREAM_KEY` an upstream's key.

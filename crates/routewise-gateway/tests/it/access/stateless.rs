@@ -7,7 +7,7 @@
 use routewise_testkit::{Deployment, MockFoundry};
 use serde_json::{Value, json};
 
-use super::{call, key, principal, start};
+use super::{LEGACY, call, key, on_foundry, principal, start};
 use crate::common::parse_sse;
 use crate::common::redis::RedisServer;
 
@@ -20,28 +20,9 @@ fn config(foundry: &MockFoundry, principals: bool, redis: Option<&str>) -> Strin
     let access = if principals {
         principal("alice", "user", "")
     } else {
-        "[access]\napi_keys_env = [\"LEGACY_KEYS\"]\n".to_owned()
+        LEGACY.to_owned()
     };
-    let store = redis
-        .map(|url| format!("[store]\nredis_url = \"{url}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "{access}{store}
-[upstreams.foundry]
-kind = \"azure\"
-endpoint = \"{}\"
-api_key_env = \"UPSTREAM_KEY\"
-
-[[deployments]]
-name = \"o4-mini\"
-upstream = \"foundry\"
-
-[[deployments]]
-name = \"shared\"
-upstream = \"foundry\"
-",
-        foundry.resource_endpoint(),
-    )
+    on_foundry(&access, redis, foundry, &["o4-mini", "shared"])
 }
 
 async fn foundry() -> MockFoundry {

@@ -9,52 +9,25 @@ use std::time::Duration;
 use routewise_testkit::{Deployment, MockFoundry};
 use serde_json::{Value, json};
 
-use super::{call, key, principal, start};
+use super::{LEGACY, call, key, on_foundry, principal, start};
 use crate::common::redis::RedisServer;
 use crate::common::{error_of, parse_sse};
 
 /// `alice` and `bob` (users, tenants of their own), `ops` (an admin of alice's tenant), all on
 /// one upstream under one key; with a `[store]` when `redis` is given.
 fn config(foundry: &MockFoundry, redis: Option<&str>) -> String {
-    let store = redis
-        .map(|url| format!("[store]\nredis_url = \"{url}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "{}{}{}{store}
-[upstreams.foundry]
-kind = \"azure\"
-endpoint = \"{}\"
-api_key_env = \"UPSTREAM_KEY\"
-
-[[deployments]]
-name = \"shared\"
-upstream = \"foundry\"
-",
+    let access = [
         principal("alice", "user", ""),
         principal("bob", "user", ""),
         principal("ops", "admin", "tenant = \"alice\""),
-        foundry.resource_endpoint(),
-    )
+    ]
+    .concat();
+    on_foundry(&access, redis, foundry, &["shared"])
 }
 
 /// The same deployment behind the legacy keys only: one tenant.
 fn single_tenant(foundry: &MockFoundry, redis: Option<&str>) -> String {
-    let store = redis
-        .map(|url| format!("[store]\nredis_url = \"{url}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "[access]\napi_keys_env = [\"LEGACY_KEYS\"]\n{store}
-[upstreams.foundry]
-kind = \"azure\"
-endpoint = \"{}\"
-api_key_env = \"UPSTREAM_KEY\"
-
-[[deployments]]
-name = \"shared\"
-upstream = \"foundry\"
-",
-        foundry.resource_endpoint(),
-    )
+    on_foundry(LEGACY, redis, foundry, &["shared"])
 }
 
 async fn foundry() -> MockFoundry {
