@@ -189,8 +189,16 @@ impl Cli {
 fn report<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
     match result {
         Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
+            // `println!` panics when the reader has gone (`routewise eval | head`); a closed
+            // pipe is the reader's choice, not a failure.
+            use std::io::Write;
+            match writeln!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("routewise: cannot write the output: {e}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(e) => {
             eprintln!("routewise: {e}");

@@ -19,7 +19,9 @@ pub struct Item {
     /// Task label (`mmlu/<subject>`, `gsm8k`, ...). For training and reports only:
     /// routing never sees it.
     pub task: String,
-    /// User turns, oldest first (just the prompt when the record has no `turns`).
+    /// User turns, oldest first (just the prompt when the record has no `turns`). The first
+    /// is the `prompt`, the only one routing sees (as RouteLLM routes MT-Bench on turn 1);
+    /// the rest serve to group identical conversations.
     pub turns: Vec<String>,
     /// Score per model index of the owning [`Dataset`]; `None` when not scored.
     pub scores: Vec<Option<f64>>,
@@ -38,9 +40,10 @@ impl Item {
         self.turns.first().map(String::as_str).unwrap_or("")
     }
 
-    /// Characters over all user turns: the input of the prompt-length baseline.
+    /// Characters of the prompt: the input of the prompt-length baseline. Later turns are
+    /// not counted: they are not known when the conversation is routed.
     pub fn prompt_chars(&self) -> usize {
-        self.turns.iter().map(|t| t.chars().count()).sum()
+        self.prompt().chars().count()
     }
 }
 
@@ -105,6 +108,8 @@ impl Dataset {
         index: &mut HashMap<String, usize>,
     ) -> Result<(), LearnedError> {
         let before = self.items.len();
+        // Editors on Windows write a byte-order mark; it is not part of the first record.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -133,10 +138,19 @@ impl Dataset {
         text: &str,
         index: &mut HashMap<String, usize>,
     ) -> Result<Item, LearnedError> {
-        let raw: RawItem = serde_json::from_str(text).map_err(|e| LearnedError::Parse {
-            path: path.to_path_buf(),
-            line,
-            message: e.to_string(),
+        let raw: RawItem = serde_json::from_str(text).map_err(|e| {
+            // serde counts lines within the one record ("line 1"): keep only the column, so
+            // the message does not contradict the file line the error names.
+            let full = e.to_string();
+            let message = match full.rsplit_once(" at line ") {
+                Some((msg, _)) => format!("{msg} (column {})", e.column()),
+                None => full,
+            };
+            LearnedError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message,
+            }
         })?;
         let missing = |field| LearnedError::MissingField {
             path: path.to_path_buf(),

@@ -1,9 +1,9 @@
 //! `routewise eval`: fit on train files, route the test files, report metrics and baselines.
 //!
-//! Routing happens first and sees only each test prompt's turns; labels are read afterwards
-//! to score the decisions.
+//! Routing happens first and sees only each test prompt; labels are read afterwards to
+//! score the decisions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::band::{Bands, Mode, select, select_with, select_within};
@@ -104,33 +104,60 @@ pub fn evaluate_split(
     cfg: &EvalConfig,
 ) -> Result<EvalReport, LearnedError> {
     let est = fit_on(ds, feats, train_idx, &cfg.fit)?;
+    let mut warnings = Vec::new();
+    let seen: HashSet<&str> = train_idx.iter().map(|&i| ds.items[i].prompt()).collect();
+    let repeated = test_idx
+        .iter()
+        .filter(|&&i| seen.contains(ds.items[i].prompt()))
+        .count();
+    if repeated > 0 {
+        warnings.push(format!(
+            "{repeated} of {} test prompts also occur in the training data: their figures \
+             are not out of sample",
+            test_idx.len()
+        ));
+    }
+    // Each family's candidate set is the set of deployments it was sent to (the models the
+    // test files name for it): configuration, fixed before any prompt is routed.
+    let mut families: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in test_idx {
+        families
+            .entry(ds.items[i].family().to_owned())
+            .or_default()
+            .push(i);
+    }
+    let family_models: BTreeMap<String, Vec<usize>> = families
+        .iter()
+        .map(|(f, idx)| {
+            let models = (0..ds.models.len())
+                .filter(|&m| idx.iter().any(|&i| ds.items[i].scores[m].is_some()))
+                .collect();
+            (f.clone(), models)
+        })
+        .collect();
     // Routing: predictions from features only, before any test label is looked at.
     let heads: Vec<Option<usize>> = ds.models.iter().map(|m| est.head_index(m)).collect();
     let mut nb = Vec::new();
     let mut sims = Vec::new();
-    let preds: HashMap<usize, Vec<Option<f64>>> = test_idx
-        .iter()
-        .map(|&i| {
+    let mut preds: HashMap<usize, Vec<Option<f64>>> = HashMap::with_capacity(test_idx.len());
+    for (family, idx) in &families {
+        let names: Vec<&str> = family_models[family]
+            .iter()
+            .map(|&m| ds.models[m].as_str())
+            .collect();
+        let knn = est.pool_for(&names).and_then(|p| p.knn);
+        for &i in idx {
             est.neighbours(&feats[i], &mut nb);
-            // The candidate set is the deployment's (the models this prompt was sent to),
-            // which picks its calibrated kNN choice; no score is read.
-            let names: Vec<&str> = (0..ds.models.len())
-                .filter(|&m| ds.items[i].scores[m].is_some())
-                .map(|m| ds.models[m].as_str())
-                .collect();
-            let knn = est.pool_for(&names).and_then(|p| p.knn);
             if let Some(k) = est.knn() {
                 k.similarities(&feats[i].embedding, &nb, &mut sims);
             }
-            (
-                i,
-                heads
-                    .iter()
-                    .map(|h| h.map(|h| est.predict_head_with(h, &feats[i], &nb, &sims, knn)))
-                    .collect(),
-            )
-        })
-        .collect();
+            let row = heads
+                .iter()
+                .map(|h| h.map(|h| est.predict_head_with(h, &feats[i], &nb, &sims, knn)))
+                .collect();
+            preds.insert(i, row);
+        }
+    }
     let embedded = test_idx.iter().any(|&i| !feats[i].embedding.is_empty());
     let ctx = Ctx {
         ds,
@@ -147,17 +174,26 @@ pub fn evaluate_split(
         estimator: describe(&est, embedded),
         ..EvalReport::default()
     };
-    let mut families: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for &i in test_idx {
-        families
-            .entry(ds.items[i].family().to_owned())
-            .or_default()
-            .push(i);
-    }
     for (family, idx) in families {
-        let models: Vec<usize> = (0..ds.models.len())
-            .filter(|&m| idx.iter().any(|&i| ds.items[i].scores[m].is_some()))
+        let models = &family_models[&family];
+        let untrained: Vec<&str> = models
+            .iter()
+            .filter(|&&m| heads[m].is_none())
+            .map(|&m| ds.models[m].as_str())
             .collect();
+        if !untrained.is_empty() {
+            warnings.push(format!(
+                "family `{family}` skipped: no training item scores {}",
+                untrained.join(", ")
+            ));
+            continue;
+        }
+        if models.len() < 2 {
+            warnings.push(format!(
+                "family `{family}` skipped: it has a single model, so there is nothing to route"
+            ));
+            continue;
+        }
         let complete: Vec<usize> = idx
             .iter()
             .copied()
@@ -167,23 +203,43 @@ pub fn evaluate_split(
                     .all(|&m| ds.items[i].scores[m].is_some() && ds.items[i].costs[m].is_some())
             })
             .collect();
-        if complete.is_empty() || models.iter().any(|&m| heads[m].is_none()) {
+        if complete.len() < idx.len() {
+            warnings.push(format!(
+                "family `{family}`: {} of {} items left out because a model's score or cost \
+                 is missing",
+                idx.len() - complete.len(),
+                idx.len()
+            ));
+        }
+        if complete.is_empty() {
             continue;
+        }
+        if !train_idx.iter().any(|&i| ds.items[i].family() == family) {
+            warnings.push(format!(
+                "family `{family}` has no training items: its baselines' train statistics \
+                 come from all training items"
+            ));
         }
         if models.len() == 2 {
             report
                 .two_model
-                .insert(family, ctx.two_model(&models, &complete));
-        } else if models.len() > 2 {
+                .insert(family, ctx.two_model(models, &complete));
+        } else {
             report
                 .multi_model
-                .insert(family, ctx.multi_model(&models, &complete));
+                .insert(family, ctx.multi_model(models, &complete));
         }
     }
+    report.warnings = warnings;
     if report.two_model.is_empty() && report.multi_model.is_empty() {
-        return Err(LearnedError::Config(
-            "no test family has every model scored and trained (check model names)".into(),
-        ));
+        let why = if report.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", report.warnings.join("; "))
+        };
+        return Err(LearnedError::Config(format!(
+            "no test family has every model scored and trained (check model names){why}"
+        )));
     }
     Ok(report)
 }
@@ -232,12 +288,17 @@ impl Ctx<'_> {
         self.ds.items[i].costs[m].unwrap_or(0.0)
     }
 
-    /// Train mean score of each model per task, and per family as a fallback.
+    /// Train mean score of each model per task, per family (`family/*`) and over all training
+    /// items (`*`): a task or family the training files lack falls back to the wider mean.
     fn task_means(&self, models: &[usize]) -> HashMap<String, Vec<f64>> {
         let mut acc: HashMap<String, (Vec<f64>, Vec<usize>)> = HashMap::new();
         for &i in self.train_idx {
             let item = &self.ds.items[i];
-            for key in [item.task.clone(), format!("{}/*", item.family())] {
+            for key in [
+                item.task.clone(),
+                format!("{}/*", item.family()),
+                "*".to_owned(),
+            ] {
                 let e = acc
                     .entry(key)
                     .or_insert_with(|| (vec![0.0; models.len()], vec![0; models.len()]));
@@ -260,6 +321,7 @@ impl Ctx<'_> {
         means
             .get(&item.task)
             .or_else(|| means.get(&format!("{}/*", item.family())))
+            .or_else(|| means.get("*"))
     }
 
     fn two_model(&self, models: &[usize], idx: &[usize]) -> TwoModelFamily {
@@ -270,12 +332,11 @@ impl Ctx<'_> {
         };
         let sum = |m: usize| idx.iter().map(|&i| self.cost(i, m)).sum::<f64>();
         let ratio = if sum(s) > 0.0 { sum(w) / sum(s) } else { 1.0 };
-        let mut jitter = SplitMix(0x7135);
-        let mut items = |score: &dyn Fn(usize) -> f64| -> Vec<PairItem> {
+        // No tie-break: as in RouteLLM's evaluator, tied scores go to the same side.
+        let items = |score: &dyn Fn(usize) -> f64| -> Vec<PairItem> {
             idx.iter()
                 .map(|&i| PairItem {
-                    // A tiny random tie-break: tied scores are routed in random order.
-                    score: score(i) + 1e-9 * jitter.next_f64(),
+                    score: score(i),
                     strong: self.score(i, s),
                     weak: self.score(i, w),
                 })
@@ -299,7 +360,11 @@ impl Ctx<'_> {
             .collect();
         baselines.insert("random".to_owned(), TwoModelMetrics::mean(&random));
         baselines.insert("always_strong".to_owned(), constant_strong());
-        baselines.insert("always_weak".to_owned(), constant_weak());
+        let mean = |m: usize| idx.iter().map(|&i| self.score(i, m)).sum::<f64>() / idx.len() as f64;
+        baselines.insert(
+            "always_weak".to_owned(),
+            constant_weak(mean(s), mean(w), ratio),
+        );
         let chars = |i: usize| self.ds.items[i].prompt_chars() as f64;
         baselines.insert("prompt_length".to_owned(), two_model(&items(&chars), ratio));
         let means = self.task_means(&[s, w]);
@@ -351,24 +416,25 @@ impl Ctx<'_> {
                 .collect()
         };
         let mut modes = BTreeMap::new();
-        for &mode in &self.cfg.modes {
+        let mut hull_points = Vec::new();
+        for mode in Mode::ALL {
             let picks = route(mode, bands.width(mode));
-            modes.insert(
-                mode.as_str().to_owned(),
-                MultiModelMetrics::of(&picks, best_acc, best_cost),
-            );
+            let m = MultiModelMetrics::of(&picks, best_acc, best_cost);
+            hull_points.push((m.cost_per_query, m.accuracy));
+            if self.cfg.modes.contains(&mode) {
+                modes.insert(mode.as_str().to_owned(), m);
+            }
         }
-        let sweep: Vec<(f64, f64)> = (0..=30)
-            .map(|k| {
-                let picks = route(Mode::Cost, f64::from(k) * 0.01);
-                let n = picks.len() as f64;
-                (
-                    picks.iter().map(|p| p.1).sum::<f64>() / n,
-                    picks.iter().map(|p| p.0).sum::<f64>() / n,
-                )
-            })
-            .collect();
-        let saving = hull_cost_at(&sweep, best_acc).map(|c| 1.0 - c / best_cost);
+        // The hull spans every mode's operating point and the Cost rule's bands 0..0.30.
+        hull_points.extend((0..=30).map(|k| {
+            let picks = route(Mode::Cost, f64::from(k) * 0.01);
+            let n = picks.len() as f64;
+            (
+                picks.iter().map(|p| p.1).sum::<f64>() / n,
+                picks.iter().map(|p| p.0).sum::<f64>() / n,
+            )
+        }));
+        let saving = hull_cost_at(&hull_points, best_acc).map(|c| 1.0 - c / best_cost);
         let baselines = self.multi_baselines(models, idx, best_acc, best_cost);
         MultiModelFamily {
             bands,
@@ -403,13 +469,25 @@ impl Ctx<'_> {
             .collect();
         out.insert("random".to_owned(), MultiModelMetrics::mean(&random));
         // Strong = most accurate on train within the family; weak = cheapest on train.
+        // A family the training files lack falls back to every training item that scores
+        // all these models, so "strong" and the length median still come from train.
         let family = idx.first().map_or("", |&i| self.ds.items[i].family());
-        let fam_train: Vec<usize> = self
+        let scores_all = |i: usize| models.iter().all(|&m| self.ds.items[i].scores[m].is_some());
+        let in_family: Vec<usize> = self
             .train_idx
             .iter()
             .copied()
-            .filter(|&i| self.ds.items[i].family() == family)
+            .filter(|&i| self.ds.items[i].family() == family && scores_all(i))
             .collect();
+        let fam_train: Vec<usize> = if in_family.is_empty() {
+            self.train_idx
+                .iter()
+                .copied()
+                .filter(|&i| scores_all(i))
+                .collect()
+        } else {
+            in_family
+        };
         let train_acc = |m: usize| {
             let v: Vec<f64> = fam_train
                 .iter()
@@ -488,12 +566,14 @@ fn constant_strong() -> TwoModelMetrics {
     }
 }
 
-/// Always-weak: PGR 0 and it never reaches any share of the gap.
-fn constant_weak() -> TwoModelMetrics {
+/// Always-weak: PGR 0. It reaches a share of the gap, or 95 % of strong quality, only when
+/// the weak model is that good on its own; then it needs no strong call at all.
+fn constant_weak(strong: f64, weak: f64, cost_ratio: f64) -> TwoModelMetrics {
+    let share_for = |target: f64| if weak >= target { 0.0 } else { f64::NAN };
     TwoModelMetrics {
         apgr: 0.0,
-        cpt50: f64::NAN,
-        cpt80: f64::NAN,
-        cost_reduction_at_95: f64::NAN,
+        cpt50: share_for(weak + 0.5 * (strong - weak)),
+        cpt80: share_for(weak + 0.8 * (strong - weak)),
+        cost_reduction_at_95: 1.0 - cost_ratio - share_for(0.95 * strong),
     }
 }

@@ -1,12 +1,15 @@
 //! Routing metrics, computed as `routing-metrics.md` defines them.
 //!
-//! Two models (RouteLLM, `routellm/evals/evaluate.py`): the router's scores are cut at the
-//! 11 deciles (`pd.qcut(scores, 10)` bin edges); at each threshold `t` a prompt goes to the
-//! strong model iff its score is `>= t`, giving 11 (strong-call share, quality) points.
-//! `APGR = (AUC − weak·Δx) / (strong·Δx − weak·Δx)` with the trapezoid `AUC` over the share.
-//! `CPT(x)` is the share at which the curve first reaches `weak + x·(strong − weak)`
-//! (the evaluator's `np.interp`, which agrees whenever the curve rises). The cost reduction
-//! at 95 % is `1 − (c + (1 − c)·p_w/p_s)` at the share `c` reaching 95 % of strong quality.
+//! Two models (RouteLLM, `routellm/evals/benchmarks.py` and `evaluate.py`): the router's
+//! scores are cut at the 11 deciles (`pd.qcut(scores, 10)` bin edges); at each threshold `t`
+//! a prompt goes to the strong model iff its score is `>= t`, except at the last (the
+//! maximum), where it must be `> t`, so the curve starts at share 0. That gives 11
+//! (strong-call share, quality) points, sorted by share. Tied scores always go to the same
+//! side. `APGR = (AUC − weak·Δx) / (strong·Δx − weak·Δx)` with the trapezoid `AUC` over the
+//! share. `CPT(x)` is `np.interp(weak + x·(strong − weak), qualities, shares)`, reproduced
+//! with numpy's own search ([`np_interp`]), so it agrees with the evaluator even where the
+//! curve dips. The cost reduction at 95 % is `1 − (c + (1 − c)·p_w/p_s)` at the share `c`
+//! found the same way for 95 % of strong quality.
 
 use serde::Serialize;
 
@@ -61,7 +64,7 @@ pub fn threshold_curve(items: &[PairItem]) -> Vec<(f64, f64)> {
             let mut calls = 0usize;
             let mut total = 0.0;
             for it in items {
-                if it.score >= t {
+                if it.score > t || (q < 10 && it.score == t) {
                     calls += 1;
                     total += it.strong;
                 } else {
@@ -83,21 +86,85 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// The smallest share on the curve at which quality reaches `target` (NaN if never).
-pub fn share_for_quality(curve: &[(f64, f64)], target: f64) -> f64 {
-    let Some(&(x0, y0)) = curve.first() else {
+/// `numpy.interp(x, xp, fp)` for one `x`, with numpy's defaults (`left = fp[0]`,
+/// `right = fp[last]`). It follows numpy's search step by step (a bisection that starts by
+/// probing around index 1), so even an `xp` that is not increasing, which numpy does not
+/// check, gives numpy's answer. NaN when `xp` is empty or the lengths differ.
+pub fn np_interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
+    let n = xp.len();
+    if n == 0 || n != fp.len() || x.is_nan() {
         return f64::NAN;
-    };
-    if y0 >= target {
-        return x0;
     }
-    for w in curve.windows(2) {
-        let ((xa, ya), (xb, yb)) = (w[0], w[1]);
-        if ya < target && yb >= target {
-            return xa + (xb - xa) * (target - ya) / (yb - ya);
+    if n == 1 {
+        return fp[0];
+    }
+    let Some(j) = numpy_search(x, xp) else {
+        return fp[0];
+    };
+    if j >= n {
+        return fp[n - 1];
+    }
+    if j == n - 1 || xp[j] == x {
+        return fp[j];
+    }
+    let slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
+    let mut y = slope * (x - xp[j]) + fp[j];
+    if y.is_nan() {
+        y = slope * (x - xp[j + 1]) + fp[j + 1];
+        if y.is_nan() && fp[j] == fp[j + 1] {
+            y = fp[j];
         }
     }
-    f64::NAN
+    y
+}
+
+/// numpy's `binary_search_with_guess` with the first call's guess (0): the index `j` with
+/// `arr[j] <= key < arr[j + 1]` on sorted data, `None` below `arr[0]`, `arr.len()` above the
+/// last element.
+fn numpy_search(key: f64, arr: &[f64]) -> Option<usize> {
+    // numpy's window for "likely in cache" probes; it shapes the answer on unsorted data.
+    const CACHE: usize = 8;
+    let n = arr.len();
+    if key > arr[n - 1] {
+        return Some(n);
+    }
+    if key < arr[0] {
+        return None;
+    }
+    if n <= 4 {
+        let mut i = 1;
+        while i < n && key >= arr[i] {
+            i += 1;
+        }
+        return Some(i - 1);
+    }
+    let guess = 1usize;
+    let (mut lo, mut hi) = (0usize, n);
+    if key < arr[guess] {
+        if key >= arr[guess - 1] {
+            return Some(guess - 1);
+        }
+        hi = guess - 1;
+    } else if key < arr[guess + 1] {
+        return Some(guess);
+    } else if key < arr[guess + 2] {
+        return Some(guess + 1);
+    } else {
+        lo = guess + 2;
+        if guess + CACHE + 1 < n && key < arr[guess + CACHE] {
+            hi = guess + CACHE;
+        }
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if key >= arr[mid] {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    // `lo` is 0 only when the probe above ruled out arr[0] as well: numpy returns -1 then.
+    lo.checked_sub(1)
 }
 
 /// The RouteLLM metrics of a two-model router on `items`; `cost_ratio` is `p_w / p_s`.
@@ -119,8 +186,11 @@ pub fn two_model(items: &[PairItem], cost_ratio: f64) -> TwoModelMetrics {
     } else {
         f64::NAN
     };
-    let cpt = |x: f64| share_for_quality(&curve, weak + x * (strong - weak));
-    let c95 = share_for_quality(&curve, 0.95 * strong);
+    let shares: Vec<f64> = curve.iter().map(|p| p.0).collect();
+    let quality: Vec<f64> = curve.iter().map(|p| p.1).collect();
+    let share_for = |target: f64| np_interp(target, &quality, &shares);
+    let cpt = |x: f64| share_for(weak + x * (strong - weak));
+    let c95 = share_for(0.95 * strong);
     TwoModelMetrics {
         apgr,
         cpt50: cpt(0.5),

@@ -58,6 +58,9 @@ pub struct EvalReport {
     pub two_model: BTreeMap<String, TwoModelFamily>,
     /// N-model families by name.
     pub multi_model: BTreeMap<String, MultiModelFamily>,
+    /// What the evaluation left out or could not trust (skipped families, dropped items,
+    /// test prompts also found in train), in plain words.
+    pub warnings: Vec<String>,
 }
 
 fn num(x: f64) -> Value {
@@ -147,6 +150,7 @@ impl EvalReport {
             "bands": {"balanced": self.bands.balanced, "cost": self.bands.cost, "quality_margin": self.bands.quality_margin},
             "two_model": two,
             "multi_model": multi,
+            "warnings": self.warnings,
         })
     }
 
@@ -161,6 +165,9 @@ impl EvalReport {
             "train items {}, test items {}; bands: balanced {:.3}, cost {:.3}",
             self.train_items, self.test_items, self.bands.balanced, self.bands.cost
         );
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
         for (f, fam) in &self.two_model {
             let _ = writeln!(
                 s,
@@ -254,6 +261,11 @@ impl EvalReport {
             },
             ..EvalReport::default()
         };
+        for w in reports.iter().flat_map(|r| &r.warnings) {
+            if !out.warnings.contains(w) {
+                out.warnings.push(w.clone());
+            }
+        }
         for r in reports {
             for (f, fam) in &r.two_model {
                 out.two_model.entry(f.clone()).or_insert_with(|| {

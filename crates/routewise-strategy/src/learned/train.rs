@@ -155,7 +155,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary, LearnedError> {
     })
 }
 
-/// Features of every item, in order (what the router would see: turns only).
+/// Features of every item, in order (what the router would see: the prompt only).
 pub fn featurize_all(ds: &Dataset, cfg: &FeatureConfig) -> Vec<Features> {
     ds.items
         .iter()
@@ -167,10 +167,11 @@ pub fn featurize_all(ds: &Dataset, cfg: &FeatureConfig) -> Vec<Features> {
         .collect()
 }
 
-/// The [`PromptView`] of an item: its user turns and nothing else (never its task).
+/// The [`PromptView`] of an item: its prompt and nothing else (never its task, and never a
+/// later turn, which does not exist yet when the conversation is routed).
 pub fn view_of(item: &Item) -> PromptView<'_> {
     PromptView {
-        user_turns: item.turns.iter().map(String::as_str).collect(),
+        user_turns: vec![item.prompt()],
         ..PromptView::default()
     }
 }

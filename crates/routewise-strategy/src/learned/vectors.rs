@@ -68,7 +68,7 @@ fn cache_dir() -> Option<PathBuf> {
 /// Datasets smaller than this are embedded without the disk cache.
 const CACHE_MIN_ITEMS: usize = 200;
 
-/// The embedding of every item's user turns, in order (an empty vector where it failed).
+/// The embedding of every item's prompt, in order (an empty vector where it failed).
 pub fn embed_dataset(ds: &Dataset, e: &EmbedderHandle) -> Vec<Vec<f32>> {
     let mut bufs: Vec<String> = vec![String::new(); ds.items.len()];
     let views: Vec<_> = ds.items.iter().map(view_of).collect();

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use routewise_strategy::learned::Dataset;
+use routewise_strategy::learned::{Dataset, view_of};
 
 const GOOD: &str = r#"{"id":"a","task":"mmlu/x","prompt":"What is 2+2?","scores":{"s":1.0,"w":0.0},"costs_usd":{"s":0.01,"w":0.001}}"#;
 
@@ -63,6 +63,32 @@ fn invalid_json_and_wrong_types_name_the_line() {
     assert!(e.starts_with("data/bad.jsonl:3: invalid record:"), "{e}");
     let e = err_of(r#"{"id":"a","task":"t","prompt":"p","scores":{"s":"high"},"costs_usd":{}}"#);
     assert!(e.starts_with("data/bad.jsonl:1: invalid record:"), "{e}");
+    // serde's own "line 1" would contradict the file line: only the column is kept.
+    let e = err_of(&format!(
+        "{GOOD}\n{}",
+        GOOD.replace(r#""s":1.0"#, r#""s":"high""#)
+    ));
+    assert!(e.starts_with("data/bad.jsonl:2: invalid record:"), "{e}");
+    assert!(!e.contains("line 1") && e.contains("(column "), "{e}");
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_record() {
+    let ds = Dataset::from_jsonl("bom.jsonl", &format!("\u{feff}{GOOD}\r\n{GOOD}\r\n"))
+        .expect("a BOM and CRLF line ends load");
+    assert_eq!(ds.items.len(), 2);
+}
+
+/// RouteLLM routes MT-Bench on the first turn: the second does not exist when the
+/// conversation is routed, so neither the features nor the length baseline may see it.
+#[test]
+fn routing_sees_the_prompt_and_never_a_later_turn() {
+    let rec = r#"{"id":"m","task":"mt_bench/x","prompt":"Write a poem.","turns":["Write a poem.","Now make it rhyme, in ten stanzas, about the sea."],"scores":{"s":0.9,"w":0.8},"costs_usd":{"s":0.01,"w":0.001}}"#;
+    let ds = Dataset::from_jsonl("mt.jsonl", rec).expect("loads");
+    let item = &ds.items[0];
+    assert_eq!(item.turns.len(), 2);
+    assert_eq!(view_of(item).user_turns, vec!["Write a poem."]);
+    assert_eq!(item.prompt_chars(), "Write a poem.".len());
 }
 
 #[test]

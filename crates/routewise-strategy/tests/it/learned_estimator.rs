@@ -219,6 +219,60 @@ fn multi_model_modes_order_cost_and_quality() {
     assert!(r.to_json()["multi_model"]["rb"]["modes"]["balanced"]["accuracy"].is_number());
 }
 
+/// Train on one family, test on another the training files lack, with two test items
+/// missing a cost and one prompt copied from train: the baselines still take their
+/// statistics from train (so always-strong is the model most accurate there, not whichever
+/// comes last), and the report says what it left out.
+#[test]
+fn an_unseen_family_gets_train_based_baselines_and_warnings() {
+    let mut rng = SplitMix(21);
+    let mut text = String::new();
+    for i in 0..260 {
+        let hard = rng.next_f64() < 0.5;
+        let task = if i < 200 { "rb/x" } else { "other/x" };
+        let p = if i == 10 || i == 255 {
+            "copied prompt".to_owned()
+        } else {
+            format!(
+                "{} {i}",
+                if hard {
+                    "prove the theorem"
+                } else {
+                    "say hello"
+                }
+            )
+        };
+        let top_cost = if i >= 258 { "" } else { "\"top\":1.0," };
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"{task}\",\"prompt\":\"{p}\",\"scores\":{{\"top\":1.0,\"mid\":0.7,\"cheap\":{}}},\
+             \"costs_usd\":{{{top_cost}\"mid\":0.3,\"cheap\":0.01}}}}\n",
+            if hard { 0.0 } else { 1.0 }
+        ));
+    }
+    let ds = Dataset::from_jsonl("unseen.jsonl", &text).expect("parses");
+    let cfg = EvalConfig {
+        fit: quick_fit(),
+        random_seeds: 10,
+        ..EvalConfig::default()
+    };
+    let feats = featurize_all(&ds, &cfg.fit.features);
+    let train: Vec<usize> = (0..200).collect();
+    let test: Vec<usize> = (200..260).collect();
+    let r = evaluate_split(&ds, &feats, &train, &test, &cfg).expect("evaluates");
+    let fam = &r.multi_model["other"];
+    assert_eq!(fam.items, 58, "the two items without a cost are left out");
+    let strong = fam.baselines["always_strong"];
+    assert!((strong.accuracy - 1.0).abs() < 1e-12, "{strong:?}");
+    let joined = r.warnings.join("\n");
+    assert!(joined.contains("2 of 60 items left out"), "{joined}");
+    assert!(joined.contains("`other` has no training items"), "{joined}");
+    assert!(
+        joined.contains("1 of 60 test prompts also occur"),
+        "{joined}"
+    );
+    assert_eq!(r.to_json()["warnings"].as_array().map(Vec::len), Some(3));
+}
+
 #[test]
 fn select_reports_the_band_and_fit_needs_scores() {
     let est = fit(&synthetic(50, 4), &quick_fit()).expect("fits");
