@@ -27,13 +27,14 @@ use crate::access::{Caller, RouterAccess, ZoneRule, outside_inherited, router_ou
 use crate::background::Start;
 use crate::error::GatewayError;
 use crate::finish::Finish;
-use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed};
+use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed, write_retry_after};
 use crate::request::{Controls, router_controls_enabled, validate_controls};
 use crate::state::{AppState, DeploymentEntry, RouterEntry, Target};
 use crate::store::prepare;
 use crate::telemetry::{Access, AttemptOutcome, RateLimitOutcome};
 use crate::upstream::{
-    EventStream, InBandFailure, SseEvent, UpstreamErrorBody, UpstreamReply, UpstreamRequest,
+    EventStream, InBandFailure, Liveness, SseEvent, UpstreamErrorBody, UpstreamReply,
+    UpstreamRequest,
 };
 
 /// Most preamble events held back before a stream is committed anyway.
@@ -42,8 +43,9 @@ const MAX_PREAMBLE_EVENTS: usize = 64;
 const MAX_PREAMBLE_BYTES: usize = 1 << 20;
 /// After an in-band failure, how many more events are read looking for the reason.
 const MAX_TRAILING_EVENTS: usize = 8;
-/// ... and for how long.
-const TRAILING_WAIT: Duration = Duration::from_secs(2);
+/// ... and for how long; also how long a stream is read after its final event, for a
+/// trailing `error` frame.
+pub(crate) const TRAILING_WAIT: Duration = Duration::from_secs(2);
 
 /// What the client gets.
 #[derive(Debug)]
@@ -58,6 +60,8 @@ pub(crate) struct StreamReply {
     pub head: Vec<SseEvent>,
     pub rest: Option<EventStream>,
     pub finish: Arc<Finish>,
+    /// When the upstream last sent bytes (keep-alive comments included), for the idle timer.
+    pub liveness: Liveness,
 }
 
 impl std::fmt::Debug for StreamReply {
@@ -443,6 +447,8 @@ async fn run(
     let skipped = AtomicU64::new(0);
     let skipped = &skipped;
     let mut index = 0;
+    // One per request: only the committed attempt's stream is read after `execute`.
+    let liveness = Liveness::default();
     let result = execute(strategy, plan, |planned| {
         // Routing already kept to what the caller may use; this makes sure no attempt, and
         // so no failover, leaves its allowed deployments and data zones, nor the zones of the
@@ -478,6 +484,7 @@ async fn run(
         if upstream_unstored && planned.adjustments.drops_sampling() {
             crate::access::include_encrypted_reasoning(&mut body);
         }
+        let live = liveness.clone();
         async move {
             if let Some(refused) = refused {
                 return Err(refused);
@@ -501,7 +508,8 @@ async fn run(
             body.extra.remove("routing_config");
             let served = entry.config.deployment.model.clone();
             let started = Instant::now();
-            match tokio::time::timeout(timeout, attempt(&entry, body, hold_preamble)).await {
+            let sent = attempt(&entry, body, live, hold_preamble);
+            match tokio::time::timeout(timeout, sent).await {
                 Ok(Ok(value)) => Ok(AttemptSuccess::new((value, checked))
                     .with_served_model(served)
                     .with_time_to_first_token(started.elapsed())),
@@ -537,16 +545,19 @@ async fn run(
                         head,
                         rest,
                         finish: Arc::new(finish),
+                        liveness,
                     })
                 }
             })
         }
         Err(err) => {
-            let (failure, _decision) = err.into_parts();
+            let (failure, decision) = err.into_parts();
             let failure = failure.ok_or_else(|| GatewayError::Internal {
                 message: "the route plan was empty".into(),
             })?;
-            final_failure(failure, stream)
+            // A replayed in-band failure is shaped like any answer.
+            finish.details = details.map(|d| selection_details(state, &decision, d));
+            final_failure(failure, stream, finish, liveness)
         }
     }
 }
@@ -554,9 +565,14 @@ async fn run(
 async fn attempt(
     entry: &DeploymentEntry,
     body: CreateResponse,
+    liveness: Liveness,
     hold_preamble: bool,
 ) -> Result<Attempted, AttemptFailure> {
-    match entry.upstream.send(UpstreamRequest { body }).await? {
+    match entry
+        .upstream
+        .send(UpstreamRequest { body, liveness })
+        .await?
+    {
         UpstreamReply::Json(b) => Ok(Attempted::Json(b)),
         UpstreamReply::Stream(s) if hold_preamble => preamble(s).await,
         UpstreamReply::Stream(rest) => Ok(Attempted::Stream {
@@ -661,8 +677,14 @@ fn in_band_failure(events: &[SseEvent]) -> AttemptFailure {
     }
 }
 
-/// What the client sees when no attempt succeeded.
-fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, GatewayError> {
+/// What the client sees when no attempt succeeded: the last failure, with its retry delay;
+/// a replayed stream is shaped by `finish` like any answer.
+fn final_failure(
+    failure: AttemptFailure,
+    stream: bool,
+    finish: Finish,
+    liveness: Liveness,
+) -> Result<Reply, GatewayError> {
     let source = failure.source_error();
     if let Some(inband) = source.and_then(|s| s.downcast_ref::<InBandFailure>())
         && stream
@@ -672,8 +694,14 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
         return Ok(Reply::Stream(StreamReply {
             head: inband.events.clone(),
             rest: None,
-            finish: Arc::default(),
+            finish: Arc::new(finish),
+            liveness,
         }));
+    }
+    // A 429 or 503 passed on keeps the delay its upstream asked for.
+    let mut headers = HeaderMap::new();
+    if let Some(wait) = failure.retry_after() {
+        write_retry_after(&mut headers, wait);
     }
     if let Some(own) = source
         .and_then(|s| s.downcast_ref::<GatewayError>())
@@ -682,9 +710,13 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
         return Err(own.clone());
     }
     if let Some(up) = source.and_then(|s| s.downcast_ref::<UpstreamErrorBody>()) {
+        for (name, value) in &up.rate_limits {
+            headers.append(name.clone(), value.clone());
+        }
         return Err(GatewayError::Upstream {
             status: up.status,
             body: up.body.clone(),
+            headers: Box::new(headers),
         });
     }
     let message = failure.message().to_owned();
@@ -701,6 +733,7 @@ fn final_failure(failure: AttemptFailure, stream: bool) -> Result<Reply, Gateway
             GatewayError::Upstream {
                 status,
                 body: Bytes::from(body.to_string()),
+                headers: Box::new(headers),
             }
         }
         _ => GatewayError::BadGateway {

@@ -81,6 +81,10 @@ pub enum GatewayError {
         status: StatusCode,
         /// The upstream's body.
         body: Bytes,
+        /// Headers passed on with it: the retry delay the upstream asked for (`retry-after`
+        /// in whole seconds rounded up, `retry-after-ms`) and its `x-ratelimit-*` headers.
+        /// Boxed, so that every `Result` carrying this error stays small.
+        headers: Box<http::HeaderMap>,
     },
     /// 502/504: no upstream produced an answer (connection failure, timeout, stream cut).
     BadGateway {
@@ -473,6 +477,11 @@ impl IntoResponse for GatewayError {
         }
         if let Self::TooManyStreams { retry_after, .. } = &self {
             write_retry_after(headers, *retry_after);
+        }
+        if let Self::Upstream { headers: up, .. } = &self {
+            for (name, value) in up.iter() {
+                headers.append(name.clone(), value.clone());
+            }
         }
         resp
     }

@@ -24,8 +24,9 @@
 //!
 //! # Wire behaviour
 //!
-//! * Routes: `POST /openai/v1/responses`, `/v1/responses` and
-//!   `/api/projects/{project}/openai/v1/responses`; `GET` the same with `/models`; `GET /healthz`,
+//! * Routes: `POST /openai/v1/responses`, `/v1/responses`,
+//!   `/api/projects/{project}/openai/v1/responses` and Azure's dated
+//!   `/openai/responses?api-version=...`; `GET` the same with `/models`; `GET /healthz`,
 //!   `/readyz` (503 while draining).
 //! * With a `[store]` (Redis), responses are stored: `GET`/`DELETE .../responses/{id}`,
 //!   `GET .../responses/{id}/input_items`, and `previous_response_id` replayed to any deployment.

@@ -48,6 +48,7 @@ use crate::store::{Guard, ResponseStore, Stored, StoredRef};
 pub(crate) use cancel::cancel;
 pub(crate) use delete::delete;
 pub(crate) use followers::Followers;
+pub(crate) use object::failed as failed_response;
 pub(crate) use object::{is_background, is_terminal_status, status_of};
 pub(crate) use replay::replay;
 pub(crate) use run::Start;

@@ -149,7 +149,8 @@ impl Follow {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Some(crate::sse::error_frame("server_error", &e.to_string()));
+                    let seq = self.last.map_or(0, |l| l + 1);
+                    return Some(crate::sse::error_frame(seq, "server_error", &e.to_string()));
                 }
             }
         }

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
 use http::HeaderMap;
 use routewise_strategy::RoutingMode;
 use routewise_types::CreateResponse;
@@ -23,9 +22,11 @@ use crate::dispatch::{Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::RateLimitStatus;
+use crate::sse::{ENDED_EARLY, WENT_IDLE};
 use crate::state::AppState;
 use crate::store::{Guard, Lease, LoggedEvent, ResponseStore, Save};
 use crate::telemetry::{Access, Outcome, RateLimitOutcome};
+use crate::upstream::{Idle, next_event};
 
 /// What the submission learns from its run: queued (answer 200 now) or refused before any
 /// upstream call (answer that error, as a foreground request would get it).
@@ -568,12 +569,14 @@ async fn keep_lease(start: &Start) -> Stop {
 }
 
 /// Plays a committed stream into the live client and the event log, storing the terminal
-/// response; a broken or idle upstream ends it `failed`.
-/// Why a stream that stopped without a terminal event failed.
-const ENDED_EARLY: &str = "The upstream stream ended before its final event.";
-
+/// response; a broken or idle upstream (no event and no byte for `idle`) ends it `failed`.
 async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut Access) {
-    let StreamReply { head, rest, finish } = reply;
+    let StreamReply {
+        head,
+        rest,
+        finish,
+        liveness,
+    } = reply;
     for ev in head {
         if forward(start, &finish, &ev, access).await {
             return;
@@ -584,7 +587,7 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
         return;
     };
     loop {
-        match tokio::time::timeout(idle, rest.next()).await {
+        match next_event(&mut rest, idle, &liveness).await {
             Ok(Some(Ok(ev))) => {
                 if forward(start, &finish, &ev, access).await {
                     return;
@@ -592,7 +595,12 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
             }
             Ok(Some(Err(failure))) => {
                 access.outcome = Some(Outcome::StreamError);
-                start.fail("server_error", failure.message()).await;
+                let code = if failure.is_timeout() {
+                    "timeout"
+                } else {
+                    "server_error"
+                };
+                start.fail(code, failure.message()).await;
                 return;
             }
             Ok(None) => {
@@ -600,11 +608,9 @@ async fn consume(start: &Start, reply: StreamReply, idle: Duration, access: &mut
                 start.fail("server_error", ENDED_EARLY).await;
                 return;
             }
-            Err(_) => {
+            Err(Idle) => {
                 access.outcome = Some(Outcome::StreamError);
-                start
-                    .fail("timeout", "The upstream stream went idle.")
-                    .await;
+                start.fail("timeout", WENT_IDLE).await;
                 return;
             }
         }

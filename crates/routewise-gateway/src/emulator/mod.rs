@@ -289,7 +289,12 @@ fn emulated_error(
         "requests"
     };
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-    status_failure(status, Bytes::from(body.to_string()), retry_after)
+    status_failure(
+        status,
+        Bytes::from(body.to_string()),
+        retry_after,
+        &http::HeaderMap::new(),
+    )
 }
 
 /// True with probability `p`.
@@ -341,6 +346,7 @@ mod tests {
         body["stream"] = json!(stream);
         UpstreamRequest {
             body: routewise_types::parse_value(body).unwrap(),
+            liveness: crate::upstream::Liveness::default(),
         }
     }
 

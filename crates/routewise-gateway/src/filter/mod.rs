@@ -94,6 +94,7 @@ pub(crate) fn screen_prompt(
             head: wire::prompt_blocked_stream(model, &names),
             rest: None,
             finish: Arc::default(),
+            liveness: crate::upstream::Liveness::default(),
         }))
     } else {
         Err(GatewayError::ContentFiltered { blocklists: names })

@@ -27,8 +27,15 @@ use crate::telemetry::{self, Access, AccessLogLayer, Arrival, ErrorCode, Logged,
 /// client gets the answer instead of a reset connection.
 const DRAIN_CAP: u64 = 256 << 20;
 
-/// Where the Responses API is mounted: OpenAI's path, the bare `/v1`, and a Foundry project's.
-const API_ROOTS: [&str; 3] = ["/openai/v1", "/v1", "/api/projects/{project}/openai/v1"];
+/// Where the Responses API is mounted: OpenAI's path, the bare `/v1`, a Foundry project's, and
+/// Azure's dated API (`/openai/responses?api-version=2025-04-01-preview`, what `AzureOpenAI`
+/// clients call), kept as a fallback. `api-version` is not checked on any of them.
+const API_ROOTS: [&str; 4] = [
+    "/openai/v1",
+    "/v1",
+    "/api/projects/{project}/openai/v1",
+    "/openai",
+];
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let access = state

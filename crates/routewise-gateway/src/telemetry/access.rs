@@ -137,7 +137,8 @@ pub(crate) enum Outcome {
     Failed,
     /// An error answer (4xx/5xx status).
     Error,
-    /// The gateway ended a stream with its own `error` event (upstream cut or idle).
+    /// The gateway ended a stream with its own `error` event (upstream cut, idle, or ended
+    /// before its final event).
     StreamError,
     /// The client went away before the answer was complete.
     ClientDisconnected,

@@ -11,16 +11,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::future::BoxFuture;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use routewise_strategy::AttemptFailure;
 use routewise_types::CreateResponse;
 use serde_json::Value;
+
+pub(crate) use liveness::{Idle, Liveness, next_event};
 
 /// A request ready for one deployment: `model` already names the upstream model and parameters
 /// are adjusted for it.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamRequest {
     pub body: CreateResponse,
+    /// Touched whenever a streamed answer's bytes arrive (keep-alive comments included).
+    pub liveness: Liveness,
 }
 
 /// One server-sent event: its `type` and its JSON `data`, kept as bytes so pass-through never
@@ -55,6 +59,8 @@ impl fmt::Debug for UpstreamReply {
 pub(crate) struct UpstreamErrorBody {
     pub status: StatusCode,
     pub body: Bytes,
+    /// The answer's `x-ratelimit-*` headers, passed on with it.
+    pub rate_limits: HeaderMap,
 }
 
 impl fmt::Display for UpstreamErrorBody {
@@ -89,11 +95,13 @@ impl fmt::Display for InBandFailure {
 
 impl std::error::Error for InBandFailure {}
 
-/// A failure from an upstream HTTP status, with its body as source.
+/// A failure from an upstream HTTP status, with its body and the `x-ratelimit-*` headers of
+/// `headers` as source.
 pub(crate) fn status_failure(
     status: StatusCode,
     body: Bytes,
     retry_after: Option<Duration>,
+    headers: &HeaderMap,
 ) -> AttemptFailure {
     let (code, message) = error_fields(&body);
     let message = message.unwrap_or_else(|| format!("upstream answered {status}"));
@@ -112,7 +120,17 @@ pub(crate) fn status_failure(
     if let Some(delay) = retry_after {
         f = f.with_retry_after(delay);
     }
-    f.with_source(UpstreamErrorBody { status, body })
+    let mut rate_limits = HeaderMap::new();
+    for (name, value) in headers {
+        if name.as_str().starts_with("x-ratelimit-") {
+            rate_limits.append(name.clone(), value.clone());
+        }
+    }
+    f.with_source(UpstreamErrorBody {
+        status,
+        body,
+        rate_limits,
+    })
 }
 
 /// `code` and `message` from an OpenAI/Azure error body (`{"error": {...}}`) or a flat one.
@@ -137,4 +155,6 @@ pub(crate) trait Upstream: Send + Sync + fmt::Debug {
     /// Sends one attempt.
     fn send(&self, req: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, AttemptFailure>>;
 }
+mod liveness;
 pub(crate) mod remote;
+mod synthetic;

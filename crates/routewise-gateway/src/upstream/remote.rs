@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use http::{HeaderValue, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
 use routewise_auth::SharedCredential;
 use routewise_strategy::AttemptFailure;
 use routewise_transport::sse::SseStream;
@@ -101,11 +102,11 @@ impl Inner {
         }
         if !status.is_success() {
             let retry_after = parse_retry_after(response.headers());
-            let body =
-                routewise_transport::body::collect_limited(response.into_body(), MAX_ERROR_BODY)
-                    .await
-                    .unwrap_or_default();
-            return Err(status_failure(status, body, retry_after));
+            let (parts, body) = response.into_parts();
+            let body = routewise_transport::body::collect_limited(body, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
+            return Err(status_failure(status, body, retry_after, &parts.headers));
         }
         let is_sse = response
             .headers()
@@ -113,10 +114,20 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if stream && is_sse {
-            let events = SseStream::new(response.into_body()).filter_map(|item| async move {
+            let live = req.liveness;
+            // Every chunk counts as a sign of life, keep-alive comments included (the
+            // decoder drops those, so the events alone cannot tell).
+            let body = response.into_body().map_frame(move |frame| {
+                live.touch();
+                frame
+            });
+            let events = SseStream::new(body).filter_map(|item| async move {
                 match item {
                     Ok(ev) if ev.data.is_empty() || ev.is_done() => None,
                     Ok(ev) => Some(Ok(convert(ev))),
+                    Err(e) if e.is_timeout() => {
+                        Some(Err(AttemptFailure::timeout(crate::sse::WENT_IDLE)))
+                    }
                     Err(e) => Some(Err(AttemptFailure::stream(format!(
                         "upstream stream broke: {e}"
                     )))),
@@ -130,8 +141,17 @@ impl Inner {
                 .await
                 .map_err(|e| AttemptFailure::stream(format!("upstream body broke: {e}")))?;
         if stream {
-            // Asked for a stream, got JSON: a server that ignores `stream` is still usable.
-            return Err(status_failure(StatusCode::BAD_GATEWAY, body, None));
+            // Asked for a stream, got JSON (a server that ignores `stream`): the response is
+            // told as the events that would have carried it.
+            let events = super::synthetic::events(&body).ok_or_else(|| {
+                AttemptFailure::stream(
+                    "the upstream answered a stream request with a body that is neither an \
+                     event stream nor a response object",
+                )
+            })?;
+            let events: EventStream =
+                Box::pin(futures_util::stream::iter(events.into_iter().map(Ok)));
+            return Ok(UpstreamReply::Stream(events));
         }
         Ok(UpstreamReply::Json(body))
     }
@@ -189,6 +209,7 @@ mod tests {
     fn request() -> UpstreamRequest {
         UpstreamRequest {
             body: CreateResponse::new("gpt-4o", "Hello"),
+            liveness: crate::upstream::Liveness::default(),
         }
     }
 

@@ -233,9 +233,12 @@ async fn testkit_fault_server_drop_after_the_first_delta_is_not_failed_over() {
     assert_eq!(resp.status(), 200);
     let events = parse_sse(&resp.text().await.unwrap());
     assert_eq!(streamed_text(&events), "Hel");
-    let (last, data) = events.last().unwrap();
-    assert_eq!(last, "error", "{events:?}");
-    assert_eq!(data["code"], "server_error");
+    // The gateway's `error`, then the `response.failed` that ends the response.
+    let n = events.len();
+    let kinds: Vec<&str> = events[n - 2..].iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(kinds, ["error", "response.failed"], "{events:?}");
+    assert_eq!(events[n - 2].1["code"], "server_error");
+    assert_eq!(events[n - 1].1["response"]["status"], "failed");
     gw.shutdown().await;
 }
 
