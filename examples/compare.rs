@@ -2,7 +2,7 @@
 //! which model answered, how fast, and what it said.
 //!
 //! ```text
-//! cargo run --example compare [-- --prompt "…"] [-- --deployments model-router,gpt-5-mini]
+//! cargo run --example compare -- [--prompt "…"] [--deployments model-router,gpt-5-mini] [--timeout 60]
 //! ```
 //!
 //! With `PROJECT_ENDPOINT` set (a Foundry project endpoint,
@@ -10,7 +10,7 @@
 //! with the credential `routewise_auth::from_env()` chooses. Without it, it starts the embedded
 //! routewise gateway in-process on a free loopback port, whose emulator pool answers offline.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use routewise::{Client, ProjectClient};
@@ -25,7 +25,6 @@ const SEED_PROMPT: &str = "Explain retrieval-augmented generation in one sentenc
 
 /// Compare model-router with pinned deployments on one prompt.
 #[derive(Debug, Parser)]
-#[command(about)]
 struct Args {
     /// The prompt every deployment answers.
     #[arg(long, default_value = SEED_PROMPT)]
@@ -33,12 +32,16 @@ struct Args {
     /// Comma-separated deployment names, in table order.
     #[arg(long, default_value = SEED_DEPLOYMENTS, value_delimiter = ',')]
     deployments: Vec<String>,
+    /// Seconds to wait for each answer's first byte (the SDK's own default, 600, is meant
+    /// for long reasoning calls, not for a demo).
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (client, local) = connect().await?;
+    let (client, local) = connect(Duration::from_secs(args.timeout)).await?;
 
     println!(
         "{:<22} {:<22} {:>8}  Response",
@@ -56,15 +59,26 @@ async fn main() -> anyhow::Result<()> {
         match result {
             Ok(response) => {
                 let text = response.output_text();
+                let served = match response.served_model() {
+                    "" => "-",
+                    model => model,
+                };
                 println!(
-                    "{name:<22} {:<22} {elapsed:>7.2}s  {}",
-                    response.served_model(),
+                    "{name:<22} {served:<22} {elapsed:>7.2}s  {}",
                     first_chars(&text, 60)
                 );
             }
             Err(err) => {
                 failures += 1;
-                println!("{name:<22} {:<22} {elapsed:>7.2}s  error: {err}", "-");
+                // The whole chain: "Connect: connect error" alone hides the DNS failure.
+                let credential_failed = err.is_auth();
+                let report = format!("{:#}", anyhow::Error::from(err));
+                println!("{name:<22} {:<22} {elapsed:>7.2}s  error: {report}", "-");
+                if credential_failed {
+                    // Every other row would wait for the same credential and fail the same way.
+                    println!("(stopping: the credential failed, see the error above)");
+                    break;
+                }
             }
         }
     }
@@ -82,12 +96,25 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// A client for `PROJECT_ENDPOINT`, or for an embedded gateway when it is not set.
-async fn connect() -> anyhow::Result<(Client, Option<RunningGateway>)> {
+async fn connect(timeout: Duration) -> anyhow::Result<(Client, Option<RunningGateway>)> {
     if let Ok(endpoint) = std::env::var("PROJECT_ENDPOINT") {
+        if endpoint.trim().is_empty() {
+            anyhow::bail!(
+                "PROJECT_ENDPOINT is set but empty: unset it to use the embedded gateway, or set \
+                 it to https://<resource>.services.ai.azure.com/api/projects/<project>"
+            );
+        }
+        // The endpoint is checked before a credential is looked for, so a typo in it is
+        // reported as such rather than as a missing credential.
+        ProjectClient::new(&endpoint, StaticBearer::new("endpoint-check"))?;
         let credential = <dyn Credential>::from_env()?;
         let project = ProjectClient::with_shared_credential(&endpoint, credential)?;
         eprintln!("Calling {endpoint}\n");
-        return Ok((project.openai_client()?, None));
+        let client = project
+            .openai_client_builder()
+            .response_header_timeout(timeout)
+            .build()?;
+        return Ok((client, None));
     }
     let gateway = Gateway::default_pool().bind("127.0.0.1:0".parse()?).await?;
     eprintln!(

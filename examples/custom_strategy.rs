@@ -8,6 +8,7 @@
 //!
 //! Runs offline against the embedded gateway's emulator pool.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use routewise::ProjectClient;
@@ -21,7 +22,9 @@ use routewise_types::CreateResponse;
 /// Code goes to `gpt-5-mini` (then `gpt-4.1-mini` if it fails); the rest to `model-router`.
 #[derive(Debug, Default)]
 struct CodeAware {
-    failures: AtomicU64,
+    /// Failed attempts seen by `observe`; shared so `main` can read it after the client
+    /// took the strategy.
+    failures: Arc<AtomicU64>,
 }
 
 impl Strategy for CodeAware {
@@ -55,7 +58,9 @@ async fn main() -> anyhow::Result<()> {
     let endpoint = format!("{}/api/projects/local", gateway.endpoint());
     let project = ProjectClient::new(&endpoint, StaticBearer::new("local-emulator"))?;
     // Same connection pool, different routing: only the strategy changes.
-    let client = project.openai_client()?.with_strategy(CodeAware::default());
+    let strategy = CodeAware::default();
+    let failures = Arc::clone(&strategy.failures);
+    let client = project.openai_client()?.with_strategy(strategy);
 
     for prompt in [
         "Explain retrieval-augmented generation in one sentence.",
@@ -76,6 +81,10 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    println!(
+        "failed attempts observed by the strategy: {}",
+        failures.load(Ordering::Relaxed)
+    );
     gateway.shutdown().await;
     Ok(())
 }

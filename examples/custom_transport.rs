@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example custom_transport              # against an in-process MockFoundry
-//! BASE_URL=http://127.0.0.1:8080/openai/v1 cargo run --example custom_transport   # any v1 endpoint
+//! BASE_URL=http://127.0.0.1:8080/openai/v1 cargo run --example custom_transport   # a v1 endpoint without auth
 //! ```
 //!
 //! The recorder logs no header values and no bodies, so credentials never reach its log.

@@ -23,6 +23,11 @@ async fn main() -> anyhow::Result<()> {
     let model = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "model-router".to_owned());
+    if model.starts_with('-') {
+        // Not a deployment name: `-- --help` or a mistyped flag.
+        println!("usage: cargo run --example quickstart [-- <model or deployment>]");
+        return Ok(());
+    }
     let (project, emulator) = match std::env::var("PROJECT_ENDPOINT") {
         Ok(endpoint) => (
             ProjectClient::with_shared_credential(&endpoint, <dyn Credential>::from_env()?)?,

@@ -4,12 +4,14 @@
 //! cargo xtask test                 fmt check, clippy -D warnings, all tests, doc tests,
 //!                                  conformance (when ../shared/specs exists), interop
 //! cargo xtask conformance [--specs DIR]
-//! cargo xtask bench [gateway|router|strategy] [--json]
+//! cargo xtask bench [gateway [--json]|router|strategy]
+//! cargo xtask eval|train ARGS      routewise eval|train with MiniLM (fetched once)
 //! ```
 
 mod bench;
 mod conformance;
 mod interop;
+mod router_cli;
 mod test;
 mod tidy;
 
@@ -23,6 +25,7 @@ fn main() -> Result<()> {
     let cmd = args.next().unwrap_or_else(|| "help".to_owned());
     let rest: Vec<String> = args.collect();
     let sh = Shell::new()?;
+    let cwd = sh.current_dir();
     sh.change_dir(project_root());
     match cmd.as_str() {
         "test" => test::run(&sh, &rest),
@@ -30,6 +33,7 @@ fn main() -> Result<()> {
         "interop" => interop::run(&sh, &rest),
         "bench" => bench::run(&sh, &rest),
         "tidy" => tidy::run(&sh),
+        "eval" | "train" => router_cli::run(&sh, &cmd, &rest, &cwd),
         "help" | "--help" | "-h" => {
             println!("{}", HELP);
             Ok(())
@@ -44,7 +48,8 @@ usage: cargo xtask <command>
   conformance [--specs DIR]    check the wire types against the OpenAPI specs (default ../shared/specs)
   interop                      drive the gateway with the official Python clients
   tidy                         check the architecture invariants (cargo tree)
-  bench [gateway|router|strategy] [--json]";
+  bench [gateway [--json] | router | strategy]
+  eval ARGS | train ARGS       `routewise eval|train` built with the MiniLM embeddings (weights fetched once)";
 
 /// The workspace root, found from this crate's manifest directory.
 pub(crate) fn project_root() -> PathBuf {

@@ -464,10 +464,14 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+        let source = self.inner.source.as_deref()?;
+        // A message copied from its source would print twice in a report of the chain
+        // (`anyhow`'s "Caused by:"); the chain goes on with what that source wraps instead.
+        if self.inner.message.ends_with(&source.to_string()) {
+            source.source()
+        } else {
+            Some(source)
+        }
     }
 }
 

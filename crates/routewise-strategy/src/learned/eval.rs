@@ -8,12 +8,13 @@ use std::path::PathBuf;
 
 use super::band::{Bands, Mode, select, select_with, select_within};
 use super::data::Dataset;
+use super::embed::EmbeddingChoice;
 use super::error::LearnedError;
 use super::estimator::TrainedEstimator;
 use super::features::Features;
 use super::metrics::{MultiModelMetrics, PairItem, TwoModelMetrics, hull_cost_at, two_model};
 use super::train::{FitConfig, SplitMix, featurize_with, fit_on, mean_costs};
-use super::vectors::resolve_embedder;
+use super::vectors::{resolve_embedder, why_no_embeddings};
 
 pub use super::report::{EvalReport, MultiModelFamily, TwoModelFamily};
 
@@ -171,7 +172,7 @@ pub fn evaluate_split(
         train_items: train_idx.len(),
         test_items: test_idx.len(),
         bands: est.bands(),
-        estimator: describe(&est, embedded),
+        estimator: describe(&est, embedded, &cfg.fit.embeddings),
         ..EvalReport::default()
     };
     for (family, idx) in families {
@@ -245,7 +246,7 @@ pub fn evaluate_split(
 }
 
 /// What routed, for the report ("which estimator ran").
-fn describe(est: &TrainedEstimator, embedded: bool) -> String {
+fn describe(est: &TrainedEstimator, embedded: bool, choice: &EmbeddingChoice) -> String {
     match est.knn() {
         Some(k) if embedded => format!(
             "{} logistic heads over hashed n-grams + cues, blended with a kNN over {} \
@@ -260,8 +261,9 @@ fn describe(est: &TrainedEstimator, embedded: bool) -> String {
             est.heads().len()
         ),
         _ => format!(
-            "{} logistic heads over hashed n-grams + cues (no embeddings)",
-            est.heads().len()
+            "{} logistic heads over hashed n-grams + cues (no embeddings: {})",
+            est.heads().len(),
+            why_no_embeddings(choice).unwrap_or("the embedder failed on every prompt")
         ),
     }
 }

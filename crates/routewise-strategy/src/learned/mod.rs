@@ -52,4 +52,4 @@ pub use train::{
     FitConfig, KnnConfig, MIN_POOL_ITEMS, SplitMix, TrainConfig, TrainSummary, featurize_all,
     featurize_with, fit, fit_heads, fit_on, mean_costs, train, view_of,
 };
-pub use vectors::{embed_dataset, resolve_embedder};
+pub use vectors::{embed_dataset, resolve_embedder, why_no_embeddings};

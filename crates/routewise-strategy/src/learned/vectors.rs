@@ -25,6 +25,22 @@ pub fn resolve_embedder(choice: &EmbeddingChoice) -> Result<Option<EmbedderHandl
     }
 }
 
+/// Why `choice` runs without embeddings, in words for a report; `None` when it embeds (or
+/// may: an explicit embedder or directory).
+pub fn why_no_embeddings(choice: &EmbeddingChoice) -> Option<&'static str> {
+    match choice {
+        EmbeddingChoice::Off => Some("embeddings turned off"),
+        EmbeddingChoice::Auto if !cfg!(feature = "embeddings") => {
+            Some("this build lacks the `embeddings` feature; `cargo xtask eval` builds with it")
+        }
+        EmbeddingChoice::Auto if super::minilm_dir().is_none() => Some(
+            "MiniLM weights not found; fetch them with \
+             crates/routewise-strategy/scripts/fetch-minilm.sh or set ROUTEWISE_MINILM_DIR",
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(feature = "embeddings")]
 fn load_dir(dir: &std::path::Path) -> Result<EmbedderHandle, LearnedError> {
     super::MiniLm::load(dir).map(EmbedderHandle::new)

@@ -274,3 +274,23 @@ async fn an_azure_innererror_with_filter_results_is_a_block_whatever_its_code() 
         Some(vec!["violence"])
     );
 }
+
+/// An error whose message is its source's text must not print that text twice when a
+/// report walks the chain (`anyhow`'s "Caused by:"): the chain skips to what the source wraps.
+#[test]
+fn a_message_copied_from_its_source_is_not_repeated_in_the_chain() {
+    let err = routewise::ProjectClient::new("nourl", routewise_auth::StaticBearer::new("t"))
+        .expect_err("a relative URL is refused");
+    let text = err.to_string();
+    assert!(text.contains("not an absolute URL"), "{text}");
+    let mut chain = Vec::new();
+    let mut cur = std::error::Error::source(&err);
+    while let Some(e) = cur {
+        chain.push(e.to_string());
+        cur = e.source();
+    }
+    assert!(
+        chain.iter().all(|c| !text.ends_with(c.as_str())),
+        "{text} repeated in {chain:?}"
+    );
+}
