@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::common::{FAST_EMULATOR, client, error_of, output_text, post, post_with, start};
+use crate::common::{
+    FAST_EMULATOR, client, error_of, output_text, post, post_with, start, start_with_env,
+};
 use routewise_gateway::RunningGateway;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,15 +282,10 @@ async fn access_control_requires_a_configured_key() {
     let toml = format!(
         "[access]\napi_keys_env = [\"GW_TEST_KEYS\"]\n{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
     );
-    let cfg = routewise_gateway::Config::from_toml_str_with_env(&toml, "t.toml", &|v| {
+    let gw = start_with_env(&toml, &|v| {
         (v == "GW_TEST_KEYS").then(|| "k1, k2".to_owned())
     })
-    .unwrap();
-    let gw = routewise_gateway::Gateway::from_config(cfg)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    .await;
     let body = json!({"model": "fast", "input": "x"});
     let err = error_of(post(&gw, &body).await, 401).await;
     assert_eq!(err["code"], "401");

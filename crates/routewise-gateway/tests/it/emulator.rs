@@ -1,7 +1,9 @@
 //! The embedded pool and emulated deployments over real HTTP: served models, deterministic
 //! answers, prompt-cache accounting, stream shape, models and health routes.
 
-use crate::common::{FAST_EMULATOR, client, output_text, post, sse, start, streamed_text};
+use crate::common::{
+    FAST_EMULATOR, client, get_json, output_text, post, sse, start, streamed_text,
+};
 use routewise_gateway::{Config, Gateway};
 use serde_json::{Value, json};
 
@@ -172,14 +174,7 @@ async fn project_and_v1_routes_models_and_probes() {
         "/v1/models",
         "/api/projects/p/openai/v1/models",
     ] {
-        let list: Value = c
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = get_json(format!("{base}{path}")).await;
         let ids: Vec<&str> = list["data"]
             .as_array()
             .unwrap()

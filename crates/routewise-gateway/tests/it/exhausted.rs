@@ -8,7 +8,7 @@ use routewise_testkit::{ErrorReply, Script, SseFaultServer};
 use serde_json::{Value, json};
 
 use crate::common::redis::RedisServer;
-use crate::common::{FAST_EMULATOR, client, error_of, post, post_with, sse, start};
+use crate::common::{FAST_EMULATOR, error_of, get_json, post, post_with, sse, start};
 
 const CONTROLS: [(&str, &str); 1] = [("Foundry-Features", "ModelRouterControls=V1Preview")];
 
@@ -164,14 +164,7 @@ models = ["first", "second"]
 
     // Stored like any finished response.
     let id = failed["id"].as_str().unwrap();
-    let got: Value = client()
-        .get(format!("{}/responses/{id}", gw.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = get_json(format!("{}/responses/{id}", gw.base_url())).await;
     assert_eq!(got["status"], "failed", "{got}");
     assert_eq!(got["previous_response_id"], earlier_id);
     gw.shutdown().await;

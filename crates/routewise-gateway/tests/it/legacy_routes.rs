@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{FAST_EMULATOR, client, error_of, start};
+use crate::common::{FAST_EMULATOR, client, error_of, get_json, start, start_with_env};
 
 const VERSION: &str = "api-version=2025-04-01-preview";
 
@@ -27,14 +27,7 @@ async fn the_dated_azure_routes_serve_the_same_api() {
     assert_eq!(body["object"], "response");
     assert_eq!(body["model"], "gpt-5-mini");
 
-    let list: Value = c
-        .get(format!("{base}/openai/models?{VERSION}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(format!("{base}/openai/models?{VERSION}")).await;
     assert!(
         list["data"].as_array().is_some_and(|d| !d.is_empty()),
         "{list}"
@@ -56,15 +49,7 @@ async fn the_dated_azure_routes_need_the_same_keys() {
         "{FAST_EMULATOR}\n[access]\napi_keys_env = [\"KEYS\"]\n\n\
          [[deployments]]\nname = \"gpt-5-mini\"\nupstream = \"emu\"\n"
     );
-    let cfg = routewise_gateway::Config::from_toml_str_with_env(&toml, "legacy.toml", &|v| {
-        (v == "KEYS").then(|| "right-key".to_owned())
-    })
-    .unwrap();
-    let gw = routewise_gateway::Gateway::from_config(cfg)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let gw = start_with_env(&toml, &|v| (v == "KEYS").then(|| "right-key".to_owned())).await;
     let url = format!("{}/openai/responses?{VERSION}", gw.endpoint());
     let body = json!({"model": "gpt-5-mini", "input": "hi"});
     let resp = client().post(&url).json(&body).send().await.unwrap();

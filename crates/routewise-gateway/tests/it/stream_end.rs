@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::logs::capture_json;
 use crate::common::redis::RedisServer;
-use crate::common::{client, parse_sse, post, sse, start, streamed_text};
+use crate::common::{get_json, parse_sse, post, sse, start, streamed_text};
 
 /// `extra` (tables such as `[server]` or `[store]`), then one deployment `nano` on `upstream`.
 fn pinned(upstream: &SseFaultServer, extra: &str) -> String {
@@ -87,14 +87,7 @@ async fn a_clean_eof_before_the_final_event_fails_the_response_and_stores_it() {
     assert_eq!(seqs(&events), expected);
 
     // The failed response was stored under the id the client saw first.
-    let got: Value = client()
-        .get(format!("{}/responses/resp_1", gw.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = get_json(format!("{}/responses/resp_1", gw.base_url())).await;
     assert_eq!(got["id"], "resp_1");
     assert_eq!(got["status"], "failed");
     assert_eq!(got["error"]["code"], "server_error");

@@ -133,6 +133,25 @@ fn quick_fit() -> FitConfig {
     f
 }
 
+/// Fits on the `train` rows of a generated JSONL text and evaluates on the `test` rows.
+fn quick_eval(
+    name: &str,
+    text: &str,
+    train: std::ops::Range<usize>,
+    test: std::ops::Range<usize>,
+) -> routewise_strategy::learned::eval::EvalReport {
+    let ds = Dataset::from_jsonl(name, text).expect("parses");
+    let cfg = EvalConfig {
+        fit: quick_fit(),
+        random_seeds: 10,
+        ..EvalConfig::default()
+    };
+    let feats = featurize_all(&ds, &cfg.fit.features);
+    let train: Vec<usize> = train.collect();
+    let test: Vec<usize> = test.collect();
+    evaluate_split(&ds, &feats, &train, &test, &cfg).expect("evaluates")
+}
+
 #[test]
 fn training_learns_a_prompt_signal_and_beats_random() {
     let ds = synthetic(400, 1);
@@ -199,16 +218,7 @@ fn multi_model_modes_order_cost_and_quality() {
             f64::from(u8::from(rng.next_f64() < 0.9))
         ));
     }
-    let ds = Dataset::from_jsonl("multi.jsonl", &text).expect("parses");
-    let cfg = EvalConfig {
-        fit: quick_fit(),
-        random_seeds: 10,
-        ..EvalConfig::default()
-    };
-    let feats = featurize_all(&ds, &cfg.fit.features);
-    let train: Vec<usize> = (0..200).collect();
-    let test: Vec<usize> = (200..300).collect();
-    let r = evaluate_split(&ds, &feats, &train, &test, &cfg).expect("evaluates");
+    let r = quick_eval("multi.jsonl", &text, 0..200, 200..300);
     let fam = &r.multi_model["rb"];
     let q = fam.modes["quality"];
     let c = fam.modes["cost"];
@@ -249,16 +259,7 @@ fn an_unseen_family_gets_train_based_baselines_and_warnings() {
             if hard { 0.0 } else { 1.0 }
         ));
     }
-    let ds = Dataset::from_jsonl("unseen.jsonl", &text).expect("parses");
-    let cfg = EvalConfig {
-        fit: quick_fit(),
-        random_seeds: 10,
-        ..EvalConfig::default()
-    };
-    let feats = featurize_all(&ds, &cfg.fit.features);
-    let train: Vec<usize> = (0..200).collect();
-    let test: Vec<usize> = (200..260).collect();
-    let r = evaluate_split(&ds, &feats, &train, &test, &cfg).expect("evaluates");
+    let r = quick_eval("unseen.jsonl", &text, 0..200, 200..260);
     let fam = &r.multi_model["other"];
     assert_eq!(fam.items, 58, "the two items without a cost are left out");
     let strong = fam.baselines["always_strong"];

@@ -18,7 +18,7 @@ mod sku;
 mod stateless;
 mod upstream_state;
 
-use routewise_gateway::{Config, Gateway, RunningGateway};
+use routewise_gateway::{Config, RunningGateway};
 use routewise_testkit::MockFoundry;
 use serde_json::Value;
 
@@ -73,11 +73,7 @@ pub fn load(toml: &str) -> Config {
 
 /// A gateway for `toml` (with [`env`]) on a free loopback port.
 pub async fn start(toml: &str) -> RunningGateway {
-    Gateway::from_config(load(toml))
-        .expect("gateway builds")
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("binds")
+    crate::common::bind(load(toml)).await
 }
 
 /// A principal table: `name`, `role`, then any further keys (`deployments = [...]`).

@@ -17,8 +17,18 @@ ttft_ms = 1
 tokens_per_second = 1000000
 "#;
 
+/// A gateway for `toml` on a free loopback port.
 pub async fn start(toml: &str) -> RunningGateway {
-    let cfg = Config::from_toml_str(toml, "test.toml").expect("valid test config");
+    bind(Config::from_toml_str(toml, "test.toml").expect("valid test config")).await
+}
+
+/// A gateway for `toml` on a free loopback port, reading variables from `env`.
+pub async fn start_with_env(toml: &str, env: &dyn Fn(&str) -> Option<String>) -> RunningGateway {
+    bind(Config::from_toml_str_with_env(toml, "test.toml", env).expect("valid test config")).await
+}
+
+/// Builds a gateway from `cfg` and binds it to a free loopback port.
+pub async fn bind(cfg: Config) -> RunningGateway {
     Gateway::from_config(cfg)
         .expect("gateway builds")
         .bind("127.0.0.1:0".parse().unwrap())
@@ -28,6 +38,18 @@ pub async fn start(toml: &str) -> RunningGateway {
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// GETs `url` and reads the body as JSON, whatever the status.
+pub async fn get_json(url: impl reqwest::IntoUrl) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("a JSON body")
 }
 
 pub async fn post(gw: &RunningGateway, body: &Value) -> reqwest::Response {
