@@ -2,9 +2,9 @@
 //! answers, prompt-cache accounting, stream shape, models and health routes.
 
 use crate::common::{
-    FAST_EMULATOR, client, get_json, output_text, post, sse, start, streamed_text,
+    FAST_EMULATOR, bind, client, get_json, output_text, post, sse, start, streamed_text,
 };
-use routewise_gateway::{Config, Gateway};
+use routewise_gateway::Config;
 use serde_json::{Value, json};
 
 const SEED_DEPLOYMENTS: [&str; 6] = [
@@ -23,11 +23,7 @@ fn one_fast() -> String {
 #[tokio::test]
 async fn the_default_pool_routes_model_router_and_reports_the_served_model() {
     let cfg = Config::default_pool().scale_emulator_latency(0.0);
-    let gw = Gateway::from_config(cfg)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let gw = bind(cfg).await;
     let prompt = "Explain retrieval-augmented generation in one sentence.";
     let body: Value = post(&gw, &json!({"model": "model-router", "input": prompt}))
         .await

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::common::{
-    FAST_EMULATOR, error_of, output_text, parse_sse, post, post_with, sse, start, streamed_text,
+    FAST_EMULATOR, bind, error_of, output_text, parse_sse, post, post_with, sse, start,
+    streamed_text,
 };
-use routewise_gateway::{Config, Gateway};
+use routewise_gateway::Config;
 use routewise_testkit::{Deployment, ErrorReply, MockFoundry, Script, SseFaultServer, fixtures};
 use serde_json::{Value, json};
 
@@ -316,11 +317,7 @@ async fn mock_foundry_upstream_failover_passthrough_and_reasoning_adjustments() 
                 .reply("Reasoned."),
         )
         .fail_next_for("gpt-4.1-nano", 1, ErrorReply::service_unavailable());
-    let gw = Gateway::from_config(foundry_config(&foundry))
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let gw = bind(foundry_config(&foundry)).await;
 
     // First call: Foundry answers 503, the router fails over to the emulator.
     let body: Value = post_with(
@@ -369,11 +366,7 @@ async fn mock_foundry_content_filter_is_passed_through_not_failed_over() {
     foundry
         .add_deployment(Deployment::new("gpt-4.1-nano").served_as("gpt-4.1-nano-2025-04-14"))
         .block_prompts_containing("forbidden");
-    let gw = Gateway::from_config(foundry_config(&foundry))
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let gw = bind(foundry_config(&foundry)).await;
     let resp = post(
         &gw,
         &json!({"model": "model-router", "input": "something forbidden"}),

@@ -1,10 +1,10 @@
 //! Router deployments over the shipped trained estimator: the decisions on the default pool,
 //! what `model_selection_details` reports, and the heuristic alternative.
 
-use routewise_gateway::{Config, Gateway, RunningGateway};
+use routewise_gateway::{Config, RunningGateway};
 use serde_json::{Value, json};
 
-use crate::common::{FAST_EMULATOR, post_with, start};
+use crate::common::{FAST_EMULATOR, bind, post_with, start};
 
 const CONTROLS: [(&str, &str); 1] = [("Foundry-Features", "ModelRouterControls=V1Preview")];
 const PROOF: &str = "Prove step by step that for every integer n >= 1 the sum of the first n \
@@ -12,11 +12,7 @@ const PROOF: &str = "Prove step by step that for every integer n >= 1 the sum of
     and justify each step.";
 
 async fn default_pool() -> RunningGateway {
-    Gateway::from_config(Config::default_pool().scale_emulator_latency(0.0))
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    bind(Config::default_pool().scale_emulator_latency(0.0)).await
 }
 
 async fn route(gw: &RunningGateway, input: &str, routing: Option<Value>) -> Value {

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use routewise_gateway::{Config, Gateway, RunningGateway};
+use routewise_gateway::RunningGateway;
 use serde_json::{Value, json};
 
 use crate::common::logs::{capture_json, capture_text};
 use crate::common::redis::RedisServer;
-use crate::common::{FAST_EMULATOR, client, parse_sse, post, post_with, start};
+use crate::common::{FAST_EMULATOR, client, parse_sse, post, post_with, start, start_with_env};
 
 fn request_id(resp: &reqwest::Response) -> String {
     resp.headers()["x-request-id"].to_str().unwrap().to_owned()
@@ -288,15 +288,10 @@ async fn no_prompt_key_or_token_reaches_any_log_line() {
     let toml = format!(
         "[access]\napi_keys_env = [\"TELEMETRY_TEST_KEYS\"]\n{FAST_EMULATOR}\n{TWO_DEPLOYMENTS}"
     );
-    let cfg = Config::from_toml_str_with_env(&toml, "t.toml", &|v| {
+    let gw = start_with_env(&toml, &|v| {
         (v == "TELEMETRY_TEST_KEYS").then(|| KEY.to_owned())
     })
-    .unwrap();
-    let gw = Gateway::from_config(cfg)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    .await;
     let bearer = format!("Bearer {KEY}");
     for (model, stream) in [("nano", false), ("model-router", true)] {
         let body = json!({"model": model, "input": PROMPT, "stream": stream});
@@ -690,15 +685,10 @@ async fn metrics_need_a_key_when_access_control_is_on() {
     let toml = format!(
         "[access]\napi_keys_env = [\"METRICS_TEST_KEYS\"]\n{FAST_EMULATOR}\n{TWO_DEPLOYMENTS}"
     );
-    let cfg = Config::from_toml_str_with_env(&toml, "t.toml", &|v| {
+    let gw = start_with_env(&toml, &|v| {
         (v == "METRICS_TEST_KEYS").then(|| "scrape-key".to_owned())
     })
-    .unwrap();
-    let gw = Gateway::from_config(cfg)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    .await;
     let url = format!("{}/metrics", gw.endpoint());
     let anonymous = client().get(&url).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
