@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use http::request::Parts;
 
 use super::routes::json;
 use crate::access::{Caller, CancelOp, DeleteOp, InputItemsOp, Permit, RetrieveOp};
@@ -16,11 +17,31 @@ use crate::state::AppState;
 use crate::store::{ItemsPage, Stored, page};
 
 /// The `{id}` of a route that may also carry `{project}`.
-fn id_of(params: Vec<(String, String)>) -> String {
-    params
-        .into_iter()
-        .find_map(|(k, v)| (k == "id").then_some(v))
-        .unwrap_or_default()
+///
+/// axum's own `Path` rejection is a plain-text body; a percent-encoded id that is not UTF-8
+/// (`/responses/%ff`) must get the OpenAI error shape like every other bad input.
+pub(super) struct ResponseId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResponseId {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                GatewayError::invalid(
+                    format!("The path is not valid: {}", e.body_text()),
+                    Some("response_id".into()),
+                    "invalid_value",
+                )
+            })?;
+        Ok(Self(
+            params
+                .into_iter()
+                .find_map(|(k, v)| (k == "id").then_some(v))
+                .unwrap_or_default(),
+        ))
+    }
 }
 
 fn not_found(state: &AppState, id: String) -> GatewayError {
@@ -51,7 +72,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 pub(super) async fn retrieve(
     State(state): State<Arc<AppState>>,
     Permit(caller, _): Permit<RetrieveOp>,
-    Path(params): Path<Vec<(String, String)>>,
+    ResponseId(id): ResponseId,
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = query_pairs(query.as_deref());
@@ -62,9 +83,9 @@ pub(super) async fn retrieve(
             .map(|(_, v)| v.as_str())
     };
     if matches!(value("stream"), Some("true" | "1" | "True")) {
-        return background::replay(&state, id_of(params), value("starting_after"), &caller).await;
+        return background::replay(&state, id, value("starting_after"), &caller).await;
     }
-    match stored(&state, id_of(params), &caller).await {
+    match stored(&state, id, &caller).await {
         Ok(s) => json(StatusCode::OK, s.response.to_string()),
         Err(e) => e.into_response(),
     }
@@ -73,9 +94,9 @@ pub(super) async fn retrieve(
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
     Permit(caller, _): Permit<DeleteOp>,
-    Path(params): Path<Vec<(String, String)>>,
+    ResponseId(id): ResponseId,
 ) -> Response {
-    match background::delete(&state, id_of(params), &caller).await {
+    match background::delete(&state, id, &caller).await {
         Ok(body) => json(StatusCode::OK, body.to_string()),
         Err(e) => e.into_response(),
     }
@@ -84,7 +105,7 @@ pub(super) async fn delete(
 pub(super) async fn list_items(
     State(state): State<Arc<AppState>>,
     Permit(caller, _): Permit<InputItemsOp>,
-    Path(params): Path<Vec<(String, String)>>,
+    ResponseId(id): ResponseId,
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = query_pairs(query.as_deref());
@@ -95,7 +116,7 @@ pub(super) async fn list_items(
                 .into_response();
         }
     };
-    let result = stored(&state, id_of(params), &caller).await.and_then(|s| {
+    let result = stored(&state, id, &caller).await.and_then(|s| {
         page(&s.input_items, &request).map_err(|message| {
             GatewayError::invalid(message, Some("after".into()), "invalid_value")
         })
@@ -109,9 +130,9 @@ pub(super) async fn list_items(
 pub(super) async fn cancel(
     State(state): State<Arc<AppState>>,
     Permit(caller, _): Permit<CancelOp>,
-    Path(params): Path<Vec<(String, String)>>,
+    ResponseId(id): ResponseId,
 ) -> Response {
-    match background::cancel(&state, id_of(params), &caller).await {
+    match background::cancel(&state, id, &caller).await {
         Ok(response) => json(StatusCode::OK, response.to_string()),
         Err(e) => e.into_response(),
     }

@@ -153,6 +153,25 @@ async fn a_50_mb_body_gets_413_and_the_server_survives() {
 }
 
 #[tokio::test]
+async fn a_response_id_that_is_not_utf8_gets_a_shaped_400() {
+    let gw = start(&config()).await;
+    for (method, suffix) in [
+        (reqwest::Method::GET, ""),
+        (reqwest::Method::DELETE, ""),
+        (reqwest::Method::GET, "/input_items"),
+        (reqwest::Method::POST, "/cancel"),
+    ] {
+        let url = format!("{}/responses/%ff%fe{suffix}", gw.base_url());
+        let resp = client().request(method, url).send().await.unwrap();
+        let err = error_of(resp, 400).await;
+        assert_eq!(err["code"], "invalid_value", "{err}");
+        assert_eq!(err["param"], "response_id", "{err}");
+    }
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_chunked_body_over_the_limit_gets_413() {
     let gw = start(&format!("[server]\nmax_body_bytes = 4096\n{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n")).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
