@@ -1,4 +1,5 @@
-//! The tower layers every request passes through, outermost first:
+//! The tower layers every request passes through, outermost first: the server's own
+//! `UnreadBodyLayer` (`Connection: close` on an answer that left the request body unread),
 //! [`RequestIdLayer`] (ids on every response), [`HeaderLimitLayer`] (an oversized head becomes
 //! a JSON 431), [`CatchPanicLayer`] (a panic becomes a 500, the server keeps serving) and
 //! [`AccessLayer`] (api-key / bearer check and the key's principal, when configured).

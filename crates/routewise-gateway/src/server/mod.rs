@@ -3,6 +3,7 @@
 pub mod layers;
 mod routes;
 mod stored;
+mod unread_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

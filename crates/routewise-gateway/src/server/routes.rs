@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
+use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
 use crate::dispatch::{Reply, dispatch};
@@ -79,6 +80,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(head_limit)
         .layer(access_log)
         .layer(RequestIdLayer)
+        .layer(UnreadBodyLayer)
 }
 
 async fn create(

@@ -329,6 +329,75 @@ async fn access_control_requires_a_configured_key() {
     gw.shutdown().await;
 }
 
+/// Reads one response head and its `content-length` body from a raw connection.
+async fn read_response(conn: &mut tokio::net::TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert!(n > 0, "closed before a whole answer: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + len {
+                return text;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_leaves_the_body_unread_says_connection_close() {
+    let toml = format!(
+        "[access]\napi_keys_env = [\"GW_TEST_KEYS\"]\n{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
+    );
+    let gw = start_with_env(&toml, &|v| (v == "GW_TEST_KEYS").then(|| "k1".to_owned())).await;
+    let body = r#"{"model": "fast", "input": "x"}"#;
+    let request = |key: &str| {
+        format!(
+            "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\napi-key: {key}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+    };
+
+    // A wrong key is answered before the body is sent (as clients that write the head first
+    // see it): 401, and the connection is announced closed rather than silently dropped.
+    let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
+        .await
+        .unwrap();
+    conn.write_all(request("wrong").as_bytes()).await.unwrap();
+    let answer = read_response(&mut conn).await.to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+
+    // A served request reads its body and keeps the connection for the next one.
+    let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        conn.write_all(format!("{}{body}", request("k1")).as_bytes())
+            .await
+            .unwrap();
+        let answer = read_response(&mut conn).await.to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(!answer.contains("connection: close"), "{answer}");
+    }
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn request_ids_are_set_and_the_client_id_is_echoed() {
     let gw = start(&config()).await;
