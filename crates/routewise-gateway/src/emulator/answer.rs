@@ -124,12 +124,19 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// Words longer than this are blobs (base64, hashes, runs of one letter), not topics; echoing
+/// one would make the answer, and its paced generation time, grow with the prompt.
+const MAX_TERM_BYTES: usize = 40;
+
 /// Up to four distinct topic words, in prompt order, lowercased unless they look like names.
 fn key_terms(prompt: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(4);
     for raw in prompt.split_whitespace() {
         let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
-        if word.len() < 3 || STOP_WORDS.contains(&word.to_ascii_lowercase().as_str()) {
+        if word.len() < 3
+            || word.len() > MAX_TERM_BYTES
+            || STOP_WORDS.contains(&word.to_ascii_lowercase().as_str())
+        {
             continue;
         }
         let keep_case = word.chars().skip(1).any(char::is_uppercase)
@@ -181,5 +188,13 @@ mod tests {
             key_terms("Compare GPT-5 with gRPC"),
             vec!["compare", "GPT-5", "gRPC"]
         );
+    }
+
+    #[test]
+    fn a_blob_is_not_a_topic() {
+        let blob = "x".repeat(10_000);
+        let a = answer("m", &format!("Summarise {blob} briefly"));
+        assert!(a.len() < 200, "{} bytes", a.len());
+        assert!(a.contains("summarise"), "{a}");
     }
 }
