@@ -238,6 +238,13 @@ impl GatewayError {
             Self::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            // A redirect or an informational status is no answer a client can act on: the
+            // upstream misbehaved, which is a 502.
+            Self::Upstream { status, .. }
+                if !status.is_client_error() && !status.is_server_error() =>
+            {
+                StatusCode::BAD_GATEWAY
+            }
             Self::Upstream { status, .. } | Self::BadGateway { status, .. } => *status,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -344,14 +351,14 @@ impl GatewayError {
                 None,
                 "request_timeout",
             ),
-            Self::Upstream { body, .. } => {
-                if let Ok(v) = serde_json::from_slice::<Value>(body)
-                    && v.get("error").is_some_and(Value::is_object)
-                {
+            Self::Upstream {
+                body, status: up, ..
+            } => {
+                if let Some(v) = upstream_error_body(body) {
                     return v;
                 }
                 (
-                    String::from_utf8_lossy(body).into_owned(),
+                    upstream_message(*up, body),
                     "server_error",
                     None,
                     "upstream_error",
@@ -429,6 +436,36 @@ impl GatewayError {
     }
 }
 
+/// An upstream's error body that clients can read as it is: `{"error": {"message": "...", ...}}`.
+/// Anything else is replaced by the gateway's own error, which says what the upstream sent.
+fn upstream_error_body(body: &[u8]) -> Option<Value> {
+    let v = serde_json::from_slice::<Value>(body).ok()?;
+    v.get("error")?.get("message")?.as_str()?;
+    Some(v)
+}
+
+/// The message for an upstream error whose body is no OpenAI/Azure error: its status and the
+/// start of its body (an HTML page, a proxy's text), which is all a caller has to go on.
+fn upstream_message(status: StatusCode, body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        format!(
+            "The upstream deployment answered HTTP {} with no error message.",
+            status.as_u16()
+        )
+    } else {
+        format!(
+            "The upstream deployment answered HTTP {}: {text}",
+            status.as_u16()
+        )
+    }
+}
+
 impl std::fmt::Display for GatewayError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let body = self.body();
@@ -444,12 +481,7 @@ impl IntoResponse for GatewayError {
         let status = self.status();
         let body = match &self {
             // Pass an upstream's JSON error through byte for byte.
-            Self::Upstream { body, .. }
-                if serde_json::from_slice::<Value>(body)
-                    .is_ok_and(|v| v.get("error").is_some_and(Value::is_object)) =>
-            {
-                body.clone()
-            }
+            Self::Upstream { body, .. } if upstream_error_body(body).is_some() => body.clone(),
             _ => Bytes::from(self.body().to_string()),
         };
         let mut resp = (status, body).into_response();

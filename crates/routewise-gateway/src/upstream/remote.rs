@@ -124,7 +124,7 @@ impl Inner {
             let events = SseStream::new(body).filter_map(|item| async move {
                 match item {
                     Ok(ev) if ev.data.is_empty() || ev.is_done() => None,
-                    Ok(ev) => Some(Ok(convert(ev))),
+                    Ok(ev) => Some(convert(ev)),
                     Err(e) if e.is_timeout() => {
                         Some(Err(AttemptFailure::timeout(crate::sse::WENT_IDLE)))
                     }
@@ -153,28 +153,47 @@ impl Inner {
                 Box::pin(futures_util::stream::iter(events.into_iter().map(Ok)));
             return Ok(UpstreamReply::Stream(events));
         }
+        // Passed on unparsed when the gateway has nothing to add, so it is checked here: a
+        // client must never get a 200 it cannot read, and another deployment may answer.
+        // `from_slice` skips the strings of ignored fields without checking their UTF-8.
+        let is_object = std::str::from_utf8(&body)
+            .is_ok_and(|text| serde_json::from_str::<TypeOnly<'_>>(text).is_ok());
+        if !is_object {
+            return Err(AttemptFailure::stream(
+                "the upstream answered 200 with a body that is not a JSON object",
+            ));
+        }
         Ok(UpstreamReply::Json(body))
     }
 }
 
+/// An event's or a body's `type`; parsing it also checks that the whole text is one JSON
+/// object (serde skips the other fields but still reads them to the end).
 #[derive(Deserialize)]
 struct TypeOnly<'a> {
-    #[serde(borrow, rename = "type")]
-    ty: std::borrow::Cow<'a, str>,
+    #[serde(borrow, rename = "type", default)]
+    ty: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Keeps the data bytes as they came; the `type` comes from `event:` or, failing that, `data`.
-fn convert(ev: routewise_transport::sse::SseEvent) -> SseEvent {
+/// An event whose data is not a JSON object fails the stream: passed on, it would break the
+/// client's parser instead.
+fn convert(ev: routewise_transport::sse::SseEvent) -> Result<SseEvent, AttemptFailure> {
+    let Ok(parsed) = serde_json::from_str::<TypeOnly<'_>>(&ev.data) else {
+        return Err(AttemptFailure::stream(
+            "upstream stream broke: an event's data is not a JSON object",
+        ));
+    };
     let ty = match ev.event {
         Some(name) if !name.is_empty() && name != "message" => name,
-        _ => serde_json::from_str::<TypeOnly<'_>>(&ev.data)
-            .map(|t| t.ty.into_owned())
-            .unwrap_or_else(|_| "message".to_owned()),
+        _ => parsed
+            .ty
+            .map_or_else(|| "message".to_owned(), std::borrow::Cow::into_owned),
     };
-    SseEvent {
+    Ok(SseEvent {
         ty,
         data: Bytes::from(ev.data),
-    }
+    })
 }
 
 fn transport_failure(e: TransportError) -> AttemptFailure {

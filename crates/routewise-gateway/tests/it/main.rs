@@ -10,6 +10,7 @@ mod emulator;
 mod exhausted;
 mod failover;
 mod filter;
+mod hostile_upstream;
 mod json_as_stream;
 mod legacy_routes;
 mod limits;
