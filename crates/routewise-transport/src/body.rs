@@ -103,6 +103,32 @@ where
     Ok(out.freeze())
 }
 
+/// Reads at most the first `limit` bytes of a body and stops there; a body error ends the read
+/// with what arrived before it. For error bodies: their start (the JSON error, or the text of an
+/// error page) is what says what went wrong, and a huge one must not cost more than `limit`.
+pub async fn collect_prefix<B>(body: B, limit: usize) -> Bytes
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut out = BytesMut::new();
+    while out.len() < limit {
+        let Some(Ok(frame)) = body.frame().await else {
+            break;
+        };
+        if let Ok(mut data) = frame.into_data() {
+            while bytes::Buf::has_remaining(&data) && out.len() < limit {
+                let chunk = bytes::Buf::chunk(&data);
+                let n = chunk.len().min(limit - out.len());
+                out.extend_from_slice(&chunk[..n]);
+                bytes::Buf::advance(&mut data, n);
+            }
+        }
+    }
+    out.freeze()
+}
+
 pin_project_lite::pin_project! {
     struct StreamFrames<S> {
         #[pin]
@@ -143,6 +169,22 @@ mod tests {
         assert!(err.is_body());
         assert_eq!(&collect(full("0123")).await.unwrap()[..], b"0123");
         assert!(collect(empty()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn collect_prefix_keeps_the_start_of_a_long_or_broken_body() {
+        assert_eq!(&collect_prefix(full("0123456789"), 4).await[..], b"0123");
+        assert_eq!(&collect_prefix(full("0123"), 64).await[..], b"0123");
+        let chunks = vec![
+            Ok(Bytes::from("ab")),
+            Ok(Bytes::from("cd")),
+            Err(std::io::Error::other("reset")),
+        ];
+        let body = from_stream(futures_util::stream::iter(chunks));
+        assert_eq!(&collect_prefix(body, 3).await[..], b"abc");
+        let chunks = vec![Ok(Bytes::from("ab")), Err(std::io::Error::other("reset"))];
+        let body = from_stream(futures_util::stream::iter(chunks));
+        assert_eq!(&collect_prefix(body, 64).await[..], b"ab");
     }
 
     #[tokio::test]

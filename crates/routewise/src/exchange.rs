@@ -27,11 +27,47 @@ pub(crate) async fn send(
         let meta = ResponseMeta::from_headers(&parts.headers);
         return Ok((parts, body, meta));
     }
-    // A body that cannot be read still yields the status error, just without its details.
-    let bytes = body::collect_limited(body, ERROR_BODY_LIMIT)
-        .await
-        .unwrap_or_default();
+    // Only the start of the body is kept: it holds the JSON error or the page's text, and a
+    // body cut short (or over the limit) still yields the status error with what it said.
+    let bytes = body::collect_prefix(body, ERROR_BODY_LIMIT).await;
     Err(Error::from_http(parts.status, &parts.headers, &bytes))
+}
+
+/// True when a success answer is JSON rather than the event stream that was asked for.
+pub(crate) fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim())
+        .is_some_and(|v| v.eq_ignore_ascii_case("application/json") || v.ends_with("+json"))
+}
+
+/// The error for a stream request answered with JSON: the error the body carries (some
+/// servers report a failure with a 200), or one saying what came instead of events, since
+/// reading JSON as an event stream would lose both.
+pub(crate) async fn json_instead_of_stream(body: ResponseBody) -> Error {
+    let bytes = body::collect_prefix(body, ERROR_BODY_LIMIT).await;
+    let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let error = value
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .filter(|e| e.is_object());
+    match error {
+        Some(e) => {
+            let text = |key: &str| e.get(key).and_then(serde_json::Value::as_str);
+            Error::in_band(
+                text("code"),
+                text("message").unwrap_or_default(),
+                text("param"),
+            )
+        }
+        None => Error::new(
+            ErrorKind::StreamProtocol,
+            "the server answered a stream request with JSON, not an event stream \
+             (does it ignore `stream`?)",
+        )
+        .with_snippet(&bytes),
+    }
 }
 
 /// Sends `req` and decodes a JSON success body into `T`.

@@ -103,9 +103,8 @@ impl Inner {
         if !status.is_success() {
             let retry_after = parse_retry_after(response.headers());
             let (parts, body) = response.into_parts();
-            let body = routewise_transport::body::collect_limited(body, MAX_ERROR_BODY)
-                .await
-                .unwrap_or_default();
+            // The start of an oversized or broken error body still says what went wrong.
+            let body = routewise_transport::body::collect_prefix(body, MAX_ERROR_BODY).await;
             return Err(status_failure(status, body, retry_after, &parts.headers));
         }
         let is_sse = response
