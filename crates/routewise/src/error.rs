@@ -406,8 +406,14 @@ impl Inner {
     }
 }
 
-/// The first [`SNIPPET_LEN`] bytes of `body` as text, cut on a character boundary.
+/// The first [`SNIPPET_LEN`] bytes of `body`'s text, cut on a character boundary. Leading
+/// whitespace goes first, so a page that starts with blank lines still shows its text.
 fn snippet(body: &[u8]) -> Option<String> {
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let body = &body[start..];
     let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LEN + 4)]);
     let text = text.trim();
     if text.is_empty() {
