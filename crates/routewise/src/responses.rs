@@ -177,9 +177,13 @@ impl<'a> Responses<'a> {
                     let deployment = attempt.deployment.clone();
                     async move {
                         let started = Instant::now();
-                        let (_parts, body, meta) = exchange::send(&shared.transport, req)
+                        let (parts, body, meta) = exchange::send(&shared.transport, req)
                             .await
                             .map_err(|e| e.to_attempt_failure())?;
+                        if exchange::is_json(&parts.headers) {
+                            let err = exchange::json_instead_of_stream(body).await;
+                            return Err(err.with_meta(meta).to_attempt_failure());
+                        }
                         let reader = EventReader::new(body, shared.stream_timing);
                         open_stream(reader, meta, deployment, started).await
                     }
