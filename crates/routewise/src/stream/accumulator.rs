@@ -39,6 +39,9 @@ pub struct StreamAccumulator {
     text: String,
     spans: Vec<TextSpan>,
     events: usize,
+    /// Content parts created to fill gaps so far, against [`MAX_INDEX`] for the whole stream:
+    /// the per-index clamp alone would let 4,096 items of 4,096 parts each through.
+    filled_parts: usize,
 }
 
 /// Where one text part's deltas sit in the accumulator's `text`; the part itself stays empty
@@ -105,11 +108,9 @@ impl StreamAccumulator {
             ResponseStreamEvent::ContentPartAdded(e) => {
                 if let Some(OutputItem::Message(m)) = self.output.get_mut(index(e.output_index)) {
                     let at = index(e.content_index);
-                    if m.content.len() <= at {
-                        m.content
-                            .resize_with(at + 1, || OutputContent::OutputText(OutputText::new("")));
+                    if grow(&mut m.content, at, &mut self.filled_parts) {
+                        m.content[at] = e.part.clone();
                     }
-                    m.content[at] = e.part.clone();
                 }
             }
             ResponseStreamEvent::OutputTextDelta(e) => {
@@ -252,16 +253,30 @@ impl StreamAccumulator {
         let OutputItem::Message(m) = self.output.get_mut(output)? else {
             return None;
         };
-        if m.content.len() <= content {
-            m.content.resize_with(content + 1, || {
-                OutputContent::OutputText(OutputText::new(""))
-            });
+        if !grow(&mut m.content, content, &mut self.filled_parts) {
+            return None;
         }
         match &mut m.content[content] {
             OutputContent::OutputText(t) => Some(t),
             _ => None,
         }
     }
+}
+
+/// Makes `content[at]` exist, filling any gap with empty text parts, unless that would take the
+/// stream's filled parts past [`MAX_INDEX`]; then the part is not kept (its text still is, in
+/// the accumulator's `text`).
+fn grow(content: &mut Vec<OutputContent>, at: usize, filled: &mut usize) -> bool {
+    if at < content.len() {
+        return true;
+    }
+    let new = at + 1 - content.len();
+    if filled.saturating_add(new) > MAX_INDEX {
+        return false;
+    }
+    *filled += new;
+    content.resize_with(at + 1, || OutputContent::OutputText(OutputText::new("")));
+    true
 }
 
 /// What a lifecycle event's response is kept for: who and where it is, not the echoed request.
