@@ -4,6 +4,7 @@
 mod credential_timeout;
 mod errors;
 mod fault;
+mod hostile_server;
 mod input_items;
 mod redirect;
 mod retry;
