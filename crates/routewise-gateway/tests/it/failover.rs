@@ -5,39 +5,13 @@ use std::time::Duration;
 
 use crate::common::{
     FAST_EMULATOR, bind, error_of, output_text, parse_sse, post, post_with, sse, start,
-    streamed_text,
+    streamed_text, two_deployments,
 };
 use routewise_gateway::Config;
 use routewise_testkit::{Deployment, ErrorReply, MockFoundry, Script, SseFaultServer, fixtures};
 use serde_json::{Value, json};
 
 const CONTROLS: [(&str, &str); 1] = [("Foundry-Features", "ModelRouterControls=V1Preview")];
-
-/// A quality-mode router over `primary` (better, so tried first) and `backup`.
-fn two_deployments(primary_upstream: &str, primary_extra: &str) -> String {
-    format!(
-        r#"
-{FAST_EMULATOR}
-[[deployments]]
-name = "primary"
-model = "primary-model"
-upstream = {primary_upstream}
-profile = {{ general = 0.9, reasoning = 0.9, math = 0.9, coding = 0.9 }}
-{primary_extra}
-
-[[deployments]]
-name = "backup"
-model = "backup-model"
-upstream = "emu"
-profile = {{ general = 0.5, reasoning = 0.5, math = 0.5, coding = 0.5 }}
-
-[[routers]]
-name = "model-router"
-mode = "quality"
-models = ["primary", "backup"]
-"#
-    )
-}
 
 fn attempts(body: &Value) -> Vec<(String, u64)> {
     body["model_selection_details"]["model_router_details"]["routing_trace"][0]["attempts"]

@@ -7,32 +7,16 @@ use routewise_testkit::fixtures::{HELLO_STREAM, split_frames};
 use routewise_testkit::{Script, SseFaultServer};
 use serde_json::{Value, json};
 
-use crate::common::{FAST_EMULATOR, error_of, post, sse, start};
+use crate::common::{error_of, post, sse, start, two_deployments};
 
-/// A pinned deployment `bad` on `upstream`, and a router that tries it before an emulated one.
+/// A deployment `primary` on `upstream` (pinned by name), and a router that tries it before an
+/// emulated `backup`.
 fn config(upstream: &SseFaultServer) -> String {
-    format!(
-        r#"
-{FAST_EMULATOR}
-[[deployments]]
-name = "bad"
-model = "bad-model"
-upstream = {{ kind = "openai_compatible", base_url = "{}" }}
-profile = {{ general = 0.9, reasoning = 0.9, math = 0.9, coding = 0.9 }}
-
-[[deployments]]
-name = "backup"
-model = "backup-model"
-upstream = "emu"
-profile = {{ general = 0.5, reasoning = 0.5, math = 0.5, coding = 0.5 }}
-
-[[routers]]
-name = "model-router"
-mode = "quality"
-models = ["bad", "backup"]
-"#,
+    let upstream = format!(
+        "{{ kind = \"openai_compatible\", base_url = \"{}\" }}",
         upstream.openai_base_url()
-    )
+    );
+    two_deployments(&upstream, "")
 }
 
 async fn answered_by(script: Script, model: &str) -> reqwest::Response {
@@ -59,7 +43,7 @@ async fn a_200_that_is_not_json_is_a_502_and_fails_over() {
             .header("content-type", "application/json")
             .frame(&b"{\"id\": \"resp_1\", \"o\xffutput\": []}"[..])
     };
-    let err = error_of(answered_by(garbage(), "bad").await, 502).await;
+    let err = error_of(answered_by(garbage(), "primary").await, 502).await;
     assert!(
         err["message"]
             .as_str()
@@ -73,7 +57,7 @@ async fn a_200_that_is_not_json_is_a_502_and_fails_over() {
     assert_eq!(body["model"], "backup-model");
 
     let empty = Script::status(200).header("content-type", "application/json");
-    error_of(answered_by(empty, "bad").await, 502).await;
+    error_of(answered_by(empty, "primary").await, 502).await;
 }
 
 #[tokio::test]
@@ -81,7 +65,7 @@ async fn an_upstream_error_without_a_message_says_its_status_and_body() {
     let html = Script::status(503)
         .header("content-type", "text/html")
         .frame("<html><body>Service Unavailable</body></html>");
-    let err = error_of(answered_by(html, "bad").await, 503).await;
+    let err = error_of(answered_by(html, "primary").await, 503).await;
     let message = err["message"].as_str().unwrap();
     assert!(message.contains("HTTP 503"), "{message}");
     assert!(message.contains("Service Unavailable"), "{message}");
@@ -89,14 +73,14 @@ async fn an_upstream_error_without_a_message_says_its_status_and_body() {
     let no_message = Script::status(400)
         .header("content-type", "application/json")
         .frame(r#"{"error": {"code": "odd"}}"#);
-    let err = error_of(answered_by(no_message, "bad").await, 400).await;
+    let err = error_of(answered_by(no_message, "primary").await, 400).await;
     assert!(
         err["message"].as_str().unwrap().contains("HTTP 400"),
         "{err}"
     );
 
     let empty = Script::status(401);
-    let err = error_of(answered_by(empty, "bad").await, 401).await;
+    let err = error_of(answered_by(empty, "primary").await, 401).await;
     assert_eq!(
         err["message"],
         "The upstream deployment answered HTTP 401 with no error message."
@@ -106,7 +90,7 @@ async fn an_upstream_error_without_a_message_says_its_status_and_body() {
     let proper = Script::status(400)
         .header("content-type", "application/json")
         .frame(r#"{"error": {"message": "Bad thing.", "type": "invalid_request_error", "param": null, "code": "bad_thing"}}"#);
-    let err = error_of(answered_by(proper, "bad").await, 400).await;
+    let err = error_of(answered_by(proper, "primary").await, 400).await;
     assert_eq!(err["message"], "Bad thing.");
     assert_eq!(err["code"], "bad_thing");
 }
@@ -114,7 +98,7 @@ async fn an_upstream_error_without_a_message_says_its_status_and_body() {
 #[tokio::test]
 async fn an_upstream_redirect_is_a_502() {
     let redirect = Script::status(301).header("location", "http://127.0.0.1:9/elsewhere");
-    let err = error_of(answered_by(redirect, "bad").await, 502).await;
+    let err = error_of(answered_by(redirect, "primary").await, 502).await;
     assert!(
         err["message"].as_str().unwrap().contains("HTTP 301"),
         "{err}"
@@ -130,7 +114,11 @@ async fn an_event_that_is_not_json_ends_the_stream_with_error_and_response_faile
         .frame("event: response.output_text.delta\ndata: {\"type\": \"response.output\n\n");
     let upstream = SseFaultServer::start(script).await.unwrap();
     let gw = start(&config(&upstream)).await;
-    let resp = post(&gw, &json!({"model": "bad", "input": "hi", "stream": true})).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "primary", "input": "hi", "stream": true}),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let events = sse(resp).await;
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();

@@ -141,3 +141,29 @@ pub async fn error_of(resp: reqwest::Response, status: u16) -> Value {
     assert!(err.get("code").is_some(), "{body}");
     err
 }
+
+/// A quality-mode router over `primary` (better, so tried first) and `backup`.
+pub fn two_deployments(primary_upstream: &str, primary_extra: &str) -> String {
+    format!(
+        r#"
+{FAST_EMULATOR}
+[[deployments]]
+name = "primary"
+model = "primary-model"
+upstream = {primary_upstream}
+profile = {{ general = 0.9, reasoning = 0.9, math = 0.9, coding = 0.9 }}
+{primary_extra}
+
+[[deployments]]
+name = "backup"
+model = "backup-model"
+upstream = "emu"
+profile = {{ general = 0.5, reasoning = 0.5, math = 0.5, coding = 0.5 }}
+
+[[routers]]
+name = "model-router"
+mode = "quality"
+models = ["primary", "backup"]
+"#
+    )
+}

@@ -8,6 +8,16 @@ use serde_json::json;
 
 use super::{client, request};
 
+/// The error `create` ends with against a server that plays `script`.
+async fn create_error(script: Script) -> routewise::Error {
+    let server = SseFaultServer::start(script).await.unwrap();
+    client(&server.openai_base_url())
+        .responses()
+        .create(request())
+        .await
+        .unwrap_err()
+}
+
 /// An error body past the 64 KiB limit is dropped whole, so a proxy's long HTML page or an
 /// error that echoes a long input leaves only "HTTP 400 Bad Request": no message, no code,
 /// no snippet. The first bytes were read and are worth keeping.
@@ -15,18 +25,12 @@ use super::{client, request};
 async fn an_error_body_past_the_limit_keeps_the_servers_message() {
     let body = json!({"error": {"message": "too long", "code": "string_above_max_length",
         "detail": "x".repeat(70_000)}});
-    let server = SseFaultServer::start(
+    let err = create_error(
         Script::status(400)
             .header("content-type", "application/json")
             .frame(body.to_string()),
     )
-    .await
-    .unwrap();
-    let err = client(&server.openai_base_url())
-        .responses()
-        .create(request())
-        .await
-        .unwrap_err();
+    .await;
     assert!(
         err.message() == "too long" || err.body_snippet().is_some_and(|s| s.contains("too long")),
         "{err}"
@@ -38,18 +42,12 @@ async fn an_error_body_past_the_limit_keeps_the_servers_message() {
 #[tokio::test]
 async fn an_error_page_after_leading_whitespace_keeps_a_snippet() {
     let page = format!("{}upstream request timeout", "\n".repeat(300));
-    let server = SseFaultServer::start(
+    let err = create_error(
         Script::status(504)
             .header("content-type", "text/plain")
             .frame(page),
     )
-    .await
-    .unwrap();
-    let err = client(&server.openai_base_url())
-        .responses()
-        .create(request())
-        .await
-        .unwrap_err();
+    .await;
     assert!(
         err.body_snippet()
             .is_some_and(|s| s.contains("upstream request timeout")),
