@@ -44,6 +44,7 @@ mod content_filter;
 mod input;
 mod output;
 mod parse;
+mod replay;
 mod request;
 mod response;
 mod routing;
@@ -71,6 +72,7 @@ pub use input::{
 };
 pub use output::{FunctionCall, OutputItem, OutputMessage, ReasoningContent, ReasoningItem};
 pub use parse::{ParseError, ParseErrorKind, parse, parse_str, parse_value};
+pub use replay::replay;
 pub use request::{
     Conversation, ConversationRef, CreateResponse, PromptRef, ServiceTier, StreamOptions,
     Truncation,

@@ -42,17 +42,29 @@ pub(crate) fn is_json(headers: &http::HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("application/json") || v.ends_with("+json"))
 }
 
-/// The error for a stream request answered with JSON: the error the body carries (some
-/// servers report a failure with a 200), or one saying what came instead of events, since
-/// reading JSON as an event stream would lose both.
-pub(crate) async fn json_instead_of_stream(body: ResponseBody) -> Error {
-    let bytes = body::collect_prefix(body, ERROR_BODY_LIMIT).await;
+/// What a stream request answered with JSON becomes. A response object (from a server that
+/// ignores `stream`) is replayed as the event stream that would have carried it, so the caller
+/// still sees its deltas; an error envelope (some servers report a failure with a 200) is that
+/// error; anything else is a protocol error with a snippet. Read as an event stream, JSON
+/// would lose all three.
+pub(crate) async fn json_instead_of_stream(body: ResponseBody) -> Result<ResponseBody, Error> {
+    let bytes = body::collect_limited(body, SUCCESS_BODY_LIMIT).await?;
     let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    if let Some(value) = value.as_ref().filter(|v| v["object"] == "response")
+        && let Some(events) = routewise_types::replay(value)
+    {
+        let mut sse = String::new();
+        for event in events {
+            let ty = event["type"].as_str().unwrap_or("message");
+            sse.push_str(&format!("event: {ty}\ndata: {event}\n\n"));
+        }
+        return Ok(body::full(sse));
+    }
     let error = value
         .as_ref()
         .and_then(|v| v.get("error"))
         .filter(|e| e.is_object());
-    match error {
+    Err(match error {
         Some(e) => {
             let text = |key: &str| e.get(key).and_then(serde_json::Value::as_str);
             Error::in_band(
@@ -63,11 +75,11 @@ pub(crate) async fn json_instead_of_stream(body: ResponseBody) -> Error {
         }
         None => Error::new(
             ErrorKind::StreamProtocol,
-            "the server answered a stream request with JSON, not an event stream \
-             (does it ignore `stream`?)",
+            "the server answered a stream request with JSON that is neither a response nor an \
+             error",
         )
         .with_snippet(&bytes),
-    }
+    })
 }
 
 /// Sends `req` and decodes a JSON success body into `T`.

@@ -180,10 +180,13 @@ impl<'a> Responses<'a> {
                         let (parts, body, meta) = exchange::send(&shared.transport, req)
                             .await
                             .map_err(|e| e.to_attempt_failure())?;
-                        if exchange::is_json(&parts.headers) {
-                            let err = exchange::json_instead_of_stream(body).await;
-                            return Err(err.with_meta(meta).to_attempt_failure());
-                        }
+                        let body = if exchange::is_json(&parts.headers) {
+                            exchange::json_instead_of_stream(body)
+                                .await
+                                .map_err(|e| e.with_meta(meta.clone()).to_attempt_failure())?
+                        } else {
+                            body
+                        };
                         let reader = EventReader::new(body, shared.stream_timing);
                         open_stream(reader, meta, deployment, started).await
                     }

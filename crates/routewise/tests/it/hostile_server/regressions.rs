@@ -81,6 +81,37 @@ async fn a_json_answer_to_a_stream_request_keeps_the_servers_message() {
     );
 }
 
+/// A server that ignores `stream: true` and answers with the whole response: the caller still
+/// gets a stream, replayed from it (the deltas carry the text, the terminal event the response).
+#[tokio::test]
+async fn a_json_response_to_a_stream_request_is_replayed_as_its_events() {
+    let server = SseFaultServer::start(
+        Script::status(200)
+            .header("content-type", "application/json")
+            .frame(routewise_testkit::fixtures::RESPONSE_JSON),
+    )
+    .await
+    .unwrap();
+    let expected: routewise_types::Response =
+        serde_json::from_str(routewise_testkit::fixtures::RESPONSE_JSON).unwrap();
+    let mut stream = client(&server.openai_base_url())
+        .responses()
+        .stream(request())
+        .await
+        .unwrap();
+    let mut streamed = String::new();
+    while let Some(event) = stream.next().await {
+        if let routewise_types::ResponseStreamEvent::OutputTextDelta(d) = event.unwrap() {
+            streamed.push_str(&d.delta);
+        }
+    }
+    assert!(!streamed.is_empty());
+    assert_eq!(streamed, expected.output_text());
+    let response = stream.final_response().await.unwrap();
+    assert_eq!(response.id, expected.id);
+    assert_eq!(response.output_text(), expected.output_text());
+}
+
 /// Output and content indices are each clamped to 4096, but not their product: one
 /// `output_item.added` plus one delta at `content_index` 4096 per item makes the accumulator
 /// create 4097 empty parts per item. A 1.3 MB stream of 4097 such pairs costs 2.5 GB and
