@@ -136,6 +136,10 @@ impl<'a> Responses<'a> {
     /// announcements) are buffered, so an HTTP error, a timeout or an in-band failure before any
     /// content can still fail over to the next planned deployment. From the first content event
     /// on the stream is committed: a later failure is surfaced, never retried.
+    ///
+    /// A server that answers with JSON instead of an event stream is still read: a whole
+    /// response is replayed as its events ([`routewise_types::replay`]), an error body becomes
+    /// that error, and anything else is an [`ErrorKind::StreamProtocol`] error with a snippet.
     pub async fn stream(&self, mut request: CreateResponse) -> Result<ResponseStream, Error> {
         request.stream = Some(true);
         let shared = &*self.client.shared;
