@@ -97,9 +97,13 @@ enum Planned<'a> {
 /// answer's `x-ratelimit-*` headers (for limited deployments only), whatever the outcome. A
 /// background run passes its `bg` handle: once the request passed the filter and the limits,
 /// [`Start::admitted`] stores it `queued` and answers the submission before any upstream call.
+///
+/// The request is boxed, here and down to the upstream: a `CreateResponse` is about 2 KB, and
+/// every future that held one by value (dispatch, run, each attempt) carried its own copy,
+/// which made the handler's future 22 KB to move around.
 pub(crate) async fn dispatch(
     state: &AppState,
-    mut req: CreateResponse,
+    mut req: Box<CreateResponse>,
     headers: &HeaderMap,
     quota: &mut Option<RateLimitStatus>,
     access: &mut Access,
@@ -425,7 +429,7 @@ async fn run(
     state: &AppState,
     strategy: &dyn Strategy,
     plan: RoutePlan,
-    req: CreateResponse,
+    req: Box<CreateResponse>,
     mut finish: Finish,
     ctx: RunContext<'_, '_>,
     access: &mut Access,
@@ -477,7 +481,7 @@ async fn run(
             mark_skipped(skipped, this);
         }
         index += 1;
-        let mut body = req.clone();
+        let mut body = Box::new((*req).clone());
         planned.adjustments.apply(&mut body);
         // The same signal that drops a reasoning model's sampling parameters: its reasoning
         // items come back with their state, to be sent back without the upstream keeping it.
@@ -564,7 +568,7 @@ async fn run(
 
 async fn attempt(
     entry: &DeploymentEntry,
-    body: CreateResponse,
+    body: Box<CreateResponse>,
     liveness: Liveness,
     hold_preamble: bool,
 ) -> Result<Attempted, AttemptFailure> {

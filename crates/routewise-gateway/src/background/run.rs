@@ -418,7 +418,7 @@ pub(crate) async fn run(task: Task) {
         let work = async {
             let reply = dispatch(
                 &state,
-                req,
+                Box::new(req),
                 &headers,
                 &mut quota,
                 &mut access,

@@ -345,7 +345,7 @@ mod tests {
     fn req(mut body: Value, stream: bool) -> UpstreamRequest {
         body["stream"] = json!(stream);
         UpstreamRequest {
-            body: routewise_types::parse_value(body).unwrap(),
+            body: Box::new(routewise_types::parse_value(body).unwrap()),
             liveness: crate::upstream::Liveness::default(),
         }
     }

@@ -109,19 +109,22 @@ async fn create(
     let result = match parsed {
         Ok(request) if request.background == Some(true) => {
             let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-            return background::submit(&state, request, &parts.headers, request_id, access, caller)
-                .await;
+            let submit =
+                background::submit(&state, request, &parts.headers, request_id, access, caller);
+            return Box::pin(submit).await;
         }
         Ok(request) => {
-            dispatch(
+            // Boxed: axum moves this handler's future twice per request, and dispatch's state
+            // (about 6 KB) need not move with it.
+            Box::pin(dispatch(
                 &state,
-                request,
+                Box::new(request),
                 &parts.headers,
                 &mut quota,
                 &mut access,
                 &caller,
                 None,
-            )
+            ))
             .await
         }
         Err(e) => Err(e),

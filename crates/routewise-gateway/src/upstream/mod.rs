@@ -22,7 +22,7 @@ pub(crate) use liveness::{Idle, Liveness, next_event};
 /// are adjusted for it.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamRequest {
-    pub body: CreateResponse,
+    pub body: Box<CreateResponse>,
     /// Touched whenever a streamed answer's bytes arrive (keep-alive comments included).
     pub liveness: Liveness,
 }

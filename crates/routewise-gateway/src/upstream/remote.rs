@@ -226,7 +226,7 @@ mod tests {
 
     fn request() -> UpstreamRequest {
         UpstreamRequest {
-            body: CreateResponse::new("gpt-4o", "Hello"),
+            body: Box::new(CreateResponse::new("gpt-4o", "Hello")),
             liveness: crate::upstream::Liveness::default(),
         }
     }
