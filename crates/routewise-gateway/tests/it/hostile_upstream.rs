@@ -58,6 +58,19 @@ async fn a_200_that_is_not_json_is_a_502_and_fails_over() {
 
     let empty = Script::status(200).header("content-type", "application/json");
     error_of(answered_by(empty, "primary").await, 502).await;
+    // Valid JSON that is not an object, and an object cut short or followed by more.
+    for body in [
+        "[1, 2]",
+        "  \"text\"",
+        "null",
+        "{\"id\": \"resp_1\"",
+        "{} {}",
+    ] {
+        let odd = Script::status(200)
+            .header("content-type", "application/json")
+            .frame(body);
+        error_of(answered_by(odd, "primary").await, 502).await;
+    }
 }
 
 #[tokio::test]
