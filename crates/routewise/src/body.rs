@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind};
 /// direct serialisation; JSON objects are unordered.
 pub(crate) struct RequestBody {
     /// The request without its bulky fields; what adjustments are applied to.
-    light: CreateResponse,
+    light: Box<CreateResponse>,
     light_json: Vec<u8>,
     /// `"input":…,"instructions":…` without braces; empty if there are none.
     bulky: Vec<u8>,
@@ -25,7 +25,7 @@ pub(crate) struct RequestBody {
 
 impl RequestBody {
     /// Serialises `request`, keeping its bulky fields apart.
-    pub(crate) fn new(mut request: CreateResponse) -> Result<Self, Error> {
+    pub(crate) fn new(mut request: Box<CreateResponse>) -> Result<Self, Error> {
         let mut bulky = Vec::new();
         if let Some(input) = request.input.take() {
             push_field(&mut bulky, "input", &input)?;
@@ -146,7 +146,7 @@ mod tests {
                 ..CreateResponse::default()
             },
         ] {
-            let body = RequestBody::new(request.clone()).unwrap();
+            let body = RequestBody::new(Box::new(request.clone())).unwrap();
             for adjustments in &cases {
                 let bytes = body.for_attempt(adjustments).unwrap();
                 let sent: Value = serde_json::from_slice(&bytes).unwrap();
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn attempts_that_change_nothing_share_one_serialisation() {
-        let body = RequestBody::new(request()).unwrap();
+        let body = RequestBody::new(Box::new(request())).unwrap();
         let first = body.for_attempt(&Adjustments::none()).unwrap();
         let header_only = body
             .for_attempt(&Adjustments::none().with_header("x-a", "b"))
@@ -177,7 +177,7 @@ mod tests {
     fn an_explicit_null_of_a_bulky_field_is_not_sent_twice() {
         let mut request = request();
         request.extra.insert("input".into(), Value::Null);
-        let body = RequestBody::new(request).unwrap();
+        let body = RequestBody::new(Box::new(request)).unwrap();
         let bytes = body
             .for_attempt(&Adjustments::for_model("gpt-4.1"))
             .unwrap();

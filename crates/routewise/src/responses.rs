@@ -48,8 +48,19 @@ impl<'a> Responses<'a> {
     /// such as `Fallback`, `ClientBuilder::max_retries(0)` moves on at once instead.
     ///
     /// `request.stream` is ignored (use [`stream`](Self::stream)).
-    pub async fn create(&self, mut request: CreateResponse) -> Result<RoutedResponse, Error> {
+    ///
+    /// The request is boxed before the future is made: the future then carries a pointer, not
+    /// a 2 KB copy of the request at every level of the call.
+    pub fn create(
+        &self,
+        request: CreateResponse,
+    ) -> impl Future<Output = Result<RoutedResponse, Error>> + '_ {
+        let mut request = Box::new(request);
         request.stream = None;
+        self.create_boxed(request)
+    }
+
+    async fn create_boxed(&self, request: Box<CreateResponse>) -> Result<RoutedResponse, Error> {
         let shared = &*self.client.shared;
         let span = telemetry::call_span(
             Operation::Create { stream: false },
@@ -77,7 +88,7 @@ impl<'a> Responses<'a> {
         result
     }
 
-    async fn create_routed(&self, request: CreateResponse) -> Result<RoutedResponse, Error> {
+    async fn create_routed(&self, request: Box<CreateResponse>) -> Result<RoutedResponse, Error> {
         let shared = &*self.client.shared;
         let Routed {
             value: (response, meta),
@@ -102,7 +113,7 @@ impl<'a> Responses<'a> {
     /// failover loop; `send` performs one attempt with the request prepared for it.
     async fn routed<T, F, Fut>(
         &self,
-        request: CreateResponse,
+        request: Box<CreateResponse>,
         op: Operation<'static>,
         mut send: F,
     ) -> Result<Routed<T>, Error>
@@ -140,8 +151,18 @@ impl<'a> Responses<'a> {
     /// A server that answers with JSON instead of an event stream is still read: a whole
     /// response is replayed as its events ([`routewise_types::replay`]), an error body becomes
     /// that error, and anything else is an [`ErrorKind::StreamProtocol`] error with a snippet.
-    pub async fn stream(&self, mut request: CreateResponse) -> Result<ResponseStream, Error> {
+    ///
+    /// The request is boxed before the future is made, as in [`create`](Self::create).
+    pub fn stream(
+        &self,
+        request: CreateResponse,
+    ) -> impl Future<Output = Result<ResponseStream, Error>> + '_ {
+        let mut request = Box::new(request);
         request.stream = Some(true);
+        self.stream_boxed(request)
+    }
+
+    async fn stream_boxed(&self, request: Box<CreateResponse>) -> Result<ResponseStream, Error> {
         let shared = &*self.client.shared;
         let span = telemetry::call_span(
             Operation::Create { stream: true },
@@ -167,7 +188,7 @@ impl<'a> Responses<'a> {
 
     async fn stream_routed(
         &self,
-        request: CreateResponse,
+        request: Box<CreateResponse>,
     ) -> Result<(Committed, routewise_strategy::RouteDecision), Error> {
         let shared = &*self.client.shared;
         let Routed {

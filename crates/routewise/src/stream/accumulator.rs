@@ -33,9 +33,11 @@ use routewise_types::{OutputContent, OutputItem, OutputText, Response, ResponseS
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct StreamAccumulator {
-    lifecycle: Option<Response>,
+    // Boxed: a `Response` is about 2.7 KB, and the accumulator lives in every `ResponseStream`
+    // and in every future that holds one.
+    lifecycle: Option<Box<Response>>,
     output: Vec<OutputItem>,
-    terminal: Option<Response>,
+    terminal: Option<Box<Response>>,
     text: String,
     spans: Vec<TextSpan>,
     events: usize,
@@ -65,7 +67,7 @@ impl StreamAccumulator {
         match event {
             ResponseStreamEvent::Completed(e) | ResponseStreamEvent::Incomplete(e) => {
                 self.events += 1;
-                self.terminal = Some(e.response.clone());
+                self.terminal = Some(Box::new(e.response.clone()));
             }
             _ => self.fold(event),
         }
@@ -76,7 +78,7 @@ impl StreamAccumulator {
         match event {
             ResponseStreamEvent::Completed(e) | ResponseStreamEvent::Incomplete(e) => {
                 self.events += 1;
-                self.terminal = Some(e.response);
+                self.terminal = Some(Box::new(e.response));
             }
             other => self.fold(&other),
         }
@@ -88,7 +90,7 @@ impl StreamAccumulator {
             ResponseStreamEvent::Created(e)
             | ResponseStreamEvent::InProgress(e)
             | ResponseStreamEvent::Queued(e) => {
-                self.lifecycle = Some(identity(&e.response));
+                self.lifecycle = Some(Box::new(identity(&e.response)));
             }
             ResponseStreamEvent::OutputItemAdded(e) | ResponseStreamEvent::OutputItemDone(e) => {
                 let at = index(e.output_index);
@@ -167,7 +169,7 @@ impl StreamAccumulator {
     /// the last lifecycle event (`id`, `object`, `created_at`, `status`, `model`, `usage`; its
     /// echo of the request is not kept).
     pub fn snapshot(&self) -> Option<&Response> {
-        self.terminal.as_ref().or(self.lifecycle.as_ref())
+        self.terminal.as_deref().or(self.lifecycle.as_deref())
     }
 
     /// True once `response.completed` or `response.incomplete` was seen.
@@ -178,7 +180,7 @@ impl StreamAccumulator {
     /// The final response, if a terminal event arrived. An empty terminal `output` is filled
     /// from the items rebuilt out of the stream.
     pub fn finish(mut self) -> Option<Response> {
-        let mut response = self.terminal.take()?;
+        let mut response = *self.terminal.take()?;
         if response.output.is_empty() && !self.output.is_empty() {
             self.materialise();
             response.output = self.output;

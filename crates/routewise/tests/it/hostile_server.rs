@@ -224,7 +224,7 @@ async fn check(case: Case) -> Result<(), String> {
         .await
         .map_err(|e| format!("{name}: server: {e}"))?;
     let client = client(&server.openai_base_url());
-    let task = tokio::spawn(async move { call(kind, &client).await });
+    let task = tokio::spawn(async move { Box::pin(call(kind, &client)).await });
     let abort = task.abort_handle();
     let ended = match tokio::time::timeout(CASE_TIMEOUT, task).await {
         Err(_) => {
