@@ -117,10 +117,8 @@ impl SseDecoder {
                 }
                 self.skip_lf = false;
             }
-            let Some(end) = self.buf[self.scanned..]
-                .iter()
-                .position(|&b| b == b'\n' || b == b'\r')
-                .map(|i| i + self.scanned)
+            let Some(end) =
+                memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]).map(|i| i + self.scanned)
             else {
                 return self.await_more_input();
             };
@@ -211,7 +209,7 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.data, value);
                 self.has_data = true;
                 if self.data.len() > self.max_event_size {
                     self.reset_event();
@@ -221,9 +219,9 @@ impl SseDecoder {
                     });
                 }
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => self.event = Some(lossy(value)),
             b"id" if !value.contains(&0) => {
-                self.id = Some(String::from_utf8_lossy(value).into_owned());
+                self.id = Some(lossy(value));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // All digits, so parsing fails only on overflow; ignore it then, like a bad value.
@@ -258,4 +256,19 @@ impl SseDecoder {
         self.retry = None;
         self.in_event = false;
     }
+}
+
+/// `value` as text, invalid UTF-8 replaced. The check alone is much faster than
+/// `from_utf8_lossy`'s chunking, and almost every line is valid.
+fn push_lossy(out: &mut String, value: &[u8]) {
+    match std::str::from_utf8(value) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(value)),
+    }
+}
+
+fn lossy(value: &[u8]) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_lossy(&mut out, value);
+    out
 }
