@@ -155,13 +155,7 @@ impl Inner {
         // Passed on unparsed when the gateway has nothing to add, so it is checked here: a
         // client must never get a 200 it cannot read, and another deployment may answer.
         // `from_slice` skips the strings of ignored fields without checking their UTF-8.
-        // `IgnoredAny` is the cheapest full check serde_json has (about 20 % under a struct
-        // that matches keys); a value that is not an object starts with something else.
-        let is_object = std::str::from_utf8(&body).is_ok_and(|text| {
-            text.trim_start().starts_with('{')
-                && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
-        });
-        if !is_object {
+        if !std::str::from_utf8(&body).is_ok_and(is_json_object) {
             return Err(AttemptFailure::stream(
                 "the upstream answered 200 with a body that is not a JSON object",
             ));
@@ -170,8 +164,15 @@ impl Inner {
     }
 }
 
-/// An event's or a body's `type`; parsing it also checks that the whole text is one JSON
-/// object (serde skips the other fields but still reads them to the end).
+/// Whether `text` is one JSON object. `IgnoredAny` is the cheapest full check serde_json has
+/// (about 20 % under a struct that matches keys); any other value starts with something else.
+fn is_json_object(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// An event's `type`, when its `event:` line does not say it; parsing it also checks that the
+/// whole text is one JSON object (serde skips the other fields but still reads them).
 #[derive(Deserialize)]
 struct TypeOnly<'a> {
     #[serde(borrow, rename = "type", default)]
@@ -182,14 +183,19 @@ struct TypeOnly<'a> {
 /// An event whose data is not a JSON object fails the stream: passed on, it would break the
 /// client's parser instead.
 fn convert(ev: routewise_transport::sse::SseEvent) -> Result<SseEvent, AttemptFailure> {
-    let Ok(parsed) = serde_json::from_str::<TypeOnly<'_>>(&ev.data) else {
-        return Err(AttemptFailure::stream(
-            "upstream stream broke: an event's data is not a JSON object",
-        ));
-    };
+    let broken =
+        || AttemptFailure::stream("upstream stream broke: an event's data is not a JSON object");
     let ty = match ev.event {
-        Some(name) if !name.is_empty() && name != "message" => name,
-        _ => parsed
+        Some(name) if !name.is_empty() && name != "message" => {
+            if !is_json_object(&ev.data) {
+                return Err(broken());
+            }
+            name
+        }
+        // A derived struct also reads an array, so the brace is checked first.
+        _ if !ev.data.trim_start().starts_with('{') => return Err(broken()),
+        _ => serde_json::from_str::<TypeOnly<'_>>(&ev.data)
+            .map_err(|_| broken())?
             .ty
             .map_or_else(|| "message".to_owned(), std::borrow::Cow::into_owned),
     };

@@ -120,33 +120,41 @@ async fn an_upstream_redirect_is_a_502() {
 
 #[tokio::test]
 async fn an_event_that_is_not_json_ends_the_stream_with_error_and_response_failed() {
-    // The digest's stream up to its first delta, then an event whose data is cut short.
-    let script = split_frames(HELLO_STREAM)[..5]
-        .iter()
-        .fold(Script::sse(), |s, f| s.frame((*f).to_owned()))
-        .frame("event: response.output_text.delta\ndata: {\"type\": \"response.output\n\n");
-    let upstream = SseFaultServer::start(script).await.unwrap();
-    let gw = start(&config(&upstream)).await;
-    let resp = post(
-        &gw,
-        &json!({"model": "primary", "input": "hi", "stream": true}),
-    )
-    .await;
-    assert_eq!(resp.status(), 200);
-    let events = sse(resp).await;
-    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(
-        &kinds[kinds.len() - 3..],
-        ["response.output_text.delta", "error", "response.failed"],
-        "{events:?}"
-    );
-    let error = &events[events.len() - 2].1;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("not a JSON object"),
-        "{error}"
-    );
-    gw.shutdown().await;
+    // The digest's stream up to its first delta, then an event whose data is cut short, or is
+    // JSON but not an object, with and without an `event:` line.
+    let bad_frames = [
+        "event: response.output_text.delta\ndata: {\"type\": \"response.output\n\n",
+        "event: response.output_text.delta\ndata: [1]\n\n",
+        "data: [\"response.output_text.delta\"]\n\n",
+    ];
+    for bad in bad_frames {
+        let script = split_frames(HELLO_STREAM)[..5]
+            .iter()
+            .fold(Script::sse(), |s, f| s.frame((*f).to_owned()))
+            .frame(bad);
+        let upstream = SseFaultServer::start(script).await.unwrap();
+        let gw = start(&config(&upstream)).await;
+        let resp = post(
+            &gw,
+            &json!({"model": "primary", "input": "hi", "stream": true}),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        let events = sse(resp).await;
+        let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            &kinds[kinds.len() - 3..],
+            ["response.output_text.delta", "error", "response.failed"],
+            "{bad}: {events:?}"
+        );
+        let error = &events[events.len() - 2].1;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a JSON object"),
+            "{bad}: {error}"
+        );
+        gw.shutdown().await;
+    }
 }
