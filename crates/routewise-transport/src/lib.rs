@@ -50,6 +50,8 @@ mod timeout;
 #[cfg(any(feature = "reqwest", feature = "hyper"))]
 mod trace;
 mod transport;
+#[cfg(feature = "reqwest")]
+mod url_cache;
 
 pub use body::ResponseBody;
 pub use error::{BoxError, TransportError, TransportErrorKind};

@@ -143,8 +143,7 @@ impl ReqwestTransport {
         &self,
         req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
-        let req = reqwest::Request::try_from(req)
-            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+        let req = into_reqwest(req)?;
         let res = self
             .client
             .execute(req)
@@ -156,6 +155,24 @@ impl ReqwestTransport {
                 .boxed_unsync()
         }))
     }
+}
+
+/// What `reqwest::Request::try_from` does, with the URL parsed once per endpoint
+/// ([`url_cache`](crate::url_cache)). reqwest has no public setter for extensions, so a request
+/// that carries any takes reqwest's own conversion.
+fn into_reqwest(req: http::Request<Bytes>) -> Result<reqwest::Request, TransportError> {
+    if !req.extensions().is_empty() {
+        return reqwest::Request::try_from(req)
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e));
+    }
+    let (parts, body) = req.into_parts();
+    let url = crate::url_cache::url_of(&parts.uri)
+        .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+    let mut out = reqwest::Request::new(parts.method, url);
+    *out.headers_mut() = parts.headers;
+    *out.version_mut() = parts.version;
+    *out.body_mut() = Some(body.into());
+    Ok(out)
 }
 
 fn classify(err: reqwest::Error, fallback: TransportErrorKind) -> TransportError {
