@@ -76,7 +76,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration, mut access: Access) -> Bo
         if !st.head.is_empty() {
             let mut buf = BytesMut::with_capacity(st.head.iter().map(|e| e.data.len() + 32).sum());
             for ev in std::mem::take(&mut st.head) {
-                st.render(&mut buf, &ev).await;
+                st.render(&mut buf, ev).await;
             }
             st.first_byte();
             return Some((Ok::<_, Infallible>(buf.freeze()), st));
@@ -98,7 +98,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration, mut access: Access) -> Bo
         let frame = match next {
             Next::Event(ev) => {
                 let mut buf = BytesMut::with_capacity(ev.data.len() + ev.ty.len() + 16);
-                st.render(&mut buf, &ev).await;
+                st.render(&mut buf, ev).await;
                 buf.freeze()
             }
             Next::End if st.sent.terminal => {
@@ -131,14 +131,14 @@ impl State {
 
     /// Encodes one event as `finish` shapes it, noting what it was (the first content delta,
     /// its number, a final event).
-    async fn render(&mut self, buf: &mut BytesMut, ev: &SseEvent) {
+    async fn render(&mut self, buf: &mut BytesMut, ev: SseEvent) {
         let access = &mut self.access;
         if access.first_token.is_none() && ev.ty.ends_with(".delta") {
             access.first_token = Some(access.elapsed());
         }
-        let shaped = self.finish.event(ev, &mut access.seen).await;
-        let data = shaped.as_ref().unwrap_or(&ev.data);
-        encode(buf, &ev.ty, data);
+        let shaped = self.finish.event(&ev, &mut access.seen).await;
+        let data = shaped.unwrap_or(ev.data);
+        encode(buf, &ev.ty, &data);
         self.sent.note(&ev.ty, data);
         if (self.sent.terminal || self.sent.error) && self.trailing_until.is_none() {
             self.trailing_until = Some(Instant::now() + TRAILING_WAIT.min(self.idle));
@@ -172,7 +172,7 @@ impl State {
             .unwrap_or_else(|| "server_error".into());
         let mut buf = BytesMut::new();
         let failed = self.sent.failed_event(&code, ENDED_EARLY);
-        self.render(&mut buf, &failed).await;
+        self.render(&mut buf, failed).await;
         self.ended();
         buf.freeze()
     }
@@ -183,10 +183,10 @@ impl State {
         self.done = true;
         let mut buf = BytesMut::new();
         let error = self.sent.error_event(code, message);
-        self.render(&mut buf, &error).await;
+        self.render(&mut buf, error).await;
         if !self.sent.terminal {
             let failed = self.sent.failed_event(code, message);
-            self.render(&mut buf, &failed).await;
+            self.render(&mut buf, failed).await;
         }
         self.access.outcome = Some(Outcome::StreamError);
         self.access.error_code = Some(code.into());

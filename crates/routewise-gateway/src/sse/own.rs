@@ -36,10 +36,10 @@ struct Carrying {
 }
 
 impl Sent {
-    /// Notes an event as it goes out, with the data it was sent with.
-    pub(crate) fn note(&mut self, ty: &str, data: &Bytes) {
+    /// Notes an event as it goes out, with the data it was sent with. The data is moved in, not
+    /// cloned: cloning a fresh `Bytes` allocates, and this runs for every streamed event.
+    pub(crate) fn note(&mut self, ty: &str, data: Bytes) {
         self.count += 1;
-        self.last = Some(data.clone());
         match ty {
             "error" => self.error = true,
             "response.completed" | "response.incomplete" | "response.failed" => {
@@ -50,6 +50,7 @@ impl Sent {
             }
             _ => {}
         }
+        self.last = Some(data);
     }
 
     /// The next event's number: one past the last event's own, or (when it had none) the
@@ -119,7 +120,7 @@ mod tests {
     use super::*;
 
     fn note(sent: &mut Sent, ty: &str, data: Value) {
-        sent.note(ty, &Bytes::from(data.to_string()));
+        sent.note(ty, Bytes::from(data.to_string()));
     }
 
     #[test]
