@@ -240,17 +240,21 @@ mod tests {
 
     #[test]
     fn frames_are_standard_sse() {
-        let mut buf = BytesMut::new();
-        encode(&mut buf, "response.created", b"{\"a\":1}");
-        assert_eq!(&buf[..], b"event: response.created\ndata: {\"a\":1}\n\n");
-        let mut buf = BytesMut::new();
-        encode(&mut buf, "x", b"l1\nl2");
-        assert_eq!(&buf[..], b"event: x\ndata: l1\ndata: l2\n\n");
-        let mut buf = BytesMut::new();
-        encode(&mut buf, "x", b"\nl2\n");
-        assert_eq!(&buf[..], b"event: x\ndata: \ndata: l2\ndata: \n\n");
-        let mut buf = BytesMut::new();
-        encode(&mut buf, "x", b"");
-        assert_eq!(&buf[..], b"event: x\ndata: \n\n");
+        // Multi-line data keeps one `data:` line per line, empty ones included.
+        let cases: [(&str, &[u8], &[u8]); 4] = [
+            (
+                "response.created",
+                b"{\"a\":1}",
+                b"event: response.created\ndata: {\"a\":1}\n\n",
+            ),
+            ("x", b"l1\nl2", b"event: x\ndata: l1\ndata: l2\n\n"),
+            ("x", b"\nl2\n", b"event: x\ndata: \ndata: l2\ndata: \n\n"),
+            ("x", b"", b"event: x\ndata: \n\n"),
+        ];
+        for (ty, data, framed) in cases {
+            let mut buf = BytesMut::new();
+            encode(&mut buf, ty, data);
+            assert_eq!(&buf[..], framed, "{ty} {data:?}");
+        }
     }
 }

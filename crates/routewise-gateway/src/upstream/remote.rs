@@ -192,10 +192,12 @@ fn convert(ev: routewise_transport::sse::SseEvent) -> Result<SseEvent, AttemptFa
             }
             name
         }
-        // A derived struct also reads an array, so the brace is checked first.
-        _ if !ev.data.trim_start().starts_with('{') => return Err(broken()),
+        // The type is read from the data, which `TypeOnly` also checks; a derived struct reads
+        // an array too, hence the brace.
         _ => serde_json::from_str::<TypeOnly<'_>>(&ev.data)
-            .map_err(|_| broken())?
+            .ok()
+            .filter(|_| ev.data.trim_start().starts_with('{'))
+            .ok_or_else(broken)?
             .ty
             .map_or_else(|| "message".to_owned(), std::borrow::Cow::into_owned),
     };
