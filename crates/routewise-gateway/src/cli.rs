@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use routewise_strategy::learned::{self, Mode};
 
+use routewise_auth::Secret;
+
 use crate::config::StoreSettings;
 use crate::telemetry::LogFormat;
 use crate::{Config, Gateway};
@@ -45,8 +47,8 @@ enum Command {
         threads: Option<u16>,
         /// Store responses in this Redis (`redis://host:port/db`) for retrieval and
         /// `previous_response_id`; overrides the config's `[store]` URL.
-        #[arg(long, env = "ROUTEWISE_REDIS_URL", hide_env_values = true)]
-        redis_url: Option<String>,
+        #[arg(long, env = "ROUTEWISE_REDIS_URL", hide_env_values = true, value_parser = secret)]
+        redis_url: Option<Secret>,
     },
     /// Train the local router's quality estimator on JSONL routing data.
     Train {
@@ -83,6 +85,11 @@ enum Command {
 
 /// The library's default (`FitConfig::family_balance`), shown in `--help`.
 const FAMILY_BALANCE: f64 = 0.5;
+
+/// A secret argument: its `Debug` (and so the `Cli`'s) never shows the value.
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::from(s))
+}
 
 fn balance(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -210,7 +217,7 @@ fn report<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
 async fn serve(
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
-    redis_url: Option<String>,
+    redis_url: Option<Secret>,
 ) -> ExitCode {
     let gateway = match (
         config.as_deref().map(Config::from_file).transpose(),
@@ -221,11 +228,11 @@ async fn serve(
             let mut cfg = cfg.unwrap_or_else(Config::default_pool);
             match url {
                 // The message never repeats the URL: it may carry a password.
-                Some(url) if redis::Client::open(url.as_str()).is_err() => {
+                Some(url) if redis::Client::open(url.expose()).is_err() => {
                     Err("--redis-url is not a redis:// URL such as redis://127.0.0.1:6379/0".into())
                 }
                 Some(url) => {
-                    let mut store = StoreSettings::new(url);
+                    let mut store = StoreSettings::new(url.expose());
                     if let Some(from_file) = &cfg.store {
                         store.ttl = from_file.ttl;
                         store.key_prefix.clone_from(&from_file.key_prefix);
@@ -251,6 +258,10 @@ async fn serve(
             "routewise: the embedded default pool has access control off and binds loopback only; \
              {addr} is not a loopback address (use --config with access.api_keys_env to serve others)"
         );
+        return ExitCode::from(2);
+    }
+    if let Some(why) = gateway.config().exposure_error(addr) {
+        eprintln!("routewise: {why}");
         return ExitCode::from(2);
     }
     let banner = crate::banner(gateway.config(), addr);
@@ -312,8 +323,11 @@ mod tests {
             Cli::try_parse_from(["routewise", "serve", "--redis-url", "redis://h:1/0"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Serve { redis_url: Some(ref u), .. } if u == "redis://h:1/0"
+            Command::Serve { redis_url: Some(ref u), .. } if u.expose() == "redis://h:1/0"
         ));
+        let cli = Cli::try_parse_from(["routewise", "serve", "--redis-url", "redis://:pw1@h:1/0"])
+            .unwrap();
+        assert!(!format!("{cli:?}").contains("pw1"), "{cli:?}");
         let cli = Cli::try_parse_from([
             "routewise",
             "eval",

@@ -338,6 +338,22 @@ impl Validator<'_> {
                 "is not a redis:// URL such as redis://127.0.0.1:6379/0",
             ));
         }
+        if var.is_none()
+            && redis::Client::open(url.as_str()).is_ok_and(|c| {
+                c.get_connection_info()
+                    .redis_settings()
+                    .password()
+                    .is_some()
+            })
+        {
+            return Err(self.invalid(
+                key,
+                format!(
+                    "carries a password, and secrets never go in the file; put the URL in an \
+                     environment variable and name it in {table}.redis_url_env"
+                ),
+            ));
+        }
         Ok(url)
     }
 
@@ -358,7 +374,10 @@ impl Validator<'_> {
 
     fn server(&self, raw: &RawConfig) -> Result<ServerSettings, ConfigError> {
         let s = &raw.server;
-        let mut out = ServerSettings::default();
+        let mut out = ServerSettings {
+            open_access: s.access_control == Some(false),
+            ..ServerSettings::default()
+        };
         if let Some(listen) = &s.listen {
             out.listen = listen.parse::<SocketAddr>().map_err(|_| {
                 self.invalid(

@@ -122,6 +122,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// Why the gateway must not listen on `addr` with this configuration, if it must not: a
+    /// non-loopback address with access control off, unless `open_access` says so on purpose.
+    pub fn exposure_error(&self, addr: SocketAddr) -> Option<String> {
+        (self.access.is_off() && !addr.ip().is_loopback() && !self.server.open_access).then(|| {
+            format!(
+                "{addr} is not a loopback address and access control is off; add keys \
+                 ([access] api_keys_env or [[access.principals]]), or set \
+                 [server] access_control = false to serve without keys on purpose"
+            )
+        })
+    }
+
     /// Reads and validates a TOML file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
@@ -212,6 +224,11 @@ pub struct ServerSettings {
     pub upstream_timeout: Duration,
     /// How long shutdown waits for in-flight requests and streams.
     pub shutdown_grace: Duration,
+    /// True when the file says `access_control = false`: the operator accepts serving without
+    /// keys on a non-loopback address (say, behind a proxy that authenticates). Without it,
+    /// [`Gateway::bind`](crate::Gateway::bind) refuses such an address while access control is
+    /// off, because anyone reaching the port could spend the upstreams' credentials.
+    pub open_access: bool,
 }
 
 impl Default for ServerSettings {
@@ -225,6 +242,7 @@ impl Default for ServerSettings {
             body_read_timeout: Duration::from_secs(60),
             upstream_timeout: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),
+            open_access: false,
         }
     }
 }

@@ -31,7 +31,7 @@ pub(super) struct RawConfig {
     pub content_filters: Vec<super::filter::RawContentFilter>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     /// As in `[store]`: an environment variable holding a `redis://` URL.
@@ -41,7 +41,7 @@ pub(super) struct RawLimits {
     pub key_prefix: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     /// The name of an environment variable holding a `redis://` URL (it may carry a password).
@@ -50,6 +50,33 @@ pub(super) struct RawStore {
     pub redis_url: Option<String>,
     pub ttl_secs: Option<u64>,
     pub key_prefix: Option<String>,
+}
+
+/// A file's Redis URL shows only whether it is set: validation refuses one with a password,
+/// but the raw table exists before validation runs.
+fn url_shown(url: Option<&String>) -> Option<&'static str> {
+    url.map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for RawLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawLimits")
+            .field("redis_url_env", &self.redis_url_env)
+            .field("redis_url", &url_shown(self.redis_url.as_ref()))
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawStore")
+            .field("redis_url_env", &self.redis_url_env)
+            .field("redis_url", &url_shown(self.redis_url.as_ref()))
+            .field("ttl_secs", &self.ttl_secs)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -69,7 +69,15 @@ impl Gateway {
     }
 
     /// Binds `addr` (use port 0 for a free port) and starts serving in the background.
+    ///
+    /// # Errors
+    /// [`std::io::ErrorKind::InvalidInput`] for a non-loopback `addr` while access control is
+    /// off and `server.open_access` is not set ([`Config::exposure_error`]); otherwise the
+    /// listener's own errors.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<RunningGateway> {
+        if let Some(why) = self.state.config.exposure_error(addr) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+        }
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -11,6 +11,7 @@ fn env(var: &str) -> Option<String> {
     match var {
         "AZ_KEY" => Some("az-secret".into()),
         "GW_KEYS" => Some("a,b".into()),
+        "REDIS_WITH_PW" => Some("redis://:hunter2@127.0.0.1:6379/0".into()),
         _ => None,
     }
 }
@@ -214,6 +215,58 @@ fn errors_name_file_key_and_problem() {
     assert!(err("[[deployments]\n").is_syntax());
     assert!(err("[[deployments]]\nname = \"a\"\nupstream = \"missing\"").is_invalid());
     assert!(err("[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai\" , api_key_env = \"NOPE\" }").is_missing_env());
+}
+
+#[test]
+fn a_redis_password_in_the_file_is_refused_without_repeating_it() {
+    for table in ["store", "limits"] {
+        let e = err(&format!(
+            "[{table}]\nredis_url = \"redis://:hunter2@127.0.0.1:6379/0\"\n[[deployments]]\nname = \"a\"\nupstream = {{ kind = \"emulator\" }}"
+        ));
+        assert_eq!(e.key_path, format!("{table}.redis_url"), "{e}");
+        assert!(e.message.contains(&format!("{table}.redis_url_env")), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        // The same URL from the environment is how a password is given.
+        let cfg = load(&format!(
+            "[{table}]\nredis_url_env = \"REDIS_WITH_PW\"\n[[deployments]]\nname = \"a\"\nupstream = {{ kind = \"emulator\" }}"
+        ))
+        .unwrap();
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+    // A user name alone is no secret.
+    assert!(load("[store]\nredis_url = \"redis://app@127.0.0.1:6379/0\"\n[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }").is_ok());
+}
+
+#[tokio::test]
+async fn a_non_loopback_address_needs_keys_or_an_explicit_opt_out() {
+    let open = "0.0.0.0:0".parse().unwrap();
+    let base = "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\n";
+    let cfg = load(base).unwrap();
+    assert!(
+        cfg.exposure_error("127.0.0.1:8080".parse().unwrap())
+            .is_none()
+    );
+    assert!(cfg.exposure_error("[::1]:8080".parse().unwrap()).is_none());
+    let why = cfg.exposure_error(open).expect("refused");
+    assert!(why.contains("access_control = false"), "{why}");
+    let e = routewise_gateway::Gateway::from_config(cfg)
+        .unwrap()
+        .bind(open)
+        .await
+        .expect_err("bind must refuse");
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    // Keys, or saying so on purpose, allow it.
+    let keyed = load(&format!("[access]\napi_keys_env = [\"GW_KEYS\"]\n{base}")).unwrap();
+    assert!(keyed.exposure_error(open).is_none());
+    let opted = load(&format!("[server]\naccess_control = false\n{base}")).unwrap();
+    assert!(opted.server.open_access);
+    assert!(opted.exposure_error(open).is_none());
+    let running = routewise_gateway::Gateway::from_config(opted)
+        .unwrap()
+        .bind(open)
+        .await
+        .unwrap();
+    running.shutdown().await;
 }
 
 #[test]

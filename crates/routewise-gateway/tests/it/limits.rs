@@ -457,10 +457,16 @@ async fn a_silent_redis_costs_one_bounded_wait_and_one_warning_without_the_url()
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let (captured, _guard) = crate::common::logs::capture_text(tracing::Level::WARN);
-    let gw = start(&format!(
-        "{FAST_EMULATOR}\n[limits]\nredis_url = \"redis://:hunter2@127.0.0.1:{port}/0\"\n\
-         [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"
-    ))
+    // The password comes from the environment, where secrets belong (the file refuses one).
+    let url = format!("redis://:hunter2@127.0.0.1:{port}/0");
+    let env = move |var: &str| (var == "LIMITS_URL").then(|| url.clone());
+    let gw = crate::common::start_with_env(
+        &format!(
+            "{FAST_EMULATOR}\n[limits]\nredis_url_env = \"LIMITS_URL\"\n\
+             [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"
+        ),
+        &env,
+    )
     .await;
     let started = Instant::now();
     for i in 0..5 {
