@@ -1,8 +1,11 @@
 //! `cargo xtask`: the one entry point for everything the project runs.
 //!
 //! ```text
-//! cargo xtask test                 fmt check, clippy -D warnings, all tests, doc tests,
-//!                                  conformance (when ../shared/specs exists), interop
+//! cargo xtask test                 fmt check, tidy, clippy -D warnings, all tests, doc tests,
+//!                                  cargo doc -D warnings, conformance (when ../shared/specs
+//!                                  exists), interop
+//! cargo xtask tidy                 the architecture invariants, checked with cargo tree
+//! cargo xtask interop              the official Python clients against `routewise serve`
 //! cargo xtask conformance [--specs DIR]
 //! cargo xtask bench [gateway [--json]|router|strategy]
 //! cargo xtask eval|train ARGS      routewise eval|train with MiniLM (fetched once)
@@ -44,7 +47,7 @@ fn main() -> Result<()> {
 
 const HELP: &str = "\
 usage: cargo xtask <command>
-  test                         fmt, clippy -D warnings, tests, doc tests, conformance, interop
+  test                         fmt, tidy, clippy -D warnings, tests, doc tests, cargo doc, conformance, interop
   conformance [--specs DIR]    check the wire types against the OpenAPI specs (default ../shared/specs)
   interop                      drive the gateway with the official Python clients
   tidy                         check the architecture invariants (cargo tree)

@@ -51,6 +51,7 @@ const RULES: &[(&str, &str, &[&str])] = &[
         "--all-features",
         &["routewise-gateway", "axum"],
     ),
+    ("routewise-gateway", "--all-features", &["routewise"]),
 ];
 
 pub(crate) fn run(sh: &Shell) -> Result<()> {

@@ -12,7 +12,8 @@
 //! [`Weighted`] and [`LocalRouter`] (client-side Balanced/Quality/Cost over a
 //! [`QualityEstimator`], by default the [`HeuristicEstimator`]).
 //!
-//! The crate does no IO and needs no async runtime.
+//! Routing itself does no IO and needs no async runtime. The only IO is in [`learned`], and only
+//! when asked: reading training data, loading and saving artifacts, the embedding cache.
 
 mod adjust;
 mod clock;
