@@ -1,6 +1,7 @@
 //! The HTTP routes: Responses, models, health and readiness.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -27,6 +28,11 @@ use crate::telemetry::{self, Access, AccessLogLayer, Arrival, ErrorCode, Logged,
 /// An oversized body is read and discarded up to this many bytes before answering 413, so the
 /// client gets the answer instead of a reset connection.
 const DRAIN_CAP: u64 = 256 << 20;
+
+/// Draining stops when the client sends nothing for this long: a client still uploading is
+/// blocked on its write and keeps sending, while one that stalled (or declared a length it
+/// never sends) is waiting for an answer, which it then gets at once.
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
 /// Where the Responses API is mounted: OpenAI's path, the bare `/v1`, a Foundry project's, and
 /// Azure's dated API (`/openai/responses?api-version=2025-04-01-preview`, what `AzureOpenAI`
@@ -174,7 +180,12 @@ async fn read_body(
     if let Some(len) = declared
         && len > limit as u64
     {
-        if len <= DRAIN_CAP {
+        // A client that asked `Expect: 100-continue` has sent nothing yet; reading would make
+        // hyper invite the upload about to be refused.
+        let waits_for_continue = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if len <= DRAIN_CAP && !waits_for_continue {
             drain(body, deadline).await;
         }
         return Err(GatewayError::PayloadTooLarge { limit });
@@ -204,10 +215,15 @@ async fn read_body(
     }
 }
 
-/// Discards the rest of a body (up to [`DRAIN_CAP`] and the deadline).
+/// Discards the rest of a body (up to [`DRAIN_CAP`], the deadline, and [`DRAIN_IDLE`] between
+/// frames).
 async fn drain(mut body: Body, deadline: Instant) {
     let mut seen = 0u64;
-    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+    loop {
+        let next = deadline.min(Instant::now() + DRAIN_IDLE);
+        let Ok(Some(Ok(frame))) = tokio::time::timeout_at(next, body.frame()).await else {
+            break;
+        };
         seen += frame.data_ref().map_or(0, |d| d.len() as u64);
         if seen > DRAIN_CAP {
             break;

@@ -189,6 +189,52 @@ async fn a_chunked_body_over_the_limit_gets_413() {
     gw.shutdown().await;
 }
 
+/// Sends `head` on a fresh connection and reads the answer until the server closes it.
+async fn raw_exchange(gw: &RunningGateway, head: &str) -> (String, Duration) {
+    let mut sock = tokio::net::TcpStream::connect(gw.local_addr())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), sock.read_to_end(&mut out))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn an_oversized_declared_body_is_refused_without_waiting_for_it() {
+    let gw = start(&config()).await;
+    // Expect: 100-continue: refused at once, and the upload is never invited.
+    let (answer, took) = raw_exchange(
+        &gw,
+        "POST /openai/v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 104857600\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    assert!(answer.contains("request_too_large"), "{answer}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // A declared length that never arrives: the drain gives up once the client goes quiet,
+    // long before the 60 s body timeout.
+    let (answer, took) = raw_exchange(
+        &gw,
+        "POST /openai/v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 104857600\r\n\r\n{\"model\"",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_slow_loris_connection_is_cut_and_the_server_survives() {
     let gw = start(&config()).await;
