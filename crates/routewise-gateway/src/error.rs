@@ -15,6 +15,8 @@ use crate::telemetry::ErrorCode;
 const DEPLOYMENT_NOT_FOUND: &str = "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.";
 /// Azure's wording for a missing or wrong key.
 const ACCESS_DENIED: &str = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.";
+/// OpenAI's code for a body it will not read as JSON.
+const UNSUPPORTED_CONTENT_TYPE: &str = "unsupported_content_type";
 
 /// A request the gateway rejects or could not serve.
 ///
@@ -38,6 +40,12 @@ pub enum GatewayError {
         param: Option<String>,
         /// OpenAI's error code (`invalid_type`, `missing_required_parameter`, ...).
         code: &'static str,
+    },
+    /// 415: the body's `Content-Type` is not JSON, or its `Content-Encoding` is one the
+    /// gateway does not decode.
+    UnsupportedMediaType {
+        /// What was sent and what is accepted.
+        message: String,
     },
     /// 413: the body exceeds the configured limit.
     PayloadTooLarge {
@@ -163,6 +171,11 @@ impl GatewayError {
         matches!(self, Self::InvalidRequest { .. })
     }
 
+    /// True for 415.
+    pub fn is_unsupported_media_type(&self) -> bool {
+        matches!(self, Self::UnsupportedMediaType { .. })
+    }
+
     /// True for 413.
     pub fn is_payload_too_large(&self) -> bool {
         matches!(self, Self::PayloadTooLarge { .. })
@@ -228,6 +241,7 @@ impl GatewayError {
         match self {
             Self::InvalidRequest { .. } | Self::ContentFiltered { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::DeploymentNotFound { .. }
             | Self::RouteNotFound
@@ -256,6 +270,7 @@ impl GatewayError {
         Cow::Borrowed(match self {
             Self::InvalidRequest { code, .. } => code,
             Self::PayloadTooLarge { .. } => "request_too_large",
+            Self::UnsupportedMediaType { .. } => UNSUPPORTED_CONTENT_TYPE,
             Self::HeadersTooLarge { .. } => "request_header_fields_too_large",
             Self::DeploymentNotFound { .. } => "DeploymentNotFound",
             Self::Unauthorized => "401",
@@ -304,6 +319,12 @@ impl GatewayError {
                 None,
                 "request_too_large",
             ),
+            Self::UnsupportedMediaType { message } => (
+                message.clone(),
+                "invalid_request_error",
+                None,
+                UNSUPPORTED_CONTENT_TYPE,
+            ),
             Self::HeadersTooLarge { limit, max_headers } => (
                 format!(
                     "The request headers exceed the limit of {limit} bytes or {max_headers} headers."
@@ -313,7 +334,7 @@ impl GatewayError {
                 "request_header_fields_too_large",
             ),
             Self::DeploymentNotFound { name } => (
-                format!("{DEPLOYMENT_NOT_FOUND} (deployment: {name:?})"),
+                format!("{DEPLOYMENT_NOT_FOUND} (deployment: {:?})", clipped(name)),
                 "invalid_request_error",
                 Some("model"),
                 "DeploymentNotFound",
@@ -377,11 +398,12 @@ impl GatewayError {
                 store_configured,
             } => (
                 if *store_configured {
-                    format!("Response with id '{id}' not found.")
+                    format!("Response with id '{}' not found.", clipped(id))
                 } else {
                     format!(
-                        "Response with id '{id}' not found: this gateway stores no responses \
-                         (add a [store] table with a Redis URL to its config)."
+                        "Response with id '{}' not found: this gateway stores no responses \
+                         (add a [store] table with a Redis URL to its config).",
+                        clipped(id)
                     )
                 },
                 "invalid_request_error",
@@ -516,5 +538,14 @@ impl IntoResponse for GatewayError {
             }
         }
         resp
+    }
+}
+
+/// A caller-supplied name as an error message repeats it: the first 256 characters, so a
+/// megabyte-long `model` does not come back whole.
+fn clipped(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(256) {
+        Some((at, _)) => Cow::Owned(format!("{}…", &s[..at])),
+        None => Cow::Borrowed(s),
     }
 }

@@ -73,7 +73,9 @@
 //!   `model_selection_details`.
 //! * Errors are always `{"error": {"message", "type", "param", "code", "status"}}`: 400 for bad
 //!   JSON / wrong types (with the parameter path) / missing `model` or `input` / invalid UTF-8,
-//!   404 `DeploymentNotFound`, 413 over `max_body_bytes`, 401 with access control (403
+//!   404 `DeploymentNotFound`, 413 over `max_body_bytes` (at once when `Content-Length` says
+//!   so), 415 `unsupported_content_type` for a non-JSON `Content-Type` or any
+//!   `Content-Encoding` (a missing `Content-Type` is read as JSON), 401 with access control (403
 //!   `PermissionDenied` for a valid key not permitted), 500 if a handler panics (the server
 //!   keeps serving).
 //! * Every response has `x-request-id` and `apim-request-id`; `x-ms-client-request-id` is

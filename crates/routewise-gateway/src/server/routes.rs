@@ -171,6 +171,7 @@ async fn read_body(
     headers: &http::HeaderMap,
     mut body: Body,
 ) -> Result<Bytes, GatewayError> {
+    check_media_type(headers)?;
     let limit = state.settings().max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -213,6 +214,53 @@ async fn read_body(
             }
         }
     }
+}
+
+/// Refuses, before the body is read, a `Content-Type` that is not JSON and a
+/// `Content-Encoding` the gateway does not decode. A missing `Content-Type` is read as JSON,
+/// as clients that omit it mean; `charset` and other parameters are ignored.
+fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
+    for coding in headers.get_all(header::CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes());
+        if coding
+            .split(',')
+            .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(GatewayError::UnsupportedMediaType {
+                message: format!(
+                    "Unsupported content encoding: '{}'. Send the body uncompressed.",
+                    shown(&coding)
+                ),
+            });
+        }
+    }
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = String::from_utf8_lossy(ct.as_bytes());
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        return Ok(());
+    }
+    Err(GatewayError::UnsupportedMediaType {
+        message: format!(
+            "Unsupported content type: '{}'. This API method only accepts 'application/json' \
+             requests.",
+            shown(&ct)
+        ),
+    })
+}
+
+/// A header value for a message: without control characters, at most 100 characters.
+fn shown(v: &str) -> String {
+    v.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 /// Discards the rest of a body (up to [`DRAIN_CAP`], the deadline, and [`DRAIN_IDLE`] between

@@ -189,6 +189,76 @@ async fn a_chunked_body_over_the_limit_gets_413() {
     gw.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_body_that_is_not_json_or_is_encoded_gets_415() {
+    let gw = start(&config()).await;
+    let body = json!({"model": "fast", "input": "hi"}).to_string();
+    let send = |headers: Vec<(&'static str, &'static str)>| {
+        let mut req = client()
+            .post(format!("{}/responses", gw.base_url()))
+            .body(body.clone());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![("content-type", "multipart/form-data; boundary=x")],
+        vec![
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        vec![
+            ("content-type", "application/json"),
+            ("content-encoding", "identity, br"),
+        ],
+    ] {
+        let err = error_of(send(headers.clone()).await.unwrap(), 415).await;
+        assert_eq!(err["code"], "unsupported_content_type", "{headers:?}");
+        assert_eq!(err["type"], "invalid_request_error", "{headers:?}");
+    }
+    // JSON in any spelling, and no Content-Type at all, are read.
+    for headers in [
+        vec![],
+        vec![("content-type", "application/json; charset=utf-8")],
+        vec![("content-type", "Application/JSON")],
+        vec![("content-type", "application/merge-patch+json")],
+        vec![
+            ("content-type", "application/json"),
+            ("content-encoding", "identity"),
+        ],
+    ] {
+        assert_eq!(
+            send(headers.clone()).await.unwrap().status(),
+            200,
+            "{headers:?}"
+        );
+    }
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_huge_name_is_not_echoed_whole() {
+    let gw = start(&config()).await;
+    let name = "m".repeat(100_000);
+    let err = error_of(post(&gw, &json!({"model": name, "input": "hi"})).await, 404).await;
+    let message = err["message"].as_str().unwrap();
+    assert!(message.len() < 1_000, "{} bytes", message.len());
+    assert!(message.contains(&"m".repeat(256)), "{message}");
+    let id = "resp_".to_owned() + &"x".repeat(7_000);
+    let resp = client()
+        .get(format!("{}/responses/{id}", gw.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let err = error_of(resp, 404).await;
+    assert!(err["message"].as_str().unwrap().len() < 1_000, "{err}");
+    gw.shutdown().await;
+}
+
 /// Sends `head` on a fresh connection and reads the answer until the server closes it.
 async fn raw_exchange(gw: &RunningGateway, head: &str) -> (String, Duration) {
     let mut sock = tokio::net::TcpStream::connect(gw.local_addr())
