@@ -47,11 +47,13 @@ fn prompts() -> Vec<String> {
            mixture gets warm\nB) a gas is given off\nC) the bubbles are round\nD) the cup is \
            wet\nPrint only a single choice from \"A\" or \"B\" or \"C\" or \"D\" without \
            explanation.\nAnswer:";
-    vec![short, code, long, five_shot, few_shot_qa]
+    // A request far over any cap: the decision must cost what a capped prompt does.
+    let huge = "Compare these two logs line by line and list every difference. ".repeat(16_500);
+    vec![short, code, long, five_shot, few_shot_qa, huge]
 }
 
 /// Names of [`prompts`], in order.
-const KINDS: [&str; 5] = ["short", "code", "long", "five_shot", "few_shot_qa"];
+const KINDS: [&str; 6] = ["short", "code", "long", "five_shot", "few_shot_qa", "huge"];
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]

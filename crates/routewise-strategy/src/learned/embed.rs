@@ -105,19 +105,39 @@ pub fn minilm_dir() -> Option<PathBuf> {
 /// turn with a few-shot head is cut to its question: the last paragraph, without the lines
 /// the template repeats in every example (the embedder keeps only ~60 word pieces, which
 /// must not go to the shared examples or the answer-format boilerplate).
+///
+/// Only the last [`EMBED_WINDOW`] bytes are looked at, whatever the request's size: the
+/// embedder keeps far fewer, and the cost of a decision must not grow with the request.
 pub fn embed_text<'a>(view: &PromptView<'a>, buf: &'a mut String) -> &'a str {
     if view.user_turns.len() == 1 {
-        return question_text(view.user_turns[0], buf);
+        return question_text(tail(view.user_turns[0], EMBED_WINDOW), buf);
     }
     buf.clear();
-    for (i, t) in view.user_turns.iter().enumerate() {
+    let mut left = EMBED_WINDOW;
+    let newest = view
+        .user_turns
+        .iter()
+        .rev()
+        .take_while(|t| {
+            let more = left > 0;
+            left = left.saturating_sub(t.len() + 1);
+            more
+        })
+        .count();
+    let turns = &view.user_turns[view.user_turns.len() - newest..];
+    for (i, t) in turns.iter().enumerate() {
         if i > 0 {
             buf.push('\n');
         }
-        buf.push_str(t);
+        // Only the oldest turn kept can overflow the window.
+        buf.push_str(if i == 0 { tail(t, EMBED_WINDOW) } else { t });
     }
-    buf.as_str()
+    tail(buf.as_str(), EMBED_WINDOW)
 }
+
+/// The most bytes of a prompt [`embed_text`] reads: far more than the embedder's token cap
+/// needs, and more than any training prompt has, so no training text is cut.
+pub const EMBED_WINDOW: usize = 64 * 1024;
 
 /// The last `max` bytes of `text` on a char boundary: few-shot prompts put the question last.
 pub(crate) fn tail(text: &str, max: usize) -> &str {
@@ -141,6 +161,23 @@ mod tests {
         let t = tail(&s, 5);
         assert!(t.len() <= 5 && s.ends_with(t));
         assert_eq!(tail("abc", 10), "abc");
+    }
+
+    #[test]
+    fn embed_text_reads_only_the_newest_window() {
+        let mut buf = String::new();
+        let turns: Vec<String> = (0..200_000).map(|i| format!("turn {i}")).collect();
+        let v = PromptView {
+            user_turns: turns.iter().map(String::as_str).collect(),
+            ..PromptView::default()
+        };
+        let text = embed_text(&v, &mut buf);
+        assert!(text.len() <= EMBED_WINDOW, "{}", text.len());
+        assert!(text.ends_with("turn 199998\nturn 199999"));
+        let huge = "x".repeat(10 << 20) + " the question?";
+        let one = PromptView::from_text(&huge);
+        let text = embed_text(&one, &mut buf);
+        assert!(text.len() <= EMBED_WINDOW && text.ends_with("the question?"));
     }
 
     #[test]

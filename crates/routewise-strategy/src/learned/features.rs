@@ -110,17 +110,28 @@ impl FeatureConfig {
         out.val.clear();
         out.scratch.clear();
         let mut c = CueCounts::default();
+        // The newest turns first, within a budget: the cost of a decision must not grow with
+        // the size of the request (a million turns, or one of 30 MB). Every training prompt
+        // fits the budget whole, so the features it was fitted on are unchanged.
+        let mut budget = self.max_bytes * BUDGET_SEGMENTS;
         let segments = view
             .instructions
             .into_iter()
-            .chain(view.user_turns.iter().copied());
+            .chain(view.user_turns.iter().rev().take(MAX_TURNS).copied());
         for text in segments {
-            let t = cap(text, self.max_bytes);
+            if budget == 0 {
+                break;
+            }
+            let t = cap(text, self.max_bytes.min(budget));
+            budget -= t.0.len() + t.1.len();
             self.hash_words(t.0, &mut out.scratch, &mut c);
             self.hash_words(t.1, &mut out.scratch, &mut c);
             self.hash_chars(t.0, &mut out.scratch);
             self.hash_chars(t.1, &mut out.scratch);
-            c.scan(text);
+            c.bytes += text.len();
+            c.scanned += t.0.len() + t.1.len();
+            c.scan(t.0);
+            c.scan(t.1);
         }
         push_normalised(out);
         if (self.question || self.count_cues)
@@ -258,7 +269,7 @@ impl FeatureConfig {
         cue("extraction", s.extraction);
         cue("choices", (c.choice_lines as f64).min(6.0) / 6.0);
         cue("questions", (c.question_marks as f64).min(5.0) / 5.0);
-        cue("digit_frac", c.digits as f64 / c.bytes.max(1) as f64);
+        cue("digit_frac", c.digits as f64 / c.scanned.max(1) as f64);
         cue("newline_frac", (c.newlines as f64 / (words + 1.0)).min(1.0));
         if self.count_cues {
             // Word problems get harder with more quantities and more steps.
@@ -321,6 +332,12 @@ fn sort_merge(out: &mut Features) {
 }
 
 /// The head and tail of `text` within `max` bytes, split on char boundaries.
+/// Most user turns featurised (the newest).
+const MAX_TURNS: usize = 16;
+
+/// The featurised text of one prompt is at most this many times `max_bytes`.
+const BUDGET_SEGMENTS: usize = 2;
+
 fn cap(text: &str, max: usize) -> (&str, &str) {
     if text.len() <= max {
         return (text, "");
@@ -338,7 +355,10 @@ fn cap(text: &str, max: usize) -> (&str, &str) {
 
 #[derive(Debug, Default)]
 struct CueCounts {
+    /// The prompt's length, all of it.
     bytes: usize,
+    /// The part of it the counts below come from.
+    scanned: usize,
     words: usize,
     digits: usize,
     newlines: usize,
@@ -404,8 +424,8 @@ const EXTRACTION_WORDS: [&str; 8] = [
 ];
 
 impl CueCounts {
+    /// Counts the cues of `text`; the caller counts its bytes (the text may be a capped part).
     fn scan(&mut self, text: &str) {
-        self.bytes += text.len();
         let lower = text.to_ascii_lowercase();
         for line in lower.lines() {
             let l = line.trim_start().as_bytes();
@@ -482,6 +502,49 @@ mod tests {
             f.signals
         );
         assert!(f.idx.iter().all(|&i| i < 1 << cfg.bits));
+    }
+
+    #[test]
+    fn a_huge_request_is_read_only_within_the_budget() {
+        let cfg = FeatureConfig::default();
+        let features = |view: &PromptView<'_>| {
+            let mut f = Features::default();
+            cfg.extract(view, &mut f);
+            f
+        };
+        // A million turns cost what their newest MAX_TURNS do.
+        let turns: Vec<String> = (0..1_000_000)
+            .map(|i| format!("turn {i} says 2+2"))
+            .collect();
+        let all = PromptView {
+            user_turns: turns.iter().map(String::as_str).collect(),
+            ..PromptView::default()
+        };
+        let newest = PromptView {
+            user_turns: all.user_turns[all.user_turns.len() - MAX_TURNS..].to_vec(),
+            ..PromptView::default()
+        };
+        assert_eq!(features(&all), features(&newest));
+        // In one 8 MB turn, only the capped head and tail are read: the middle can be anything.
+        let (head, tail) = (
+            "Solve x^2 = 4 and explain. ".repeat(200),
+            "Which root is larger? ".repeat(250),
+        );
+        let middle = |fill: &str| fill.repeat((8 << 20) / fill.len());
+        let a = format!("{head}{}{tail}", middle("a"));
+        let b = format!("{head}{}{tail}", middle("9"));
+        assert_eq!(a.len(), b.len());
+        assert_eq!(
+            features(&PromptView::from_text(&a)),
+            features(&PromptView::from_text(&b))
+        );
+        // A prompt within the cap is read whole, as every training prompt is.
+        let short = "Q: how many legs do 3 spiders have?";
+        let changed = "Q: how many legs do 4 spiders have?";
+        assert_ne!(
+            features(&PromptView::from_text(short)).val,
+            features(&PromptView::from_text(&format!("{short}{changed}"))).val
+        );
     }
 
     #[test]

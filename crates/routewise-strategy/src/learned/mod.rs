@@ -40,7 +40,9 @@ pub use band::{
     select_penalised, select_with, select_within,
 };
 pub use data::{Dataset, Item};
-pub use embed::{EmbedderHandle, EmbeddingChoice, TextEmbedder, embed_text, minilm_dir};
+pub use embed::{
+    EMBED_WINDOW, EmbedderHandle, EmbeddingChoice, TextEmbedder, embed_text, minilm_dir,
+};
 pub use error::LearnedError;
 pub use estimator::{ArtifactMeta, Head, TrainedEstimator};
 pub use features::{FeatureConfig, Features, TaskSignals};
