@@ -137,6 +137,13 @@ pub enum GatewayError {
         /// this is a short, fixed back-off).
         retry_after: std::time::Duration,
     },
+    /// 503 `server_busy`: large request bodies already being handled use up this replica's
+    /// budget for them (four times `max_body_bytes`) for longer than `body_read_timeout`; the
+    /// answer carries `retry-after`.
+    Busy {
+        /// When a retry may find room.
+        retry_after: std::time::Duration,
+    },
     /// 500: a bug; the request was isolated and the server keeps running.
     Internal {
         /// What happened.
@@ -226,6 +233,11 @@ impl GatewayError {
         matches!(self, Self::TooManyStreams { .. })
     }
 
+    /// True for a large body refused because the large-body budget stayed full.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy { .. })
+    }
+
     /// True for 500.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Internal { .. })
@@ -246,7 +258,7 @@ impl GatewayError {
             Self::DeploymentNotFound { .. }
             | Self::RouteNotFound
             | Self::ResponseNotFound { .. } => StatusCode::NOT_FOUND,
-            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied { .. } => StatusCode::FORBIDDEN,
@@ -291,6 +303,7 @@ impl GatewayError {
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::RateLimited { .. } => "429",
             Self::TooManyStreams { .. } => "rate_limit_exceeded",
+            Self::Busy { .. } => "server_busy",
             Self::Internal { .. } => "server_error",
             Self::ContentFiltered { .. } => "content_filter",
         })
@@ -437,6 +450,16 @@ impl GatewayError {
                     "429",
                 )
             }
+            Self::Busy { retry_after } => (
+                format!(
+                    "The gateway is busy with other large requests. Please retry after {} \
+                     second(s).",
+                    retry_after_secs(*retry_after)
+                ),
+                "server_error",
+                None,
+                "server_busy",
+            ),
             Self::TooManyStreams { limit, retry_after } => {
                 let secs = retry_after_secs(*retry_after);
                 (
@@ -529,7 +552,7 @@ impl IntoResponse for GatewayError {
             status.write_headers(headers);
             write_retry_after(headers, *retry_after);
         }
-        if let Self::TooManyStreams { retry_after, .. } = &self {
+        if let Self::TooManyStreams { retry_after, .. } | Self::Busy { retry_after } = &self {
             write_retry_after(headers, *retry_after);
         }
         if let Self::Upstream { headers: up, .. } = &self {

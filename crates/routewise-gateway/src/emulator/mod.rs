@@ -27,6 +27,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::StatusCode;
 use routewise_strategy::AttemptFailure;
+use routewise_types::{CreateResponse, Input};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -78,7 +79,28 @@ impl Upstream for Emulator {
     }
 }
 
+/// More input than this (items, or bytes of text) is read on the blocking pool.
+const LARGE_INPUT: usize = 4096;
+
+fn is_large(req: &CreateResponse) -> bool {
+    match &req.input {
+        Some(Input::Items(items)) => items.len() > LARGE_INPUT,
+        Some(Input::Text(text)) => text.len() > LARGE_INPUT * 64,
+        _ => false,
+    }
+}
+
 impl Inner {
+    /// The request as the JSON object an upstream receives, and the answer to it.
+    fn read(&self, req: &CreateResponse) -> (Map<String, Value>, Answer) {
+        let body = match serde_json::to_value(req) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let answer = self.answer(&body);
+        (body, answer)
+    }
+
     async fn respond(
         self: Arc<Self>,
         req: UpstreamRequest,
@@ -99,11 +121,24 @@ impl Inner {
             ));
         }
         let stream = req.body.is_stream();
-        let body = match serde_json::to_value(&req.body) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
+        // A large request is read as JSON on the blocking pool, as a real upstream would read
+        // it on its own machine: the round trip must not stall the gateway's worker thread.
+        let (body, answer) = if is_large(&req.body) {
+            let me = Arc::clone(&self);
+            // The request is dropped there too: freeing a million items takes time as well.
+            tokio::task::spawn_blocking(move || me.read(&req.body))
+                .await
+                .map_err(|_| {
+                    emulated_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "The emulated deployment failed reading the request.",
+                        None,
+                    )
+                })?
+        } else {
+            self.read(&req.body)
         };
-        let answer = self.answer(&body);
         if !stream {
             tokio::time::sleep(
                 s.ttft + self.generation_time(answer.output_tokens - answer.reasoning_tokens),

@@ -109,9 +109,21 @@ async fn create(
     );
     access.principal = caller.principal().cloned();
     let mut quota = None;
+    // Held until the answer is made: a large request's parsed form is what fills memory.
+    let mut _budget = None;
     let parsed = async {
         let bytes = read_body(&state, &parts.headers, body).await?;
-        parse_body(&bytes)
+        if bytes.len() < LARGE_BODY {
+            return parse_body(&bytes);
+        }
+        _budget = Some(large_body_permit(&state, bytes.len()).await?);
+        tokio::task::spawn_blocking(move || parse_body(&bytes))
+            .await
+            .unwrap_or_else(|e| {
+                Err(GatewayError::Internal {
+                    message: format!("parsing the request body failed: {e}"),
+                })
+            })
     }
     .await;
     let result = match parsed {
@@ -163,6 +175,30 @@ async fn create(
     // A JSON or error answer's record is emitted here, as `access` goes out of scope.
     resp.extensions_mut().insert(Logged);
     resp
+}
+
+/// Bodies at least this large are parsed on the blocking pool, and count against the
+/// replica's large-body budget: parsing 30 MB takes a quarter of a second, which must not
+/// stall the other connections on the same worker thread.
+const LARGE_BODY: usize = 256 * 1024;
+
+/// A share of the large-body budget for `len` bytes, waited for at most `body_read_timeout`.
+async fn large_body_permit(
+    state: &AppState,
+    len: usize,
+) -> Result<tokio::sync::OwnedSemaphorePermit, GatewayError> {
+    let budget = &state.large_bodies;
+    // A body larger than the whole budget (a lowered max_body_bytes) waits for all of it.
+    let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
+    let whole = crate::state::large_body_budget_kib(state.settings().max_body_bytes);
+    let kib = kib.min(u32::try_from(whole).unwrap_or(u32::MAX));
+    let wait = state.settings().body_read_timeout;
+    match tokio::time::timeout(wait, Arc::clone(budget).acquire_many_owned(kib)).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(GatewayError::Busy {
+            retry_after: Duration::from_secs(1),
+        }),
+    }
 }
 
 /// Reads the body within the size and time limits.

@@ -259,6 +259,57 @@ async fn a_huge_name_is_not_echoed_whole() {
     gw.shutdown().await;
 }
 
+#[tokio::test]
+async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
+    // Budget: four max_body_bytes (4 x 300 KiB); each body is 290 KiB and held for 3 s.
+    let gw = start(
+        "[server]\nmax_body_bytes = 307200\nbody_read_timeout_ms = 300\n\
+         [upstreams.slow]\nkind = \"emulator\"\nttft_ms = 3000\n\
+         [[deployments]]\nname = \"slow\"\nupstream = \"slow\"\n",
+    )
+    .await;
+    let body = json!({"model": "slow", "input": "x".repeat(290 * 1024)}).to_string();
+    let send = || {
+        client()
+            .post(format!("{}/responses", gw.base_url()))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let first: Vec<_> = (0..4).map(|_| tokio::spawn(send())).collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let over = send().await.unwrap();
+    assert_eq!(over.headers()["retry-after"], "1");
+    let err = error_of(over, 503).await;
+    assert_eq!(err["code"], "server_busy", "{err}");
+    for r in first {
+        assert_eq!(r.await.unwrap().unwrap().status(), 200);
+    }
+    // Once they are answered, the budget is free again.
+    assert_eq!(send().await.unwrap().status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_with_many_items_is_answered_like_a_small_one() {
+    // Over the sizes where parsing, and the emulator's reading, move to the blocking pool.
+    let gw = start(&config()).await;
+    let items: Vec<Value> = (0..20_000)
+        .map(|i| json!({"role": "user", "content": format!("item {i}")}))
+        .collect();
+    let resp = post(&gw, &json!({"model": "fast", "input": items})).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert!(output_text(&body).starts_with("[emulated fast] "), "{body}");
+    assert!(
+        body["usage"]["input_tokens"].as_u64().unwrap() > 20_000,
+        "{}",
+        body["usage"]
+    );
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
 /// Sends `head` on a fresh connection and reads the answer until the server closes it.
 async fn raw_exchange(gw: &RunningGateway, head: &str) -> (String, Duration) {
     let mut sock = tokio::net::TcpStream::connect(gw.local_addr())
