@@ -13,11 +13,14 @@
 //!   (`error` then `response.failed` after HTTP 200, before the first delta or after N deltas),
 //!   and stalls.
 //! - **Reasoning models** report `reasoning_tokens` and a reasoning output item.
+//! - **Checks** the service makes beyond the schema (ranges, `metadata` limits, function tool
+//!   names, `tool_choice` modes), refused with Foundry's 400 ([`validate`]).
 
 mod answer;
 mod cache;
 mod events;
 pub(crate) mod tokens;
+mod validate;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -139,6 +142,9 @@ impl Inner {
         } else {
             self.read(&req.body)
         };
+        if let Err(r) = validate::check(&body) {
+            return Err(refused(&r));
+        }
         if !stream {
             tokio::time::sleep(
                 s.ttft + self.generation_time(answer.output_tokens - answer.reasoning_tokens),
@@ -328,6 +334,22 @@ fn emulated_error(
         status,
         Bytes::from(body.to_string()),
         retry_after,
+        &http::HeaderMap::new(),
+    )
+}
+
+/// A 400 as Foundry words it, for a request [`validate::check`] refuses.
+fn refused(r: &validate::Refusal) -> AttemptFailure {
+    let body = json!({"error": {
+        "message": r.message,
+        "type": "invalid_request_error",
+        "param": r.param,
+        "code": r.code,
+    }});
+    status_failure(
+        StatusCode::BAD_REQUEST,
+        Bytes::from(body.to_string()),
+        None,
         &http::HeaderMap::new(),
     )
 }

@@ -310,6 +310,40 @@ async fn a_request_with_many_items_is_answered_like_a_small_one() {
     gw.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_emulated_deployment_refuses_what_foundry_refuses() {
+    let gw = start(&config()).await;
+    for (extra, param, code) in [
+        (
+            json!({"temperature": 99}),
+            "temperature",
+            "decimal_above_max_value",
+        ),
+        (json!({"metadata": {"a": 1}}), "metadata.a", "invalid_type"),
+        (
+            json!({"tools": [{"type": "function"}]}),
+            "tools[0].name",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"tool_choice": "bogus"}),
+            "tool_choice",
+            "invalid_value",
+        ),
+    ] {
+        let mut req = json!({"model": "fast", "input": "hi"});
+        req.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let err = error_of(post(&gw, &req).await, 400).await;
+        assert_eq!(err["param"], param, "{err}");
+        assert_eq!(err["code"], code, "{err}");
+        assert_eq!(err["type"], "invalid_request_error", "{err}");
+    }
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
 /// Sends `head` on a fresh connection and reads the answer until the server closes it.
 async fn raw_exchange(gw: &RunningGateway, head: &str) -> (String, Duration) {
     let mut sock = tokio::net::TcpStream::connect(gw.local_addr())

@@ -1,0 +1,265 @@
+//! The request checks a Foundry deployment makes and the typed parse does not: value ranges,
+//! `metadata` limits, function tools' names, `tool_choice` modes. An emulated deployment refuses
+//! what the real one would, with OpenAI's 400, so a client tested offline does not pass here and
+//! fail in production.
+
+use serde_json::{Map, Value};
+
+/// Why a request is refused: message, parameter path and OpenAI's code.
+#[derive(Debug, PartialEq)]
+pub(super) struct Refusal {
+    pub message: String,
+    pub param: String,
+    pub code: &'static str,
+}
+
+fn refuse(param: impl Into<String>, code: &'static str, message: String) -> Refusal {
+    Refusal {
+        message,
+        param: param.into(),
+        code,
+    }
+}
+
+/// OpenAI's limits on `metadata`.
+const METADATA_PAIRS: usize = 16;
+const METADATA_KEY_CHARS: usize = 64;
+const METADATA_VALUE_CHARS: usize = 512;
+
+/// The first thing wrong with `body`, if anything.
+pub(super) fn check(body: &Map<String, Value>) -> Result<(), Refusal> {
+    range(body, "temperature", 0.0, 2.0)?;
+    range(body, "top_p", 0.0, 1.0)?;
+    metadata(body)?;
+    tools(body)?;
+    tool_choice(body)
+}
+
+fn range(body: &Map<String, Value>, key: &str, min: f64, max: f64) -> Result<(), Refusal> {
+    let Some(v) = body.get(key).and_then(Value::as_f64) else {
+        return Ok(());
+    };
+    if v > max {
+        return Err(refuse(
+            key,
+            "decimal_above_max_value",
+            format!(
+                "Invalid '{key}': decimal above maximum value. Expected a value <= {max}, but got {v} instead."
+            ),
+        ));
+    }
+    if v < min {
+        return Err(refuse(
+            key,
+            "decimal_below_min_value",
+            format!(
+                "Invalid '{key}': decimal below minimum value. Expected a value >= {min}, but got {v} instead."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn metadata(body: &Map<String, Value>) -> Result<(), Refusal> {
+    let Some(Value::Object(meta)) = body.get("metadata") else {
+        return Ok(());
+    };
+    if meta.len() > METADATA_PAIRS {
+        return Err(refuse(
+            "metadata",
+            "object_above_max_properties",
+            format!(
+                "Invalid 'metadata': too many properties. Expected an object with at most \
+                 {METADATA_PAIRS} properties, but got an object with {} properties instead.",
+                meta.len()
+            ),
+        ));
+    }
+    for (k, v) in meta {
+        let key: String = k.chars().take(METADATA_KEY_CHARS).collect();
+        let param = format!("metadata.{key}");
+        if k.chars().count() > METADATA_KEY_CHARS {
+            return Err(refuse(
+                "metadata",
+                "string_above_max_length",
+                format!(
+                    "Invalid 'metadata': key too long. Expected keys of at most \
+                     {METADATA_KEY_CHARS} characters, but got '{key}…' instead."
+                ),
+            ));
+        }
+        match v {
+            Value::String(s) if s.chars().count() > METADATA_VALUE_CHARS => {
+                return Err(refuse(
+                    param.clone(),
+                    "string_above_max_length",
+                    format!(
+                        "Invalid '{param}': string too long. Expected a string with maximum \
+                         length {METADATA_VALUE_CHARS}, but got a string with length {} instead.",
+                        s.chars().count()
+                    ),
+                ));
+            }
+            Value::String(_) => {}
+            other => {
+                return Err(refuse(
+                    param.clone(),
+                    "invalid_type",
+                    format!(
+                        "Invalid type for '{param}': expected a string, but got {} instead.",
+                        type_name(other)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tools(body: &Map<String, Value>) -> Result<(), Refusal> {
+    let Some(Value::Array(tools)) = body.get("tools") else {
+        return Ok(());
+    };
+    for (i, tool) in tools.iter().enumerate() {
+        if tool.get("type").and_then(Value::as_str) != Some("function") {
+            continue;
+        }
+        if !tool.get("name").is_some_and(Value::is_string) {
+            let param = format!("tools[{i}].name");
+            return Err(refuse(
+                param.clone(),
+                "missing_required_parameter",
+                format!("Missing required parameter: '{param}'."),
+            ));
+        }
+        if let Some(p) = tool.get("parameters")
+            && !p.is_object()
+            && !p.is_null()
+        {
+            let param = format!("tools[{i}].parameters");
+            return Err(refuse(
+                param.clone(),
+                "invalid_type",
+                format!(
+                    "Invalid type for '{param}': expected an object, but got {} instead.",
+                    type_name(p)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tool_choice(body: &Map<String, Value>) -> Result<(), Refusal> {
+    match body.get("tool_choice") {
+        Some(Value::String(mode)) if !matches!(mode.as_str(), "none" | "auto" | "required") => {
+            let shown: String = mode.chars().take(64).collect();
+            Err(refuse(
+                "tool_choice",
+                "invalid_value",
+                format!(
+                    "Invalid value: '{shown}'. Supported values are: 'none', 'auto', and 'required'."
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check_json(v: Value) -> Result<(), Refusal> {
+        check(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn what_foundry_refuses_is_refused_with_its_param_and_code() {
+        let long = "v".repeat(513);
+        let many: Map<String, Value> = (0..17).map(|i| (format!("k{i}"), json!("v"))).collect();
+        for (body, param, code) in [
+            (
+                json!({"temperature": 2.5}),
+                "temperature",
+                "decimal_above_max_value",
+            ),
+            (
+                json!({"temperature": -1}),
+                "temperature",
+                "decimal_below_min_value",
+            ),
+            (json!({"top_p": 5}), "top_p", "decimal_above_max_value"),
+            (
+                json!({"metadata": {"a": {"b": 1}}}),
+                "metadata.a",
+                "invalid_type",
+            ),
+            (
+                json!({"metadata": {"a": null}}),
+                "metadata.a",
+                "invalid_type",
+            ),
+            (
+                json!({"metadata": {"a": long}}),
+                "metadata.a",
+                "string_above_max_length",
+            ),
+            (
+                json!({"metadata": many}),
+                "metadata",
+                "object_above_max_properties",
+            ),
+            (
+                json!({"metadata": {"k".repeat(65): "v"}}),
+                "metadata",
+                "string_above_max_length",
+            ),
+            (
+                json!({"tools": [{"type": "function"}]}),
+                "tools[0].name",
+                "missing_required_parameter",
+            ),
+            (
+                json!({"tools": [{"type": "web_search"}, {"type": "function", "name": "f", "parameters": "{}"}]}),
+                "tools[1].parameters",
+                "invalid_type",
+            ),
+            (
+                json!({"tool_choice": "bogus"}),
+                "tool_choice",
+                "invalid_value",
+            ),
+        ] {
+            let r = check_json(body.clone()).expect_err(&body.to_string());
+            assert_eq!((r.param.as_str(), r.code), (param, code), "{body}");
+            assert!(!r.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn valid_and_unknown_shapes_pass() {
+        for body in [
+            json!({"temperature": 0, "top_p": 1, "metadata": {"a": "b"}}),
+            json!({"temperature": 2, "tool_choice": "required"}),
+            json!({"tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}]}),
+            // Tool types and tool_choice objects it does not know are the upstream's business.
+            json!({"tools": [{"type": "future_tool"}], "tool_choice": {"type": "function", "name": "f"}}),
+            json!({}),
+        ] {
+            assert_eq!(check_json(body.clone()), Ok(()), "{body}");
+        }
+    }
+}
