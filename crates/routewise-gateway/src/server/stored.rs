@@ -82,8 +82,20 @@ pub(super) async fn retrieve(
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
-    if matches!(value("stream"), Some("true" | "1" | "True")) {
-        return background::replay(&state, id, value("starting_after"), &caller).await;
+    match value("stream") {
+        Some("true" | "1" | "True") => {
+            return background::replay(&state, id, value("starting_after"), &caller).await;
+        }
+        None | Some("false" | "0" | "False" | "") => {}
+        Some(other) => {
+            let shown: String = other.chars().filter(|c| !c.is_control()).take(64).collect();
+            return GatewayError::invalid(
+                format!("Invalid value for 'stream': expected a boolean, but got '{shown}'."),
+                Some("stream".to_owned()),
+                "invalid_value",
+            )
+            .into_response();
+        }
     }
     match stored(&state, id, &caller).await {
         Ok(s) => json(StatusCode::OK, s.response.to_string()),

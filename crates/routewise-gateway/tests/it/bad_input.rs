@@ -344,6 +344,26 @@ async fn an_emulated_deployment_refuses_what_foundry_refuses() {
     gw.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_stream_flag_that_is_not_a_boolean_gets_400() {
+    let gw = start(&config()).await;
+    let resp = client()
+        .get(format!("{}/responses/resp_1?stream=maybe", gw.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let err = error_of(resp, 400).await;
+    assert_eq!(err["param"], "stream", "{err}");
+    // `false` is a boolean: the plain retrieval runs (a 404 here, with no store).
+    let resp = client()
+        .get(format!("{}/responses/resp_1?stream=false", gw.base_url()))
+        .send()
+        .await
+        .unwrap();
+    error_of(resp, 404).await;
+    gw.shutdown().await;
+}
+
 /// Sends `head` on a fresh connection and reads the answer until the server closes it.
 async fn raw_exchange(gw: &RunningGateway, head: &str) -> (String, Duration) {
     let mut sock = tokio::net::TcpStream::connect(gw.local_addr())
