@@ -347,7 +347,10 @@ impl GatewayError {
                 "request_header_fields_too_large",
             ),
             Self::DeploymentNotFound { name } => (
-                format!("{DEPLOYMENT_NOT_FOUND} (deployment: {:?})", clipped(name)),
+                format!(
+                    "{DEPLOYMENT_NOT_FOUND} (deployment: {:?})",
+                    clipped(name, 256)
+                ),
                 "invalid_request_error",
                 Some("model"),
                 "DeploymentNotFound",
@@ -411,12 +414,12 @@ impl GatewayError {
                 store_configured,
             } => (
                 if *store_configured {
-                    format!("Response with id '{}' not found.", clipped(id))
+                    format!("Response with id '{}' not found.", clipped(id, 256))
                 } else {
                     format!(
                         "Response with id '{}' not found: this gateway stores no responses \
                          (add a [store] table with a Redis URL to its config).",
-                        clipped(id)
+                        clipped(id, 256)
                     )
                 },
                 "invalid_request_error",
@@ -564,11 +567,35 @@ impl IntoResponse for GatewayError {
     }
 }
 
-/// A caller-supplied name as an error message repeats it: the first 256 characters, so a
-/// megabyte-long `model` does not come back whole.
-fn clipped(s: &str) -> Cow<'_, str> {
-    match s.char_indices().nth(256) {
-        Some((at, _)) => Cow::Owned(format!("{}…", &s[..at])),
-        None => Cow::Borrowed(s),
+/// Caller-supplied text as an error message repeats it: without control characters and at
+/// most `max` characters (then `…`), so a megabyte-long `model` does not come back whole.
+pub(crate) fn clipped(s: &str, max: usize) -> Cow<'_, str> {
+    let clean = !s.chars().any(char::is_control);
+    match s.char_indices().nth(max) {
+        None if clean => Cow::Borrowed(s),
+        cut => {
+            let end = cut.map_or(s.len(), |(at, _)| at);
+            let mut out: String = s[..end].chars().filter(|c| !c.is_control()).collect();
+            if cut.is_some() {
+                out.push('…');
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clipped;
+
+    #[test]
+    fn clipped_text_drops_control_characters_and_marks_the_cut() {
+        assert!(matches!(
+            clipped("gpt-4.1", 8),
+            std::borrow::Cow::Borrowed("gpt-4.1")
+        ));
+        assert_eq!(clipped("a\r\nb\u{1b}[31m", 20), "ab[31m");
+        assert_eq!(clipped("ééééé", 3), "ééé…");
+        assert_eq!(clipped(&"m".repeat(10_000), 256).chars().count(), 257);
     }
 }

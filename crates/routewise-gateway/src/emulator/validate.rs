@@ -87,7 +87,7 @@ fn metadata(body: &Map<String, Value>) -> Result<(), Refusal> {
         ));
     }
     for (k, v) in meta {
-        let key: String = k.chars().take(METADATA_KEY_CHARS).collect();
+        let key = crate::error::clipped(k, METADATA_KEY_CHARS);
         let param = format!("metadata.{key}");
         if k.chars().count() > METADATA_KEY_CHARS {
             return Err(refuse(
@@ -95,7 +95,7 @@ fn metadata(body: &Map<String, Value>) -> Result<(), Refusal> {
                 "string_above_max_length",
                 format!(
                     "Invalid 'metadata': key too long. Expected keys of at most \
-                     {METADATA_KEY_CHARS} characters, but got '{key}…' instead."
+                     {METADATA_KEY_CHARS} characters, but got '{key}' instead."
                 ),
             ));
         }
@@ -164,12 +164,12 @@ fn tools(body: &Map<String, Value>) -> Result<(), Refusal> {
 fn tool_choice(body: &Map<String, Value>) -> Result<(), Refusal> {
     match body.get("tool_choice") {
         Some(Value::String(mode)) if !matches!(mode.as_str(), "none" | "auto" | "required") => {
-            let shown: String = mode.chars().take(64).collect();
             Err(refuse(
                 "tool_choice",
                 "invalid_value",
                 format!(
-                    "Invalid value: '{shown}'. Supported values are: 'none', 'auto', and 'required'."
+                    "Invalid value: '{}'. Supported values are: 'none', 'auto', and 'required'.",
+                    crate::error::clipped(mode, 64)
                 ),
             ))
         }

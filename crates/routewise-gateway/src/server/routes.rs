@@ -19,7 +19,7 @@ use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
 use crate::dispatch::{Reply, dispatch};
-use crate::error::GatewayError;
+use crate::error::{GatewayError, clipped};
 use crate::request::parse_body;
 use crate::sse;
 use crate::state::AppState;
@@ -265,7 +265,7 @@ fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
             return Err(GatewayError::UnsupportedMediaType {
                 message: format!(
                     "Unsupported content encoding: '{}'. Send the body uncompressed.",
-                    shown(&coding)
+                    clipped(&coding, 100)
                 ),
             });
         }
@@ -289,14 +289,9 @@ fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
         message: format!(
             "Unsupported content type: '{}'. This API method only accepts 'application/json' \
              requests.",
-            shown(&ct)
+            clipped(&ct, 100)
         ),
     })
-}
-
-/// A header value for a message: without control characters, at most 100 characters.
-fn shown(v: &str) -> String {
-    v.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 /// Discards the rest of a body (up to [`DRAIN_CAP`], the deadline, and [`DRAIN_IDLE`] between

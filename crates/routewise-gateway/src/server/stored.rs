@@ -88,9 +88,11 @@ pub(super) async fn retrieve(
         }
         None | Some("false" | "0" | "False" | "") => {}
         Some(other) => {
-            let shown: String = other.chars().filter(|c| !c.is_control()).take(64).collect();
             return GatewayError::invalid(
-                format!("Invalid value for 'stream': expected a boolean, but got '{shown}'."),
+                format!(
+                    "Invalid value for 'stream': expected a boolean, but got '{}'.",
+                    crate::error::clipped(other, 64)
+                ),
                 Some("stream".to_owned()),
                 "invalid_value",
             )
