@@ -235,7 +235,7 @@ impl AppState {
         let prefix = limits_prefix(&config);
         let mut deployments = HashMap::with_capacity(config.deployments.len());
         for d in &config.deployments {
-            let upstream = build_upstream(d, transport.as_ref())?;
+            let upstream = build_upstream(d, transport.as_ref(), config.store.is_some())?;
             deployments.insert(
                 d.deployment.name.clone(),
                 Arc::new(DeploymentEntry {
@@ -297,7 +297,7 @@ impl AppState {
                     d.deployment.name.clone(),
                     Arc::new(DeploymentEntry {
                         config: d.clone(),
-                        upstream: emulator(d),
+                        upstream: emulator(d, config.store.is_some()),
                         limit: LimitSpec::new(&d.deployment.name, d.limits, prefix),
                     }),
                 )
@@ -467,6 +467,7 @@ fn base_router(choice: &EstimatorChoice) -> Result<LocalRouter, String> {
 fn build_upstream(
     d: &DeploymentConfig,
     transport: Option<&SharedTransport>,
+    stored: bool,
 ) -> Result<Arc<dyn Upstream>, BuildError> {
     let name = &d.deployment.name;
     let url_err = |url: &str| BuildError::Url {
@@ -483,7 +484,7 @@ fn build_upstream(
         Ok(Arc::new(HttpUpstream::new(uri, transport, credential)))
     };
     match &d.upstream {
-        UpstreamConfig::Emulator(_) => Ok(emulator(d)),
+        UpstreamConfig::Emulator(_) => Ok(emulator(d, stored)),
         UpstreamConfig::OpenAi { base_url, api_key }
         | UpstreamConfig::OpenAiCompatible { base_url, api_key } => {
             let cred = api_key
@@ -511,16 +512,21 @@ fn build_upstream(
     }
 }
 
-fn emulator(d: &DeploymentConfig) -> Arc<dyn Upstream> {
+/// An emulated deployment; `stored` says whether the gateway keeps responses (the emulator
+/// keeps none, so without a store its answers say `store: false`).
+fn emulator(d: &DeploymentConfig, stored: bool) -> Arc<dyn Upstream> {
     let settings = match &d.upstream {
         UpstreamConfig::Emulator(s) => s.clone(),
         _ => Default::default(),
     };
-    Arc::new(Emulator::new(
-        d.deployment.model.clone(),
-        d.deployment.is_reasoning_model(),
-        settings,
-    ))
+    Arc::new(
+        Emulator::new(
+            d.deployment.model.clone(),
+            d.deployment.is_reasoning_model(),
+            settings,
+        )
+        .with_store(stored),
+    )
 }
 
 /// An Entra credential chosen by `routewise-auth`'s environment rules, with API-key variables

@@ -55,6 +55,9 @@ struct Inner {
     reasoning: bool,
     settings: EmulatorSettings,
     cache: PromptCache,
+    /// Whether anything keeps its responses (the gateway's store); when not, answers say
+    /// `store: false` instead of echoing a request's `store: true` that nothing honours.
+    stored: bool,
 }
 
 impl Emulator {
@@ -70,8 +73,17 @@ impl Emulator {
                 reasoning,
                 settings,
                 cache,
+                stored: true,
             }),
         }
+    }
+
+    /// Says whether the gateway stores this deployment's responses (default: it does).
+    pub(crate) fn with_store(mut self, stored: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.stored = stored;
+        }
+        self
     }
 }
 
@@ -144,6 +156,10 @@ impl Inner {
         };
         if let Err(r) = validate::check(&body) {
             return Err(refused(&r));
+        }
+        let mut body = body;
+        if !self.stored {
+            body.insert("store".to_owned(), Value::Bool(false));
         }
         if !stream {
             tokio::time::sleep(

@@ -56,6 +56,7 @@ async fn a_stored_response_can_be_retrieved_listed_and_deleted() {
     )
     .await;
     let id = created["id"].as_str().unwrap();
+    assert_eq!(created["store"], true, "kept, and it says so");
 
     let got: Value = get(&gw, &format!("/responses/{id}"))
         .await
@@ -102,6 +103,27 @@ async fn a_stored_response_can_be_retrieved_listed_and_deleted() {
     let err = error_of(get(&gw, &format!("/responses/{id}")).await, 404).await;
     assert_eq!(err["code"], "response_not_found");
     error_of(delete(&gw, &format!("/responses/{id}")).await, 404).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_store_an_answer_does_not_claim_to_be_stored() {
+    let gw = start(&format!(
+        "{FAST_EMULATOR}\n[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
+    ))
+    .await;
+    for stream in [false, true] {
+        let body = json!({"model": "fast", "input": "hi", "store": true, "stream": stream});
+        let resp = post(&gw, &body).await;
+        assert_eq!(resp.status(), 200);
+        let response = if stream {
+            let events = sse(resp).await;
+            events.last().unwrap().1["response"].clone()
+        } else {
+            resp.json::<Value>().await.unwrap()
+        };
+        assert_eq!(response["store"], false, "stream {stream}: {response}");
+    }
     gw.shutdown().await;
 }
 
