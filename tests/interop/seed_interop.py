@@ -80,6 +80,36 @@ def streaming(client):
     check(final.model in POOL, f"streamed model-router answer served by a pool model ({final.model})")
 
 
+def structured(client):
+    """`responses.parse` with a nested, optional pydantic model: the emulator answers JSON that fits."""
+    from typing import List, Optional
+
+    from pydantic import BaseModel
+
+    class Address(BaseModel):
+        city: str
+        zip: Optional[str]
+
+    class Person(BaseModel):
+        name: str
+        age: int
+        tags: List[str]
+        address: Address
+
+    parsed = client.responses.parse(model="model-router", input="Describe a person.", text_format=Person)
+    check(isinstance(parsed.output_parsed, Person), f"responses.parse gives a Person ({parsed.output_parsed!r})")
+    with client.responses.stream(model="gpt-4.1-mini", input="Describe a person.", text_format=Person) as stream:
+        final = stream.get_final_response()
+    check(isinstance(final.output_parsed, Person), "responses.stream(text_format=...) parses its final response")
+    try:
+        client.responses.create(
+            model="gpt-4.1-nano", input="x", text={"format": {"type": "json_schema", "schema": {"type": "object"}}}
+        )
+        check(False, "a json_schema format without a name is refused")
+    except Exception as e:  # noqa: BLE001 - the SDK's BadRequestError
+        check(getattr(e, "status_code", None) == 400, f"a json_schema format without a name is a 400 ({e})")
+
+
 def stored(client):
     import openai
 
@@ -542,6 +572,7 @@ def main():
     client = OpenAI(base_url=f"{GATEWAY}/openai/v1", api_key="interop-key")
     seed_program(client)
     streaming(client)
+    structured(client)
     stored(client)
 
     platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")

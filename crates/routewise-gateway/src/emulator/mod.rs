@@ -12,6 +12,9 @@
 //! - **Faults**: an error rate (500), a 429 rate with `retry-after-ms`, in-band stream failures
 //!   (`error` then `response.failed` after HTTP 200, before the first delta or after N deltas),
 //!   and stalls.
+//! - **Structured output**: with `text.format` `json_schema` the answer is JSON that fits the
+//!   schema (`$ref`s, `anyOf`, enums and bounds followed); with `json_object`, an object
+//!   ([`structured`]).
 //! - **Reasoning models** report `reasoning_tokens` and a reasoning output item.
 //! - **Checks** the service makes beyond the schema (ranges, `metadata` limits, function tool
 //!   names, `tool_choice` modes), refused with Foundry's 400 ([`validate`]).
@@ -19,6 +22,7 @@
 mod answer;
 mod cache;
 mod events;
+mod structured;
 pub(crate) mod tokens;
 mod validate;
 
@@ -267,6 +271,9 @@ impl Inner {
         }
         let cached_tokens = self.cache.lookup_and_store(&fp);
         let mut text = answer::answer(&self.model, parts.last_user());
+        if let Some(json) = structured::answer(body, &text) {
+            text = json;
+        }
         let seed = tokens::fnv1a(tokens::fnv_start(), text.as_bytes());
         let mut reasoning_tokens = if self.reasoning {
             self.reasoning_budget(body, seed)

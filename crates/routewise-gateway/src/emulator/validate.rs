@@ -1,7 +1,7 @@
 //! The request checks a Foundry deployment makes and the typed parse does not: value ranges,
-//! `metadata` limits, function tools' names, `tool_choice` modes. An emulated deployment refuses
-//! what the real one would, with OpenAI's 400, so a client tested offline does not pass here and
-//! fail in production.
+//! `metadata` limits, function tools' names, `tool_choice` modes, a `json_schema` format's name
+//! and schema. An emulated deployment refuses what the real one would, with OpenAI's 400, so a
+//! client tested offline does not pass here and fail in production.
 
 use serde_json::{Map, Value};
 
@@ -32,7 +32,28 @@ pub(super) fn check(body: &Map<String, Value>) -> Result<(), Refusal> {
     range(body, "top_p", 0.0, 1.0)?;
     metadata(body)?;
     tools(body)?;
-    tool_choice(body)
+    tool_choice(body)?;
+    text_format(body)
+}
+
+fn text_format(body: &Map<String, Value>) -> Result<(), Refusal> {
+    let Some(format) = body.get("text").and_then(|t| t.get("format")) else {
+        return Ok(());
+    };
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return Ok(());
+    }
+    for key in ["name", "schema"] {
+        if format.get(key).is_none_or(Value::is_null) {
+            let param = format!("text.format.{key}");
+            return Err(refuse(
+                param.clone(),
+                "missing_required_parameter",
+                format!("Missing required parameter: '{param}'."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn range(body: &Map<String, Value>, key: &str, min: f64, max: f64) -> Result<(), Refusal> {
@@ -241,6 +262,11 @@ mod tests {
                 json!({"tool_choice": "bogus"}),
                 "tool_choice",
                 "invalid_value",
+            ),
+            (
+                json!({"text": {"format": {"type": "json_schema", "schema": {}}}}),
+                "text.format.name",
+                "missing_required_parameter",
             ),
         ] {
             let r = check_json(body.clone()).expect_err(&body.to_string());

@@ -1,0 +1,230 @@
+//! Structured output: when a request asks for `text.format` `json_schema` (or `json_object`),
+//! the emulated answer is JSON that fits the schema, so `responses.parse` and typed clients
+//! work offline. Values are deterministic and plain: the first `enum` value, the minimum of a
+//! number, one array item, a short string built from the prose answer.
+
+use serde_json::{Map, Value, json};
+
+/// How deep nested schemas (and `$ref` cycles) are followed before a value is cut to `null`.
+const MAX_DEPTH: usize = 12;
+
+/// The JSON text that answers `body`'s `text.format`, or `None` for plain text. `prose` is
+/// what the emulator would have said, used for string values.
+pub(super) fn answer(body: &Map<String, Value>, prose: &str) -> Option<String> {
+    let format = body.get("text")?.get("format")?;
+    let value = match format.get("type")?.as_str()? {
+        "json_schema" => {
+            let schema = format.get("schema").unwrap_or(&Value::Null);
+            Generator {
+                root: schema,
+                prose,
+            }
+            .value(schema, "", 0)
+        }
+        "json_object" => json!({"answer": prose}),
+        _ => return None,
+    };
+    Some(value.to_string())
+}
+
+struct Generator<'a> {
+    root: &'a Value,
+    prose: &'a str,
+}
+
+impl Generator<'_> {
+    fn value(&self, schema: &Value, name: &str, depth: usize) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Null;
+        }
+        let Some(s) = schema.as_object() else {
+            return Value::Null;
+        };
+        if let Some(target) = s.get("$ref").and_then(Value::as_str) {
+            return match self.resolve(target) {
+                Some(t) => self.value(t, name, depth + 1),
+                None => Value::Null,
+            };
+        }
+        if let Some(c) = s.get("const") {
+            return c.clone();
+        }
+        if let Some(first) = s
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            return first.clone();
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            if let Some(options) = s.get(key).and_then(Value::as_array) {
+                // The first option that is not `null`: an Optional field gets a value.
+                let pick = options
+                    .iter()
+                    .find(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                    .or(options.first());
+                return pick.map_or(Value::Null, |o| self.value(o, name, depth + 1));
+            }
+        }
+        let ty = match s.get("type") {
+            Some(Value::String(t)) => t.as_str(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("null"),
+            _ if s.contains_key("properties") => "object",
+            _ if s.contains_key("items") => "array",
+            _ => "string",
+        };
+        match ty {
+            "object" => {
+                let mut out = Map::new();
+                if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                    for (k, p) in props {
+                        out.insert(k.clone(), self.value(p, k, depth + 1));
+                    }
+                }
+                Value::Object(out)
+            }
+            "array" => {
+                let min = s.get("minItems").and_then(Value::as_u64).unwrap_or(1);
+                let max = s
+                    .get("maxItems")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::MAX);
+                let n = min.max(1).min(max).min(8);
+                let item = s.get("items").unwrap_or(&Value::Null);
+                Value::Array((0..n).map(|_| self.value(item, name, depth + 1)).collect())
+            }
+            "integer" => json!(bounded(s, 1.0).round() as i64),
+            "number" => json!(bounded(s, 1.0)),
+            "boolean" => Value::Bool(true),
+            "null" => Value::Null,
+            _ => Value::String(self.string(s, name)),
+        }
+    }
+
+    /// `#/$defs/X` or `#/definitions/X` (any JSON pointer into the root schema).
+    fn resolve(&self, target: &str) -> Option<&Value> {
+        let pointer = target.strip_prefix('#')?;
+        if pointer.is_empty() {
+            return Some(self.root);
+        }
+        self.root.pointer(pointer)
+    }
+
+    fn string(&self, s: &Map<String, Value>, name: &str) -> String {
+        let fixed = match s.get("format").and_then(Value::as_str) {
+            Some("date-time") => Some("2026-01-01T00:00:00Z"),
+            Some("date") => Some("2026-01-01"),
+            Some("time") => Some("00:00:00Z"),
+            Some("email") => Some("user@example.com"),
+            Some("uri" | "url") => Some("https://example.com/"),
+            Some("uuid") => Some("00000000-0000-4000-8000-000000000000"),
+            _ => None,
+        };
+        let mut out = fixed.map_or_else(
+            || {
+                let words: Vec<&str> = self.prose.split_whitespace().take(6).collect();
+                if name.is_empty() {
+                    words.join(" ")
+                } else {
+                    format!("{name}: {}", words.join(" "))
+                }
+            },
+            str::to_owned,
+        );
+        let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let max = s
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .map(|m| m as usize);
+        while out.chars().count() < min {
+            out.push('.');
+        }
+        if let Some(max) = max
+            && out.chars().count() > max
+        {
+            out = out.chars().take(max).collect();
+        }
+        out
+    }
+}
+
+/// `default` moved into `[minimum, maximum]` (exclusive bounds nudged inside by 1).
+fn bounded(s: &Map<String, Value>, default: f64) -> f64 {
+    let get = |k: &str| s.get(k).and_then(Value::as_f64);
+    let mut v = default;
+    if let Some(min) = get("minimum") {
+        v = v.max(min);
+    }
+    if let Some(min) = get("exclusiveMinimum") {
+        v = v.max(min + 1.0);
+    }
+    if let Some(max) = get("maximum") {
+        v = v.min(max);
+    }
+    if let Some(max) = get("exclusiveMaximum") {
+        v = v.min(max - 1.0);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gen_for(format: Value) -> Option<Value> {
+        let body = json!({"text": {"format": format}});
+        answer(
+            body.as_object().unwrap(),
+            "Retrieval augmented generation grounds answers",
+        )
+        .map(|t| serde_json::from_str(&t).unwrap())
+    }
+
+    #[test]
+    fn a_pydantic_schema_with_defs_refs_and_optionals_gets_a_fitting_value() {
+        // What `responses.parse(text_format=Person)` sends for a nested, optional model.
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "age": {"type": "integer", "minimum": 18},
+                "email": {"anyOf": [{"type": "string", "format": "email"}, {"type": "null"}]},
+                "role": {"enum": ["admin", "user"]},
+                "address": {"$ref": "#/$defs/Address"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "score": {"type": ["number", "null"], "exclusiveMaximum": 1},
+                "active": {"type": "boolean"}
+            },
+            "required": ["name", "age", "email", "role", "address", "tags", "score", "active"],
+            "additionalProperties": false,
+            "$defs": {"Address": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12}}}}
+        });
+        let v =
+            gen_for(json!({"type": "json_schema", "name": "person", "schema": schema})).unwrap();
+        assert!(v["name"].as_str().unwrap().starts_with("name: Retrieval"));
+        assert_eq!(v["age"], 18);
+        assert_eq!(v["email"], "user@example.com");
+        assert_eq!(v["role"], "admin");
+        assert_eq!(v["address"]["city"].as_str().unwrap().chars().count(), 12);
+        assert_eq!(v["tags"].as_array().unwrap().len(), 1);
+        assert_eq!(v["score"], 0.0);
+        assert_eq!(v["active"], true);
+    }
+
+    #[test]
+    fn json_object_and_cycles_and_plain_text() {
+        assert_eq!(
+            gen_for(json!({"type": "json_object"})).unwrap()["answer"],
+            "Retrieval augmented generation grounds answers"
+        );
+        // A self-referencing schema ends in null instead of recursing forever.
+        let tree = json!({"type": "object", "properties": {"child": {"$ref": "#"}}});
+        let v = gen_for(json!({"type": "json_schema", "name": "t", "schema": tree})).unwrap();
+        assert!(v.pointer("/child/child/child").is_some());
+        assert!(gen_for(json!({"type": "text"})).is_none());
+    }
+}
