@@ -110,6 +110,40 @@ def structured(client):
         check(getattr(e, "status_code", None) == 400, f"a json_schema format without a name is a 400 ({e})")
 
 
+def tool_loop(client):
+    """A forced function call, its output sent back, and the text that ends the loop."""
+    tools = [{
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }]
+    first = client.responses.create(model="gpt-4.1-mini", input="Weather in Paris?", tools=tools, tool_choice="required")
+    calls = [item for item in first.output if item.type == "function_call"]
+    check(len(calls) == 1 and calls[0].name == "get_weather", f"tool_choice=required gives a function_call ({first.output})")
+    if not calls:
+        return
+    args = json.loads(calls[0].arguments)
+    check(isinstance(args.get("city"), str), f"the call's arguments fit the parameters ({args})")
+    with client.responses.stream(
+        model="gpt-4.1-mini", input="Weather in Paris?", tools=tools, tool_choice={"type": "function", "name": "get_weather"}
+    ) as stream:
+        kinds = {event.type for event in stream}
+        streamed = stream.get_final_response()
+    check("response.function_call_arguments.done" in kinds, "a streamed call sends its arguments events")
+    check(streamed.output[-1].type == "function_call", "the streamed final response ends in the call")
+    second = client.responses.create(
+        model="gpt-4.1-mini",
+        tools=tools,
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            calls[0],
+            {"type": "function_call_output", "call_id": calls[0].call_id, "output": json.dumps({"temp_c": 21})},
+        ],
+    )
+    check(bool(second.output_text), "after the function's output the model answers in text")
+
+
 def stored(client):
     import openai
 
@@ -573,6 +607,7 @@ def main():
     seed_program(client)
     streaming(client)
     structured(client)
+    tool_loop(client)
     stored(client)
 
     platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")

@@ -20,6 +20,16 @@ pub(crate) struct Answer {
     pub reasoning_tokens: u32,
     /// Set when `max_output_tokens` cut the answer short.
     pub truncated: bool,
+    /// A function call answered instead of a message; `text` is then its `arguments`, and
+    /// `message_id` the call item's id.
+    pub call: Option<Call>,
+}
+
+/// The function an emulated answer calls.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub call_id: String,
+    pub name: String,
 }
 
 impl Answer {
@@ -45,6 +55,18 @@ impl Answer {
         json!({"id": self.message_id, "type": "message", "status": status, "role": "assistant", "content": content})
     }
 
+    fn call_item(&self, call: &Call, status: &str, arguments: &str) -> Value {
+        json!({"id": self.message_id, "type": "function_call", "status": status, "call_id": call.call_id, "name": call.name, "arguments": arguments})
+    }
+
+    /// The answer's last output item: the message, or the function call.
+    fn final_item(&self, status: &str, text: Option<&str>) -> Value {
+        match &self.call {
+            Some(call) => self.call_item(call, status, text.unwrap_or("")),
+            None => self.message_item(status, text),
+        }
+    }
+
     fn reasoning_item(&self) -> Option<Value> {
         self.reasoning_id
             .as_ref()
@@ -66,7 +88,7 @@ impl Answer {
         let mut output = Vec::new();
         if finished && status != "failed" {
             output.extend(self.reasoning_item());
-            output.push(self.message_item(
+            output.push(self.final_item(
                 if self.truncated {
                     "incomplete"
                 } else {
@@ -161,16 +183,24 @@ impl EventWriter {
         let idx = a.message_index();
         out.push(self.event(
             "response.output_item.added",
-            json!({"output_index": idx, "item": a.message_item("in_progress", None)}),
+            json!({"output_index": idx, "item": a.final_item("in_progress", None)}),
         ));
-        out.push(self.event(
-            "response.content_part.added",
-            json!({"item_id": a.message_id, "output_index": idx, "content_index": 0, "part": a.output_text_part("")}),
-        ));
+        if a.call.is_none() {
+            out.push(self.event(
+                "response.content_part.added",
+                json!({"item_id": a.message_id, "output_index": idx, "content_index": 0, "part": a.output_text_part("")}),
+            ));
+        }
         out
     }
 
     pub(crate) fn delta(&mut self, a: &Answer, delta: &str) -> SseEvent {
+        if a.call.is_some() {
+            return self.event(
+                "response.function_call_arguments.delta",
+                json!({"item_id": a.message_id, "output_index": a.message_index(), "delta": delta}),
+            );
+        }
         self.event(
             "response.output_text.delta",
             json!({"item_id": a.message_id, "output_index": a.message_index(), "content_index": 0, "delta": delta, "logprobs": []}),
@@ -185,6 +215,16 @@ impl EventWriter {
         } else {
             "completed"
         };
+        if let Some(call) = &a.call {
+            return vec![
+                self.event(
+                    "response.function_call_arguments.done",
+                    json!({"item_id": a.message_id, "output_index": idx, "name": call.name, "arguments": a.text}),
+                ),
+                self.event("response.output_item.done", json!({"output_index": idx, "item": a.call_item(call, status, &a.text)})),
+                self.event(&format!("response.{status}"), json!({"response": a.response(req, status, None)})),
+            ];
+        }
         vec![
             self.event(
                 "response.output_text.done",

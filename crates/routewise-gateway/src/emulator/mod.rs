@@ -15,6 +15,10 @@
 //! - **Structured output**: with `text.format` `json_schema` the answer is JSON that fits the
 //!   schema (`$ref`s, `anyOf`, enums and bounds followed); with `json_object`, an object
 //!   ([`structured`]).
+//! - **Function calls** when `tool_choice` forces one (`required`, a named function,
+//!   `allowed_tools` in mode `required`): a `function_call` item with arguments that fit the
+//!   function's parameters, streamed as `response.function_call_arguments.*` events. After a
+//!   `function_call_output` the answer is text again, so a tool loop ends.
 //! - **Reasoning models** report `reasoning_tokens` and a reasoning output item.
 //! - **Checks** the service makes beyond the schema (ranges, `metadata` limits, function tool
 //!   names, `tool_choice` modes), refused with Foundry's 400 ([`validate`]).
@@ -39,7 +43,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use self::cache::PromptCache;
-use self::events::{Answer, EventWriter};
+use self::events::{Answer, Call, EventWriter};
 use self::tokens::PromptFingerprint;
 use crate::config::EmulatorSettings;
 use crate::prompt::PromptParts;
@@ -271,7 +275,16 @@ impl Inner {
         }
         let cached_tokens = self.cache.lookup_and_store(&fp);
         let mut text = answer::answer(&self.model, parts.last_user());
-        if let Some(json) = structured::answer(body, &text) {
+        let call = structured::forced_call(body).map(|(name, schema)| {
+            text = structured::arguments(schema, &text);
+            Call {
+                call_id: new_id("call"),
+                name: name.to_owned(),
+            }
+        });
+        if call.is_none()
+            && let Some(json) = structured::answer(body, &text)
+        {
             text = json;
         }
         let seed = tokens::fnv1a(tokens::fnv_start(), text.as_bytes());
@@ -295,7 +308,7 @@ impl Inner {
         }
         Answer {
             response_id: new_id("resp"),
-            message_id: new_id("msg"),
+            message_id: new_id(if call.is_some() { "fc" } else { "msg" }),
             reasoning_id: self.reasoning.then(|| new_id("rs")),
             model: self.model.clone(),
             created_at: SystemTime::now()
@@ -308,6 +321,7 @@ impl Inner {
             output_tokens: answer_tokens + reasoning_tokens,
             reasoning_tokens,
             truncated,
+            call,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Structured output: when a request asks for `text.format` `json_schema` (or `json_object`),
 //! the emulated answer is JSON that fits the schema, so `responses.parse` and typed clients
-//! work offline. Values are deterministic and plain: the first `enum` value, the minimum of a
+//! work offline. A function call that `tool_choice` forces gets arguments the same way. Values are deterministic and plain: the first `enum` value, the minimum of a
 //! number, one array item, a short string built from the prose answer.
 
 use serde_json::{Map, Value, json};
@@ -25,6 +25,61 @@ pub(super) fn answer(body: &Map<String, Value>, prose: &str) -> Option<String> {
         _ => return None,
     };
     Some(value.to_string())
+}
+
+/// The function `body` makes the model call, with its parameters schema: `tool_choice`
+/// `required` (the first function tool), a named function, or `allowed_tools` in mode
+/// `required`. Never right after a function's output came back: the model then answers it in
+/// text, so a tool loop ends.
+pub(super) fn forced_call(body: &Map<String, Value>) -> Option<(&str, &Value)> {
+    let last_input = body
+        .get("input")
+        .and_then(Value::as_array)
+        .and_then(|i| i.last());
+    if last_input
+        .and_then(|i| i.get("type"))
+        .and_then(Value::as_str)
+        == Some("function_call_output")
+    {
+        return None;
+    }
+    let functions: Vec<(&str, &Value)> = body
+        .get("tools")?
+        .as_array()?
+        .iter()
+        .filter(|t| t.get("type").and_then(Value::as_str) == Some("function"))
+        .filter_map(|t| {
+            Some((
+                t.get("name")?.as_str()?,
+                t.get("parameters").unwrap_or(&Value::Null),
+            ))
+        })
+        .collect();
+    let named = |name: &str| functions.iter().copied().find(|(n, _)| *n == name);
+    let choice = body.get("tool_choice")?;
+    match choice.get("type").and_then(Value::as_str) {
+        Some("function") => named(choice.get("name")?.as_str()?),
+        Some("allowed_tools") if choice.get("mode").and_then(Value::as_str) == Some("required") => {
+            choice
+                .get("tools")?
+                .as_array()?
+                .iter()
+                .filter_map(|t| t.get("name").and_then(Value::as_str))
+                .find_map(named)
+        }
+        _ if choice.as_str() == Some("required") => functions.first().copied(),
+        _ => None,
+    }
+}
+
+/// Arguments for a call to a function with this parameters schema, as JSON text.
+pub(super) fn arguments(schema: &Value, prose: &str) -> String {
+    Generator {
+        root: schema,
+        prose,
+    }
+    .value(schema, "", 0)
+    .to_string()
 }
 
 struct Generator<'a> {
@@ -213,6 +268,48 @@ mod tests {
         assert_eq!(v["tags"].as_array().unwrap().len(), 1);
         assert_eq!(v["score"], 0.0);
         assert_eq!(v["active"], true);
+    }
+
+    #[test]
+    fn a_call_is_forced_only_by_tool_choice_and_never_right_after_its_output() {
+        let tools = json!([
+            {"type": "web_search"},
+            {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}},
+            {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+        ]);
+        let call = |extra: Value| {
+            let mut body = json!({"input": "hi", "tools": tools});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            forced_call(body.as_object().unwrap()).map(|(n, _)| n.to_owned())
+        };
+        assert_eq!(
+            call(json!({"tool_choice": "required"})).as_deref(),
+            Some("get_time")
+        );
+        assert_eq!(
+            call(json!({"tool_choice": {"type": "function", "name": "get_weather"}})).as_deref(),
+            Some("get_weather")
+        );
+        assert_eq!(
+            call(json!({"tool_choice": {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_weather"}]}})).as_deref(),
+            Some("get_weather")
+        );
+        assert_eq!(call(json!({"tool_choice": "auto"})), None);
+        assert_eq!(call(json!({})), None);
+        assert_eq!(
+            call(
+                json!({"tool_choice": "required", "input": [{"type": "function_call_output", "call_id": "c", "output": "12:00"}]})
+            ),
+            None
+        );
+        let args: Value = serde_json::from_str(&arguments(
+            &json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            "Paris",
+        ))
+        .unwrap();
+        assert_eq!(args["city"], "city: Paris");
     }
 
     #[test]

@@ -197,3 +197,59 @@ async fn project_and_v1_routes_models_and_probes() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_forced_tool_call_is_a_function_call_and_its_output_gets_text() {
+    // gpt-5-mini is a reasoning model: the call follows its reasoning item.
+    let gw = start(&one_fast()).await;
+    let tools = json!([{
+        "type": "function",
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    }]);
+    let ask = json!({"model": "gpt-5-mini", "input": "Weather in Paris?", "tools": tools, "tool_choice": "required"});
+    let body: Value = post(&gw, &ask).await.json().await.unwrap();
+    let call = body["output"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(call["type"], "function_call", "{body}");
+    assert_eq!(call["name"], "get_weather");
+    let args: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
+    assert!(args["city"].is_string(), "{args}");
+
+    // Streamed: the arguments arrive as deltas that add up to the done event's.
+    let mut streamed = ask.clone();
+    streamed["stream"] = json!(true);
+    let events = sse(post(&gw, &streamed).await).await;
+    let deltas: String = events
+        .iter()
+        .filter(|(t, _)| t == "response.function_call_arguments.delta")
+        .map(|(_, e)| e["delta"].as_str().unwrap().to_owned())
+        .collect();
+    let done = events
+        .iter()
+        .find(|(t, _)| t == "response.function_call_arguments.done")
+        .expect("arguments done");
+    assert_eq!(deltas, done.1["arguments"].as_str().unwrap());
+    assert!(
+        !events
+            .iter()
+            .any(|(t, _)| t == "response.output_text.delta")
+    );
+    let last = &events.last().unwrap().1["response"]["output"];
+    assert_eq!(
+        last.as_array().unwrap().last().unwrap()["type"],
+        "function_call"
+    );
+
+    // The function's output goes back: the loop ends in text.
+    let follow = json!({"model": "gpt-5-mini", "tools": tools, "tool_choice": "required", "input": [
+        {"role": "user", "content": "Weather in Paris?"},
+        call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "{\"temp\": 21}"}
+    ]});
+    let body: Value = post(&gw, &follow).await.json().await.unwrap();
+    assert!(
+        output_text(&body).starts_with("[emulated gpt-5-mini] "),
+        "{body}"
+    );
+    gw.shutdown().await;
+}
