@@ -20,6 +20,9 @@ pub(crate) struct Answer {
     pub reasoning_tokens: u32,
     /// Set when `max_output_tokens` cut the answer short.
     pub truncated: bool,
+    /// The request's `include` asked for `reasoning.encrypted_content`: the reasoning item
+    /// carries an opaque blob, as a stateless multi-turn client needs.
+    pub encrypted_reasoning: bool,
     /// A function call answered instead of a message; `text` is then its `arguments`, and
     /// `message_id` the call item's id.
     pub call: Option<Call>,
@@ -68,9 +71,13 @@ impl Answer {
     }
 
     fn reasoning_item(&self) -> Option<Value> {
-        self.reasoning_id
-            .as_ref()
-            .map(|id| json!({"id": id, "type": "reasoning", "summary": []}))
+        self.reasoning_id.as_ref().map(|id| {
+            let mut item = json!({"id": id, "type": "reasoning", "summary": []});
+            if self.encrypted_reasoning {
+                item["encrypted_content"] = Value::String(format!("emulated-{id}"));
+            }
+            item
+        })
     }
 
     fn message_index(&self) -> usize {

@@ -19,7 +19,8 @@
 //!   `allowed_tools` in mode `required`): a `function_call` item with arguments that fit the
 //!   function's parameters, streamed as `response.function_call_arguments.*` events. After a
 //!   `function_call_output` the answer is text again, so a tool loop ends.
-//! - **Reasoning models** report `reasoning_tokens` and a reasoning output item.
+//! - **Reasoning models** report `reasoning_tokens` and a reasoning output item (with an opaque
+//!   `encrypted_content` when `include` asks for `reasoning.encrypted_content`).
 //! - **Checks** the service makes beyond the schema (ranges, `metadata` limits, function tool
 //!   names, `tool_choice` modes), refused with Foundry's 400 ([`validate`]).
 
@@ -321,6 +322,10 @@ impl Inner {
             output_tokens: answer_tokens + reasoning_tokens,
             reasoning_tokens,
             truncated,
+            encrypted_reasoning: body
+                .get("include")
+                .and_then(Value::as_array)
+                .is_some_and(|i| i.iter().any(|v| v == "reasoning.encrypted_content")),
             call,
         }
     }
@@ -613,7 +618,7 @@ mod tests {
         let emu = Emulator::new("m", false, instant());
         let UpstreamReply::Json(body) = emu
             .send(req(
-                json!({"input": "Explain retrieval-augmented generation.", "max_output_tokens": 8}),
+                json!({"input": "Explain retrieval-augmented generation.", "max_output_tokens": 16}),
                 false,
             ))
             .await
@@ -624,6 +629,6 @@ mod tests {
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["status"], "incomplete");
         assert_eq!(v["incomplete_details"]["reason"], "max_output_tokens");
-        assert!(v["usage"]["output_tokens"].as_u64().unwrap() <= 8);
+        assert!(v["usage"]["output_tokens"].as_u64().unwrap() <= 16);
     }
 }

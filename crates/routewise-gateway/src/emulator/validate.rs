@@ -1,7 +1,8 @@
-//! The request checks a Foundry deployment makes and the typed parse does not: value ranges,
-//! `metadata` limits, function tools' names, `tool_choice` modes, a `json_schema` format's name
-//! and schema. An emulated deployment refuses what the real one would, with OpenAI's 400, so a
-//! client tested offline does not pass here and fail in production.
+//! The request checks a Foundry deployment makes and the typed parse does not: value ranges
+//! (`max_output_tokens` at least 16), `metadata` limits, function tools' names, `tool_choice`
+//! modes, a `json_schema` format's name and schema. An emulated deployment refuses what the
+//! real one would, with OpenAI's 400, so a client tested offline does not pass here and fail in
+//! production.
 
 use serde_json::{Map, Value};
 
@@ -29,6 +30,7 @@ const METADATA_VALUE_CHARS: usize = 512;
 /// The first thing wrong with `body`, if anything.
 pub(super) fn check(body: &Map<String, Value>) -> Result<(), Refusal> {
     range(body, "temperature", 0.0, 2.0)?;
+    min_output_tokens(body)?;
     range(body, "top_p", 0.0, 1.0)?;
     metadata(body)?;
     tools(body)?;
@@ -79,6 +81,23 @@ fn range(body: &Map<String, Value>, key: &str, min: f64, max: f64) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// OpenAI's floor for `max_output_tokens`.
+const MIN_OUTPUT_TOKENS: i64 = 16;
+
+fn min_output_tokens(body: &Map<String, Value>) -> Result<(), Refusal> {
+    match body.get("max_output_tokens").and_then(Value::as_i64) {
+        Some(v) if v < MIN_OUTPUT_TOKENS => Err(refuse(
+            "max_output_tokens",
+            "integer_below_min_value",
+            format!(
+                "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= \
+                 {MIN_OUTPUT_TOKENS}, but got {v} instead."
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -223,6 +242,11 @@ mod tests {
                 "decimal_below_min_value",
             ),
             (json!({"top_p": 5}), "top_p", "decimal_above_max_value"),
+            (
+                json!({"max_output_tokens": 8}),
+                "max_output_tokens",
+                "integer_below_min_value",
+            ),
             (
                 json!({"metadata": {"a": {"b": 1}}}),
                 "metadata.a",

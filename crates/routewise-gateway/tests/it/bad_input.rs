@@ -330,6 +330,11 @@ async fn an_emulated_deployment_refuses_what_foundry_refuses() {
             "tool_choice",
             "invalid_value",
         ),
+        (
+            json!({"max_output_tokens": 8}),
+            "max_output_tokens",
+            "integer_below_min_value",
+        ),
     ] {
         let mut req = json!({"model": "fast", "input": "hi"});
         req.as_object_mut()

@@ -253,3 +253,28 @@ async fn a_forced_tool_call_is_a_function_call_and_its_output_gets_text() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn reasoning_items_carry_encrypted_content_when_included() {
+    let gw = start(&one_fast()).await;
+    let reasoning = |body: &Value| {
+        body["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["type"] == "reasoning")
+            .cloned()
+            .unwrap()
+    };
+    let ask = json!({"model": "gpt-5-mini", "input": "hi", "store": false,
+                     "include": ["reasoning.encrypted_content"]});
+    let body: Value = post(&gw, &ask).await.json().await.unwrap();
+    assert!(reasoning(&body)["encrypted_content"].is_string(), "{body}");
+    let plain: Value = post(&gw, &json!({"model": "gpt-5-mini", "input": "hi"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(reasoning(&plain).get("encrypted_content").is_none());
+    gw.shutdown().await;
+}
