@@ -525,7 +525,8 @@ fn emulator(d: &DeploymentConfig, stored: bool) -> Arc<dyn Upstream> {
             d.deployment.is_reasoning_model(),
             settings,
         )
-        .with_store(stored),
+        .with_store(stored)
+        .with_context_window(d.deployment.profile.as_ref().map(|p| p.context_window)),
     )
 }
 

@@ -21,6 +21,8 @@
 //!   `function_call_output` the answer is text again, so a tool loop ends.
 //! - **Reasoning models** report `reasoning_tokens` and a reasoning output item (with an opaque
 //!   `encrypted_content` when `include` asks for `reasoning.encrypted_content`).
+//! - **Context windows**: an input longer than the deployment profile's `context_window` is
+//!   Foundry's 400 `context_length_exceeded`.
 //! - **Checks** the service makes beyond the schema (ranges, `metadata` limits, function tool
 //!   names, `tool_choice` modes), refused with Foundry's 400 ([`validate`]).
 
@@ -67,6 +69,9 @@ struct Inner {
     /// Whether anything keeps its responses (the gateway's store); when not, answers say
     /// `store: false` instead of echoing a request's `store: true` that nothing honours.
     stored: bool,
+    /// The model's context window in tokens, when its profile says; a longer input is
+    /// Foundry's 400 `context_length_exceeded`.
+    context_window: Option<u32>,
 }
 
 impl Emulator {
@@ -83,8 +88,17 @@ impl Emulator {
                 settings,
                 cache,
                 stored: true,
+                context_window: None,
             }),
         }
+    }
+
+    /// Sets the context window that inputs must fit (default: none is enforced).
+    pub(crate) fn with_context_window(mut self, tokens: Option<u32>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.context_window = tokens;
+        }
+        self
     }
 
     /// Says whether the gateway stores this deployment's responses (default: it does).
@@ -165,6 +179,19 @@ impl Inner {
         };
         if let Err(r) = validate::check(&body) {
             return Err(refused(&r));
+        }
+        if let Some(window) = self.context_window
+            && answer.input_tokens > window
+        {
+            return Err(refused(&validate::Refusal {
+                message: format!(
+                    "Your input exceeds the context window of this model ({window} tokens; the \
+                     input has about {}). Please adjust your input and try again.",
+                    answer.input_tokens
+                ),
+                param: "input".to_owned(),
+                code: "context_length_exceeded",
+            }));
         }
         let mut body = body;
         if !self.stored {

@@ -278,3 +278,20 @@ async fn reasoning_items_carry_encrypted_content_when_included() {
     assert!(reasoning(&plain).get("encrypted_content").is_none());
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_input_over_the_context_window_is_refused_as_foundry_does() {
+    // The default pool's profiles: Deepseek-V3.2 holds 128k tokens, gpt-4.1-nano about 1M.
+    let gw = bind(Config::default_pool()).await;
+    let long = "word ".repeat(200_000);
+    let err = crate::common::error_of(
+        post(&gw, &json!({"model": "Deepseek-V3.2", "input": long})).await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "context_length_exceeded", "{err}");
+    assert_eq!(err["param"], "input");
+    let fits = post(&gw, &json!({"model": "gpt-4.1-nano", "input": long})).await;
+    assert_eq!(fits.status(), 200);
+    gw.shutdown().await;
+}
