@@ -144,6 +144,17 @@ def tool_loop(client):
     check(bool(second.output_text), "after the function's output the model answers in text")
 
 
+def models(client):
+    """`models.list` and `models.retrieve`, as the SDK types them."""
+    ids = [m.id for m in client.models.list()]
+    check("model-router" in ids and POOL <= set(ids), f"models.list names the router and the pool ({ids})")
+    one = client.models.retrieve("gpt-4.1-nano")
+    check(one.id == "gpt-4.1-nano", f"models.retrieve returns the model ({one.id})")
+    import openai
+
+    check(raised(openai.NotFoundError, lambda: client.models.retrieve("no-such-model")), "an unknown model is a NotFoundError")
+
+
 def stored(client):
     import openai
 
@@ -608,6 +619,7 @@ def main():
     streaming(client)
     structured(client)
     tool_loop(client)
+    models(client)
     stored(client)
 
     platform = os.environ.get("ROUTEWISE_PLATFORM_GATEWAY")

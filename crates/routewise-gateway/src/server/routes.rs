@@ -70,7 +70,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 &format!("{root}/responses/{{id}}/cancel"),
                 post(stored::cancel),
             )
-            .route(&format!("{root}/models"), get(models));
+            .route(&format!("{root}/models"), get(models))
+            .route(&format!("{root}/models/{{id}}"), get(model));
     }
     // One stack, applied once: axum boxes and clones each `Router::layer` per request, so five
     // separate layers cost five boxed clones where one stack costs one. The first layer listed
@@ -307,6 +308,40 @@ async fn drain(mut body: Body, deadline: Instant) {
         if seen > DRAIN_CAP {
             break;
         }
+    }
+}
+
+/// One model of [`models`] (`client.models.retrieve`); a name this caller may not use is
+/// answered like an unknown one.
+async fn model(
+    State(state): State<Arc<AppState>>,
+    Permit(caller, _): Permit<ListModelsOp>,
+    // A map: the Foundry project prefix has a `{project}` segment of its own.
+    params: Result<
+        axum::extract::Path<std::collections::HashMap<String, String>>,
+        axum::extract::rejection::PathRejection,
+    >,
+) -> Response {
+    let Some(id) = params.ok().and_then(|p| p.0.get("id").cloned()) else {
+        return GatewayError::invalid(
+            "The model id in the path is not valid UTF-8.",
+            Some("model".to_owned()),
+            "invalid_value",
+        )
+        .into_response();
+    };
+    let body = match &caller {
+        Caller::Principal(p) => p.models_body.as_ref(),
+        Caller::Anonymous => None,
+    };
+    let list: serde_json::Value =
+        serde_json::from_slice(body.unwrap_or(&state.models_body)).unwrap_or_default();
+    let found = list["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|m| m["id"] == id.as_str()));
+    match found {
+        Some(m) => json(StatusCode::OK, m.to_string()),
+        None => GatewayError::deployment_not_found(id).into_response(),
     }
 }
 

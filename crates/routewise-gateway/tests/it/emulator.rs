@@ -178,6 +178,13 @@ async fn project_and_v1_routes_models_and_probes() {
             .map(|m| m["id"].as_str().unwrap())
             .collect();
         assert_eq!(ids, ["model-router", "gpt-5-mini"], "{path}");
+        let one = get_json(format!("{base}{path}/model-router")).await;
+        assert_eq!(one["kind"], "router", "{path}");
+        let missing = c.get(format!("{base}{path}/nope")).send().await.unwrap();
+        let err = crate::common::error_of(missing, 404).await;
+        assert_eq!(err["code"], "DeploymentNotFound");
+        let garbled = c.get(format!("{base}{path}/%ff%fe")).send().await.unwrap();
+        crate::common::error_of(garbled, 400).await;
     }
     assert_eq!(
         c.get(format!("{base}/healthz"))

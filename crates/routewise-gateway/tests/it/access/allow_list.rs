@@ -252,5 +252,13 @@ async fn models_lists_what_the_principal_may_use() {
         ]
     );
     assert_eq!(list(key("admin")).await.len(), 5);
+    // Retrieving one model follows the same view: outside it, a name is unknown.
+    let one = call(&gw, "GET", "/models/good", Some(&key("team")), None).await;
+    assert_eq!(one.status(), 200);
+    assert_eq!(one.json::<Value>().await.unwrap()["id"], "good");
+    let hidden = call(&gw, "GET", "/models/best", Some(&key("team")), None).await;
+    assert_eq!(hidden.status(), 404);
+    let seen = call(&gw, "GET", "/models/best", Some(&key("admin")), None).await;
+    assert_eq!(seen.status(), 200);
     gw.shutdown().await;
 }
