@@ -288,7 +288,11 @@ impl Validator<'_> {
     }
 
     fn limits(&self, l: &RawLimits) -> Result<LimitsSettings, ConfigError> {
-        let url = self.redis_url("limits", l.redis_url_env.as_deref(), l.redis_url.as_deref())?;
+        let url = self.redis_url(
+            "limits",
+            l.redis_url_env.as_deref(),
+            l.redis_url.as_ref().map(|u| u.0.as_str()),
+        )?;
         let mut out = LimitsSettings::new(url);
         if let Some(prefix) = &l.key_prefix {
             out.key_prefix.clone_from(prefix);
@@ -358,7 +362,11 @@ impl Validator<'_> {
     }
 
     fn store(&self, s: &RawStore) -> Result<StoreSettings, ConfigError> {
-        let url = self.redis_url("store", s.redis_url_env.as_deref(), s.redis_url.as_deref())?;
+        let url = self.redis_url(
+            "store",
+            s.redis_url_env.as_deref(),
+            s.redis_url.as_ref().map(|u| u.0.as_str()),
+        )?;
         let mut out = StoreSettings::new(url);
         if let Some(ttl) = s.ttl_secs {
             if ttl == 0 {

@@ -31,51 +31,36 @@ pub(super) struct RawConfig {
     pub content_filters: Vec<super::filter::RawContentFilter>,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     /// As in `[store]`: an environment variable holding a `redis://` URL.
     pub redis_url_env: Option<String>,
     /// As in `[store]`: a `redis://` URL without a password.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<FileUrl>,
     pub key_prefix: Option<String>,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     /// The name of an environment variable holding a `redis://` URL (it may carry a password).
     pub redis_url_env: Option<String>,
     /// A `redis://` URL written in the file (no password here; use `redis_url_env` for one).
-    pub redis_url: Option<String>,
+    pub redis_url: Option<FileUrl>,
     pub ttl_secs: Option<u64>,
     pub key_prefix: Option<String>,
 }
 
-/// A file's Redis URL shows only whether it is set: validation refuses one with a password,
-/// but the raw table exists before validation runs.
-fn url_shown(url: Option<&String>) -> Option<&'static str> {
-    url.map(|_| "<redacted>")
-}
+/// A Redis URL written in the file. Its `Debug` shows only that it is set: validation refuses
+/// one with a password, but the raw table exists before validation runs.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(super) struct FileUrl(pub String);
 
-impl std::fmt::Debug for RawLimits {
+impl std::fmt::Debug for FileUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawLimits")
-            .field("redis_url_env", &self.redis_url_env)
-            .field("redis_url", &url_shown(self.redis_url.as_ref()))
-            .field("key_prefix", &self.key_prefix)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for RawStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawStore")
-            .field("redis_url_env", &self.redis_url_env)
-            .field("redis_url", &url_shown(self.redis_url.as_ref()))
-            .field("ttl_secs", &self.ttl_secs)
-            .field("key_prefix", &self.key_prefix)
-            .finish()
+        f.write_str("<redacted>")
     }
 }
 
@@ -262,4 +247,18 @@ pub(super) struct RawRouter {
     pub data_zones: Option<Vec<String>>,
     /// Only deployments in these regions may be in its pool (and failover set).
     pub regions: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_file_url_never_shows_in_debug() {
+        let store: super::RawStore =
+            toml::from_str("redis_url = \"redis://:hunter2@127.0.0.1:6379/0\"").unwrap();
+        let shown = format!("{store:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
 }

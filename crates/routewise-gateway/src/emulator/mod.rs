@@ -398,27 +398,26 @@ fn emulated_error(
     } else {
         "requests"
     };
-    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-    status_failure(
+    failure(
         status,
-        Bytes::from(body.to_string()),
+        json!({"message": message, "type": kind, "param": null, "code": code}),
         retry_after,
-        &http::HeaderMap::new(),
     )
 }
 
 /// A 400 as Foundry words it, for a request [`validate::check`] refuses.
 fn refused(r: &validate::Refusal) -> AttemptFailure {
-    let body = json!({"error": {
-        "message": r.message,
-        "type": "invalid_request_error",
-        "param": r.param,
-        "code": r.code,
-    }});
+    let error = json!({"message": r.message, "type": "invalid_request_error", "param": r.param, "code": r.code});
+    failure(StatusCode::BAD_REQUEST, error, None)
+}
+
+/// The upstream failure an emulated deployment answers with: `{"error": error}` at `status`.
+fn failure(status: StatusCode, error: Value, retry_after: Option<Duration>) -> AttemptFailure {
+    let body = json!({ "error": error });
     status_failure(
-        StatusCode::BAD_REQUEST,
+        status,
         Bytes::from(body.to_string()),
-        None,
+        retry_after,
         &http::HeaderMap::new(),
     )
 }

@@ -1,7 +1,8 @@
 //! Structured output: when a request asks for `text.format` `json_schema` (or `json_object`),
 //! the emulated answer is JSON that fits the schema, so `responses.parse` and typed clients
-//! work offline. A function call that `tool_choice` forces gets arguments the same way. Values are deterministic and plain: the first `enum` value, the minimum of a
-//! number, one array item, a short string built from the prose answer.
+//! work offline. A function call that `tool_choice` forces gets arguments the same way.
+//! Values are deterministic and plain: the first `enum` value, the minimum of a number, one
+//! array item, a short string built from the prose answer.
 
 use serde_json::{Map, Value, json};
 
@@ -13,14 +14,7 @@ const MAX_DEPTH: usize = 12;
 pub(super) fn answer(body: &Map<String, Value>, prose: &str) -> Option<String> {
     let format = body.get("text")?.get("format")?;
     let value = match format.get("type")?.as_str()? {
-        "json_schema" => {
-            let schema = format.get("schema").unwrap_or(&Value::Null);
-            Generator {
-                root: schema,
-                prose,
-            }
-            .value(schema, "", 0)
-        }
+        "json_schema" => fitting(format.get("schema").unwrap_or(&Value::Null), prose),
         "json_object" => json!({"answer": prose}),
         _ => return None,
     };
@@ -74,12 +68,16 @@ pub(super) fn forced_call(body: &Map<String, Value>) -> Option<(&str, &Value)> {
 
 /// Arguments for a call to a function with this parameters schema, as JSON text.
 pub(super) fn arguments(schema: &Value, prose: &str) -> String {
+    fitting(schema, prose).to_string()
+}
+
+/// A value that fits `schema`, its `$ref`s resolved against `schema` itself.
+fn fitting(schema: &Value, prose: &str) -> Value {
     Generator {
         root: schema,
         prose,
     }
     .value(schema, "", 0)
-    .to_string()
 }
 
 struct Generator<'a> {

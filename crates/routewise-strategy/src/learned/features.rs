@@ -331,13 +331,13 @@ fn sort_merge(out: &mut Features) {
     }
 }
 
-/// The head and tail of `text` within `max` bytes, split on char boundaries.
 /// Most user turns featurised (the newest).
 const MAX_TURNS: usize = 16;
 
 /// The featurised text of one prompt is at most this many times `max_bytes`.
 const BUDGET_SEGMENTS: usize = 2;
 
+/// The head and tail of `text` within `max` bytes, split on char boundaries.
 fn cap(text: &str, max: usize) -> (&str, &str) {
     if text.len() <= max {
         return (text, "");
@@ -355,7 +355,7 @@ fn cap(text: &str, max: usize) -> (&str, &str) {
 
 #[derive(Debug, Default)]
 struct CueCounts {
-    /// The prompt's length, all of it.
+    /// The full length of the featurised segments, including what their caps left out.
     bytes: usize,
     /// The part of it the counts below come from.
     scanned: usize,
