@@ -56,8 +56,8 @@ enum Command {
         #[arg(long, required = true, num_args = 1..)]
         data: Vec<PathBuf>,
         /// Where to write the artifact.
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[arg(long, required = true)]
+        out: PathBuf,
         /// Item weight `n^-x` for a task family of `n` items (0 = every item alike, 1 = every
         /// family alike); families are read from `task` at training time only.
         #[arg(long, default_value_t = FAMILY_BALANCE, value_parser = balance)]
@@ -147,16 +147,17 @@ impl Cli {
             } => {
                 let mut cfg = learned::TrainConfig {
                     data,
-                    out,
+                    out: Some(out.clone()),
                     ..Default::default()
                 };
                 cfg.fit.family_balance = family_balance;
                 report(learned::train(&cfg).map(|s| {
                     format!(
-                        "trained on {} items in {:.1} s; heads: {}; artifact {} bytes",
+                        "trained on {} items in {:.1} s; heads: {}; wrote {} ({} bytes)",
                         s.items,
                         s.seconds,
                         s.models.join(", "),
+                        out.display(),
                         s.artifact_bytes
                     )
                 }))
@@ -352,6 +353,8 @@ mod tests {
         assert_eq!(cli.log_format(), LogFormat::Text);
         assert!(Cli::try_parse_from(["routewise", "serve", "--log-format", "xml"]).is_err());
         assert!(Cli::try_parse_from(["routewise", "train"]).is_err());
+        // Without `--out` a run would train and then write nothing.
+        assert!(Cli::try_parse_from(["routewise", "train", "--data", "d"]).is_err());
     }
 
     #[test]
@@ -361,7 +364,16 @@ mod tests {
             routewise_strategy::learned::FitConfig::default().family_balance
         );
         let train = |x: &str| {
-            Cli::try_parse_from(["routewise", "train", "--data", "d", "--family-balance", x])
+            Cli::try_parse_from([
+                "routewise",
+                "train",
+                "--data",
+                "d",
+                "--out",
+                "o",
+                "--family-balance",
+                x,
+            ])
         };
         assert!(matches!(
             train("0").unwrap().command,

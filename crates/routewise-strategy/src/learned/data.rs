@@ -62,8 +62,41 @@ struct RawItem {
     task: Option<String>,
     prompt: Option<String>,
     turns: Option<Vec<String>>,
-    scores: Option<BTreeMap<String, f64>>,
-    costs_usd: Option<BTreeMap<String, f64>>,
+    scores: Option<ModelMap>,
+    costs_usd: Option<ModelMap>,
+}
+
+/// A `{model: number}` object that refuses a model named twice: JSON allows it, but one of
+/// the two figures would be dropped without a word.
+struct ModelMap(BTreeMap<String, f64>);
+
+impl<'de> Deserialize<'de> for ModelMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModelMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of model names to numbers")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<ModelMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = a.next_entry::<String, f64>()? {
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "model `{}` is named twice",
+                            k.chars().take(80).collect::<String>()
+                        )));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(ModelMap(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 impl Dataset {
@@ -76,17 +109,29 @@ impl Dataset {
         for p in paths {
             collect_files(p.as_ref(), &mut files)?;
         }
+        // A file named twice (directly, or also through its directory) is read once: its
+        // items counted twice would weigh double in training and in every metric.
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
         if files.is_empty() {
             return Err(LearnedError::Config("no data files given".into()));
         }
         let mut ds = Dataset::default();
         let mut index = HashMap::new();
         for f in &files {
-            let text = fs::read_to_string(f).map_err(|e| LearnedError::Io {
+            let bytes = fs::read(f).map_err(|e| LearnedError::Io {
                 path: f.clone(),
                 source: e,
             })?;
-            ds.parse_into(f, &text, &mut index)?;
+            let text = std::str::from_utf8(&bytes).map_err(|e| LearnedError::Parse {
+                path: f.clone(),
+                line: 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count(),
+                message: "not UTF-8 text".into(),
+            })?;
+            ds.parse_into(f, text, &mut index)?;
         }
         Ok(ds)
     }
@@ -138,19 +183,24 @@ impl Dataset {
         text: &str,
         index: &mut HashMap<String, usize>,
     ) -> Result<Item, LearnedError> {
+        let invalid = |message: String| LearnedError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        // serde would take an array as the struct's fields in order and then complain about
+        // a field type, which hides what is wrong with the line.
+        if !text.trim_start().starts_with('{') {
+            return Err(invalid("a record must be a JSON object".into()));
+        }
         let raw: RawItem = serde_json::from_str(text).map_err(|e| {
             // serde counts lines within the one record ("line 1"): keep only the column, so
             // the message does not contradict the file line the error names.
             let full = e.to_string();
-            let message = match full.rsplit_once(" at line ") {
+            invalid(match full.rsplit_once(" at line ") {
                 Some((msg, _)) => format!("{msg} (column {})", e.column()),
                 None => full,
-            };
-            LearnedError::Parse {
-                path: path.to_path_buf(),
-                line,
-                message,
-            }
+            })
         })?;
         let missing = |field| LearnedError::MissingField {
             path: path.to_path_buf(),
@@ -159,9 +209,13 @@ impl Dataset {
         };
         let id = raw.id.ok_or_else(|| missing("id"))?;
         let task = raw.task.ok_or_else(|| missing("task"))?;
+        if task.trim().is_empty() {
+            // Reports group by the family before the first `/`; an empty one names nothing.
+            return Err(invalid("`task` is empty".into()));
+        }
         let prompt = raw.prompt.ok_or_else(|| missing("prompt"))?;
-        let scores = raw.scores.ok_or_else(|| missing("scores"))?;
-        let costs = raw.costs_usd.ok_or_else(|| missing("costs_usd"))?;
+        let scores = raw.scores.ok_or_else(|| missing("scores"))?.0;
+        let costs = raw.costs_usd.ok_or_else(|| missing("costs_usd"))?.0;
         if scores.is_empty() {
             return Err(missing("scores (at least one model)"));
         }

@@ -387,11 +387,16 @@ impl Ctx<'_> {
         let test_mean = |m: usize, f: &dyn Fn(usize, usize) -> f64| {
             idx.iter().map(|&i| f(i, m)).sum::<f64>() / idx.len() as f64
         };
+        // Of equally accurate models the cheaper is the best single: the one a user would pick.
         let best = *models
             .iter()
             .max_by(|&&a, &&b| {
                 test_mean(a, &|i, m| self.score(i, m))
                     .total_cmp(&test_mean(b, &|i, m| self.score(i, m)))
+                    .then_with(|| {
+                        test_mean(b, &|i, m| self.cost(i, m))
+                            .total_cmp(&test_mean(a, &|i, m| self.cost(i, m)))
+                    })
             })
             .unwrap_or(&models[0]);
         let best_acc = test_mean(best, &|i, m| self.score(i, m));

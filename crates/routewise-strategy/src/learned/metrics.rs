@@ -1,12 +1,14 @@
 //! Routing metrics, computed as `routing-metrics.md` defines them.
 //!
 //! Two models (RouteLLM, `routellm/evals/benchmarks.py` and `evaluate.py`): the router's
-//! scores are cut at the 11 deciles (`pd.qcut(scores, 10)` bin edges); at each threshold `t`
+//! scores are cut at the 11 deciles (`pd.qcut(scores, 10)` bin edges, computed with numpy's
+//! own arithmetic, `decile_edges`); at each threshold `t`
 //! a prompt goes to the strong model iff its score is `>= t`, except at the last (the
 //! maximum), where it must be `> t`, so the curve starts at share 0. That gives 11
 //! (strong-call share, quality) points, sorted by share. Tied scores always go to the same
 //! side. `APGR = (AUC − weak·Δx) / (strong·Δx − weak·Δx)` with the trapezoid `AUC` over the
-//! share. `CPT(x)` is `np.interp(weak + x·(strong − weak), qualities, shares)`, reproduced
+//! share. Everything is computed in the evaluator's percent units and returned as
+//! fractions. `CPT(x)` is `np.interp(x·(strong − weak) + weak, qualities, shares)`, reproduced
 //! with numpy's own search ([`np_interp`]), so it agrees with the evaluator even where the
 //! curve dips. The cost reduction at 95 % is `1 − (c + (1 − c)·p_w/p_s)` at the share `c`
 //! found the same way for 95 % of strong quality.
@@ -50,17 +52,30 @@ pub struct PairItem {
     pub weak: f64,
 }
 
-/// The (strong share, mean quality) curve at the 11 decile thresholds, sorted by share.
+/// The (strong share, mean quality) curve at the 11 decile thresholds, sorted by share, as
+/// fractions.
 pub fn threshold_curve(items: &[PairItem]) -> Vec<(f64, f64)> {
+    curve_percent(items)
+        .into_iter()
+        .map(|(share, quality)| (share / 100.0, quality / 100.0))
+        .collect()
+}
+
+/// The curve in the evaluator's own units, percent: `benchmarks.py` yields
+/// `sum(results) / len(results) * 100` and `evaluate.py` takes `count / total * 100` as the
+/// strong share. The units matter where a CPT target lands exactly on a flat stretch of the
+/// curve: one rounding decides which end `np.interp` returns.
+fn curve_percent(items: &[PairItem]) -> Vec<(f64, f64)> {
     let n = items.len();
     if n == 0 {
         return Vec::new();
     }
     let mut sorted: Vec<f64> = items.iter().map(|i| i.score).collect();
     sorted.sort_by(f64::total_cmp);
-    let mut pts: Vec<(f64, f64)> = (0..=10)
-        .map(|q| {
-            let t = quantile(&sorted, f64::from(q) / 10.0);
+    let mut pts: Vec<(f64, f64)> = decile_edges(&sorted)
+        .iter()
+        .enumerate()
+        .map(|(q, &t)| {
             let mut calls = 0usize;
             let mut total = 0.0;
             for it in items {
@@ -71,19 +86,78 @@ pub fn threshold_curve(items: &[PairItem]) -> Vec<(f64, f64)> {
                     total += it.weak;
                 }
             }
-            (calls as f64 / n as f64, total / n as f64)
+            (calls as f64 / n as f64 * 100.0, total / n as f64 * 100.0)
         })
         .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     pts
 }
 
-/// Linear-interpolated quantile of sorted data (numpy's default, used by `pd.qcut`).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+/// The 11 bin edges of `pd.qcut(scores, 10)`, step by step as pandas and numpy compute
+/// them: `np.linspace(0, 1, 11)` (so `7 × 0.1 = 0.7000000000000001`), times 100 for
+/// `np.percentile`, which divides by 100 again. The round trip leaves some edges a hair
+/// above the decile, and that decides which side an item lying exactly on it goes.
+fn decile_edges(sorted: &[f64]) -> [f64; 11] {
+    std::array::from_fn(|k| {
+        let q = if k == 10 {
+            1.0
+        } else {
+            k as f64 * 0.1 * 100.0 / 100.0
+        };
+        numpy_quantile(sorted, q)
+    })
+}
+
+/// numpy's default (`linear`) quantile of sorted, non-empty data, with its own lerp: from
+/// the upper neighbour when the fraction is at least one half.
+fn numpy_quantile(sorted: &[f64], q: f64) -> f64 {
+    let last = sorted.len() - 1;
+    let virtual_index = last as f64 * q;
+    if virtual_index >= last as f64 {
+        return sorted[last];
+    }
+    if virtual_index < 0.0 {
+        return sorted[0];
+    }
+    let lo = virtual_index.floor();
+    let gamma = virtual_index - lo;
+    let (a, b) = (sorted[lo as usize], sorted[lo as usize + 1]);
+    let diff = b - a;
+    if gamma >= 0.5 {
+        b - diff * (1.0 - gamma)
+    } else {
+        a + diff * gamma
+    }
+}
+
+/// `np.trapz(y, x)`: `add.reduce(diff(x) * (y[1:] + y[:-1]) / 2.0)`, summed in numpy's
+/// pairwise order.
+fn numpy_trapz(y: &[f64], x: &[f64]) -> f64 {
+    let terms: Vec<f64> = x
+        .windows(2)
+        .zip(y.windows(2))
+        .map(|(x, y)| (x[1] - x[0]) * (y[1] + y[0]) / 2.0)
+        .collect();
+    numpy_sum(&terms)
+}
+
+/// `np.add.reduce` of a short contiguous array: a plain loop under 8 elements, else eight
+/// running sums combined pairwise, then the remainder (numpy's `pairwise_sum` below its
+/// 128-element block).
+fn numpy_sum(a: &[f64]) -> f64 {
+    if a.len() < 8 {
+        return a.iter().fold(0.0, |s, v| s + v);
+    }
+    let mut r = [0.0; 8];
+    r.copy_from_slice(&a[..8]);
+    let whole = a.len() - a.len() % 8;
+    for chunk in a[8..whole].chunks_exact(8) {
+        for (acc, v) in r.iter_mut().zip(chunk) {
+            *acc += v;
+        }
+    }
+    let head = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    a[whole..].iter().fold(head, |s, v| s + v)
 }
 
 /// `numpy.interp(x, xp, fp)` for one `x`, with numpy's defaults (`left = fp[0]`,
@@ -168,28 +242,28 @@ fn numpy_search(key: f64, arr: &[f64]) -> Option<usize> {
 }
 
 /// The RouteLLM metrics of a two-model router on `items`; `cost_ratio` is `p_w / p_s`.
+/// Computed in percent, as the evaluator does, and returned as fractions.
 pub fn two_model(items: &[PairItem], cost_ratio: f64) -> TwoModelMetrics {
     let n = items.len().max(1) as f64;
-    let strong = items.iter().map(|i| i.strong).sum::<f64>() / n;
-    let weak = items.iter().map(|i| i.weak).sum::<f64>() / n;
-    let curve = threshold_curve(items);
-    let (Some(first), Some(last)) = (curve.first(), curve.last()) else {
+    let strong = items.iter().map(|i| i.strong).sum::<f64>() / n * 100.0;
+    let weak = items.iter().map(|i| i.weak).sum::<f64>() / n * 100.0;
+    let curve = curve_percent(items);
+    if curve.is_empty() {
         return TwoModelMetrics::default();
-    };
-    let dx = last.0 - first.0;
-    let auc: f64 = curve
-        .windows(2)
-        .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
-        .sum();
-    let apgr = if dx > 0.0 && strong != weak {
-        (auc - weak * dx) / ((strong - weak) * dx)
+    }
+    let shares: Vec<f64> = curve.iter().map(|p| p.0).collect();
+    let quality: Vec<f64> = curve.iter().map(|p| p.1).collect();
+    let x: Vec<f64> = shares.iter().map(|s| s / 100.0).collect();
+    let auc = numpy_trapz(&quality, &x);
+    let flat = |v: f64| numpy_trapz(&vec![v; x.len()], &x);
+    let (weak_auc, strong_auc) = (flat(weak), flat(strong));
+    let apgr = if strong_auc != weak_auc {
+        (auc - weak_auc) / (strong_auc - weak_auc)
     } else {
         f64::NAN
     };
-    let shares: Vec<f64> = curve.iter().map(|p| p.0).collect();
-    let quality: Vec<f64> = curve.iter().map(|p| p.1).collect();
-    let share_for = |target: f64| np_interp(target, &quality, &shares);
-    let cpt = |x: f64| share_for(weak + x * (strong - weak));
+    let share_for = |target: f64| np_interp(target, &quality, &shares) / 100.0;
+    let cpt = |x: f64| share_for(x * (strong - weak) + weak);
     let c95 = share_for(0.95 * strong);
     TwoModelMetrics {
         apgr,

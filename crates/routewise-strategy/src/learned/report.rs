@@ -35,7 +35,8 @@ pub struct MultiModelFamily {
     /// The bands the modes used for this candidate set.
     pub bands: Bands,
     /// Cost saving at the best single model's accuracy on the router's cost/accuracy hull
-    /// (band swept 0..0.30); `None` when the hull never reaches it.
+    /// (band swept 0..0.30); `None` when the hull never reaches it. In a mean over folds a
+    /// fold without one counts as 0, and the mean is `None` only when no fold has one.
     pub cost_saving_at_best_single: Option<f64>,
     /// Our router per mode.
     pub modes: BTreeMap<String, MultiModelMetrics>,
@@ -300,10 +301,17 @@ impl EvalReport {
                             &all.iter().filter_map(|x| get(x)).collect::<Vec<_>>(),
                         )
                     };
-                    let saving = nan_mean(
-                        all.iter()
-                            .map(|x| x.cost_saving_at_best_single.unwrap_or(f64::NAN)),
-                    );
+                    // A fold whose hull never reaches the best single model's accuracy saves
+                    // nothing there (only that model gets it): it counts as 0, not as absent,
+                    // which would flatter the mean. All folds absent stays absent.
+                    let saving = if all.iter().any(|x| x.cost_saving_at_best_single.is_some()) {
+                        nan_mean(
+                            all.iter()
+                                .map(|x| x.cost_saving_at_best_single.unwrap_or(0.0)),
+                        )
+                    } else {
+                        f64::NAN
+                    };
                     MultiModelFamily {
                         bands: Bands {
                             balanced: nan_mean(all.iter().map(|x| x.bands.balanced)),
@@ -331,5 +339,35 @@ impl EvalReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(saving: Option<f64>) -> EvalReport {
+        let mut r = EvalReport::default();
+        r.multi_model.insert(
+            "rb".into(),
+            MultiModelFamily {
+                cost_saving_at_best_single: saving,
+                ..MultiModelFamily::default()
+            },
+        );
+        r
+    }
+
+    #[test]
+    fn a_fold_whose_hull_misses_the_best_single_counts_as_no_saving() {
+        let saving = |folds: &[EvalReport]| {
+            EvalReport::mean(folds).multi_model["rb"].cost_saving_at_best_single
+        };
+        assert_eq!(saving(&[fold(Some(0.2)), fold(None)]), Some(0.1));
+        assert_eq!(
+            saving(&[fold(Some(0.2)), fold(Some(0.4))]),
+            Some(0.30000000000000004)
+        );
+        assert_eq!(saving(&[fold(None), fold(None)]), None);
     }
 }

@@ -106,3 +106,45 @@ fn load_reports_real_paths_and_missing_files() {
     assert!(e.is_io());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn records_that_are_not_objects_empty_tasks_and_repeated_models_are_refused() {
+    let e = err_of(&format!("{GOOD}\n[1,2]\n"));
+    assert!(
+        e.starts_with("data/bad.jsonl:2:") && e.contains("must be a JSON object"),
+        "{e}"
+    );
+    let e = err_of(&GOOD.replace(r#""task":"mmlu/x""#, r#""task":"""#));
+    assert!(
+        e.starts_with("data/bad.jsonl:1:") && e.contains("`task` is empty"),
+        "{e}"
+    );
+    // JSON allows a key twice; one of the two scores would vanish unseen.
+    let e = err_of(&GOOD.replace(r#""w":0.0}"#, r#""w":0.0,"s":0.0}"#));
+    assert!(
+        e.starts_with("data/bad.jsonl:1:") && e.contains("model `s` is named twice"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_and_a_file_named_twice_is_read_once() {
+    let dir = std::env::temp_dir().join(format!("rw-learned-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let latin = dir.join("latin.jsonl");
+    let mut bytes = format!("{GOOD}\n{GOOD}\n").into_bytes();
+    bytes.extend_from_slice(b"{\"id\":\"caf\xe9\"}\n");
+    std::fs::write(&latin, bytes).expect("write");
+    let e = Dataset::load(std::slice::from_ref(&latin)).expect_err("must fail");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}:3: invalid record: not UTF-8", latin.display())),
+        "{e}"
+    );
+    std::fs::remove_file(&latin).expect("rm");
+    let good = dir.join("good.jsonl");
+    std::fs::write(&good, format!("{GOOD}\n")).expect("write");
+    let ds = Dataset::load(&[good.clone(), good, dir.clone()]).expect("loads");
+    assert_eq!(ds.items.len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -229,6 +229,21 @@ fn multi_model_modes_order_cost_and_quality() {
     assert!(r.to_json()["multi_model"]["rb"]["modes"]["balanced"]["accuracy"].is_number());
 }
 
+/// Two models equally accurate on the test items: the cheaper is the best single model,
+/// whichever the data names last.
+#[test]
+fn the_best_single_model_of_a_tie_is_the_cheaper() {
+    let mut text = String::new();
+    for i in 0..120 {
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"task\":\"rb/x\",\"prompt\":\"question {i}\",             \"scores\":{{\"alpha\":1.0,\"top\":1.0,\"weak\":{}}},             \"costs_usd\":{{\"alpha\":0.5,\"top\":1.0,\"weak\":0.01}}}}\n",
+            i % 2
+        ));
+    }
+    let r = quick_eval("tie.jsonl", &text, 0..80, 80..120);
+    assert_eq!(r.multi_model["rb"].best_single, "alpha");
+}
+
 /// Train on one family, test on another the training files lack, with two test items
 /// missing a cost and one prompt copied from train: the baselines still take their
 /// statistics from train (so always-strong is the model most accurate there, not whichever

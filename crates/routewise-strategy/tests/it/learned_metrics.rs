@@ -162,3 +162,44 @@ fn hull_cost_interpolates_between_efficient_points() {
     assert_eq!(hull_cost_at(&pts, 0.4), Some(1.0));
     assert_eq!(hull_cost_at(&pts, 0.95), None);
 }
+
+fn pairs(scores: &[f64], strong: &[f64], weak: &[f64]) -> Vec<PairItem> {
+    scores
+        .iter()
+        .zip(strong)
+        .zip(weak)
+        .map(|((&s, &st), &wk)| item(s, st, wk))
+        .collect()
+}
+
+/// pandas' decile edges are not exactly the deciles: `np.linspace(0, 1, 11)` holds
+/// `0.7000000000000001`, so with 11 distinct scores the 8th edge lies a hair above the 8th
+/// score, and that item goes to the weak model. Expected values from numpy 2.4
+/// (`np.percentile(x, np.linspace(0, 1, 11) * 100)` as `pd.qcut` calls it, then the
+/// evaluator's steps in percent).
+#[test]
+fn decile_edges_follow_pandas_arithmetic() {
+    let scores: Vec<f64> = (1..=11).map(f64::from).collect();
+    let strong = [1., 0., 1., 0., 0., 0., 1., 0., 0., 0., 0.];
+    let weak = [1., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0.];
+    let m = two_model(&pairs(&scores, &strong, &weak), 0.01);
+    assert!((m.apgr - 0.386_363_636_363_636_5).abs() < 1e-12, "{m:?}");
+    assert!((m.cpt50 - 0.545_454_545_454_545_3).abs() < 1e-12, "{m:?}");
+    assert!((m.cpt80 - 0.781_818_181_818_181_9).abs() < 1e-12, "{m:?}");
+    assert!((m.cost_reduction_at_95 - 0.193_5).abs() < 1e-12, "{m:?}");
+}
+
+/// The CPT target `0.5 · (s − w) + w` computed in percent is 49.99999999999999, which
+/// lands just below a flat stretch of the curve at exactly 50 %: `np.interp` then answers
+/// with its left end. In fractions it would be 0.5 exactly and take the right end.
+#[test]
+fn cpt_is_read_in_percent_as_the_evaluator_does() {
+    let scores = [385., 62., 242., 393., 79., 69.];
+    let strong = [1., 1., 0., 1., 1., 0.];
+    let weak = [1., 0., 0., 1., 0., 0.];
+    let m = two_model(&pairs(&scores, &strong, &weak), 0.01);
+    assert!((m.apgr - 0.25).abs() < 1e-12, "{m:?}");
+    assert!((m.cpt50 - 0.666_666_666_666_666_5).abs() < 1e-12, "{m:?}");
+    assert!((m.cpt80 - 0.933_333_333_333_333_5).abs() < 1e-12, "{m:?}");
+    assert!((m.cost_reduction_at_95 - 0.033).abs() < 1e-12, "{m:?}");
+}
