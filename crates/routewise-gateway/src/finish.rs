@@ -110,7 +110,12 @@ impl Finish {
         seen.read_value(&map);
         // A background run stores its answer itself (guarded, retried once).
         if let (Some(save), None) = (&self.save, &self.background) {
-            save.save(&Value::Object(map)).await;
+            let mut v = Value::Object(map);
+            if !save.save(&v).await {
+                // The client must not count on retrieving what was not stored.
+                v["store"] = Value::Bool(false);
+                return serde_json::to_vec(&v).map_or(out, Bytes::from);
+            }
         }
         out
     }
@@ -133,8 +138,11 @@ impl Finish {
         }
         // A background run stores its terminal response itself, through the guarded update
         // whose refusal (a cancel won) changes what it sends.
-        if let (Some(save), true, None) = (&self.save, is_terminal(&ev.ty), &self.background) {
-            save.save(&v["response"]).await;
+        if let (Some(save), true, None) = (&self.save, is_terminal(&ev.ty), &self.background)
+            && !save.save(&v["response"]).await
+        {
+            v["response"]["store"] = Value::Bool(false);
+            return serde_json::to_vec(&v).ok().map(Bytes::from);
         }
         if !self.stamps() {
             return None;

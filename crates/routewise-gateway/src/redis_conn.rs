@@ -1,7 +1,8 @@
 //! One lazily opened, shared Redis connection: what the response store and the rate limiter
 //! talk through (the same multiplexed connection when they use the same server).
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use routewise_auth::Secret;
 use tokio::sync::OnceCell;
@@ -9,11 +10,25 @@ use tokio::sync::OnceCell;
 /// The longest a connection attempt, or a reply, may take before the call fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// After a connection failure, calls fail at once for this long. Without it every request
+/// would wait out a dead or hung server in turn (they queue behind one connection attempt),
+/// and a request that stores its answer would take seconds. While the outage lasts, each
+/// failed probe doubles the pause, up to [`MAX_DOWN_FOR`].
+pub(crate) const DOWN_FOR: Duration = Duration::from_secs(1);
+
+/// The longest pause between probes of a server that keeps failing.
+const MAX_DOWN_FOR: Duration = Duration::from_secs(30);
+
 /// A Redis server, connected on first use.
 pub(crate) struct RedisConn {
     client: redis::Client,
     conn: OnceCell<redis::aio::ConnectionManager>,
     url: Secret,
+    epoch: Instant,
+    /// Milliseconds after `epoch` before which the server is taken as down.
+    down_until_ms: AtomicU64,
+    /// The length of the current (or last) pause, in milliseconds.
+    down_for_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisConn {
@@ -33,7 +48,58 @@ impl RedisConn {
             client,
             conn: OnceCell::new(),
             url: url.clone(),
+            epoch: Instant::now(),
+            down_until_ms: AtomicU64::new(0),
+            down_for_ms: AtomicU64::new(0),
         })
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// True while a recent connection failure says not to try.
+    pub(crate) fn is_down(&self) -> bool {
+        self.now_ms() < self.down_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Notes a failed call: a connection failure (refused, dropped, timed out) makes calls
+    /// fail at once for a pause, [`DOWN_FOR`] at first and twice the last one when the probe
+    /// after a pause fails too. A server's error reply to a command says the server is up.
+    pub(crate) fn observe(&self, e: &redis::RedisError) {
+        let lost = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal();
+        let now = self.now_ms();
+        let until = self.down_until_ms.load(Ordering::Relaxed);
+        if !lost || now < until {
+            // Calls already in flight when the pause began say nothing new.
+            return;
+        }
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let last = self.down_for_ms.load(Ordering::Relaxed);
+        // A probe fails within a connection timeout or two of the pause's end when the
+        // outage goes on; a failure long after is a new outage.
+        let ongoing = last > 0 && now - until <= 2 * ms(IO_TIMEOUT) + ms(DOWN_FOR);
+        let pause = if ongoing {
+            last.saturating_mul(2).min(ms(MAX_DOWN_FOR))
+        } else {
+            ms(DOWN_FOR)
+        };
+        self.down_for_ms.store(pause, Ordering::Relaxed);
+        self.down_until_ms
+            .store(now.saturating_add(pause), Ordering::Relaxed);
+    }
+
+    fn refuse_while_down(&self) -> Result<(), redis::RedisError> {
+        if self.is_down() {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis failed moments ago; not retried yet",
+            )));
+        }
+        Ok(())
     }
 
     /// True when this handle talks to the server at `url` (so it can be shared).
@@ -42,18 +108,37 @@ impl RedisConn {
     }
 
     /// The shared connection, opened on first use. Bounded: a dead Redis fails the call, never
-    /// hangs it.
+    /// hangs it, and for [`DOWN_FOR`] after a failure calls fail without trying.
     pub(crate) async fn get(&self) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
-        self.conn
-            .get_or_try_init(|| {
+        self.refuse_while_down()?;
+        let got = self
+            .conn
+            .get_or_try_init(|| async {
+                // Callers that queued behind a failed attempt must not each try again.
+                self.refuse_while_down()?;
                 let cfg = redis::aio::ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(IO_TIMEOUT))
                     .set_response_timeout(Some(IO_TIMEOUT))
                     .set_number_of_retries(2);
-                self.client.get_connection_manager_with_config(cfg)
+                // The manager retries a failed first connection; the wait stays one timeout.
+                tokio::time::timeout(
+                    IO_TIMEOUT,
+                    self.client.get_connection_manager_with_config(cfg),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "connecting to Redis timed out",
+                    )))
+                })
             })
             .await
-            .cloned()
+            .cloned();
+        if let Err(e) = &got {
+            self.observe(e);
+        }
+        got
     }
 
     /// A connection of its own, for a command that blocks the connection it runs on (`XREAD
@@ -63,11 +148,57 @@ impl RedisConn {
         &self,
         block: Duration,
     ) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+        self.refuse_while_down()?;
         let cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(IO_TIMEOUT))
             .set_response_timeout(Some(IO_TIMEOUT + block));
-        self.client
+        let got = self
+            .client
             .get_multiplexed_async_connection_with_config(&cfg)
-            .await
+            .await;
+        if let Err(e) = &got {
+            self.observe(e);
+        }
+        got
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io() -> redis::RedisError {
+        redis::RedisError::from((redis::ErrorKind::Io, "refused"))
+    }
+
+    #[test]
+    fn failed_probes_lengthen_the_pause_and_replies_do_not_start_one() {
+        let c = RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap();
+        c.observe(&redis::RedisError::from((
+            redis::ErrorKind::Parse,
+            "a reply, so the server is up",
+        )));
+        assert!(!c.is_down());
+        c.observe(&io());
+        assert!(c.is_down());
+        assert_eq!(c.down_for_ms.load(Ordering::Relaxed), 1_000);
+        // A call that was in flight when the pause began fails too: nothing changes.
+        c.observe(&io());
+        assert_eq!(c.down_for_ms.load(Ordering::Relaxed), 1_000);
+        // The probe after the pause fails: twice as long, up to the cap.
+        for want in [2_000, 4_000, 8_000, 16_000, 30_000, 30_000] {
+            c.down_until_ms.store(c.now_ms(), Ordering::Relaxed);
+            c.observe(&io());
+            assert_eq!(c.down_for_ms.load(Ordering::Relaxed), want);
+        }
+        // A failure long after the last pause is a new outage: here the last 30 s pause
+        // ended a minute ago.
+        let c2 = RedisConn {
+            epoch: Instant::now().checked_sub(Duration::from_secs(60)).unwrap(),
+            ..RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap()
+        };
+        c2.down_for_ms.store(30_000, Ordering::Relaxed);
+        c2.observe(&io());
+        assert_eq!(c2.down_for_ms.load(Ordering::Relaxed), 1_000);
     }
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 use serde::Deserialize;
 
-use super::{ResponseStore, StoredRef, unavailable};
+use super::{ResponseStore, StoredRef};
 use crate::error::GatewayError;
 
 /// Most events kept per response (approximate trim): far above any real answer, a bound on a
@@ -192,7 +192,7 @@ impl ResponseStore {
             .arg(if guard == Guard::Create { "0" } else { "1" })
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(wrote == 1)
     }
 
@@ -206,7 +206,7 @@ impl ResponseStore {
             .arg(ttl.as_millis().max(1) as u64)
             .query_async::<()>(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// Extends the lease on `id` to `ttl` if it still exists, and says whether a cancel was
@@ -229,7 +229,7 @@ impl ResponseStore {
             .arg(self.cancel_key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(match (kept, cancelled) {
             (None, _) => Lease::Lost,
             (Some(_), true) => Lease::Cancelled,
@@ -244,7 +244,7 @@ impl ResponseStore {
             .arg(self.lease_key(id))
             .query_async::<()>(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// True while some replica holds the lease on `id`.
@@ -254,7 +254,7 @@ impl ResponseStore {
             .arg(self.lease_key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// Asks whichever replica runs `id` to stop it.
@@ -267,7 +267,7 @@ impl ResponseStore {
             .arg(self.ttl_secs.min(24 * 3600))
             .query_async::<()>(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// Appends events to `id`'s log (one round trip), which lives as long as a stored
@@ -292,7 +292,10 @@ impl ResponseStore {
             .arg(ev.data.as_ref());
         }
         let mut conn = self.conn().await?;
-        let appended: i64 = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let appended: i64 = inv
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable(e))?;
         Ok(appended == 1)
     }
 
@@ -336,7 +339,10 @@ impl ResponseStore {
         pipe.cmd("DEL").arg(self.key(id));
         pipe.cmd("DEL").arg(self.events_key(id)).ignore();
         let mut conn = self.conn().await?;
-        let (deleted,): (u64,) = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let (deleted,): (u64,) = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable(e))?;
         Ok(deleted > 0)
     }
 
@@ -348,7 +354,7 @@ impl ResponseStore {
             .arg(self.events_key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// Up to `count` logged events with `sequence_number > after` (all with `None`), in order.
@@ -375,7 +381,7 @@ impl ResponseStore {
             .arg(count)
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(parse_entries(entries))
     }
 
@@ -390,7 +396,7 @@ impl ResponseStore {
             .arg(1)
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(parse_entries(entries).pop())
     }
 
@@ -399,7 +405,10 @@ impl ResponseStore {
         &self,
         block: Duration,
     ) -> Result<MultiplexedConnection, GatewayError> {
-        self.redis.dedicated(block).await.map_err(unavailable)
+        self.redis
+            .dedicated(block)
+            .await
+            .map_err(|e| self.unavailable(e))
     }
 
     /// Waits up to `block` for events after `after` on a dedicated connection; empty when
@@ -429,7 +438,7 @@ impl ResponseStore {
             .arg(from)
             .query_async(conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(reply
             .into_iter()
             .flatten()

@@ -57,23 +57,30 @@ impl Save {
     /// record already there unless (on a multi-tenant gateway) it is another tenant's: see
     /// [`ResponseStore::save_first`]. A background run stores its own, guarded, through
     /// [`Save::put`]. A store failure is logged, not returned: the client already has its
-    /// answer.
-    pub(crate) async fn save(&self, response: &Value) {
+    /// answer, and is told `store: false` instead (true is returned when it was stored).
+    pub(crate) async fn save(&self, response: &Value) -> bool {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             tracing::warn!("the upstream's response has no id; it was not stored");
-            return;
+            return false;
         };
         let doc = self.doc(response);
         match self.store.save_first(id, &doc, self.guard_tenant).await {
-            Ok(true) => {}
-            // The record there is another tenant's: it is kept, and neither its id nor
-            // anything of it is logged.
-            Ok(false) => tracing::warn!(
-                "an upstream returned a response id that is already stored for another tenant \
-                 (two upstreams' ids collided); the stored response was kept and this one was \
-                 not stored"
-            ),
-            Err(e) => tracing::error!(response_id = id, error = %e, "the response was not stored"),
+            Ok(stored) => {
+                // Not stored: the record there is another tenant's. It is kept, and neither
+                // its id nor anything of it is logged.
+                if !stored {
+                    tracing::warn!(
+                        "an upstream returned a response id that is already stored for another \
+                         tenant (two upstreams' ids collided); the stored response was kept and \
+                         this one was not stored"
+                    );
+                }
+                stored
+            }
+            Err(e) => {
+                tracing::error!(response_id = id, error = %e, "the response was not stored");
+                false
+            }
         }
     }
 }

@@ -122,8 +122,18 @@ impl ResponseStore {
         format!("{}response:{id}", self.prefix)
     }
 
+    /// A failed call as the client sees it; a connection failure also makes the next calls
+    /// fail at once for a moment ([`crate::redis_conn::DOWN_FOR`]).
+    fn unavailable(&self, e: redis::RedisError) -> GatewayError {
+        self.redis.observe(&e);
+        // The error text names the server but never the URL's password.
+        GatewayError::StoreUnavailable {
+            message: format!("The response store is unavailable: {}.", e.category()),
+        }
+    }
+
     async fn conn(&self) -> Result<redis::aio::ConnectionManager, GatewayError> {
-        self.redis.get().await.map_err(unavailable)
+        self.redis.get().await.map_err(|e| self.unavailable(e))
     }
 
     /// Saves `stored` under `id` with the configured lifetime: the first save of a foreground
@@ -151,7 +161,7 @@ impl ResponseStore {
                 .arg(self.ttl_secs)
                 .query_async::<()>(&mut conn)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|e| self.unavailable(e))?;
             return Ok(true);
         }
         let wrote: i64 = redis::Script::new(SAME_TENANT_PUT)
@@ -161,7 +171,7 @@ impl ResponseStore {
             .arg(stored.tenant.unwrap_or_default())
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.unavailable(e))?;
         Ok(wrote == 1)
     }
 
@@ -172,7 +182,7 @@ impl ResponseStore {
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.unavailable(e))
     }
 
     /// The response stored under `id`, if any.
@@ -184,12 +194,5 @@ impl ResponseStore {
             })
         })
         .transpose()
-    }
-}
-
-fn unavailable(e: redis::RedisError) -> GatewayError {
-    // The error text names the server but never the URL's password.
-    GatewayError::StoreUnavailable {
-        message: format!("The response store is unavailable: {}.", e.category()),
     }
 }

@@ -304,6 +304,8 @@ async fn a_redis_outage_costs_retrieval_not_answers() {
     let gw = start(&config(&url)).await;
     let started = std::time::Instant::now();
     let created = create(&gw, json!({"model": "small", "input": "still answered"})).await;
+    // Not stored, so the client is not told it was.
+    assert_eq!(created["store"], false, "{created}");
     let id = created["id"].as_str().unwrap();
     let err = error_of(get(&gw, &format!("/responses/{id}")).await, 503).await;
     assert_eq!(err["code"], "store_unavailable");
@@ -325,6 +327,36 @@ async fn a_redis_outage_costs_retrieval_not_answers() {
         started.elapsed() < std::time::Duration::from_secs(20),
         "bounded waits, no hang"
     );
+    gw.shutdown().await;
+}
+
+/// A Redis that accepts connections and never answers: the requests that would store their
+/// answers must not queue behind one connection attempt after another (each took 6.5 s, so
+/// six took 39 s). The first attempt fails after one timeout; the rest fail at once.
+#[tokio::test]
+async fn a_hung_redis_delays_answers_by_one_timeout_at_most() {
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}/0", hung.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((sock, _)) = hung.accept().await {
+            open.push(sock);
+        }
+    });
+    let gw = start(&config(&url)).await;
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..6).map(|i| {
+        let gw = &gw;
+        async move { create(gw, json!({"model": "small", "input": format!("hi {i}")})).await }
+    }))
+    .await;
+    for a in &answers {
+        assert_eq!(a["status"], "completed", "{a}");
+        assert_eq!(a["store"], false, "{a}");
+    }
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
+    held.abort();
     gw.shutdown().await;
 }
 
