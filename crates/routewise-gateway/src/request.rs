@@ -130,6 +130,13 @@ pub(crate) fn validate_controls(
         Some(m @ (RoutingMode::Balanced | RoutingMode::Quality | RoutingMode::Cost)) => {
             Some(m.clone())
         }
+        // Foundry's portal and docs spell the modes `Balanced`, `Quality`, `Cost`; the config
+        // file takes any case, and so does the wire.
+        Some(other) if other.as_str().eq_ignore_ascii_case("balanced") => {
+            Some(RoutingMode::Balanced)
+        }
+        Some(other) if other.as_str().eq_ignore_ascii_case("quality") => Some(RoutingMode::Quality),
+        Some(other) if other.as_str().eq_ignore_ascii_case("cost") => Some(RoutingMode::Cost),
         Some(other) => {
             return Err(bad(
                 "mode",

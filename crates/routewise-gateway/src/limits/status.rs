@@ -96,7 +96,10 @@ impl RateLimitStatus {
         Self { requests, tokens }
     }
 
-    /// Sets `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` for each bucket there is.
+    /// Sets `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` for each bucket there is,
+    /// except a bucket the answer already reports: an upstream's own 429 or 503, passed
+    /// through, keeps its figures, which are the ones that explain the refusal (ours would say
+    /// requests remain while its `retry-after` says wait).
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         let pairs = [
             (
@@ -108,6 +111,12 @@ impl RateLimitStatus {
             (&self.tokens, LIMIT_TOKENS, REMAINING_TOKENS, RESET_TOKENS),
         ];
         for (bucket, limit, remaining, reset) in pairs {
+            if [&limit, &remaining, &reset]
+                .iter()
+                .any(|h| headers.contains_key(*h))
+            {
+                continue;
+            }
             if let Some(b) = bucket {
                 headers.insert(limit, HeaderValue::from(b.limit));
                 headers.insert(remaining, HeaderValue::from(b.remaining));

@@ -13,8 +13,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// The filter used when `RUST_LOG` is not set: warnings, plus one INFO access event per
-/// request.
-pub const DEFAULT_FILTER: &str = "warn,routewise::access=info";
+/// request and the content filter's INFO events (which blocklist matched, never the text).
+pub const DEFAULT_FILTER: &str = "warn,routewise::access=info,routewise_gateway::filter=info";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

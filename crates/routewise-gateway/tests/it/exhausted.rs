@@ -108,6 +108,30 @@ async fn a_remote_429_or_503_passes_its_retry_delay_and_rate_limit_headers_throu
     }
 }
 
+/// A deployment with its own `rpm` whose upstream refuses: the answer keeps the upstream's
+/// `x-ratelimit-*` figures (they explain the refusal); the gateway's own quota does not
+/// overwrite them.
+#[tokio::test]
+async fn a_limited_deployment_passes_the_upstream_s_rate_limit_headers_through() {
+    let redis = RedisServer::start();
+    let reply = ErrorReply::rate_limited(Duration::from_millis(2500));
+    let upstream = SseFaultServer::start(Script::error(&reply)).await.unwrap();
+    let gw = start(&format!(
+        "[limits]\nredis_url = \"{}\"\n\
+         [[deployments]]\nname = \"nano\"\nrpm = 600\n\
+         upstream = {{ kind = \"openai_compatible\", base_url = \"{}\" }}\n",
+        redis.url(),
+        upstream.openai_base_url()
+    ))
+    .await;
+    let resp = post(&gw, &json!({"model": "nano", "input": "x"})).await;
+    assert_eq!(header(&resp, "retry-after-ms"), Some("2500"));
+    assert_eq!(header(&resp, "x-ratelimit-remaining-requests"), Some("0"));
+    assert_ne!(header(&resp, "x-ratelimit-limit-requests"), Some("600"));
+    error_of(resp, 429).await;
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_replayed_in_band_failure_carries_the_details_and_the_usual_stamping() {
     let redis = RedisServer::start();

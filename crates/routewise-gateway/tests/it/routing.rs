@@ -74,6 +74,11 @@ async fn hard_prompts_go_to_strong_models_and_modes_change_the_pick() {
     assert_eq!(details(&quality)["band"].as_f64(), Some(0.0));
     let cost = route(&gw, "What is 2+2?", Some(json!({"mode": "cost"}))).await;
     assert_eq!(cost["model"], "gpt-4.1-nano");
+    // Foundry spells the modes with a capital; any case is the same mode.
+    let quality = route(&gw, PROOF, Some(json!({"mode": "Quality"}))).await;
+    assert_eq!(quality["model"], "gpt-5.2");
+    let cost = route(&gw, "What is 2+2?", Some(json!({"mode": "COST"}))).await;
+    assert_eq!(cost["model"], "gpt-4.1-nano");
     gw.shutdown().await;
 }
 
