@@ -38,8 +38,10 @@ pub(crate) fn json(filter: &ContentFilterConfig, body: Bytes) -> Bytes {
     serde_json::to_vec(&response).map_or(body, Bytes::from)
 }
 
-/// Scans every `output_text` part of every message; the first message with a hit is emptied
-/// and the response marked incomplete. Returns the matching blocklists.
+/// Scans every message's `output_text` and `refusal` parts and every function call's
+/// arguments; the first item with a hit is emptied (a message loses its content, a call its
+/// arguments, so nothing half-filtered can be run) and the response marked incomplete.
+/// Returns the matching blocklists.
 fn block_output(filter: &ContentFilterConfig, response: &mut Map<String, Value>) -> Vec<usize> {
     let mut hits = Vec::new();
     let Some(Value::Array(output)) = response.get_mut("output") else {
@@ -47,18 +49,29 @@ fn block_output(filter: &ContentFilterConfig, response: &mut Map<String, Value>)
     };
     let mut blocked_at = None;
     for (k, item) in output.iter().enumerate() {
-        if item.get("type").and_then(Value::as_str) != Some("message") {
-            continue;
-        }
-        let texts = item
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.get("type").and_then(Value::as_str) == Some("output_text"))
-            .filter_map(|p| p.get("text").and_then(Value::as_str));
-        for text in texts {
-            filter.matcher().collect_hits(text, &mut hits);
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") => {
+                let texts = item
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                        Some("output_text") => p.get("text"),
+                        Some("refusal") => p.get("refusal"),
+                        _ => None,
+                    })
+                    .filter_map(Value::as_str);
+                for text in texts {
+                    filter.matcher().collect_hits(text, &mut hits);
+                }
+            }
+            Some("function_call") => {
+                if let Some(args) = item.get("arguments").and_then(Value::as_str) {
+                    filter.matcher().collect_hits(args, &mut hits);
+                }
+            }
+            _ => {}
         }
         if !hits.is_empty() {
             blocked_at = Some(k);
@@ -72,7 +85,11 @@ fn block_output(filter: &ContentFilterConfig, response: &mut Map<String, Value>)
     output.truncate(k + 1);
     if let Some(item) = output[k].as_object_mut() {
         item.insert("status".into(), json!("incomplete"));
-        item.insert("content".into(), json!([]));
+        if item.contains_key("arguments") {
+            item.insert("arguments".into(), json!(""));
+        } else {
+            item.insert("content".into(), json!([]));
+        }
     }
     response.insert("status".into(), json!("incomplete"));
     response.insert(
@@ -112,6 +129,35 @@ mod tests {
                        {"type": "function_call", "id": "fc", "call_id": "c", "name": "f", "arguments": "{}"}]})
             .to_string(),
         )
+    }
+
+    #[test]
+    fn refusals_and_call_arguments_are_checked_too() {
+        let refusal = Bytes::from(
+            json!({"id": "r", "object": "response", "status": "completed", "output": [
+                {"type": "message", "id": "m", "status": "completed", "role": "assistant",
+                 "content": [{"type": "refusal", "refusal": "no falcon talk"}]}]})
+            .to_string(),
+        );
+        let out: Value =
+            serde_json::from_slice(&json(&filter(FilterScope::Both), refusal)).unwrap();
+        assert_eq!(out["status"], "incomplete");
+        assert_eq!(out["output"][0]["content"], json!([]));
+        let call = Bytes::from(
+            json!({"id": "r", "object": "response", "status": "completed", "output": [
+                {"type": "function_call", "id": "fc", "call_id": "c", "name": "f",
+                 "arguments": "{\"about\": \"falcon\"}", "status": "completed"},
+                {"type": "message", "id": "m", "status": "completed", "role": "assistant",
+                 "content": [{"type": "output_text", "text": "later", "annotations": []}]}]})
+            .to_string(),
+        );
+        let out: Value = serde_json::from_slice(&json(&filter(FilterScope::Both), call)).unwrap();
+        assert_eq!(out["status"], "incomplete");
+        let output = out["output"].as_array().unwrap();
+        assert_eq!(output.len(), 1, "{out}");
+        assert_eq!(output[0]["status"], "incomplete");
+        assert_eq!(output[0]["arguments"], "");
+        assert_eq!(output[0]["call_id"], "c");
     }
 
     #[test]

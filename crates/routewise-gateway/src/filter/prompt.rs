@@ -2,12 +2,17 @@
 //! call.
 
 use routewise_types::{CreateResponse, Input, InputContent, InputItem, MessageContent};
+use serde_json::Value;
 
 use super::matcher::Matcher;
 
-/// Indices of the blocklists matching any text of `req`: `instructions`, every message's
+/// Indices of the blocklists matching any text of `req`: `instructions`; every message's
 /// text parts (replayed assistant turns from `previous_response_id` included, since the
-/// store has put them into `input` by now) and function-call outputs. Empty when clean.
+/// store has put them into `input` by now); function calls' arguments and outputs; the
+/// tools (names, descriptions, parameter schemas) and the structured-output format, which
+/// the model reads too; and the strings of any item or part of a kind this gateway does not
+/// know (a `{"type": "text"}` part, say), since an upstream may still show them to the
+/// model. Empty when clean.
 pub(crate) fn hits(m: &Matcher, req: &CreateResponse) -> Vec<usize> {
     let mut hits = Vec::new();
     let mut check = |text: &str| m.collect_hits(text, &mut hits);
@@ -23,11 +28,23 @@ pub(crate) fn hits(m: &Matcher, req: &CreateResponse) -> Vec<usize> {
                         content(&msg.content, &mut check);
                     }
                     InputItem::FunctionCallOutput(out) => content(&out.output, &mut check),
+                    InputItem::FunctionCall(call) => check(&call.arguments),
+                    InputItem::Unknown(v) => strings(v, &mut check),
                     _ => {}
                 }
             }
         }
         None => {}
+    }
+    // Rare and small: encoding them to walk their strings costs nothing that matters, and
+    // it reaches every field, known or not.
+    for tool in req.tools.iter().flatten() {
+        if let Ok(v) = serde_json::to_value(tool) {
+            strings(&v, &mut check);
+        }
+    }
+    if let Some(format) = req.text.as_ref().and_then(|t| serde_json::to_value(t).ok()) {
+        strings(&format, &mut check);
     }
     hits
 }
@@ -41,10 +58,21 @@ fn content(c: &MessageContent, check: &mut impl FnMut(&str)) {
                     InputContent::InputText(p) => check(&p.text),
                     InputContent::OutputText(p) => check(&p.text),
                     InputContent::Refusal(p) => check(&p.refusal),
+                    InputContent::Unknown(v) => strings(v, check),
                     _ => {}
                 }
             }
         }
+    }
+}
+
+/// Every string value inside `v` (not the keys).
+fn strings(v: &Value, check: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => check(s),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, check)),
+        Value::Object(map) => map.values().for_each(|i| strings(i, check)),
+        _ => {}
     }
 }
 
@@ -65,6 +93,12 @@ mod tests {
             r#"{"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "FALCON"}]}]}"#,
             r#"{"model": "m", "input": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "the falcon"}]}, {"role": "user", "content": "go on"}]}"#,
             r#"{"model": "m", "input": [{"type": "function_call_output", "call_id": "c", "output": "falcon"}]}"#,
+            r#"{"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"q\": \"falcon\"}"}]}"#,
+            r#"{"model": "m", "input": [{"role": "user", "content": [{"type": "text", "text": "falcon"}]}]}"#,
+            r#"{"model": "m", "input": [{"type": "future_item", "note": "falcon"}]}"#,
+            r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "description": "ask the falcon"}]}"#,
+            r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string", "description": "a falcon"}}}}]}"#,
+            r#"{"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "description": "falcon facts", "schema": {"type": "object"}}}}"#,
         ] {
             let req: CreateResponse = routewise_types::parse(body.as_bytes()).unwrap();
             assert_eq!(hits(&m, &req), [0], "{body}");

@@ -1,8 +1,10 @@
-//! The completion side of a stream: `response.output_text.delta` events scanned as they pass,
-//! holding back only the filter's window of trailing characters. On a hit no further delta
-//! is forwarded, the upstream is dropped, and the stream ends as an output-side block:
-//! `response.output_text.done`, `response.content_part.done` and `response.output_item.done`
-//! (the message `incomplete`) with the text already sent, then `response.incomplete` with
+//! The completion side of a stream: text, refusal and function-call argument deltas scanned
+//! as they pass, holding back only the filter's window of trailing characters. On a hit no
+//! further delta is forwarded, the upstream is dropped, and the stream ends as an output-side
+//! block: for text or a refusal, its `.done`, `response.content_part.done` and
+//! `response.output_item.done` (the message `incomplete`) with what was already sent; for a
+//! function call, `response.output_item.done` with the call `incomplete` and no arguments (so
+//! nothing half-written can be run); then `response.incomplete` with
 //! `incomplete_details.reason: "content_filter"` and the `content_filters` verdict.
 
 use std::collections::VecDeque;
@@ -15,9 +17,37 @@ use super::wire::{annotate, annotation, event};
 use crate::config::ContentFilterConfig;
 use crate::upstream::{EventStream, SseEvent};
 
-/// The text part being scanned.
+/// What a scanned part holds: the model's text, a refusal, or a function call's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartKind {
+    Text,
+    Refusal,
+    Arguments,
+}
+
+impl PartKind {
+    fn of_delta(ty: &str) -> Option<Self> {
+        match ty {
+            "response.output_text.delta" => Some(Self::Text),
+            "response.refusal.delta" => Some(Self::Refusal),
+            "response.function_call_arguments.delta" => Some(Self::Arguments),
+            _ => None,
+        }
+    }
+
+    fn delta_type(self) -> &'static str {
+        match self {
+            Self::Text => "response.output_text.delta",
+            Self::Refusal => "response.refusal.delta",
+            Self::Arguments => "response.function_call_arguments.delta",
+        }
+    }
+}
+
+/// The part being scanned.
 #[derive(Debug)]
 struct Part {
+    kind: PartKind,
     item_id: Value,
     output_index: Value,
     content_index: Value,
@@ -43,6 +73,9 @@ pub(crate) struct Stage {
     items: Vec<Value>,
     /// The response object of `response.created`, the base of that final response.
     base: Option<Map<String, Value>>,
+    /// The item of the last `response.output_item.added`: a blocked function call is closed
+    /// as that call (its `call_id` and `name`), marked incomplete.
+    added: Option<Value>,
     /// The next `sequence_number` to send: held-back deltas and inserted events shift the
     /// upstream's numbering, and strict clients want it gap-free and increasing.
     seq: Option<u64>,
@@ -57,6 +90,7 @@ impl Stage {
             part: None,
             items: Vec::new(),
             base: None,
+            added: None,
             seq: None,
             ended: false,
         }
@@ -71,9 +105,17 @@ impl Stage {
             out.push(ev);
             return;
         };
+        if let Some(kind) = PartKind::of_delta(&ev.ty) {
+            return self.delta(kind, map, out);
+        }
         match ev.ty.as_str() {
-            "response.output_text.delta" => self.delta(map, out),
-            "response.output_text.done" => {
+            "response.output_item.added" => {
+                self.added = map.get("item").cloned();
+                self.emit(ev, map, false, out);
+            }
+            "response.output_text.done"
+            | "response.refusal.done"
+            | "response.function_call_arguments.done" => {
                 if self.part.as_ref().is_some_and(|p| p.is(&map)) && self.close_part(out) {
                     return;
                 }
@@ -120,11 +162,17 @@ impl Stage {
         self.ended
     }
 
-    fn delta(&mut self, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
-        if self.part.as_ref().is_some_and(|p| !p.is(&map)) && self.close_part(out) {
+    fn delta(&mut self, kind: PartKind, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
+        if self
+            .part
+            .as_ref()
+            .is_some_and(|p| p.kind != kind || !p.is(&map))
+            && self.close_part(out)
+        {
             return;
         }
         let part = self.part.get_or_insert_with(|| Part {
+            kind,
             item_id: map.get("item_id").cloned().unwrap_or(Value::Null),
             output_index: map.get("output_index").cloned().unwrap_or(Value::Null),
             content_index: map.get("content_index").cloned().unwrap_or(Value::Null),
@@ -139,8 +187,7 @@ impl Stage {
                 part.sent.push_str(released);
                 let released = released.to_owned();
                 map.insert("delta".into(), Value::String(released));
-                let ty = "response.output_text.delta";
-                self.emit_map(ty, map, out);
+                self.emit_map(kind.delta_type(), map, out);
             }
             Err(hit) => self.block(hit, out),
         }
@@ -156,17 +203,22 @@ impl Stage {
             Ok("") => {}
             Ok(rest) => {
                 part.sent.push_str(rest);
-                let delta = json!({
-                    "type": "response.output_text.delta",
+                let ty = part.kind.delta_type();
+                let mut delta = json!({
+                    "type": ty,
                     "sequence_number": 0,
                     "item_id": part.item_id,
                     "output_index": part.output_index,
-                    "content_index": part.content_index,
                     "delta": rest,
-                    "logprobs": [],
                 });
+                if part.kind == PartKind::Text {
+                    delta["logprobs"] = json!([]);
+                }
+                if part.kind != PartKind::Arguments {
+                    delta["content_index"] = part.content_index.clone();
+                }
                 if let Value::Object(map) = delta {
-                    self.emit_map("response.output_text.delta", map, out);
+                    self.emit_map(ty, map, out);
                 }
             }
             Err(hit) => {
@@ -195,31 +247,13 @@ impl Stage {
         );
         let verdict = self.verdict(&names);
         let part = self.part.take().unwrap_or(Part {
+            kind: PartKind::Text,
             item_id: Value::Null,
             output_index: Value::Null,
             content_index: Value::Null,
             sent: String::new(),
         });
-        let text_part =
-            json!({"type": "output_text", "text": part.sent, "annotations": [], "logprobs": []});
-        let item = json!({"id": part.item_id, "type": "message", "status": "incomplete", "role": "assistant", "content": [text_part]});
-        let closing = [
-            (
-                "response.output_text.done",
-                json!({"item_id": part.item_id, "output_index": part.output_index, "content_index": part.content_index, "text": part.sent, "logprobs": []}),
-            ),
-            (
-                "response.content_part.done",
-                json!({"item_id": part.item_id, "output_index": part.output_index, "content_index": part.content_index, "part": text_part}),
-            ),
-            (
-                "response.output_item.done",
-                json!({"output_index": part.output_index, "item": item}),
-            ),
-        ];
-        for (ty, payload) in closing {
-            self.synthetic(ty, payload, out);
-        }
+        let item = self.close_blocked(&part, out);
         self.items.push(item);
         let mut response = self.base.take().unwrap_or_default();
         response.insert("object".into(), json!("response"));
@@ -236,6 +270,51 @@ impl Stage {
         annotate(&mut response, verdict);
         self.synthetic("response.incomplete", json!({"response": response}), out);
         self.ended = true;
+    }
+
+    /// The closing events of the part a hit stopped; returns its item as the final response
+    /// lists it.
+    fn close_blocked(&mut self, part: &Part, out: &mut Vec<SseEvent>) -> Value {
+        let (id, at, index) = (&part.item_id, &part.output_index, &part.content_index);
+        if part.kind == PartKind::Arguments {
+            let mut item = match self.added.take() {
+                Some(Value::Object(added)) if added.get("id") == Some(id) => added,
+                _ => Map::new(),
+            };
+            item.insert("id".into(), id.clone());
+            item.insert("type".into(), json!("function_call"));
+            item.insert("status".into(), json!("incomplete"));
+            item.insert("arguments".into(), json!(""));
+            let item = Value::Object(item);
+            let done = json!({"output_index": at, "item": item});
+            self.synthetic("response.output_item.done", done, out);
+            return item;
+        }
+        let (done_type, done, content) = if part.kind == PartKind::Refusal {
+            let content = json!({"type": "refusal", "refusal": part.sent});
+            let done = json!({"item_id": id, "output_index": at, "content_index": index, "refusal": part.sent});
+            ("response.refusal.done", done, content)
+        } else {
+            let content = json!({"type": "output_text", "text": part.sent, "annotations": [], "logprobs": []});
+            let done = json!({"item_id": id, "output_index": at, "content_index": index, "text": part.sent, "logprobs": []});
+            ("response.output_text.done", done, content)
+        };
+        let item = json!({"id": id, "type": "message", "status": "incomplete", "role": "assistant", "content": [content]});
+        let closing = [
+            (done_type, done),
+            (
+                "response.content_part.done",
+                json!({"item_id": id, "output_index": at, "content_index": index, "part": content}),
+            ),
+            (
+                "response.output_item.done",
+                json!({"output_index": at, "item": item}),
+            ),
+        ];
+        for (ty, payload) in closing {
+            self.synthetic(ty, payload, out);
+        }
+        item
     }
 
     /// The `content_filters` entries for the final response.
@@ -423,6 +502,140 @@ mod tests {
             .collect();
         let expected: Vec<u64> = (0..seqs.len() as u64).collect();
         assert_eq!(seqs, expected);
+    }
+
+    /// A stream whose only output is a function call with these argument `deltas`.
+    fn call_upstream(deltas: &[&str]) -> Vec<SseEvent> {
+        let args: String = deltas.concat();
+        let response =
+            json!({"id": "resp_1", "object": "response", "status": "in_progress", "output": []});
+        let added = json!({"id": "fc_1", "type": "function_call", "status": "in_progress", "call_id": "call_1", "name": "lookup", "arguments": ""});
+        let mut events = vec![
+            ev("response.created", 0, json!({"response": response})),
+            ev(
+                "response.output_item.added",
+                1,
+                json!({"output_index": 0, "item": added}),
+            ),
+        ];
+        for d in deltas {
+            let n = events.len() as u64;
+            events.push(ev(
+                "response.function_call_arguments.delta",
+                n,
+                json!({"item_id": "fc_1", "output_index": 0, "delta": d}),
+            ));
+        }
+        let n = events.len() as u64;
+        let mut item = added.clone();
+        item["status"] = json!("completed");
+        item["arguments"] = json!(args);
+        events.push(ev(
+            "response.function_call_arguments.done",
+            n,
+            json!({"item_id": "fc_1", "output_index": 0, "arguments": args}),
+        ));
+        events.push(ev(
+            "response.output_item.done",
+            n + 1,
+            json!({"output_index": 0, "item": item}),
+        ));
+        let mut done = response.clone();
+        done["status"] = json!("completed");
+        done["output"] = json!([item]);
+        events.push(ev("response.completed", n + 2, json!({"response": done})));
+        events
+    }
+
+    fn run_events(events: Vec<SseEvent>) -> Vec<(String, Value)> {
+        let filter = ContentFilterConfig::new(
+            "f",
+            FilterScope::Both,
+            vec![Blocklist::new("words").with_term("forbidden")],
+        )
+        .unwrap();
+        let mut stage = Stage::new(filter);
+        let mut out = Vec::new();
+        for e in events {
+            stage.on_event(e, &mut out);
+        }
+        stage.on_end(&mut out);
+        out.iter()
+            .map(|e| (e.ty.clone(), serde_json::from_slice(&e.data).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn function_call_arguments_are_scanned_and_a_blocked_call_is_closed_without_them() {
+        let clean = run_events(call_upstream(&["{\"q\": \"we", "ather\"}"]));
+        let args: String = clean
+            .iter()
+            .filter(|(t, _)| t == "response.function_call_arguments.delta")
+            .map(|(_, v)| v["delta"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(args, "{\"q\": \"weather\"}");
+        numbered_in_order(&clean);
+        assert_eq!(clean.last().unwrap().0, "response.completed");
+
+        let blocked = run_events(call_upstream(&["{\"q\": \"for", "bidden plans\"}"]));
+        let sent: String = blocked
+            .iter()
+            .filter(|(t, _)| t == "response.function_call_arguments.delta")
+            .map(|(_, v)| v["delta"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!sent.contains("forb"), "{sent}");
+        numbered_in_order(&blocked);
+        let types: Vec<&str> = blocked.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(
+            !types.contains(&"response.function_call_arguments.done"),
+            "{types:?}"
+        );
+        assert_eq!(
+            &types[types.len() - 2..],
+            ["response.output_item.done", "response.incomplete"]
+        );
+        let response = &blocked.last().unwrap().1["response"];
+        assert_eq!(response["incomplete_details"]["reason"], "content_filter");
+        let call = &response["output"][0];
+        assert_eq!(call["type"], "function_call");
+        assert_eq!(call["status"], "incomplete");
+        assert_eq!(call["arguments"], "");
+        assert_eq!(call["call_id"], "call_1");
+        assert_eq!(call["name"], "lookup");
+    }
+
+    #[test]
+    fn a_refusal_is_scanned_like_text() {
+        let mut events = upstream(&[]);
+        let refusal = |seq: u64, d: &str| {
+            ev(
+                "response.refusal.delta",
+                seq,
+                json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": d}),
+            )
+        };
+        events.splice(
+            2..2,
+            [
+                refusal(2, "I won't discuss for"),
+                refusal(3, "bidden things"),
+            ],
+        );
+        let out = run_events(events);
+        let sent: String = out
+            .iter()
+            .filter(|(t, _)| t == "response.refusal.delta")
+            .map(|(_, v)| v["delta"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !sent.contains("forb") && "I won't discuss ".starts_with(&sent),
+            "{sent}"
+        );
+        let types: Vec<&str> = out.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(types.contains(&"response.refusal.done"), "{types:?}");
+        let response = &out.last().unwrap().1["response"];
+        assert_eq!(response["status"], "incomplete");
+        assert_eq!(response["output"][0]["content"][0]["type"], "refusal");
     }
 
     #[test]
