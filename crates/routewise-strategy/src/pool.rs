@@ -88,7 +88,8 @@ impl CapabilityProfile {
 pub struct Deployment {
     /// The deployment name callers put in `model` (e.g. `gpt-4.1-mini`).
     pub name: String,
-    /// The model id it serves, reported back in `response.model`.
+    /// The model id it serves: what routing details and metrics name, and what the emulator
+    /// reports in `response.model` (a remote upstream's answer keeps its own `model`).
     pub model: String,
     /// Its price.
     pub price: Price,

@@ -40,7 +40,7 @@
 //!
 //! [[deployments]]
 //! name = "gpt-4.1-nano"
-//! model = "gpt-4.1-nano-2025-04-14"      # served model id, reported in response.model
+//! model = "gpt-4.1-nano-2025-04-14"      # served model id (routing details, metrics; the emulator's response.model)
 //! upstream = "azure"                     # or an inline table: { kind = "openai_compatible", base_url = "…" }
 //! price = { input_per_1m = 0.10, output_per_1m = 0.40 }
 //! region = "eastus2"

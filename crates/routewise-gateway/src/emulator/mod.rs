@@ -295,6 +295,11 @@ impl Inner {
         if let Some(tools) = parts.tools {
             fp.text(&tools.to_string());
         }
+        // A structured-output schema is part of the cached prefix too (the prompt-caching
+        // guide lists tools and schemas with the messages).
+        if let Some(format) = body.get("text").and_then(|t| t.get("format")) {
+            fp.text(&format.to_string());
+        }
         if let Some(instructions) = parts.instructions {
             fp.message("system", instructions);
         }

@@ -111,6 +111,21 @@ async fn a_repeated_2000_token_prompt_reports_cached_tokens_in_128_steps() {
         .await
         .unwrap();
     assert_eq!(usage(&again)["input_tokens_details"]["cached_tokens"], 0);
+    // A structured-output schema belongs to the prefix: adding one is a miss.
+    let schema =
+        json!({"format": {"type": "json_schema", "name": "s", "schema": {"type": "object"}}});
+    let with_schema: Value = post(
+        &gw,
+        &json!({"model": "gpt-5-mini", "input": prompt, "text": schema}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        usage(&with_schema)["input_tokens_details"]["cached_tokens"],
+        0
+    );
     gw.shutdown().await;
 }
 
