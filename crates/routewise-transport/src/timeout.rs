@@ -136,7 +136,7 @@ impl Body for IdleTimeoutBody {
         }
         match Pin::new(this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.sleep.as_mut().reset(Instant::now() + *this.idle);
+                this.sleep.as_mut().reset(deadline_after(*this.idle));
                 Poll::Ready(frame)
             }
             Poll::Pending => match this.sleep.poll(cx) {
@@ -160,6 +160,14 @@ impl Body for IdleTimeoutBody {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// `now + after`, or a far-future deadline when that overflows: a caller who passes
+/// `Duration::MAX` means "no limit", and `Instant + Duration` panics on overflow.
+fn deadline_after(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 #[cfg(test)]
@@ -228,5 +236,20 @@ mod tests {
         let res = stalls.send(request()).await.unwrap();
         let err = body::collect(res.into_body()).await.unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
+    }
+
+    /// `Duration::MAX` means "no limit" to a caller; `Instant + Duration::MAX` would overflow.
+    #[tokio::test(start_paused = true)]
+    async fn huge_timeouts_mean_no_limit_instead_of_a_panic() {
+        let layer = TimeoutLayer::new()
+            .response_header_timeout(Duration::MAX)
+            .idle_timeout(Duration::MAX);
+        let secs = Duration::from_secs;
+        let slow = layer.layer(Scripted {
+            header_delay: secs(3600),
+            chunk_gaps: vec![secs(1), secs(86_400), secs(1)],
+        });
+        let res = slow.send(request()).await.unwrap();
+        assert_eq!(&body::collect(res.into_body()).await.unwrap()[..], b"xxx");
     }
 }

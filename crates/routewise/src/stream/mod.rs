@@ -1,6 +1,7 @@
 //! `ResponseStream`: the typed event stream of `responses().stream(..)`.
 
 mod accumulator;
+mod error_frame;
 mod reader;
 
 use std::pin::Pin;

@@ -11,12 +11,16 @@ use routewise_transport::sse::SseStream;
 use routewise_types::ResponseStreamEvent;
 use tokio::time::{Instant, Sleep};
 
+use super::error_frame::untyped_error;
 use crate::error::{Error, ErrorKind};
 use crate::exchange::decode;
 
 /// Reads typed events off an SSE body.
 ///
-/// - Dispatches on the JSON `type`, never on `event:`; skips `[DONE]` and empty frames.
+/// - Dispatches on the JSON `type`, never on `event:`; skips `[DONE]`, empty frames and frames
+///   whose data is not a JSON object (a proxy's `data: ping`). A malformed object is an error.
+/// - An untyped `{"error":{...}}` frame (OpenAI's shape, which the official SDKs raise on) is
+///   an `error` frame like a typed one: never handed on as an event.
 /// - Rejects a `sequence_number` that does not increase.
 /// - Holds back `response.failed` and `error` frames and reads on to EOF, then yields one
 ///   [`ErrorKind::StreamFailed`] error that merges both: Azure sends `response.failed` with a
@@ -184,12 +188,17 @@ impl EventReader {
                     .as_deref()
                     .or(ev.error.as_ref().and_then(|e| e.param.as_deref()));
                 let code = ev.code().map(|c| c.as_str());
-                self.start_grace();
-                let failure = self.failure.get_or_insert_with(Failure::default);
-                failure.seen_error = true;
-                failure.merge(code, ev.message(), param);
+                self.error_frame(code, ev.message(), param);
                 Ok(None)
             }
+            ResponseStreamEvent::Unknown(value) => match untyped_error(value) {
+                Some(err) => {
+                    self.error_frame(err.code.as_deref(), &err.message, err.param.as_deref());
+                    Ok(None)
+                }
+                None if self.failure.is_some() => Ok(None),
+                None => Ok(Some(event)),
+            },
             ResponseStreamEvent::Completed(_) | ResponseStreamEvent::Incomplete(_) => {
                 self.start_grace();
                 self.completed = true;
@@ -199,6 +208,14 @@ impl EventReader {
             _ if self.failure.is_some() => Ok(None),
             _ => Ok(Some(event)),
         }
+    }
+
+    /// Records an `error` frame, typed or not: the stream has failed, whatever follows.
+    fn error_frame(&mut self, code: Option<&str>, message: &str, param: Option<&str>) {
+        self.start_grace();
+        let failure = self.failure.get_or_insert_with(Failure::default);
+        failure.seen_error = true;
+        failure.merge(code, message, param);
     }
 
     /// The outcome at end of input.
@@ -243,6 +260,16 @@ impl Stream for EventReader {
             match polled {
                 Some(Ok(frame)) => {
                     if frame.is_done() || frame.data.trim().is_empty() {
+                        continue;
+                    }
+                    // Every Responses event is a JSON object; anything else is a proxy's
+                    // keep-alive (`data: ping`) or similar, and counts no more than a comment.
+                    // The data is not logged: it could be anything.
+                    if !frame.data.trim_start().starts_with('{') {
+                        tracing::debug!(
+                            data_len = frame.data.len(),
+                            "skipped a stream frame whose data is not a JSON object"
+                        );
                         continue;
                     }
                     this.last_event = Instant::now();

@@ -187,3 +187,32 @@ async fn final_response_after_a_yielded_error_returns_that_error() {
     assert_eq!(err.kind(), ErrorKind::StreamFailed, "{err}");
     assert_eq!(err.message(), yielded.message());
 }
+
+/// Every timeout set to `Duration::MAX` ("no limit") works end to end, on the default
+/// transport: neither the transport's idle timer nor the stream reader overflows an `Instant`.
+#[tokio::test]
+async fn timeouts_of_duration_max_mean_no_limit() {
+    let foundry = routewise_testkit::MockFoundry::start().await;
+    foundry.with_seed_deployments();
+    let client = Client::builder()
+        .base_url(&foundry.openai_base_url())
+        .credential(routewise_auth::ApiKey::new("k"))
+        .connect_timeout(Duration::MAX)
+        .response_header_timeout(Duration::MAX)
+        .idle_timeout(Duration::MAX)
+        .token_timeout(Duration::MAX)
+        .stream_failure_grace(Duration::MAX)
+        .build()
+        .unwrap();
+    let created = client.responses().create(request()).await.unwrap();
+    assert!(!created.output_text().is_empty());
+    let streamed = client.responses().stream(request()).await.unwrap();
+    assert!(
+        !streamed
+            .final_response()
+            .await
+            .unwrap()
+            .output_text()
+            .is_empty()
+    );
+}
