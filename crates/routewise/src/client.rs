@@ -18,6 +18,7 @@ use crate::endpoint::{Endpoint, EndpointOptions, redact_endpoint};
 use crate::error::{Error, ErrorKind};
 use crate::responses::Responses;
 use crate::routing::AsRequested;
+use crate::secret_header::is_credential_header;
 use crate::stream::StreamTiming;
 
 /// Connect timeout of the default transport, as the OpenAI SDK.
@@ -380,9 +381,14 @@ impl ClientBuilder {
 
     /// Adds a header to every request (e.g. `x-ms-client-request-id`, a feature header).
     /// An invalid name or value is reported by [`build`](Self::build).
+    ///
+    /// Values of credential-like names (`authorization`, `api-key`,
+    /// `ocp-apim-subscription-key`, any `*-key`, `*token*` or `*secret*`) are marked
+    /// sensitive, as the credential's own header is.
     pub fn default_header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            (Ok(name), Ok(value)) => {
+            (Ok(name), Ok(mut value)) => {
+                value.set_sensitive(is_credential_header(&name));
                 self.default_headers.append(name, value);
             }
             _ => self.header_error = Some(format!("invalid default header `{name}`")),

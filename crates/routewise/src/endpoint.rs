@@ -88,7 +88,9 @@ pub enum EndpointError {
     },
 }
 
-/// What kind of endpoint a base URL was built from; decides defaults such as the auth header form.
+/// What kind of endpoint a base URL was built from. Informational: it names the provider in
+/// telemetry (`gen_ai.provider.name`) and changes nothing about the requests, not even the auth
+/// header, which is always the credential's choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EndpointKind {

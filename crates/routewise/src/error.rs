@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::auth_layer::auth_error_in;
 use crate::endpoint::EndpointError;
 use crate::meta::ResponseMeta;
+use crate::root_cause::root_cause;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
@@ -221,8 +222,9 @@ impl Error {
         err
     }
 
-    /// The kind of the transport error underneath, if this came from one.
-    pub(crate) fn transport_kind(&self) -> Option<TransportErrorKind> {
+    /// The kind of the transport error underneath (connect, timeout, I/O before the headers,
+    /// body), when the error came from the transport.
+    pub fn transport_kind(&self) -> Option<TransportErrorKind> {
         self.transport_error().map(TransportError::kind)
     }
 
@@ -498,7 +500,13 @@ impl From<TransportError> for Error {
             TransportErrorKind::Timeout => ErrorKind::Timeout,
             _ => ErrorKind::Transport,
         };
-        Self::new(kind, e.to_string()).with_source(e)
+        // The transport's own text is only its kind ("connect error"); the innermost cause
+        // says what happened (refused, DNS, TLS), and is what a printed error needs.
+        let message = match root_cause(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        Self::new(kind, message).with_source(e)
     }
 }
 

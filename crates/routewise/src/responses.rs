@@ -29,6 +29,9 @@ use crate::telemetry::{self, CallRecord};
 const MAX_PREAMBLE: usize = 64;
 
 /// The Responses API operations of a [`Client`]; from [`Client::responses`].
+///
+/// A `Copy` handle whose methods take it by value, so their futures borrow only the client:
+/// `client.responses().create(req)` can be stored, collected and joined.
 #[derive(Debug, Clone, Copy)]
 pub struct Responses<'a> {
     client: &'a Client,
@@ -52,15 +55,15 @@ impl<'a> Responses<'a> {
     /// The request is boxed before the future is made: the future then carries a pointer, not
     /// a 2 KB copy of the request at every level of the call.
     pub fn create(
-        &self,
+        self,
         request: CreateResponse,
-    ) -> impl Future<Output = Result<RoutedResponse, Error>> + '_ {
+    ) -> impl Future<Output = Result<RoutedResponse, Error>> + 'a {
         let mut request = Box::new(request);
         request.stream = None;
         self.create_boxed(request)
     }
 
-    async fn create_boxed(&self, request: Box<CreateResponse>) -> Result<RoutedResponse, Error> {
+    async fn create_boxed(self, request: Box<CreateResponse>) -> Result<RoutedResponse, Error> {
         let shared = &*self.client.shared;
         let span = telemetry::call_span(
             Operation::Create { stream: false },
@@ -154,15 +157,15 @@ impl<'a> Responses<'a> {
     ///
     /// The request is boxed before the future is made, as in [`create`](Self::create).
     pub fn stream(
-        &self,
+        self,
         request: CreateResponse,
-    ) -> impl Future<Output = Result<ResponseStream, Error>> + '_ {
+    ) -> impl Future<Output = Result<ResponseStream, Error>> + 'a {
         let mut request = Box::new(request);
         request.stream = Some(true);
         self.stream_boxed(request)
     }
 
-    async fn stream_boxed(&self, request: Box<CreateResponse>) -> Result<ResponseStream, Error> {
+    async fn stream_boxed(self, request: Box<CreateResponse>) -> Result<ResponseStream, Error> {
         let shared = &*self.client.shared;
         let span = telemetry::call_span(
             Operation::Create { stream: true },
@@ -222,30 +225,30 @@ impl<'a> Responses<'a> {
     }
 
     /// `GET /responses/{id}`.
-    pub async fn retrieve(&self, id: &str) -> Result<Response, Error> {
+    pub async fn retrieve(self, id: &str) -> Result<Response, Error> {
         self.simple(Operation::Retrieve(id)).await
     }
 
     /// `DELETE /responses/{id}`.
-    pub async fn delete(&self, id: &str) -> Result<DeletedResponse, Error> {
+    pub async fn delete(self, id: &str) -> Result<DeletedResponse, Error> {
         self.simple(Operation::Delete(id)).await
     }
 
     /// `POST /responses/{id}/cancel` (background responses; idempotent).
-    pub async fn cancel(&self, id: &str) -> Result<Response, Error> {
+    pub async fn cancel(self, id: &str) -> Result<Response, Error> {
         self.simple(Operation::Cancel(id)).await
     }
 
     /// `GET /responses/{id}/input_items`: the first page of the items the response was given,
     /// with the service's default paging.
-    pub async fn input_items(&self, id: &str) -> Result<InputItemList, Error> {
+    pub async fn input_items(self, id: &str) -> Result<InputItemList, Error> {
         self.simple(Operation::InputItems(id, None)).await
     }
 
     /// One page of `GET /responses/{id}/input_items`; pass the previous page's `last_id` as
     /// [`InputItemsQuery::after`] for the next one while `has_more` is true.
     pub async fn input_items_page(
-        &self,
+        self,
         id: &str,
         query: &InputItemsQuery,
     ) -> Result<InputItemList, Error> {
@@ -256,7 +259,7 @@ impl<'a> Responses<'a> {
     /// unless `query` sets a limit). Stops with an error rather than loop if the service
     /// claims more items but repeats or omits the cursor.
     pub async fn input_items_all(
-        &self,
+        self,
         id: &str,
         query: InputItemsQuery,
     ) -> Result<Vec<InputItem>, Error> {

@@ -126,3 +126,39 @@ fn debug_output_has_no_secret() {
         "header names are shown"
     );
 }
+
+/// A key or token passed as a default header is as secret as the credential's own header:
+/// its value goes out marked sensitive, so `http`'s `Debug` (and any log of it) hides it.
+#[tokio::test]
+async fn credential_like_default_headers_are_sent_as_sensitive() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mut transport = crate::support::MockTransport::new();
+    transport.expect_send().returning(move |req| {
+        log.lock().unwrap().extend(
+            req.headers()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), value.is_sensitive())),
+        );
+        Ok(crate::support::json_response(
+            200,
+            r#"{"id":"resp_1","object":"response","status":"completed","output":[]}"#,
+        ))
+    });
+    let client = Client::builder()
+        .base_url("https://res.openai.azure.com/openai/v1")
+        .transport(transport)
+        .default_header("Ocp-Apim-Subscription-Key", SECRET)
+        .default_header("x-upstream-token", SECRET)
+        .default_header("x-ms-client-request-id", "trace-1")
+        .build()
+        .unwrap();
+    crate::support::create(&client, "gpt-4o", "hi")
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let sensitive = |name: &str| seen.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+    assert_eq!(sensitive("ocp-apim-subscription-key"), Some(true));
+    assert_eq!(sensitive("x-upstream-token"), Some(true));
+    assert_eq!(sensitive("x-ms-client-request-id"), Some(false));
+}
