@@ -144,4 +144,19 @@ impl Credential for AzureCredential {
         tracing::info!(credential = %self.label, scope = %self.scope, "401 Unauthorized: dropping the cached Entra token");
         self.invalidate();
     }
+
+    /// Drops the refused token unless a fresh one replaced it already. Entra tokens can be
+    /// refreshed, so a re-sent request may succeed: always `true`.
+    async fn on_refused(&self, sent: &HeaderMap) -> bool {
+        let dropped = sent
+            .get(AUTHORIZATION)
+            .is_some_and(|refused| self.cache.invalidate_refused(refused));
+        tracing::info!(
+            credential = %self.label,
+            scope = %self.scope,
+            dropped,
+            "401 Unauthorized: the refused Entra token is no longer cached"
+        );
+        true
+    }
 }

@@ -44,8 +44,26 @@ pub trait Credential: Send + Sync + fmt::Debug {
     /// authorised, so a cached token can be dropped and the next
     /// [`authorize`](Credential::authorize) fetches a fresh one.
     ///
+    /// Prefer [`on_refused`](Credential::on_refused), which is told *which* token was refused:
+    /// without it, a 401 that arrives late also drops a token fetched since.
+    ///
     /// The default does nothing: static keys and tokens have nothing to refresh.
     async fn on_unauthorized(&self) {}
+
+    /// Told that the server answered `401 Unauthorized` to a request sent with `sent` (that
+    /// request's headers, as [`authorize`](Credential::authorize) left them).
+    ///
+    /// A credential with a cached token drops it if it is still the one refused, and keeps
+    /// one fetched since. Returns `true` when the credential's token can be refreshed, so
+    /// re-authorising and re-sending the request once may succeed; `false` when a new attempt
+    /// would send the same refused secret (keys, static tokens).
+    ///
+    /// The default calls [`on_unauthorized`](Credential::on_unauthorized) and returns `false`.
+    async fn on_refused(&self, sent: &HeaderMap) -> bool {
+        let _ = sent;
+        self.on_unauthorized().await;
+        false
+    }
 }
 
 /// A credential shared between clients, strategies and tasks.
@@ -63,6 +81,10 @@ impl<C: Credential + ?Sized> Credential for Arc<C> {
 
     async fn on_unauthorized(&self) {
         (**self).on_unauthorized().await;
+    }
+
+    async fn on_refused(&self, sent: &HeaderMap) -> bool {
+        (**self).on_refused(sent).await
     }
 }
 
@@ -122,6 +144,7 @@ mod tests {
         });
         mock.expect_scheme().return_const("bearer");
         mock.expect_on_unauthorized().times(1).return_const(());
+        mock.expect_on_refused().times(1).return_const(true);
         let shared: SharedCredential = Arc::new(mock);
         let forwarded = Arc::new(shared.clone());
 
@@ -131,6 +154,7 @@ mod tests {
         assert_eq!(headers[AUTHORIZATION], "Bearer mocked");
         assert_eq!(forwarded.scheme(), "bearer");
         forwarded.on_unauthorized().await;
+        assert!(forwarded.on_refused(&headers).await);
     }
 
     #[tokio::test]
@@ -140,6 +164,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         key.authorize(&mut headers).await.unwrap();
         assert_eq!(headers["api-key"], "k");
+        assert!(
+            !key.on_refused(&headers).await,
+            "a key cannot be refreshed: re-sending it would be refused again"
+        );
     }
 
     #[tokio::test(start_paused = true)]

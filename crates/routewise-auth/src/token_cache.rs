@@ -131,9 +131,27 @@ impl TokenCache {
         self.skew
     }
 
-    /// Drops the cached token, so the next call fetches a new one (e.g. after a 401).
+    /// Drops the cached token, so the next call fetches a new one.
+    ///
+    /// After a 401, prefer [`invalidate_refused`](Self::invalidate_refused): this drops
+    /// whatever is cached, even a token fetched after the refused one was sent.
     pub fn invalidate(&self) {
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Drops the cached token if it is still `refused` (the header value a server answered
+    /// 401 to), and says whether it did. Requests sent with the same token answer 401 one
+    /// after another; only the first of them should cost a refresh, so a refusal of a token
+    /// that was already replaced leaves its replacement alone.
+    pub fn invalidate_refused(&self, refused: &HeaderValue) -> bool {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        let is_refused = slot
+            .as_ref()
+            .is_some_and(|current| current.token.value == *refused);
+        if is_refused {
+            *slot = None;
+        }
+        is_refused
     }
 
     /// Returns the cached header value, calling `fetch` first if the token is missing or due

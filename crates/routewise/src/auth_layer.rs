@@ -17,8 +17,10 @@ use tower_layer::Layer;
 ///
 /// Put it *inside* the retry layer so each retry asks the credential again: a token that expires
 /// between attempts is refreshed, and a cached one costs nothing. A `401 Unauthorized` answer
-/// is reported to the credential ([`Credential::on_unauthorized`](routewise_auth::Credential::on_unauthorized)),
-/// so a cached token the server refused is not sent again.
+/// is reported to the credential ([`Credential::on_refused`](routewise_auth::Credential::on_refused)),
+/// so a cached token the server refused is not sent again; when the credential's token can be
+/// refreshed (Entra) and re-authorising yields a different one, the request is re-sent once
+/// with it. Keys and static tokens are never re-sent.
 ///
 /// Obtaining the credential is bounded by the token timeout (default
 /// [`DEFAULT_TOKEN_TIMEOUT`](crate::DEFAULT_TOKEN_TIMEOUT)): a credential that has not answered
@@ -104,18 +106,45 @@ impl<T: Transport> Transport for Authorized<T> {
         &self,
         mut req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
+        self.authorize(&mut req).await?;
+        // Kept for the one re-send a refused token earns; the body is shared, not copied.
+        let copy = req.clone();
+        let response = self.inner.send(req).await?;
+        if response.status() != http::StatusCode::UNAUTHORIZED
+            || !self.credential.on_refused(copy.headers()).await
+        {
+            return Ok(response);
+        }
+        // The retry policy never retries a 401, so the fresh token gets its one chance here.
+        let mut again = copy.clone();
+        if let Err(err) = self.authorize(&mut again).await {
+            tracing::debug!(error = %err, "no fresh credential after a 401; keeping the 401");
+            return Ok(response);
+        }
+        if again.headers() == copy.headers() {
+            // The credential offers the refused token again (its own source cached it):
+            // the server would only refuse it a second time.
+            return Ok(response);
+        }
+        drop(response);
+        tracing::debug!("401 Unauthorized: re-sending once with a fresh token");
+        let sent = again.headers().clone();
+        let response = self.inner.send(again).await?;
+        if response.status() == http::StatusCode::UNAUTHORIZED {
+            self.credential.on_refused(&sent).await;
+        }
+        Ok(response)
+    }
+}
+
+impl<T> Authorized<T> {
+    /// Sets the credential's header on `req`, bounded by the token timeout.
+    async fn authorize(&self, req: &mut http::Request<Bytes>) -> Result<(), TransportError> {
         // `Other`, not `Timeout`, even when the credential timed out: the retry layer would ask
         // the same hung credential again and multiply the wait.
         authorize_within(&*self.credential, req.headers_mut(), self.token_timeout)
             .await
-            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
-        let response = self.inner.send(req).await?;
-        if response.status() == http::StatusCode::UNAUTHORIZED {
-            // The credential it sent was refused: let it drop a cached token so the retry (or
-            // the next call) authorises with a fresh one.
-            self.credential.on_unauthorized().await;
-        }
-        Ok(response)
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
     }
 }
 

@@ -33,6 +33,12 @@
 //! - **Tracing.** One span per call named after the OpenTelemetry gen_ai conventions
 //!   (`gen_ai.request.model`, `gen_ai.response.model`, `gen_ai.usage.*`, latency, request id);
 //!   never headers, bodies or secrets.
+//!
+//! # Features
+//! * `azure` (default): Entra ID credentials through `azure_identity`
+//!   (`routewise::auth::AzureCredential`, the Entra rules of `from_env`). Apps that only use
+//!   API keys or static tokens can set `default-features = false` and drop the Azure SDK.
+//! * `hyper`: the hyper-util connector of `routewise-transport`.
 
 mod auth_layer;
 mod body;
@@ -45,7 +51,9 @@ mod meta;
 mod project;
 mod request;
 mod responses;
+mod root_cause;
 mod routing;
+mod secret_header;
 mod stream;
 mod telemetry;
 

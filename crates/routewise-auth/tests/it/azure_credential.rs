@@ -247,3 +247,29 @@ fn share_callsite_interest() {
     static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
     SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
+
+/// Two requests went out with the same token and both were refused: the first refusal costs a
+/// refresh, the late second one must not throw away the token that refresh fetched.
+#[tokio::test(start_paused = true)]
+async fn a_late_401_does_not_evict_a_freshly_fetched_token() {
+    let fake = FakeEntra::with_delay(Duration::ZERO);
+    let credential: SharedCredential = Arc::new(AzureCredential::new(fake.clone()));
+    let refused = authorize(&*credential).await.unwrap();
+
+    assert!(
+        credential.on_refused(&refused).await,
+        "Entra tokens refresh"
+    );
+    let fresh = authorize(&*credential).await.unwrap();
+    assert_eq!(fake.calls(), 2);
+    assert_ne!(fresh["authorization"], refused["authorization"]);
+
+    assert!(credential.on_refused(&refused).await);
+    let still = authorize(&*credential).await.unwrap();
+    assert_eq!(fake.calls(), 2, "the late 401 cost no refresh");
+    assert_eq!(still["authorization"], fresh["authorization"]);
+
+    assert!(credential.on_refused(&fresh).await);
+    authorize(&*credential).await.unwrap();
+    assert_eq!(fake.calls(), 3, "a refusal of the current token drops it");
+}

@@ -261,3 +261,24 @@ fn debug_never_shows_the_token() {
     let cache = TokenCache::new();
     assert!(format!("{cache:?}").contains("refresh_skew"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_late_refusal_of_a_replaced_token_keeps_the_fresh_one() {
+    let source = Source::new(60 * MINUTE, Duration::ZERO);
+    let cache = TokenCache::new();
+    let first = cache.get_or_refresh(|| source.fetch()).await.unwrap();
+    assert!(
+        cache.invalidate_refused(&first),
+        "the refused token is dropped"
+    );
+    let second = cache.get_or_refresh(|| source.fetch()).await.unwrap();
+    assert_eq!(second, "Bearer token-2");
+
+    // A second request sent with token-1 is refused after token-2 was fetched.
+    assert!(!cache.invalidate_refused(&first));
+    assert_eq!(
+        cache.get_or_refresh(|| source.fetch()).await.unwrap(),
+        "Bearer token-2"
+    );
+    assert_eq!(source.calls(), 2, "no refresh for the late refusal");
+}

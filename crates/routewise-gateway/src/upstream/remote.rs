@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
-use http::{HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use routewise_auth::SharedCredential;
 use routewise_strategy::AttemptFailure;
@@ -87,6 +87,16 @@ impl Inner {
                 .await
                 .map_err(|e| AttemptFailure::other(format!("upstream credential failed: {e}")))?;
         }
+        // What the credential set, in case the upstream refuses it (cheap: shared bytes).
+        let sent = self.credential.as_ref().map(|_| {
+            let mut sent = http::HeaderMap::new();
+            for name in [header::AUTHORIZATION, HeaderName::from_static("api-key")] {
+                if let Some(v) = request.headers().get(&name) {
+                    sent.insert(name, v.clone());
+                }
+            }
+            sent
+        });
         let response = self
             .transport
             .send(request)
@@ -94,11 +104,12 @@ impl Inner {
             .map_err(transport_failure)?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED
-            && let Some(cred) = &self.credential
+            && let (Some(cred), Some(sent)) = (&self.credential, &sent)
         {
             // A revoked or expired token must not be served again from the cache: the next
-            // attempt (failover or the caller's retry) fetches a fresh one.
-            cred.on_unauthorized().await;
+            // attempt (failover or the caller's retry) fetches a fresh one. Only the refused
+            // token is dropped: one fetched meanwhile by another request stays.
+            cred.on_refused(sent).await;
         }
         if !status.is_success() {
             let retry_after = parse_retry_after(response.headers());
@@ -257,7 +268,10 @@ mod tests {
         let foundry = MockFoundry::start().await;
         foundry.with_seed_deployments().require_api_key("right");
         let mut cred = sending("stale");
-        cred.expect_on_unauthorized().times(1).return_const(());
+        cred.expect_on_refused()
+            .times(1)
+            .withf(|sent| sent.get("api-key").is_some_and(|k| k == "stale"))
+            .return_const(false);
         let err = upstream(&foundry, cred).send(request()).await.unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
     }
@@ -267,7 +281,7 @@ mod tests {
         let foundry = MockFoundry::start().await;
         foundry.with_seed_deployments().require_api_key("right");
         let mut cred = sending("right");
-        cred.expect_on_unauthorized().never();
+        cred.expect_on_refused().never();
         let reply = upstream(&foundry, cred).send(request()).await.unwrap();
         assert!(matches!(reply, UpstreamReply::Json(_)));
     }

@@ -7,12 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::{MockTransport, json_response};
 use routewise::{Client, ErrorKind};
-use routewise_auth::azure_sdk::azure_core::{
-    self,
-    credentials::{AccessToken, TokenCredential, TokenRequestOptions},
-    time::OffsetDateTime,
-};
-use routewise_auth::{AzureCredential, MockCredential};
+use routewise_auth::MockCredential;
 use routewise_testkit::{ErrorReply, MockFoundry};
 use tokio::time::Instant;
 
@@ -289,71 +284,6 @@ async fn retries_against_mock_foundry_with_rate_limit_headers() {
     assert_eq!(foundry.received().await.len(), 3);
     // Transport-level retries are invisible to the router: one attempt in the decision.
     assert_eq!(response.decision().attempts.len(), 1);
-}
-
-/// A `TokenCredential` that hands out `jwt-<n>` tokens valid for an hour and counts requests.
-#[derive(Debug, Default)]
-struct CountingEntra {
-    calls: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for CountingEntra {
-    async fn get_token(
-        &self,
-        _: &[&str],
-        _: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst);
-        Ok(AccessToken::new(
-            format!("jwt-{n}"),
-            OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
-        ))
-    }
-}
-
-#[tokio::test]
-async fn a_401_drops_the_cached_entra_token() {
-    let entra = Arc::new(CountingEntra::default());
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let mut transport = MockTransport::new();
-    let calls = AtomicUsize::new(0);
-    transport.expect_send().times(3).returning(move |req| {
-        log.lock()
-            .unwrap()
-            .push(req.headers()["authorization"].to_str().unwrap().to_owned());
-        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-            Ok(json_response(
-                401,
-                r#"{"error":{"code":"401","message":"revoked"}}"#,
-            ))
-        } else {
-            Ok(json_response(200, OK_BODY))
-        }
-    });
-    let client = Client::builder()
-        .base_url("https://res.openai.azure.com/openai/v1")
-        .credential(AzureCredential::new(entra.clone()))
-        .transport(transport)
-        .max_retries(0)
-        .build()
-        .unwrap();
-    let err = crate::support::create(&client, "gpt-4o", "hi")
-        .await
-        .unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
-    for _ in 0..2 {
-        crate::support::create(&client, "gpt-4o", "hi")
-            .await
-            .unwrap();
-    }
-    assert_eq!(
-        *seen.lock().unwrap(),
-        ["Bearer jwt-0", "Bearer jwt-1", "Bearer jwt-1"],
-        "the refused token is replaced once, the new one is cached"
-    );
-    assert_eq!(entra.calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
