@@ -470,21 +470,7 @@ mod tests {
     }
 
     fn run(deltas: &[&str]) -> Vec<(String, Value)> {
-        let filter = ContentFilterConfig::new(
-            "f",
-            FilterScope::Both,
-            vec![Blocklist::new("words").with_term("forbidden")],
-        )
-        .unwrap();
-        let mut stage = Stage::new(filter);
-        let mut out = Vec::new();
-        for e in upstream(deltas) {
-            stage.on_event(e, &mut out);
-        }
-        stage.on_end(&mut out);
-        out.iter()
-            .map(|e| (e.ty.clone(), serde_json::from_slice(&e.data).unwrap()))
-            .collect()
+        run_events(upstream(deltas))
     }
 
     fn streamed(events: &[(String, Value)]) -> String {

@@ -206,6 +206,31 @@ async fn connection_refused_is_a_connect_error() {
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(err.is_retryable());
+    // It says why: "connect error" alone does not tell a refused port from a DNS failure or
+    // a TLS problem. The transport error stays in the chain for downcasting.
+    assert_eq!(err.kind(), ErrorKind::Connect);
+    assert_eq!(
+        err.transport_kind(),
+        Some(routewise::transport::TransportErrorKind::Connect)
+    );
+    let mut chain = Vec::new();
+    let mut cur = std::error::Error::source(&err);
+    while let Some(e) = cur {
+        chain.push(e);
+        cur = e.source();
+    }
+    assert!(
+        chain[0]
+            .downcast_ref::<routewise::transport::TransportError>()
+            .is_some(),
+        "{chain:?}"
+    );
+    let root = chain.last().unwrap().to_string();
+    assert!(
+        err.message().ends_with(&root) && err.message() != "connect error",
+        "{err} does not name {root}"
+    );
+    assert!(err.to_string().contains(&root), "{err}");
 }
 
 #[tokio::test]
@@ -293,44 +318,4 @@ fn a_message_copied_from_its_source_is_not_repeated_in_the_chain() {
         chain.iter().all(|c| !text.ends_with(c.as_str())),
         "{text} repeated in {chain:?}"
     );
-}
-
-/// A connect error says why: "connect error" alone does not tell a refused port from a DNS
-/// failure or a TLS problem. The transport error stays in the chain for downcasting.
-#[tokio::test]
-async fn a_connect_error_names_its_root_cause() {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
-    let client = crate::support::builder(&format!("http://{closed}/v1"))
-        .max_retries(0)
-        .build()
-        .unwrap();
-    let err = crate::support::create(&client, "gpt-4o", "hi")
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Connect);
-    assert_eq!(
-        err.transport_kind(),
-        Some(routewise::transport::TransportErrorKind::Connect)
-    );
-    let mut chain = Vec::new();
-    let mut cur = std::error::Error::source(&err);
-    while let Some(e) = cur {
-        chain.push(e);
-        cur = e.source();
-    }
-    assert!(
-        chain[0]
-            .downcast_ref::<routewise::transport::TransportError>()
-            .is_some(),
-        "{chain:?}"
-    );
-    let root = chain.last().unwrap().to_string();
-    assert!(
-        err.message().ends_with(&root) && err.message() != "connect error",
-        "{err} does not name {root}"
-    );
-    assert!(err.to_string().contains(&root), "{err}");
 }

@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use routewise::{Client, ErrorKind, ResponseStream};
+use routewise::{Client, ErrorKind};
 use routewise_strategy::{AttemptResult, FailureKind, Fallback};
 use routewise_testkit::fixtures::{self, split_frames};
 use routewise_testkit::{Script, SseFaultServer};
 use routewise_types::{CreateResponse, ResponseStreamEvent};
+
+use crate::support::collect;
 
 /// The frame the OpenAI SDKs turn into an `APIError`: no `type`, a top-level `error` object.
 const UNTYPED_ERROR: &str = "data: {\"error\":{\"message\":\"The server had an error while processing your request.\",\"type\":\"server_error\",\"code\":\"server_error\",\"param\":\"input\"}}\n\n";
@@ -36,19 +38,6 @@ fn hello_then(n: usize, tail: &[&str]) -> Script {
         script = script.frame((*frame).to_owned());
     }
     script
-}
-
-async fn collect(
-    stream: &mut ResponseStream,
-) -> (Vec<ResponseStreamEvent>, Option<routewise::Error>) {
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(err) => return (events, Some(err)),
-        }
-    }
-    (events, None)
 }
 
 fn assert_untyped_failure(err: &routewise::Error) {

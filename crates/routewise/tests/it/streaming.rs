@@ -15,21 +15,10 @@ use routewise_testkit::{MockFoundry, Script, SseFaultServer, StreamOutcome};
 use routewise_transport::{ResponseBody, Transport, TransportError, body};
 use routewise_types::{CreateResponse, ResponseStreamEvent};
 
+use crate::support::collect;
+
 fn request() -> CreateResponse {
     CreateResponse::new("gpt-4.1-nano", "Say hello.")
-}
-
-async fn collect(
-    stream: &mut ResponseStream,
-) -> (Vec<ResponseStreamEvent>, Option<routewise::Error>) {
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(err) => return (events, Some(err)),
-        }
-    }
-    (events, None)
 }
 
 fn fault_client(server: &SseFaultServer) -> Client {

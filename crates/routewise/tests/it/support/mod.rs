@@ -68,3 +68,18 @@ pub fn share_callsite_interest() {
     static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
     SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
+
+/// Every event of `stream` until it ends, and the error that ended it, if any.
+pub async fn collect(
+    stream: &mut routewise::ResponseStream,
+) -> (Vec<routewise_types::ResponseStreamEvent>, Option<Error>) {
+    use futures_util::StreamExt;
+    let mut events = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => events.push(event),
+            Err(err) => return (events, Some(err)),
+        }
+    }
+    (events, None)
+}
