@@ -456,17 +456,24 @@ mod tests {
             n,
             json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": text}),
         ));
-        events.push(ev(
-            "response.output_item.done",
-            n + 1,
-            json!({"output_index": 0, "item": item}),
-        ));
+        finish(&mut events, &response, item);
+        events
+    }
+
+    /// The upstream's closing events after the last delta: the item done, then the response
+    /// completed with it.
+    fn finish(events: &mut Vec<SseEvent>, response: &Value, item: Value) {
+        let n = events.len() as u64;
         let mut done = response.clone();
         done["status"] = json!("completed");
         done["output"] = json!([item]);
         done["content_filters"] = json!([]);
-        events.push(ev("response.completed", n + 2, json!({"response": done})));
-        events
+        events.push(ev(
+            "response.output_item.done",
+            n,
+            json!({"output_index": 0, "item": item}),
+        ));
+        events.push(ev("response.completed", n + 1, json!({"response": done})));
     }
 
     fn run(deltas: &[&str]) -> Vec<(String, Value)> {
@@ -521,15 +528,7 @@ mod tests {
             n,
             json!({"item_id": "fc_1", "output_index": 0, "arguments": args}),
         ));
-        events.push(ev(
-            "response.output_item.done",
-            n + 1,
-            json!({"output_index": 0, "item": item}),
-        ));
-        let mut done = response.clone();
-        done["status"] = json!("completed");
-        done["output"] = json!([item]);
-        events.push(ev("response.completed", n + 2, json!({"response": done})));
+        finish(&mut events, &response, item);
         events
     }
 
