@@ -145,6 +145,11 @@ impl Credential for AzureCredential {
         self.invalidate();
     }
 
+    /// Entra tokens are cached and can be fetched again.
+    fn refreshes(&self) -> bool {
+        true
+    }
+
     /// Drops the refused token unless a fresh one replaced it already. Entra tokens can be
     /// refreshed, so a re-sent request may succeed: always `true`.
     async fn on_refused(&self, sent: &HeaderMap) -> bool {

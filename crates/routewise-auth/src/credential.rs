@@ -64,6 +64,14 @@ pub trait Credential: Send + Sync + fmt::Debug {
         self.on_unauthorized().await;
         false
     }
+
+    /// True when a refused secret can be replaced by a fresh one (a cached token), so a
+    /// caller should keep what it sent to report it to [`on_refused`](Credential::on_refused)
+    /// and re-send. The default, for keys and static tokens, is `false`: callers then keep
+    /// nothing, and a 401 is reported through [`on_unauthorized`](Credential::on_unauthorized).
+    fn refreshes(&self) -> bool {
+        false
+    }
 }
 
 /// A credential shared between clients, strategies and tasks.
@@ -85,6 +93,10 @@ impl<C: Credential + ?Sized> Credential for Arc<C> {
 
     async fn on_refused(&self, sent: &HeaderMap) -> bool {
         (**self).on_refused(sent).await
+    }
+
+    fn refreshes(&self) -> bool {
+        (**self).refreshes()
     }
 }
 

@@ -107,12 +107,18 @@ impl<T: Transport> Transport for Authorized<T> {
         mut req: http::Request<Bytes>,
     ) -> Result<http::Response<ResponseBody>, TransportError> {
         self.authorize(&mut req).await?;
-        // Kept for the one re-send a refused token earns; the body is shared, not copied.
-        let copy = req.clone();
+        // Kept for the one re-send a refused token earns (the body is shared, not copied),
+        // and only by a credential that can offer a fresh one: keys cost nothing extra.
+        let copy = self.credential.refreshes().then(|| req.clone());
         let response = self.inner.send(req).await?;
-        if response.status() != http::StatusCode::UNAUTHORIZED
-            || !self.credential.on_refused(copy.headers()).await
-        {
+        if response.status() != http::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Some(copy) = copy else {
+            self.credential.on_unauthorized().await;
+            return Ok(response);
+        };
+        if !self.credential.on_refused(copy.headers()).await {
             return Ok(response);
         }
         // The retry policy never retries a 401, so the fresh token gets its one chance here.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
-use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use routewise_auth::SharedCredential;
 use routewise_strategy::AttemptFailure;
@@ -87,16 +87,13 @@ impl Inner {
                 .await
                 .map_err(|e| AttemptFailure::other(format!("upstream credential failed: {e}")))?;
         }
-        // What the credential set, in case the upstream refuses it (cheap: shared bytes).
-        let sent = self.credential.as_ref().map(|_| {
-            let mut sent = http::HeaderMap::new();
-            for name in [header::AUTHORIZATION, HeaderName::from_static("api-key")] {
-                if let Some(v) = request.headers().get(&name) {
-                    sent.insert(name, v.clone());
-                }
-            }
-            sent
-        });
+        // The token sent, kept only for a credential that caches one (keys cost nothing),
+        // so a refusal drops that token and not one fetched since by another request.
+        let sent = self
+            .credential
+            .as_ref()
+            .filter(|c| c.refreshes())
+            .and_then(|_| request.headers().get(header::AUTHORIZATION).cloned());
         let response = self
             .transport
             .send(request)
@@ -104,12 +101,18 @@ impl Inner {
             .map_err(transport_failure)?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED
-            && let (Some(cred), Some(sent)) = (&self.credential, &sent)
+            && let Some(cred) = &self.credential
         {
             // A revoked or expired token must not be served again from the cache: the next
-            // attempt (failover or the caller's retry) fetches a fresh one. Only the refused
-            // token is dropped: one fetched meanwhile by another request stays.
-            cred.on_refused(sent).await;
+            // attempt (failover or the caller's retry) fetches a fresh one.
+            match sent {
+                Some(token) => {
+                    let mut refused = http::HeaderMap::with_capacity(1);
+                    refused.insert(header::AUTHORIZATION, token);
+                    cred.on_refused(&refused).await;
+                }
+                None => cred.on_unauthorized().await,
+            }
         }
         if !status.is_success() {
             let retry_after = parse_retry_after(response.headers());
@@ -268,10 +271,33 @@ mod tests {
         let foundry = MockFoundry::start().await;
         foundry.with_seed_deployments().require_api_key("right");
         let mut cred = sending("stale");
+        cred.expect_refreshes().return_const(false);
+        cred.expect_on_unauthorized().times(1).return_const(());
+        let err = upstream(&foundry, cred).send(request()).await.unwrap_err();
+        assert!(err.to_string().contains("401"), "{err}");
+    }
+
+    /// A caching credential is told which token was refused, so it keeps one fetched since.
+    #[tokio::test]
+    async fn a_401_names_the_refused_token_to_a_caching_credential() {
+        let foundry = MockFoundry::start().await;
+        foundry.with_seed_deployments().require_api_key("right");
+        let mut cred = MockCredential::new();
+        cred.expect_authorize().returning(|h| {
+            h.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer stale"),
+            );
+            Ok(())
+        });
+        cred.expect_refreshes().return_const(true);
         cred.expect_on_refused()
             .times(1)
-            .withf(|sent| sent.get("api-key").is_some_and(|k| k == "stale"))
-            .return_const(false);
+            .withf(|sent| {
+                sent.get(header::AUTHORIZATION)
+                    .is_some_and(|v| v == "Bearer stale")
+            })
+            .return_const(true);
         let err = upstream(&foundry, cred).send(request()).await.unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
     }
@@ -281,7 +307,8 @@ mod tests {
         let foundry = MockFoundry::start().await;
         foundry.with_seed_deployments().require_api_key("right");
         let mut cred = sending("right");
-        cred.expect_on_refused().never();
+        cred.expect_refreshes().return_const(false);
+        cred.expect_on_unauthorized().never();
         let reply = upstream(&foundry, cred).send(request()).await.unwrap();
         assert!(matches!(reply, UpstreamReply::Json(_)));
     }

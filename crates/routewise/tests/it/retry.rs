@@ -209,6 +209,7 @@ async fn the_credential_is_asked_on_every_attempt() {
             Ok(())
         });
     credential.expect_scheme().return_const("bearer");
+    credential.expect_refreshes().return_const(false);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let mut transport = MockTransport::new();
