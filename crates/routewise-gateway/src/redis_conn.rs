@@ -8,7 +8,7 @@ use routewise_auth::Secret;
 use tokio::sync::OnceCell;
 
 /// The longest a connection attempt, or a reply, may take before the call fails.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// After a connection failure, calls fail at once for this long. Without it every request
 /// would wait out a dead or hung server in turn (they queue behind one connection attempt),
@@ -18,6 +18,9 @@ pub(crate) const DOWN_FOR: Duration = Duration::from_secs(1);
 
 /// The longest pause between probes of a server that keeps failing.
 const MAX_DOWN_FOR: Duration = Duration::from_secs(30);
+
+/// The detail of the error a call gets during a pause.
+const PAUSED: &str = "not retried during the pause after a failure";
 
 /// A Redis server, connected on first use.
 pub(crate) struct RedisConn {
@@ -71,9 +74,13 @@ impl RedisConn {
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal();
+        // A call refused during the pause never reached Redis: it is no probe.
+        if !lost || e.detail() == Some(PAUSED) {
+            return;
+        }
         let now = self.now_ms();
         let until = self.down_until_ms.load(Ordering::Relaxed);
-        if !lost || now < until {
+        if now < until {
             // Calls already in flight when the pause began say nothing new.
             return;
         }
@@ -87,16 +94,35 @@ impl RedisConn {
         } else {
             ms(DOWN_FOR)
         };
-        self.down_for_ms.store(pause, Ordering::Relaxed);
-        self.down_until_ms
-            .store(now.saturating_add(pause), Ordering::Relaxed);
+        // Of probes failing together, one starts the pause; the others find it started.
+        if self
+            .down_until_ms
+            .compare_exchange(
+                until,
+                now.saturating_add(pause),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            self.down_for_ms.store(pause, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes a call Redis answered: the outage, if there was one, is over, and the next
+    /// failure starts with the shortest pause.
+    pub(crate) fn ok(&self) {
+        if self.down_for_ms.load(Ordering::Relaxed) != 0 {
+            self.down_for_ms.store(0, Ordering::Relaxed);
+        }
     }
 
     fn refuse_while_down(&self) -> Result<(), redis::RedisError> {
         if self.is_down() {
             return Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
-                "Redis failed moments ago; not retried yet",
+                "Redis failed moments ago",
+                PAUSED.to_owned(),
             )));
         }
         Ok(())
@@ -185,6 +211,12 @@ mod tests {
         // A call that was in flight when the pause began fails too: nothing changes.
         c.observe(&io());
         assert_eq!(c.down_for_ms.load(Ordering::Relaxed), 1_000);
+        // A call refused by the pause itself is no probe, even once the pause is over.
+        let refused = c.refuse_while_down().unwrap_err();
+        c.down_until_ms.store(c.now_ms(), Ordering::Relaxed);
+        c.observe(&refused);
+        assert_eq!(c.down_for_ms.load(Ordering::Relaxed), 1_000);
+        c.down_until_ms.store(c.now_ms() + 1_000, Ordering::Relaxed);
         // The probe after the pause fails: twice as long, up to the cap.
         for want in [2_000, 4_000, 8_000, 16_000, 30_000, 30_000] {
             c.down_until_ms.store(c.now_ms(), Ordering::Relaxed);
@@ -200,5 +232,10 @@ mod tests {
         c2.down_for_ms.store(30_000, Ordering::Relaxed);
         c2.observe(&io());
         assert_eq!(c2.down_for_ms.load(Ordering::Relaxed), 1_000);
+        // An answered call ends the outage: the next failure starts short again.
+        c.ok();
+        c.down_until_ms.store(c.now_ms(), Ordering::Relaxed);
+        c.observe(&io());
+        assert_eq!(c.down_for_ms.load(Ordering::Relaxed), 1_000);
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
-use crate::redis_conn::RedisConn;
+use crate::redis_conn::{IO_TIMEOUT, RedisConn};
 
 pub(crate) use background::{Guard, Lease, LoggedEvent};
 pub(crate) use flow::{Save, prepare};
@@ -152,37 +152,64 @@ impl ResponseStore {
         let json = serde_json::to_vec(stored).map_err(|e| GatewayError::Internal {
             message: format!("could not encode the stored response: {e}"),
         })?;
-        let mut conn = self.conn().await?;
-        if !guard_tenant {
-            redis::cmd("SET")
-                .arg(self.key(id))
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            if !guard_tenant {
+                redis::cmd("SET")
+                    .arg(self.key(id))
+                    .arg(json)
+                    .arg("EX")
+                    .arg(self.ttl_secs)
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(|e| self.unavailable(e))?;
+                return Ok(true);
+            }
+            let wrote: i64 = redis::Script::new(SAME_TENANT_PUT)
+                .key(self.key(id))
                 .arg(json)
-                .arg("EX")
                 .arg(self.ttl_secs)
-                .query_async::<()>(&mut conn)
+                .arg(stored.tenant.unwrap_or_default())
+                .invoke_async(&mut conn)
                 .await
                 .map_err(|e| self.unavailable(e))?;
-            return Ok(true);
+            Ok(wrote == 1)
+        })
+        .await
+    }
+
+    /// `call` within one [`IO_TIMEOUT`] in all: the connection manager's own timeouts bound
+    /// each step, but waiting on a reconnect (three attempts) can take three times as long,
+    /// and these calls sit in front of an answer. Running out counts as a lost connection;
+    /// an answered call ends any outage.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        match tokio::time::timeout(IO_TIMEOUT, call).await {
+            Ok(Ok(v)) => {
+                self.redis.ok();
+                Ok(v)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(self.unavailable(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "the call timed out",
+            )))),
         }
-        let wrote: i64 = redis::Script::new(SAME_TENANT_PUT)
-            .key(self.key(id))
-            .arg(json)
-            .arg(self.ttl_secs)
-            .arg(stored.tenant.unwrap_or_default())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        Ok(wrote == 1)
     }
 
     /// The stored record of `id` as written, if any (callers parse what they need of it).
     pub(crate) async fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, GatewayError> {
-        let mut conn = self.conn().await?;
-        redis::cmd("GET")
-            .arg(self.key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.unavailable(e))
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            redis::cmd("GET")
+                .arg(self.key(id))
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.unavailable(e))
+        })
+        .await
     }
 
     /// The response stored under `id`, if any.

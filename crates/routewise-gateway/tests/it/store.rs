@@ -360,6 +360,31 @@ async fn a_hung_redis_delays_answers_by_one_timeout_at_most() {
     gw.shutdown().await;
 }
 
+/// Redis freezes after the gateway connected: the first answer waits one timeout for its
+/// save, and the answers after it, within the pause that follows, do not wait at all (each
+/// used to wait its own timeout).
+#[tokio::test]
+async fn a_frozen_redis_costs_one_timeout_not_one_per_answer() {
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let stored = create(&gw, json!({"model": "small", "input": "before"})).await;
+    assert_eq!(stored["store"], true, "{stored}");
+    redis.freeze(true);
+    let started = std::time::Instant::now();
+    for i in 0..4 {
+        let a = create(
+            &gw,
+            json!({"model": "small", "input": format!("during {i}")}),
+        )
+        .await;
+        assert_eq!(a["store"], false, "{a}");
+    }
+    let waited = started.elapsed();
+    redis.freeze(false);
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn without_a_store_retrieval_says_how_to_enable_it() {
     let gw = start(&format!(

@@ -42,6 +42,16 @@ impl RedisServer {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: connected, and silent.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
 }
 
 /// A Redis URL nothing listens on (a port bound, learned and closed again): Redis down.
