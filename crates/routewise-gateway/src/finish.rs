@@ -112,7 +112,10 @@ impl Finish {
         if let (Some(save), None) = (&self.save, &self.background) {
             let mut v = Value::Object(map);
             if !save.save(&v).await {
-                // The client must not count on retrieving what was not stored.
+                // The client must not count on retrieving what was not stored: retrieval
+                // through the gateway reads its own store. (Without principals the upstream
+                // was sent the client's `store` and may keep a copy of its own; the README
+                // says so.)
                 v["store"] = Value::Bool(false);
                 return serde_json::to_vec(&v).map_or(out, Bytes::from);
             }

@@ -49,30 +49,7 @@ fn block_output(filter: &ContentFilterConfig, response: &mut Map<String, Value>)
     };
     let mut blocked_at = None;
     for (k, item) in output.iter().enumerate() {
-        match item.get("type").and_then(Value::as_str) {
-            Some("message") => {
-                let texts = item
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                        Some("output_text") => p.get("text"),
-                        Some("refusal") => p.get("refusal"),
-                        _ => None,
-                    })
-                    .filter_map(Value::as_str);
-                for text in texts {
-                    filter.matcher().collect_hits(text, &mut hits);
-                }
-            }
-            Some("function_call") => {
-                if let Some(args) = item.get("arguments").and_then(Value::as_str) {
-                    filter.matcher().collect_hits(args, &mut hits);
-                }
-            }
-            _ => {}
-        }
+        for_each_text(item, |text| filter.matcher().collect_hits(text, &mut hits));
         if !hits.is_empty() {
             blocked_at = Some(k);
             break;
@@ -102,6 +79,31 @@ fn block_output(filter: &ContentFilterConfig, response: &mut Map<String, Value>)
         response.insert("output_text".into(), json!(""));
     }
     hits
+}
+
+/// Calls `f` on each text of an output item the filter reads: a message's `output_text` and
+/// `refusal` parts, a function call's arguments.
+pub(super) fn for_each_text(item: &Value, mut f: impl FnMut(&str)) {
+    match item.get("type").and_then(Value::as_str) {
+        Some("message") => item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("output_text") => p.get("text"),
+                Some("refusal") => p.get("refusal"),
+                _ => None,
+            })
+            .filter_map(Value::as_str)
+            .for_each(f),
+        Some("function_call") => {
+            if let Some(args) = item.get("arguments").and_then(Value::as_str) {
+                f(args);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

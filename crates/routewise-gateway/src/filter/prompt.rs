@@ -1,7 +1,9 @@
 //! The prompt side: every text a request carries to the model, checked before any upstream
 //! call.
 
-use routewise_types::{CreateResponse, Input, InputContent, InputItem, MessageContent};
+use routewise_types::{
+    CreateResponse, Input, InputContent, InputItem, MessageContent, TextFormat, Tool,
+};
 use serde_json::Value;
 
 use super::matcher::Matcher;
@@ -36,15 +38,30 @@ pub(crate) fn hits(m: &Matcher, req: &CreateResponse) -> Vec<usize> {
         }
         None => {}
     }
-    // Rare and small: encoding them to walk their strings costs nothing that matters, and
-    // it reaches every field, known or not.
     for tool in req.tools.iter().flatten() {
-        if let Ok(v) = serde_json::to_value(tool) {
-            strings(&v, &mut check);
+        match tool {
+            Tool::Function(f) => {
+                check(&f.name);
+                if let Some(d) = &f.description {
+                    check(d);
+                }
+                if let Some(p) = &f.parameters {
+                    strings(p, &mut check);
+                }
+            }
+            Tool::Unknown(v) => strings(v, &mut check),
         }
     }
-    if let Some(format) = req.text.as_ref().and_then(|t| serde_json::to_value(t).ok()) {
-        strings(&format, &mut check);
+    match req.text.as_ref().and_then(|t| t.format.as_ref()) {
+        Some(TextFormat::JsonSchema(f)) => {
+            check(&f.name);
+            if let Some(d) = &f.description {
+                check(d);
+            }
+            strings(&f.schema, &mut check);
+        }
+        Some(TextFormat::Unknown(v)) => strings(v, &mut check),
+        _ => {}
     }
     hits
 }
@@ -66,12 +83,16 @@ fn content(c: &MessageContent, check: &mut impl FnMut(&str)) {
     }
 }
 
-/// Every string value inside `v` (not the keys).
+/// Every string inside `v`, keys included: a schema's property names are read by the model
+/// as much as its descriptions.
 fn strings(v: &Value, check: &mut impl FnMut(&str)) {
     match v {
         Value::String(s) => check(s),
         Value::Array(items) => items.iter().for_each(|i| strings(i, check)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, check)),
+        Value::Object(map) => map.iter().for_each(|(k, i)| {
+            check(k);
+            strings(i, check);
+        }),
         _ => {}
     }
 }
@@ -99,6 +120,9 @@ mod tests {
             r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "description": "ask the falcon"}]}"#,
             r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string", "description": "a falcon"}}}}]}"#,
             r#"{"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "description": "falcon facts", "schema": {"type": "object"}}}}"#,
+            r#"{"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {"type": "object", "properties": {"falcon": {"type": "string"}}}}}}"#,
+            r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"falcon": {"type": "string"}}}}]}"#,
+            r#"{"model": "m", "input": "x", "tools": [{"type": "web_search_preview", "note": "falcon"}]}"#,
         ] {
             let req: CreateResponse = routewise_types::parse(body.as_bytes()).unwrap();
             assert_eq!(hits(&m, &req), [0], "{body}");

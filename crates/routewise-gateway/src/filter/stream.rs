@@ -73,9 +73,12 @@ pub(crate) struct Stage {
     items: Vec<Value>,
     /// The response object of `response.created`, the base of that final response.
     base: Option<Map<String, Value>>,
-    /// The item of the last `response.output_item.added`: a blocked function call is closed
-    /// as that call (its `call_id` and `name`), marked incomplete.
-    added: Option<Value>,
+    /// The `output_index` and item of the last `response.output_item.added`: a blocked
+    /// function call is closed as that call (its `call_id` and `name`), marked incomplete.
+    added: Option<(Value, Value)>,
+    /// Whether a delta of the current output item was scanned. A server that sends an item
+    /// whole, only in its `.done` events, is scanned there instead.
+    scanned: bool,
     /// The next `sequence_number` to send: held-back deltas and inserted events shift the
     /// upstream's numbering, and strict clients want it gap-free and increasing.
     seq: Option<u64>,
@@ -91,6 +94,7 @@ impl Stage {
             items: Vec::new(),
             base: None,
             added: None,
+            scanned: false,
             seq: None,
             ended: false,
         }
@@ -110,13 +114,23 @@ impl Stage {
         }
         match ev.ty.as_str() {
             "response.output_item.added" => {
-                self.added = map.get("item").cloned();
+                self.scanned = false;
+                self.added = map.get("item").map(|item| {
+                    (
+                        map.get("output_index").cloned().unwrap_or_default(),
+                        item.clone(),
+                    )
+                });
                 self.emit(ev, map, false, out);
             }
             "response.output_text.done"
             | "response.refusal.done"
             | "response.function_call_arguments.done" => {
-                if self.part.as_ref().is_some_and(|p| p.is(&map)) && self.close_part(out) {
+                if self.part.as_ref().is_some_and(|p| p.is(&map)) {
+                    if self.close_part(out) {
+                        return;
+                    }
+                } else if !self.scanned && self.blocks_whole(&ev.ty, &map, out) {
                     return;
                 }
                 self.emit(ev, map, false, out);
@@ -125,6 +139,10 @@ impl Stage {
                 if self.close_part(out) {
                     return;
                 }
+                if !self.scanned && self.blocks_whole(&ev.ty, &map, out) {
+                    return;
+                }
+                self.scanned = false;
                 if let Some(item) = map.get("item") {
                     self.items.push(item.clone());
                 }
@@ -162,7 +180,59 @@ impl Stage {
         self.ended
     }
 
+    /// Scans a text that arrived whole, in a `.done` event with no delta before it; on a hit
+    /// blocks (nothing of it was sent) and returns true.
+    fn blocks_whole(
+        &mut self,
+        ty: &str,
+        map: &Map<String, Value>,
+        out: &mut Vec<SseEvent>,
+    ) -> bool {
+        let mut lists = Vec::new();
+        let kind = match ty {
+            "response.output_item.done" => {
+                let item = map.get("item").unwrap_or(&Value::Null);
+                super::completion::for_each_text(item, |t| {
+                    self.filter.matcher().collect_hits(t, &mut lists);
+                });
+                match item.get("type").and_then(Value::as_str) {
+                    Some("function_call") => PartKind::Arguments,
+                    _ => PartKind::Text,
+                }
+            }
+            _ => {
+                let (kind, field) = match ty {
+                    "response.refusal.done" => (PartKind::Refusal, "refusal"),
+                    "response.function_call_arguments.done" => (PartKind::Arguments, "arguments"),
+                    _ => (PartKind::Text, "text"),
+                };
+                if let Some(text) = map.get(field).and_then(Value::as_str) {
+                    self.filter.matcher().collect_hits(text, &mut lists);
+                }
+                kind
+            }
+        };
+        if lists.is_empty() {
+            return false;
+        }
+        let id = map
+            .get("item_id")
+            .or_else(|| map.get("item").and_then(|i| i.get("id")))
+            .cloned()
+            .unwrap_or(Value::Null);
+        self.part = Some(Part {
+            kind,
+            item_id: id,
+            output_index: map.get("output_index").cloned().unwrap_or(Value::Null),
+            content_index: map.get("content_index").cloned().unwrap_or(json!(0)),
+            sent: String::new(),
+        });
+        self.block(Hit { lists }, out);
+        true
+    }
+
     fn delta(&mut self, kind: PartKind, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
+        self.scanned = true;
         if self
             .part
             .as_ref()
@@ -277,11 +347,19 @@ impl Stage {
     fn close_blocked(&mut self, part: &Part, out: &mut Vec<SseEvent>) -> Value {
         let (id, at, index) = (&part.item_id, &part.output_index, &part.content_index);
         if part.kind == PartKind::Arguments {
+            // The call is known by its id, or by its place when a server leaves ids out.
             let mut item = match self.added.take() {
-                Some(Value::Object(added)) if added.get("id") == Some(id) => added,
+                Some((index, Value::Object(added)))
+                    if (!id.is_null() && added.get("id") == Some(id))
+                        || (!at.is_null() && &index == at) =>
+                {
+                    added
+                }
                 _ => Map::new(),
             };
-            item.insert("id".into(), id.clone());
+            if !id.is_null() {
+                item.insert("id".into(), id.clone());
+            }
             item.insert("type".into(), json!("function_call"));
             item.insert("status".into(), json!("incomplete"));
             item.insert("arguments".into(), json!(""));
@@ -587,6 +665,58 @@ mod tests {
         assert_eq!(call["arguments"], "");
         assert_eq!(call["call_id"], "call_1");
         assert_eq!(call["name"], "lookup");
+    }
+
+    /// Some servers send an item whole, in its `.done` events, with no delta: it is scanned
+    /// there, and blocked before any of it reaches the client.
+    #[test]
+    fn text_and_calls_sent_without_deltas_are_scanned_whole() {
+        let patch = |events: &mut Vec<SseEvent>, types: &[&str], from: &str, to: &str| {
+            for e in events.iter_mut() {
+                if types.contains(&e.ty.as_str()) {
+                    let patched = String::from_utf8(e.data.to_vec())
+                        .unwrap()
+                        .replace(from, to);
+                    e.data = patched.into();
+                }
+            }
+        };
+        // No deltas: the text only in `output_text.done` and the finished item.
+        let mut text = upstream(&[]);
+        let done = ["response.output_text.done", "response.output_item.done"];
+        patch(
+            &mut text,
+            &done,
+            r#""text":"""#,
+            r#""text":"a forbidden thing""#,
+        );
+        let out = run_events(text);
+        let types: Vec<&str> = out.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(types.last(), Some(&"response.incomplete"), "{types:?}");
+        assert!(
+            !out.iter().any(|(_, v)| v.to_string().contains("forbidden")),
+            "{out:?}"
+        );
+
+        // A call whose arguments come only in its finished item.
+        let mut calls = call_upstream(&[]);
+        calls.retain(|e| e.ty != "response.function_call_arguments.done");
+        let args = r#""arguments":"{\"q\":\"forbidden\"}""#;
+        patch(
+            &mut calls,
+            &["response.output_item.done"],
+            r#""arguments":"""#,
+            args,
+        );
+        let out = run_events(calls);
+        assert!(
+            !out.iter().any(|(_, v)| v.to_string().contains("forbidden")),
+            "{out:?}"
+        );
+        let response = &out.last().unwrap().1["response"];
+        assert_eq!(response["status"], "incomplete");
+        assert_eq!(response["output"][0]["call_id"], "call_1");
+        assert_eq!(response["output"][0]["arguments"], "");
     }
 
     #[test]
