@@ -59,6 +59,11 @@ pub trait Credential: Send + Sync + fmt::Debug {
     /// would send the same refused secret (keys, static tokens).
     ///
     /// The default calls [`on_unauthorized`](Credential::on_unauthorized) and returns `false`.
+    ///
+    /// routewise's callers keep what they sent, and so call this, only when
+    /// [`refreshes`](Credential::refreshes) is true; otherwise a 401 goes to
+    /// [`on_unauthorized`](Credential::on_unauthorized). A credential that caches tokens
+    /// overrides `refreshes` as well as this.
     async fn on_refused(&self, sent: &HeaderMap) -> bool {
         let _ = sent;
         self.on_unauthorized().await;

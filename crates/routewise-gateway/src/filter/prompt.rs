@@ -48,6 +48,8 @@ pub(crate) fn hits(m: &Matcher, req: &CreateResponse) -> Vec<usize> {
                 if let Some(p) = &f.parameters {
                     strings(p, &mut check);
                 }
+                // Fields this gateway does not know may still reach the model.
+                f.extra.values().for_each(|v| strings(v, &mut check));
             }
             Tool::Unknown(v) => strings(v, &mut check),
         }
@@ -59,6 +61,7 @@ pub(crate) fn hits(m: &Matcher, req: &CreateResponse) -> Vec<usize> {
                 check(d);
             }
             strings(&f.schema, &mut check);
+            f.extra.values().for_each(|v| strings(v, &mut check));
         }
         Some(TextFormat::Unknown(v)) => strings(v, &mut check),
         _ => {}
@@ -123,6 +126,7 @@ mod tests {
             r#"{"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {"type": "object", "properties": {"falcon": {"type": "string"}}}}}}"#,
             r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"falcon": {"type": "string"}}}}]}"#,
             r#"{"model": "m", "input": "x", "tools": [{"type": "web_search_preview", "note": "falcon"}]}"#,
+            r#"{"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "examples": ["falcon"]}]}"#,
         ] {
             let req: CreateResponse = routewise_types::parse(body.as_bytes()).unwrap();
             assert_eq!(hits(&m, &req), [0], "{body}");

@@ -76,9 +76,6 @@ pub(crate) struct Stage {
     /// The `output_index` and item of the last `response.output_item.added`: a blocked
     /// function call is closed as that call (its `call_id` and `name`), marked incomplete.
     added: Option<(Value, Value)>,
-    /// Whether a delta of the current output item was scanned. A server that sends an item
-    /// whole, only in its `.done` events, is scanned there instead.
-    scanned: bool,
     /// The next `sequence_number` to send: held-back deltas and inserted events shift the
     /// upstream's numbering, and strict clients want it gap-free and increasing.
     seq: Option<u64>,
@@ -94,7 +91,6 @@ impl Stage {
             items: Vec::new(),
             base: None,
             added: None,
-            scanned: false,
             seq: None,
             ended: false,
         }
@@ -112,9 +108,14 @@ impl Stage {
         if let Some(kind) = PartKind::of_delta(&ev.ty) {
             return self.delta(kind, map, out);
         }
+        // Events that carry whole texts are scanned as well as the deltas before them: a
+        // server may send a text only whole, or whole text that its deltas did not hold.
+        // Text the deltas already passed is clean, so this blocks nothing it should not.
         match ev.ty.as_str() {
             "response.output_item.added" => {
-                self.scanned = false;
+                if self.blocks_whole(&ev.ty, &map, out) {
+                    return;
+                }
                 self.added = map.get("item").map(|item| {
                     (
                         map.get("output_index").cloned().unwrap_or_default(),
@@ -125,24 +126,21 @@ impl Stage {
             }
             "response.output_text.done"
             | "response.refusal.done"
-            | "response.function_call_arguments.done" => {
-                if self.part.as_ref().is_some_and(|p| p.is(&map)) {
-                    if self.close_part(out) {
-                        return;
-                    }
-                } else if !self.scanned && self.blocks_whole(&ev.ty, &map, out) {
+            | "response.function_call_arguments.done"
+            | "response.content_part.added"
+            | "response.content_part.done" => {
+                if self.part.as_ref().is_some_and(|p| p.is(&map)) && self.close_part(out) {
+                    return;
+                }
+                if self.blocks_whole(&ev.ty, &map, out) {
                     return;
                 }
                 self.emit(ev, map, false, out);
             }
             "response.output_item.done" => {
-                if self.close_part(out) {
+                if self.close_part(out) || self.blocks_whole(&ev.ty, &map, out) {
                     return;
                 }
-                if !self.scanned && self.blocks_whole(&ev.ty, &map, out) {
-                    return;
-                }
-                self.scanned = false;
                 if let Some(item) = map.get("item") {
                     self.items.push(item.clone());
                 }
@@ -155,7 +153,7 @@ impl Stage {
                 self.emit(ev, map, false, out);
             }
             "response.completed" | "response.incomplete" => {
-                if self.close_part(out) {
+                if self.close_part(out) || self.blocks_whole(&ev.ty, &map, out) {
                     return;
                 }
                 let mut map = map;
@@ -180,8 +178,9 @@ impl Stage {
         self.ended
     }
 
-    /// Scans a text that arrived whole, in a `.done` event with no delta before it; on a hit
-    /// blocks (nothing of it was sent) and returns true.
+    /// Scans the whole texts an event carries; on a hit blocks and returns true. The
+    /// blocked part is closed with nothing of it sent, except at the response's end, where
+    /// no item is open and only `response.incomplete` follows.
     fn blocks_whole(
         &mut self,
         ty: &str,
@@ -189,50 +188,76 @@ impl Stage {
         out: &mut Vec<SseEvent>,
     ) -> bool {
         let mut lists = Vec::new();
-        let kind = match ty {
-            "response.output_item.done" => {
-                let item = map.get("item").unwrap_or(&Value::Null);
-                super::completion::for_each_text(item, |t| {
-                    self.filter.matcher().collect_hits(t, &mut lists);
-                });
-                match item.get("type").and_then(Value::as_str) {
-                    Some("function_call") => PartKind::Arguments,
-                    _ => PartKind::Text,
+        let mut kind = PartKind::Text;
+        {
+            let matcher = self.filter.matcher();
+            let mut check = |t: &str| matcher.collect_hits(t, &mut lists);
+            match ty {
+                "response.output_item.added" | "response.output_item.done" => {
+                    let item = map.get("item").unwrap_or(&Value::Null);
+                    super::completion::for_each_text(item, &mut check);
+                    if item.get("type").and_then(Value::as_str) == Some("function_call") {
+                        kind = PartKind::Arguments;
+                    }
+                }
+                "response.content_part.added" | "response.content_part.done" => {
+                    let part = map.get("part").unwrap_or(&Value::Null);
+                    match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => part.get("text"),
+                        Some("refusal") => {
+                            kind = PartKind::Refusal;
+                            part.get("refusal")
+                        }
+                        _ => None,
+                    }
+                    .and_then(Value::as_str)
+                    .map(&mut check);
+                }
+                "response.completed" | "response.incomplete" => {
+                    let output = map.get("response").and_then(|r| r.get("output"));
+                    for item in output.and_then(Value::as_array).into_iter().flatten() {
+                        super::completion::for_each_text(item, &mut check);
+                    }
+                }
+                _ => {
+                    let field = match ty {
+                        "response.refusal.done" => {
+                            kind = PartKind::Refusal;
+                            "refusal"
+                        }
+                        "response.function_call_arguments.done" => {
+                            kind = PartKind::Arguments;
+                            "arguments"
+                        }
+                        _ => "text",
+                    };
+                    map.get(field).and_then(Value::as_str).map(&mut check);
                 }
             }
-            _ => {
-                let (kind, field) = match ty {
-                    "response.refusal.done" => (PartKind::Refusal, "refusal"),
-                    "response.function_call_arguments.done" => (PartKind::Arguments, "arguments"),
-                    _ => (PartKind::Text, "text"),
-                };
-                if let Some(text) = map.get(field).and_then(Value::as_str) {
-                    self.filter.matcher().collect_hits(text, &mut lists);
-                }
-                kind
-            }
-        };
+        }
         if lists.is_empty() {
             return false;
         }
-        let id = map
-            .get("item_id")
-            .or_else(|| map.get("item").and_then(|i| i.get("id")))
-            .cloned()
-            .unwrap_or(Value::Null);
-        self.part = Some(Part {
-            kind,
-            item_id: id,
-            output_index: map.get("output_index").cloned().unwrap_or(Value::Null),
-            content_index: map.get("content_index").cloned().unwrap_or(json!(0)),
-            sent: String::new(),
-        });
-        self.block(Hit { lists }, out);
+        let closes_a_part = !matches!(ty, "response.completed" | "response.incomplete");
+        if closes_a_part {
+            let id = map
+                .get("item_id")
+                .or_else(|| map.get("item").and_then(|i| i.get("id")))
+                .cloned()
+                .unwrap_or(Value::Null);
+            self.part = Some(Part {
+                kind,
+                item_id: id,
+                output_index: map.get("output_index").cloned().unwrap_or(Value::Null),
+                content_index: map.get("content_index").cloned().unwrap_or(json!(0)),
+                sent: String::new(),
+            });
+        }
+        self.block_with(Hit { lists }, closes_a_part, out);
         true
     }
 
     fn delta(&mut self, kind: PartKind, mut map: Map<String, Value>, out: &mut Vec<SseEvent>) {
-        self.scanned = true;
         if self
             .part
             .as_ref()
@@ -304,6 +329,12 @@ impl Stage {
     /// Stops the stream: closes the current part with the text already sent and ends with
     /// `response.incomplete`.
     fn block(&mut self, hit: Hit, out: &mut Vec<SseEvent>) {
+        self.block_with(hit, true, out);
+    }
+
+    /// [`Self::block`], closing the open part first only when `close` (at the response's
+    /// end no part is open).
+    fn block_with(&mut self, hit: Hit, close: bool, out: &mut Vec<SseEvent>) {
         let names: Vec<&str> = hit
             .lists
             .iter()
@@ -316,15 +347,17 @@ impl Stage {
             "stream stopped by a content filter"
         );
         let verdict = self.verdict(&names);
-        let part = self.part.take().unwrap_or(Part {
-            kind: PartKind::Text,
-            item_id: Value::Null,
-            output_index: Value::Null,
-            content_index: Value::Null,
-            sent: String::new(),
-        });
-        let item = self.close_blocked(&part, out);
-        self.items.push(item);
+        if close {
+            let part = self.part.take().unwrap_or(Part {
+                kind: PartKind::Text,
+                item_id: Value::Null,
+                output_index: Value::Null,
+                content_index: Value::Null,
+                sent: String::new(),
+            });
+            let item = self.close_blocked(&part, out);
+            self.items.push(item);
+        }
         let mut response = self.base.take().unwrap_or_default();
         response.insert("object".into(), json!("response"));
         response.insert("status".into(), json!("incomplete"));
@@ -717,6 +750,58 @@ mod tests {
         assert_eq!(response["status"], "incomplete");
         assert_eq!(response["output"][0]["call_id"], "call_1");
         assert_eq!(response["output"][0]["arguments"], "");
+    }
+
+    /// A text that arrives only in `content_part.done`, and a second part of an item whose
+    /// first part was streamed, are scanned too: nothing of either reaches the client.
+    #[test]
+    fn whole_parts_are_scanned_wherever_they_come() {
+        let response =
+            json!({"id": "resp_1", "object": "response", "status": "in_progress", "output": []});
+        let msg = json!({"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant", "content": []});
+        let start = || {
+            vec![
+                ev("response.created", 0, json!({"response": response})),
+                ev(
+                    "response.output_item.added",
+                    1,
+                    json!({"output_index": 0, "item": msg}),
+                ),
+            ]
+        };
+        let part = |text: &str| json!({"type": "output_text", "text": text, "annotations": []});
+        let mut only_part = start();
+        only_part.push(ev(
+            "response.content_part.added",
+            2,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "part": part("")}),
+        ));
+        only_part.push(ev(
+            "response.content_part.done",
+            3,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "part": part("a forbidden thing")}),
+        ));
+        let mut second_part = start();
+        second_part.push(delta(2, "hello"));
+        second_part.push(ev(
+            "response.output_text.done",
+            3,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": "hello"}),
+        ));
+        second_part.push(ev(
+            "response.refusal.done",
+            4,
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 1, "refusal": "forbidden"}),
+        ));
+        for events in [only_part, second_part] {
+            let out = run_events(events);
+            assert!(
+                !out.iter().any(|(_, v)| v.to_string().contains("forbidden")),
+                "{out:?}"
+            );
+            assert_eq!(out.last().unwrap().0, "response.incomplete", "{out:?}");
+            numbered_in_order(&out);
+        }
     }
 
     #[test]

@@ -385,6 +385,46 @@ async fn a_frozen_redis_costs_one_timeout_not_one_per_answer() {
     gw.shutdown().await;
 }
 
+/// Redis dies after the gateway connected, and a server that accepts connections but never
+/// answers takes its port: the connection manager's reconnect (three attempts of 2 s) must
+/// not hold an answer; each waits one 2 s bound at most.
+#[tokio::test]
+async fn a_reconnect_to_a_hung_redis_holds_an_answer_one_timeout_at_most() {
+    let redis = RedisServer::start();
+    let port = redis.port();
+    let gw = start(&config(&redis.url())).await;
+    let stored = create(&gw, json!({"model": "small", "input": "before"})).await;
+    assert_eq!(stored["store"], true, "{stored}");
+    drop(redis);
+    let hung = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((sock, _)) = hung.accept().await {
+            open.push(sock);
+        }
+    });
+    for i in 0..2 {
+        let started = std::time::Instant::now();
+        let a = create(
+            &gw,
+            json!({"model": "small", "input": format!("after {i}")}),
+        )
+        .await;
+        let waited = started.elapsed();
+        assert_eq!(a["store"], false, "{a}");
+        assert!(
+            waited < std::time::Duration::from_millis(3_500),
+            "answer {i}: {waited:?}"
+        );
+        // Past the pause, so the next save meets the manager's reconnect.
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    }
+    held.abort();
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn without_a_store_retrieval_says_how_to_enable_it() {
     let gw = start(&format!(
