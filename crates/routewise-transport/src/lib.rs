@@ -63,5 +63,5 @@ pub use retry::{
     RateLimitInfo, Retry, RetryDecision, RetryInput, RetryLayer, RetryPolicy, parse_retry_after,
 };
 pub use throttle::{DEFAULT_MAX_WAIT, Throttle, ThrottleLayer};
-pub use timeout::{Timeout, TimeoutLayer};
+pub use timeout::{Timeout, TimeoutLayer, deadline};
 pub use transport::{SharedTransport, Transport};

@@ -136,7 +136,9 @@ impl Body for IdleTimeoutBody {
         }
         match Pin::new(this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.sleep.as_mut().reset(deadline_after(*this.idle));
+                this.sleep
+                    .as_mut()
+                    .reset(deadline(Instant::now(), *this.idle));
                 Poll::Ready(frame)
             }
             Poll::Pending => match this.sleep.poll(cx) {
@@ -162,12 +164,17 @@ impl Body for IdleTimeoutBody {
     }
 }
 
-/// `now + after`, or a far-future deadline when that overflows: a caller who passes
+/// `from + after`, or a deadline decades away when that overflows: a caller who passes
 /// `Duration::MAX` means "no limit", and `Instant + Duration` panics on overflow.
-fn deadline_after(after: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(after)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+///
+/// ```
+/// use std::time::Duration;
+/// let now = tokio::time::Instant::now();
+/// assert!(routewise_transport::deadline(now, Duration::MAX) > now);
+/// ```
+pub fn deadline(from: Instant, after: Duration) -> Instant {
+    from.checked_add(after)
+        .unwrap_or_else(|| from + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use routewise_transport::ResponseBody;
+use routewise_transport::deadline;
 use routewise_transport::sse::SseStream;
 use routewise_types::ResponseStreamEvent;
 use tokio::time::{Instant, Sleep};
@@ -307,10 +308,4 @@ impl Stream for EventReader {
             }
         }
     }
-}
-
-/// `from + after`, saturating far in the future instead of overflowing.
-fn deadline(from: Instant, after: Duration) -> Instant {
-    from.checked_add(after)
-        .unwrap_or_else(|| from + Duration::from_secs(365 * 24 * 3600))
 }
