@@ -17,8 +17,10 @@
 //! pass and gets a 400 instead of a 429 the client would retry forever.
 //!
 //! Redis down or slow fails open: the request is served, the wait is bounded by
-//! [`ROUND_TRIP`], and for [`BACKOFF`] after a failure Redis is not asked at all; a warning
-//! (never the URL) is logged at most once per [`WARN_EVERY`].
+//! [`ROUND_TRIP`], and after a failure Redis is not asked at all for the pause the shared
+//! connection keeps (1 s, doubling while the outage lasts; the store observes the same
+//! pause, see `redis_conn.rs`); a warning (never the URL) is logged at most once per
+//! [`WARN_EVERY`].
 
 mod estimate;
 mod gate;
@@ -40,8 +42,6 @@ use crate::redis_conn::RedisConn;
 
 /// The longest admission waits for Redis before serving the request unchecked.
 pub(crate) const ROUND_TRIP: Duration = Duration::from_millis(250);
-/// After a Redis failure, how long requests are served unchecked without asking it again.
-pub(crate) const BACKOFF: Duration = Duration::from_secs(1);
 /// At most one "Redis unavailable" warning per this period.
 pub(crate) const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -154,8 +154,6 @@ pub(crate) enum Verdict {
 pub(crate) struct RateLimiter {
     redis: Arc<RedisConn>,
     epoch: Instant,
-    /// Milliseconds since `epoch` before which Redis is not asked (after a failure).
-    skip_until_ms: AtomicU64,
     /// Milliseconds since `epoch` before which no further warning is logged.
     quiet_until_ms: AtomicU64,
     /// Failures not logged since the last warning.
@@ -167,7 +165,6 @@ impl RateLimiter {
         Self {
             redis,
             epoch: Instant::now(),
-            skip_until_ms: AtomicU64::new(0),
             quiet_until_ms: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
         }
@@ -188,7 +185,7 @@ impl RateLimiter {
         fallback: bool,
         tokens: u64,
     ) -> Verdict {
-        if self.now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
+        if self.redis.is_down() {
             return Verdict::Open;
         }
         let groups = || {
@@ -212,10 +209,23 @@ impl RateLimiter {
         })
         .await;
         let reply = match reply {
-            Ok(Ok(v)) if v.len() == 9 => v,
+            Ok(Ok(v)) if v.len() == 9 => {
+                self.redis.ok();
+                v
+            }
             Ok(Ok(_)) => return self.failed("the rate-limit script answered an unexpected shape"),
-            Ok(Err(e)) => return self.failed(e.category()),
-            Err(_) => return self.failed("timed out"),
+            Ok(Err(e)) => {
+                self.redis.observe(&e);
+                return self.failed(e.category());
+            }
+            Err(_) => {
+                // Slower than a request may wait: as good as down for the moment.
+                self.redis.observe(&redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "the rate-limit check timed out",
+                )));
+                return self.failed("timed out");
+            }
         };
         // The script numbers groups from 1: `required` first, then the candidates.
         let group = |n: i64| {
@@ -258,11 +268,10 @@ impl RateLimiter {
         })
     }
 
-    /// Fails open: skips Redis for [`BACKOFF`] and warns at most once per [`WARN_EVERY`].
+    /// Fails open, warning at most once per [`WARN_EVERY`]. A connection failure has already
+    /// paused Redis calls (`RedisConn::observe`).
     fn failed(&self, why: &str) -> Verdict {
         let now = self.now_ms();
-        let backoff = u64::try_from(BACKOFF.as_millis()).unwrap_or(u64::MAX);
-        self.skip_until_ms.store(now + backoff, Ordering::Relaxed);
         let quiet = self.quiet_until_ms.load(Ordering::Relaxed);
         let every = u64::try_from(WARN_EVERY.as_millis()).unwrap_or(u64::MAX);
         if now >= quiet
