@@ -7,16 +7,16 @@
 //!
 //! With `PROJECT_ENDPOINT` set (a Foundry project endpoint,
 //! `https://<resource>.services.ai.azure.com/api/projects/<project>`), it calls that endpoint
-//! with the credential `routewise_auth::from_env()` chooses. Without it, it starts the embedded
+//! with the credential `routewise::auth::from_env()` chooses. Without it, it starts the embedded
 //! routewise gateway in-process on a free loopback port, whose emulator pool answers offline.
 
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use routewise::auth::{Credential, StaticBearer};
+use routewise::types::CreateResponse;
 use routewise::{Client, ProjectClient};
-use routewise_auth::{Credential, StaticBearer};
 use routewise_gateway::{Gateway, RunningGateway};
-use routewise_types::CreateResponse;
 
 /// The seed's deployments: model-router first, then four pinned models.
 const SEED_DEPLOYMENTS: &str =

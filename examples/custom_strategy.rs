@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use routewise::ProjectClient;
+use routewise::auth::StaticBearer;
 use routewise::strategy::{
     AttemptOutcome, PlannedAttempt, RouteContext, RouteError, RoutePlan, Strategy,
 };
-use routewise_auth::StaticBearer;
+use routewise::types::CreateResponse;
 use routewise_gateway::Gateway;
-use routewise_types::CreateResponse;
 
 /// Code goes to `gpt-5-mini` (then `gpt-4.1-mini` if it fails); the rest to `model-router`.
 #[derive(Debug, Default)]

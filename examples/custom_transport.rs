@@ -17,8 +17,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use routewise::Client;
 use routewise::transport::{ReqwestTransport, ResponseBody, Transport, TransportError, body};
+use routewise::types::CreateResponse;
 use routewise_testkit::MockFoundry;
-use routewise_types::CreateResponse;
 
 /// One recorded exchange.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //!     cargo run --example quickstart [-- <model or deployment, default model-router>]
 //! ```
 //!
-//! The credential comes from the environment (`routewise_auth::from_env`): an API key in
+//! The credential comes from the environment (`routewise::auth::from_env`): an API key in
 //! `AZURE_OPENAI_API_KEY`, or Entra ID through workload identity, managed identity or the
 //! Azure CLI / azd login. Without `PROJECT_ENDPOINT` the example starts the routewise gateway's
 //! offline emulator in-process and runs against it, so it works with no Azure account.
@@ -14,9 +14,9 @@ use std::io::Write;
 
 use futures_util::StreamExt;
 use routewise::ProjectClient;
-use routewise_auth::{Credential, StaticBearer};
+use routewise::auth::{Credential, StaticBearer};
+use routewise::types::CreateResponse;
 use routewise_gateway::Gateway;
-use routewise_types::CreateResponse;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use crate::{AuthError, Credential, Secret};
 /// A bearer token that never changes, sent as `Authorization: Bearer <token>`.
 ///
 /// Use it for tokens obtained out of band (e.g. `az account get-access-token`) and for tests.
-/// It is never refreshed; use [`AzureCredential`](crate::AzureCredential) for tokens that expire.
+/// It is never refreshed; use `AzureCredential` (feature `azure`) for tokens that expire.
 ///
 /// ```
 /// use routewise_auth::{Credential, StaticBearer};

@@ -18,7 +18,7 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const ROUTEWISE_CREDENTIAL: &str = "ROUTEWISE_CREDENTIAL";
 /// Read like [`ROUTEWISE_CREDENTIAL`] when that is unset (the `azure_identity` examples' name).
 pub const AZURE_CREDENTIAL_KIND: &str = "AZURE_CREDENTIAL_KIND";
-/// Overrides the Entra scope (default [`FOUNDRY_SCOPE`](crate::FOUNDRY_SCOPE)).
+/// Overrides the Entra scope (default `FOUNDRY_SCOPE`, feature `azure`).
 pub const ROUTEWISE_SCOPE: &str = "ROUTEWISE_SCOPE";
 
 const API_KEYS: [(&str, bool); 3] = [
@@ -55,8 +55,8 @@ impl dyn Credential {
 ///    using IMDS sets neither, so choose it with `ROUTEWISE_CREDENTIAL=managed_identity`.
 /// 5. **Developer tools** (`az`, then `azd`) when either is found on `PATH`.
 ///
-/// Entra credentials request [`FOUNDRY_SCOPE`](crate::FOUNDRY_SCOPE) unless `ROUTEWISE_SCOPE`
-/// names another, and are cached by [`AzureCredential`](crate::AzureCredential). Rules 2–5 need
+/// Entra credentials (feature `azure`) request `FOUNDRY_SCOPE` unless `ROUTEWISE_SCOPE`
+/// names another, and are cached by `AzureCredential`. Rules 2–5 need
 /// the default `azure` feature. When nothing applies, the error is
 /// [`AuthError::MissingConfiguration`], listing each rule and why it did not apply.
 pub fn from_env() -> Result<SharedCredential, AuthError> {

@@ -9,7 +9,7 @@
 //! | [`ApiKey::new`] | `api-key: <key>` (Azure OpenAI / Foundry resources) |
 //! | [`ApiKey::bearer`] | `Authorization: Bearer <key>` (OpenAI, Azure `/openai/v1`) |
 //! | [`StaticBearer`] | `Authorization: Bearer <token>`, never refreshed |
-//! | [`AzureCredential`] | `Authorization: Bearer <Entra token>`, cached and refreshed ahead of expiry |
+//! | `AzureCredential` (feature `azure`) | `Authorization: Bearer <Entra token>`, cached and refreshed ahead of expiry |
 //!
 //! [`from_env`] picks one of these from environment variables in a documented order.
 //! Secrets are held in [`Secret`], header values are marked sensitive, and neither `Debug`
@@ -18,7 +18,7 @@
 //! This crate does not depend on any HTTP client; it only fills an [`http::HeaderMap`].
 //!
 //! # Features
-//! * `azure` (default): [`AzureCredential`] and the Entra rules of [`from_env`], through
+//! * `azure` (default): `AzureCredential` and the Entra rules of [`from_env`], through
 //!   `azure_identity`.
 //! * `mock`: a `mockall` mock, `MockCredential`, for other crates' tests.
 

@@ -33,13 +33,14 @@ pub enum BuildError {
     /// The HTTP client could not be created.
     #[error("cannot create the upstream HTTP client: {0}")]
     Transport(String),
-    /// An upstream URL is unusable.
-    #[error("deployment {deployment}: invalid upstream URL {url:?}")]
+    /// An upstream URL is unusable, or could carry a credential (user info, a query). The
+    /// URL itself is never shown.
+    #[error("{key}: {message}")]
     Url {
-        /// The deployment.
-        deployment: String,
-        /// The URL.
-        url: String,
+        /// The key at fault (`deployments[2].upstream.base_url`).
+        key: String,
+        /// What is wrong.
+        message: String,
     },
     /// A router's trained estimator could not be loaded.
     #[error("router {router}: cannot load the quality estimator: {message}")]
@@ -216,6 +217,11 @@ impl AppState {
     }
 
     pub(crate) fn build(config: Config) -> Result<Self, BuildError> {
+        // First, so no URL that could carry a credential reaches an upstream's `Debug`.
+        crate::config::check_upstream_urls(&config).map_err(|p| BuildError::Url {
+            key: p.key,
+            message: p.message,
+        })?;
         let needs_http = config
             .deployments
             .iter()
@@ -470,14 +476,14 @@ fn build_upstream(
     stored: bool,
 ) -> Result<Arc<dyn Upstream>, BuildError> {
     let name = &d.deployment.name;
-    let url_err = |url: &str| BuildError::Url {
-        deployment: name.clone(),
-        url: url.to_owned(),
+    let url_err = || BuildError::Url {
+        key: format!("deployment {name}"),
+        message: "its upstream URL is not a valid request URI".into(),
     };
     let http = |url: String,
                 credential: Option<SharedCredential>|
      -> Result<Arc<dyn Upstream>, BuildError> {
-        let uri: http::Uri = url.parse().map_err(|_| url_err(&url))?;
+        let uri: http::Uri = url.parse().map_err(|_| url_err())?;
         let transport = transport
             .cloned()
             .ok_or_else(|| BuildError::Transport("no HTTP transport".into()))?;

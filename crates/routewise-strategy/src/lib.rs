@@ -47,6 +47,9 @@ pub use pool::{CapabilityProfile, Deployment, Pool, Price, looks_like_reasoning_
 pub use profiles::{
     DEFAULT_MODELS, default_deployments, default_pool, known_deployment, known_model,
 };
+/// The wire types this crate's API takes ([`RouteContext`] holds a `CreateResponse`),
+/// re-exported so a strategy can be written with this one dependency.
+pub use routewise_types as types;
 pub use routewise_types::RoutingMode;
 pub use strategies::fallback::{DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, Fallback};
 pub use strategies::latency::{DEFAULT_ALPHA, DEFAULT_FAILURE_PENALTY, LowestLatency};

@@ -5,8 +5,8 @@
 //!
 //! ```no_run
 //! use routewise::ProjectClient;
-//! use routewise_auth::Credential;
-//! use routewise_types::CreateResponse;
+//! use routewise::auth::Credential;
+//! use routewise::types::CreateResponse;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let project = ProjectClient::with_shared_credential(

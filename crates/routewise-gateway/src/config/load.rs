@@ -703,13 +703,9 @@ impl Validator<'_> {
     }
 
     fn url(&self, key: &str, value: &str) -> Result<String, ConfigError> {
-        let ok = value
-            .parse::<http::Uri>()
-            .ok()
-            .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
-        match ok {
-            Some(_) => Ok(value.trim_end_matches('/').to_owned()),
-            None => Err(self.invalid(key, format!("{value:?} is not an http(s) URL"))),
+        match super::upstream_url::url_problem(value) {
+            None => Ok(value.trim().trim_end_matches('/').to_owned()),
+            Some(why) => Err(self.invalid(key, why)),
         }
     }
 

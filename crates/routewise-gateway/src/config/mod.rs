@@ -77,6 +77,7 @@ mod load;
 mod raw;
 mod residency;
 mod sku;
+mod upstream_url;
 mod validate;
 
 use std::net::SocketAddr;
@@ -94,7 +95,7 @@ pub use filter::{Blocklist, ContentFilterConfig, FilterScope};
 pub use limits::{LimitsSettings, RateLimits};
 pub use residency::Residency;
 pub use sku::{DeploymentSku, UnknownSku};
-pub(crate) use validate::{Problem, check_access, check_residency};
+pub(crate) use validate::{Problem, check_access, check_residency, check_upstream_urls};
 
 /// A validated gateway configuration.
 #[derive(Debug, Clone)]

@@ -162,7 +162,7 @@ fn errors_name_file_key_and_problem() {
         (
             "[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai_compatible\", base_url = \"ftp://x\" }",
             "deployments[0].upstream.base_url",
-            "not an http(s) URL",
+            "must use http or https",
         ),
         (
             "[[deployments]]\nname = \"a\"\nupstream = { kind = \"emulator\" }\nprice = { input_per_1m = -1, output_per_1m = 1 }",
@@ -215,6 +215,56 @@ fn errors_name_file_key_and_problem() {
     assert!(err("[[deployments]\n").is_syntax());
     assert!(err("[[deployments]]\nname = \"a\"\nupstream = \"missing\"").is_invalid());
     assert!(err("[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai\" , api_key_env = \"NOPE\" }").is_missing_env());
+}
+
+#[test]
+fn an_upstream_url_that_could_carry_a_secret_is_refused_without_repeating_it() {
+    let upstreams = [
+        (
+            "{ kind = \"openai_compatible\", base_url = \"https://app:SECRETPW@h.example/v1\" }",
+            "deployments[0].upstream.base_url",
+            "user info",
+        ),
+        (
+            "{ kind = \"openai_compatible\", base_url = \"https://h.example/v1?api-key=SECRETQ\" }",
+            "deployments[0].upstream.base_url",
+            "query",
+        ),
+        (
+            "{ kind = \"azure\", auth = \"entra\", endpoint = \"https://h.example#SECRETF\" }",
+            "deployments[0].upstream.endpoint",
+            "fragment",
+        ),
+    ];
+    for (upstream, key, needle) in upstreams {
+        let e = load(&format!(
+            "[[deployments]]\nname = \"a\"\nupstream = {upstream}"
+        ))
+        .expect_err("refused");
+        assert_eq!(e.key_path, key, "{e}");
+        assert!(e.message.contains(needle), "{e}");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        assert!(!format!("{e:?}").contains("SECRET"), "{e:?}");
+    }
+    // A config built or changed in code is held to the same rule when the gateway is built.
+    let mut cfg = load(
+        "[[deployments]]\nname = \"a\"\nupstream = { kind = \"openai_compatible\", base_url = \"http://127.0.0.1:9/v1\" }",
+    )
+    .unwrap();
+    match &mut cfg.deployments[0].upstream {
+        UpstreamConfig::OpenAiCompatible { base_url, .. } => {
+            *base_url = "http://u:SECRETPW@127.0.0.1:9/v1".into();
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = routewise_gateway::Gateway::from_config(cfg).expect_err("refused");
+    assert!(e.is_url(), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("deployments[0].upstream.base_url: has user info"),
+        "{e}"
+    );
+    assert!(!format!("{e} {e:?}").contains("SECRET"), "{e:?}");
 }
 
 #[test]
@@ -480,4 +530,12 @@ fn background_settings_are_validated() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn a_gateway_s_debug_output_is_a_summary_not_its_router_weights() {
+    // A gateway in a log line or a panic message used to print 5.4 MB of estimator weights.
+    let shown = format!("{:?}", routewise_gateway::Gateway::default_pool());
+    assert!(shown.len() < 64_000, "Debug is {} bytes", shown.len());
+    assert!(shown.contains("weights]"), "the heads are summarised");
 }

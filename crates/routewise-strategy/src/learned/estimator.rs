@@ -15,7 +15,7 @@ use super::profiles::{ReferencePair, Skills, builtin};
 use crate::{Deployment, PromptView, QualityEstimator};
 
 /// One per-model logistic head: `P(correct) = sigmoid(bias + w · x)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Head {
     /// The model id this head scores (matched against `Deployment::model`).
     pub model: String,
@@ -23,6 +23,17 @@ pub struct Head {
     pub bias: f32,
     /// Dense weights over the hashed feature space.
     pub weights: Vec<f32>,
+}
+
+// A head holds 2^18 weights; `Debug` shows their count, not a megabyte of numbers.
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head")
+            .field("model", &self.model)
+            .field("bias", &self.bias)
+            .field("weights", &format_args!("[{} weights]", self.weights.len()))
+            .finish()
+    }
 }
 
 impl Head {

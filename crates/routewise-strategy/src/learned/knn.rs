@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const PRIOR_WEIGHT: f64 = 2.0;
 
 /// The kNN index stored in an artifact.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct KnnIndex {
     pub(crate) dim: usize,
     /// `n × dim` quantised vectors.
@@ -37,6 +37,23 @@ pub struct KnnIndex {
     pub(crate) trust: [f32; 2],
     /// Whether the global choice is gated by the trust ramp.
     pub(crate) gated: bool,
+}
+
+// Megabytes of vectors and scores would flood any log line or panic message that shows a
+// router, so `Debug` summarises them.
+impl std::fmt::Debug for KnnIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnnIndex")
+            .field("dim", &self.dim)
+            .field("vectors", &self.scales.len())
+            .field("models", &self.models)
+            .field("k", &self.k)
+            .field("blend", &self.blend)
+            .field("temperature", &self.temperature)
+            .field("trust", &self.trust)
+            .field("gated", &self.gated)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the kNN component is used: neighbours, blend weight against the heads, and the

@@ -20,6 +20,10 @@ fn default_artifact_is_small_loads_fast_and_round_trips() {
     let bytes = est.to_bytes();
     assert!(bytes.len() < 5 * 1024 * 1024);
     assert_eq!(est.heads().len(), 2);
+    // A router is shown in logs and panic messages; its 2^18 weights per head are not.
+    let shown = format!("{est:?}");
+    assert!(shown.len() < 8_000, "Debug is {} bytes", shown.len());
+    assert!(shown.contains("[262144 weights]"), "{shown}");
     let again = TrainedEstimator::from_bytes(&bytes).expect("round trip");
     assert_eq!(again.bands(), est.bands());
     assert!(
@@ -337,6 +341,12 @@ fn knn_component_is_tuned_on_train_and_survives_the_artifact() {
         .knn()
         .expect("the embedding separates the synthetic classes, so kNN is kept");
     assert!(knn.blend() > 0.0 && knn.len() == 300, "{}", est.describe());
+    let shown = format!("{est:?}");
+    assert!(
+        shown.contains("vectors: 300") && shown.len() < 8_000,
+        "Debug summarises the index: {} bytes",
+        shown.len()
+    );
     assert!(est.uses_knn() && est.describe().contains("bag-of-words"));
     let pool = [Deployment::new("big"), Deployment::new("small")];
     let cands: Vec<&Deployment> = pool.iter().collect();
