@@ -202,7 +202,7 @@ pub(crate) struct AppState {
     pub background: crate::background::Registry,
     /// Places for followers of background streams (`max_stream_followers`).
     pub followers: crate::background::Followers,
-    /// The budget of large request bodies handled at once, in KiB (see `server::routes`).
+    /// The budget of large request bodies held at once, in KiB (see `server::body`).
     pub large_bodies: Arc<tokio::sync::Semaphore>,
 }
 

@@ -1,5 +1,6 @@
 //! The server: [`Gateway`] (what to serve) and [`RunningGateway`] (a bound listener).
 
+mod body;
 pub mod layers;
 mod routes;
 mod stored;

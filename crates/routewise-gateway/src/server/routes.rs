@@ -1,38 +1,26 @@
 //! The HTTP routes: Responses, models, health and readiness.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use tokio::time::Instant;
 
+use super::body::{LARGE_BODY, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
 use crate::dispatch::{Reply, dispatch};
-use crate::error::{GatewayError, clipped};
+use crate::error::GatewayError;
 use crate::request::parse_body;
 use crate::sse;
 use crate::state::AppState;
 use crate::telemetry::{self, Access, AccessLogLayer, Arrival, ErrorCode, Logged, Route};
-
-/// An oversized body is read and discarded up to this many bytes before answering 413, so the
-/// client gets the answer instead of a reset connection.
-const DRAIN_CAP: u64 = 256 << 20;
-
-/// Draining stops when the client sends nothing for this long: a client still uploading is
-/// blocked on its write and keeps sending, while one that stalled (or declared a length it
-/// never sends) is waiting for an answer, which it then gets at once.
-const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
 /// Where the Responses API is mounted: OpenAI's path, the bare `/v1`, a Foundry project's, and
 /// Azure's dated API (`/openai/responses?api-version=2025-04-01-preview`, what `AzureOpenAI`
@@ -113,11 +101,12 @@ async fn create(
     // Held until the answer is made: a large request's parsed form is what fills memory.
     let mut _budget = None;
     let parsed = async {
-        let bytes = read_body(&state, &parts.headers, body).await?;
+        let read = read_body(&state, &parts.headers, body).await?;
+        let bytes = read.bytes;
         if bytes.len() < LARGE_BODY {
             return parse_body(&bytes);
         }
-        _budget = Some(large_body_permit(&state, bytes.len()).await?);
+        _budget = read.budget;
         tokio::task::spawn_blocking(move || parse_body(&bytes))
             .await
             .unwrap_or_else(|e| {
@@ -176,139 +165,6 @@ async fn create(
     // A JSON or error answer's record is emitted here, as `access` goes out of scope.
     resp.extensions_mut().insert(Logged);
     resp
-}
-
-/// Bodies at least this large are parsed on the blocking pool, and count against the
-/// replica's large-body budget: parsing 30 MB takes a quarter of a second, which must not
-/// stall the other connections on the same worker thread.
-const LARGE_BODY: usize = 256 * 1024;
-
-/// A share of the large-body budget for `len` bytes, waited for at most `body_read_timeout`.
-async fn large_body_permit(
-    state: &AppState,
-    len: usize,
-) -> Result<tokio::sync::OwnedSemaphorePermit, GatewayError> {
-    let budget = &state.large_bodies;
-    // A body larger than the whole budget (a lowered max_body_bytes) waits for all of it.
-    let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
-    let whole = crate::state::large_body_budget_kib(state.settings().max_body_bytes);
-    let kib = kib.min(u32::try_from(whole).unwrap_or(u32::MAX));
-    let wait = state.settings().body_read_timeout;
-    match tokio::time::timeout(wait, Arc::clone(budget).acquire_many_owned(kib)).await {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err(GatewayError::Busy {
-            retry_after: Duration::from_secs(1),
-        }),
-    }
-}
-
-/// Reads the body within the size and time limits.
-async fn read_body(
-    state: &AppState,
-    headers: &http::HeaderMap,
-    mut body: Body,
-) -> Result<Bytes, GatewayError> {
-    check_media_type(headers)?;
-    let limit = state.settings().max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let deadline = Instant::now() + state.settings().body_read_timeout;
-    if let Some(len) = declared
-        && len > limit as u64
-    {
-        // A client that asked `Expect: 100-continue` has sent nothing yet; reading would make
-        // hyper invite the upload about to be refused.
-        let waits_for_continue = headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        if len <= DRAIN_CAP && !waits_for_continue {
-            drain(body, deadline).await;
-        }
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
-    let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| l as usize));
-    loop {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return Err(GatewayError::RequestTimeout),
-            Ok(None) => return Ok(buf.freeze()),
-            Ok(Some(Err(e))) => {
-                return Err(GatewayError::invalid(
-                    format!("The request body could not be read: {e}"),
-                    None,
-                    "invalid_body",
-                ));
-            }
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() + data.len() > limit {
-                        drain(body, deadline).await;
-                        return Err(GatewayError::PayloadTooLarge { limit });
-                    }
-                    buf.extend_from_slice(&data);
-                }
-            }
-        }
-    }
-}
-
-/// Refuses, before the body is read, a `Content-Type` that is not JSON and a
-/// `Content-Encoding` the gateway does not decode. A missing `Content-Type` is read as JSON,
-/// as clients that omit it mean; `charset` and other parameters are ignored.
-fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
-    for coding in headers.get_all(header::CONTENT_ENCODING) {
-        let coding = String::from_utf8_lossy(coding.as_bytes());
-        if coding
-            .split(',')
-            .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity"))
-        {
-            return Err(GatewayError::UnsupportedMediaType {
-                message: format!(
-                    "Unsupported content encoding: '{}'. Send the body uncompressed.",
-                    clipped(&coding, 100)
-                ),
-            });
-        }
-    }
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let ct = String::from_utf8_lossy(ct.as_bytes());
-    // Compared without lowering a copy: this runs on every request.
-    let essence = ct.split(';').next().unwrap_or("").trim().as_bytes();
-    let starts = |p: &[u8]| essence.len() >= p.len() && essence[..p.len()].eq_ignore_ascii_case(p);
-    let ends = |p: &[u8]| {
-        essence.len() >= p.len() && essence[essence.len() - p.len()..].eq_ignore_ascii_case(p)
-    };
-    if essence.eq_ignore_ascii_case(b"application/json")
-        || (starts(b"application/") && ends(b"+json"))
-    {
-        return Ok(());
-    }
-    Err(GatewayError::UnsupportedMediaType {
-        message: format!(
-            "Unsupported content type: '{}'. This API method only accepts 'application/json' \
-             requests.",
-            clipped(&ct, 100)
-        ),
-    })
-}
-
-/// Discards the rest of a body (up to [`DRAIN_CAP`], the deadline, and [`DRAIN_IDLE`] between
-/// frames).
-async fn drain(mut body: Body, deadline: Instant) {
-    let mut seen = 0u64;
-    loop {
-        let next = deadline.min(Instant::now() + DRAIN_IDLE);
-        let Ok(Some(Ok(frame))) = tokio::time::timeout_at(next, body.frame()).await else {
-            break;
-        };
-        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
-        if seen > DRAIN_CAP {
-            break;
-        }
-    }
 }
 
 /// One model of [`models`] (`client.models.retrieve`); a name this caller may not use is
