@@ -391,12 +391,12 @@ impl GatewayError {
             Self::Upstream {
                 body, status: up, ..
             } => {
-                if let Some(v) = upstream_error_body(body) {
+                if let Some((v, _)) = upstream_error_body(*up, body) {
                     return v;
                 }
                 (
                     upstream_message(*up, body),
-                    "server_error",
+                    error_type(*up),
                     None,
                     "upstream_error",
                 )
@@ -484,12 +484,36 @@ impl GatewayError {
     }
 }
 
-/// An upstream's error body that clients can read as it is: `{"error": {"message": "...", ...}}`.
-/// Anything else is replaced by the gateway's own error, which says what the upstream sent.
-fn upstream_error_body(body: &[u8]) -> Option<Value> {
-    let v = serde_json::from_slice::<Value>(body).ok()?;
-    v.get("error")?.get("message")?.as_str()?;
-    Some(v)
+/// An upstream's error body that clients can read: `{"error": {"message": "...", ...}}`, with
+/// `type`, `param` and `code` added (as `null`, the type from the status) where the upstream
+/// left them out; `true` when something was added. Anything else is replaced by the gateway's
+/// own error, which says what the upstream sent.
+fn upstream_error_body(status: StatusCode, body: &[u8]) -> Option<(Value, bool)> {
+    let mut v = serde_json::from_slice::<Value>(body).ok()?;
+    let error = v.get_mut("error")?.as_object_mut()?;
+    error.get("message")?.as_str()?;
+    let mut added = false;
+    for key in ["type", "param", "code"] {
+        if !error.contains_key(key) {
+            let value = if key == "type" {
+                Value::from(error_type(status))
+            } else {
+                Value::Null
+            };
+            error.insert(key.to_owned(), value);
+            added = true;
+        }
+    }
+    Some((v, added))
+}
+
+/// The OpenAI error `type` for an upstream status the upstream did not describe.
+fn error_type(status: StatusCode) -> &'static str {
+    if status.is_client_error() {
+        "invalid_request_error"
+    } else {
+        "server_error"
+    }
 }
 
 /// The message for an upstream error whose body is no OpenAI/Azure error: its status and the
@@ -528,8 +552,13 @@ impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match &self {
-            // Pass an upstream's JSON error through byte for byte.
-            Self::Upstream { body, .. } if upstream_error_body(body).is_some() => body.clone(),
+            // An upstream's JSON error goes through byte for byte unless a key clients read
+            // was missing.
+            Self::Upstream { body, status, .. } => match upstream_error_body(*status, body) {
+                Some((_, false)) => body.clone(),
+                Some((v, true)) => Bytes::from(v.to_string()),
+                None => Bytes::from(self.body().to_string()),
+            },
             _ => Bytes::from(self.body().to_string()),
         };
         let mut resp = (status, body).into_response();
@@ -586,7 +615,48 @@ pub(crate) fn clipped(s: &str, max: usize) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::clipped;
+    use axum::response::IntoResponse;
+    use bytes::Bytes;
+    use http::StatusCode;
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+
+    use super::{GatewayError, clipped};
+
+    async fn answer(status: u16, body: &'static str) -> (StatusCode, Bytes) {
+        let e = GatewayError::Upstream {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: Bytes::from_static(body.as_bytes()),
+            headers: Box::default(),
+        };
+        let resp = e.into_response();
+        let status = resp.status();
+        (status, resp.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    #[tokio::test]
+    async fn an_upstream_error_gets_the_keys_clients_read() {
+        // Whole: byte for byte.
+        let whole =
+            r#"{"error":{"message":"no","type":"invalid_request_error","param":null,"code":"x"}}"#;
+        assert_eq!(answer(400, whole).await.1, whole.as_bytes());
+        // Missing type/param/code: added, the rest kept (unknown keys included).
+        let (status, body) = answer(429, r#"{"error":{"message":"slow down","extra":1}}"#).await;
+        assert_eq!(status, 429);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            json!({"error": {"message": "slow down", "extra": 1, "type": "invalid_request_error", "param": null, "code": null}})
+        );
+        // Not JSON: the gateway's own error, typed by the status class.
+        let (status, body) = answer(400, "<html>bad</html>").await;
+        assert_eq!(status, 400);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+        assert_eq!(v["error"]["code"], "upstream_error", "{v}");
+        let v: Value = serde_json::from_slice(&answer(502, "oops").await.1).unwrap();
+        assert_eq!(v["error"]["type"], "server_error", "{v}");
+    }
 
     #[test]
     fn clipped_text_drops_control_characters_and_marks_the_cut() {

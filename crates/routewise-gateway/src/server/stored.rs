@@ -82,22 +82,23 @@ pub(super) async fn retrieve(
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
-    match value("stream") {
-        Some("true" | "1" | "True") => {
-            return background::replay(&state, id, value("starting_after"), &caller).await;
-        }
-        None | Some("false" | "0" | "False" | "") => {}
-        Some(other) => {
-            return GatewayError::invalid(
-                format!(
-                    "Invalid value for 'stream': expected a boolean, but got '{}'.",
-                    crate::error::clipped(other, 64)
-                ),
-                Some("stream".to_owned()),
-                "invalid_value",
-            )
-            .into_response();
-        }
+    // Any case: query strings are written by hand as often as by SDKs.
+    let stream = value("stream");
+    if stream.is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
+        return background::replay(&state, id, value("starting_after"), &caller).await;
+    }
+    if let Some(other) = stream
+        && !(other.is_empty() || other == "0" || other.eq_ignore_ascii_case("false"))
+    {
+        return GatewayError::invalid(
+            format!(
+                "Invalid value for 'stream': expected a boolean, but got '{}'.",
+                crate::error::clipped(other, 64)
+            ),
+            Some("stream".to_owned()),
+            "invalid_value",
+        )
+        .into_response();
     }
     match stored(&state, id, &caller).await {
         Ok(s) => json(StatusCode::OK, s.response.to_string()),

@@ -105,7 +105,8 @@ pub(crate) struct Prepared {
 ///
 /// # Errors
 /// 400 when the previous response is unknown, or another tenant's (the same answer, so its
-/// existence is not revealed); 503 when the store cannot be reached.
+/// existence is not revealed), or still queued or in progress; 503 when the store cannot be
+/// reached.
 pub(crate) async fn prepare(
     store: Option<&Arc<ResponseStore>>,
     req: &mut CreateResponse,
@@ -131,6 +132,20 @@ pub(crate) async fn prepare(
                         "previous_response_not_found",
                     )
                 })?;
+            // A background response still running has no output yet: continuing from it would
+            // silently drop its answer from the conversation.
+            if let Some(status @ ("queued" | "in_progress")) =
+                prev.response.get("status").and_then(Value::as_str)
+            {
+                return Err(GatewayError::invalid(
+                    format!(
+                        "Previous response with id '{id}' is still {status}. Wait until it \
+                         completes (GET /responses/{id}) before continuing from it."
+                    ),
+                    Some("previous_response_id".into()),
+                    "previous_response_not_completed",
+                ));
+            }
             let mut earlier = prev.earlier;
             earlier.extend(prev.input_items);
             if let Some(Value::Array(output)) = prev.response.get("output") {

@@ -408,13 +408,16 @@ async fn a_stream_flag_that_is_not_a_boolean_gets_400() {
         .unwrap();
     let err = error_of(resp, 400).await;
     assert_eq!(err["param"], "stream", "{err}");
-    // `false` is a boolean: the plain retrieval runs (a 404 here, with no store).
-    let resp = client()
-        .get(format!("{}/responses/resp_1?stream=false", gw.base_url()))
-        .send()
-        .await
-        .unwrap();
-    error_of(resp, 404).await;
+    // `false` is a boolean, in any case: the plain retrieval runs (a 404 here, with no
+    // store). `TRUE` asks for the replay, which needs a store too (also a 404 here).
+    for flag in ["false", "FALSE", "0", "TRUE", "True", "1"] {
+        let resp = client()
+            .get(format!("{}/responses/resp_1?stream={flag}", gw.base_url()))
+            .send()
+            .await
+            .unwrap();
+        error_of(resp, 404).await;
+    }
     gw.shutdown().await;
 }
 

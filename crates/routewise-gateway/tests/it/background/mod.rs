@@ -263,6 +263,29 @@ async fn a_background_response_is_queued_then_completes() {
 }
 
 #[tokio::test]
+async fn a_follow_up_to_an_unfinished_background_response_is_refused_until_it_completes() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    let queued = submit(
+        &gw,
+        json!({"model": "crawl", "input": "Name three primes.", "background": true}),
+    )
+    .await;
+    let id = queued["id"].as_str().unwrap().to_owned();
+    let follow_up = json!({"model": "fast", "input": "And two more?", "previous_response_id": id});
+    // Before, this was answered from the first turn's input alone: the answer still being
+    // written was silently missing from the conversation.
+    let err = error_of(post(&gw, &follow_up).await, 400).await;
+    assert_eq!(err["code"], "previous_response_not_completed", "{err}");
+    assert_eq!(err["param"], "previous_response_id", "{err}");
+    assert!(err["message"].as_str().unwrap().contains(&id), "{err}");
+    poll(&gw, &id, |r| status(r) == "completed").await;
+    let resp = post(&gw, &follow_up).await;
+    assert_eq!(resp.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_routed_background_response_reports_the_served_model() {
     let redis = RedisServer::start();
     let gw = gateway(&redis).await;
