@@ -1,6 +1,7 @@
 //! The request checks a Foundry deployment makes and the typed parse does not: value ranges
 //! (`max_output_tokens` at least 16), `metadata` limits, function tools' names, `tool_choice`
-//! modes, a `json_schema` format's name and schema. An emulated deployment refuses what the
+//! modes and forced functions, a `json_schema` format's name and schema, message roles, and
+//! the settings whose values the spec lists in full (reasoning effort, truncation, format type). An emulated deployment refuses what the
 //! real one would, with OpenAI's 400, so a client tested offline does not pass here and fail in
 //! production.
 
@@ -35,7 +36,76 @@ pub(super) fn check(body: &Map<String, Value>) -> Result<(), Refusal> {
     metadata(body)?;
     tools(body)?;
     tool_choice(body)?;
-    text_format(body)
+    text_format(body)?;
+    closed_values(body)?;
+    roles(body)
+}
+
+/// Settings whose values the spec lists in full (OpenAI's openapi.yaml: `ReasoningEffort`,
+/// `truncation`, `TextResponseFormatConfiguration`). Open lists, such as tool types, are the
+/// upstream's business and are not checked.
+const CLOSED_VALUES: [(&[&str], &[&str]); 3] = [
+    (
+        &["reasoning", "effort"],
+        &["none", "minimal", "low", "medium", "high", "xhigh", "max"],
+    ),
+    (
+        &["text", "format", "type"],
+        &["text", "json_object", "json_schema"],
+    ),
+    (&["truncation"], &["auto", "disabled"]),
+];
+
+fn closed_values(body: &Map<String, Value>) -> Result<(), Refusal> {
+    for (path, allowed) in CLOSED_VALUES {
+        let mut at = body.get(path[0]);
+        for key in &path[1..] {
+            at = at.and_then(|v| v.get(key));
+        }
+        let Some(Value::String(value)) = at else {
+            continue;
+        };
+        if !allowed.contains(&value.as_str()) {
+            let listed: Vec<String> = allowed.iter().map(|v| format!("'{v}'")).collect();
+            return Err(refuse(
+                path.join("."),
+                "invalid_value",
+                format!(
+                    "Invalid value: '{}'. Supported values are: {}.",
+                    crate::error::clipped(value, 64),
+                    listed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Message roles in `input`: the four the spec's `EasyInputMessage` allows.
+fn roles(body: &Map<String, Value>) -> Result<(), Refusal> {
+    let Some(Value::Array(items)) = body.get("input") else {
+        return Ok(());
+    };
+    for (i, item) in items.iter().enumerate() {
+        let is_message = item
+            .get("type")
+            .is_none_or(|t| t.as_str() == Some("message"));
+        let Some(Value::String(role)) = item.get("role") else {
+            continue;
+        };
+        if is_message && !matches!(role.as_str(), "user" | "assistant" | "system" | "developer") {
+            return Err(refuse(
+                format!("input[{i}].role"),
+                "invalid_value",
+                format!(
+                    "Invalid value: '{}'. Supported values are: 'user', 'assistant', 'system', \
+                     and 'developer'.",
+                    crate::error::clipped(role, 64)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn text_format(body: &Map<String, Value>) -> Result<(), Refusal> {
@@ -55,7 +125,17 @@ fn text_format(body: &Map<String, Value>) -> Result<(), Refusal> {
             ));
         }
     }
-    Ok(())
+    match format.get("schema") {
+        Some(schema) if !schema.is_object() => Err(refuse(
+            "text.format.schema",
+            "invalid_type",
+            format!(
+                "Invalid type for 'text.format.schema': expected an object, but got {} instead.",
+                type_name(schema)
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn range(body: &Map<String, Value>, key: &str, min: f64, max: f64) -> Result<(), Refusal> {
@@ -202,6 +282,31 @@ fn tools(body: &Map<String, Value>) -> Result<(), Refusal> {
 }
 
 fn tool_choice(body: &Map<String, Value>) -> Result<(), Refusal> {
+    // A forced function must be one of the request's function tools.
+    if let Some(choice) = body.get("tool_choice")
+        && choice.get("type").and_then(Value::as_str) == Some("function")
+        && let Some(name) = choice.get("name").and_then(Value::as_str)
+    {
+        let declared = body
+            .get("tools")
+            .and_then(Value::as_array)
+            .is_some_and(|tools| {
+                tools.iter().any(|t| {
+                    t.get("type").and_then(Value::as_str) == Some("function")
+                        && t.get("name").and_then(Value::as_str) == Some(name)
+                })
+            });
+        if !declared {
+            return Err(refuse(
+                "tool_choice",
+                "invalid_value",
+                format!(
+                    "Tool choice 'function' with name '{}' is not one of the request's tools.",
+                    crate::error::clipped(name, 64)
+                ),
+            ));
+        }
+    }
     match body.get("tool_choice") {
         Some(Value::String(mode)) if !matches!(mode.as_str(), "none" | "auto" | "required") => {
             Err(refuse(
@@ -292,6 +397,36 @@ mod tests {
                 "text.format.name",
                 "missing_required_parameter",
             ),
+            (
+                json!({"text": {"format": {"type": "json_schema", "name": "n", "schema": 5}}}),
+                "text.format.schema",
+                "invalid_type",
+            ),
+            (
+                json!({"text": {"format": {"type": "xml"}}}),
+                "text.format.type",
+                "invalid_value",
+            ),
+            (
+                json!({"reasoning": {"effort": "extreme"}}),
+                "reasoning.effort",
+                "invalid_value",
+            ),
+            (
+                json!({"truncation": "sideways"}),
+                "truncation",
+                "invalid_value",
+            ),
+            (
+                json!({"input": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "x"}]}),
+                "input[1].role",
+                "invalid_value",
+            ),
+            (
+                json!({"tools": [{"type": "function", "name": "f"}], "tool_choice": {"type": "function", "name": "g"}}),
+                "tool_choice",
+                "invalid_value",
+            ),
         ] {
             let r = check_json(body.clone()).expect_err(&body.to_string());
             assert_eq!((r.param.as_str(), r.code), (param, code), "{body}");
@@ -306,7 +441,10 @@ mod tests {
             json!({"temperature": 2, "tool_choice": "required"}),
             json!({"tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}]}),
             // Tool types and tool_choice objects it does not know are the upstream's business.
-            json!({"tools": [{"type": "future_tool"}], "tool_choice": {"type": "function", "name": "f"}}),
+            json!({"tools": [{"type": "future_tool"}, {"type": "function", "name": "f"}], "tool_choice": {"type": "function", "name": "f"}}),
+            json!({"tool_choice": {"type": "future_choice", "name": "g"}}),
+            json!({"reasoning": {"effort": "xhigh"}, "truncation": "auto", "text": {"format": {"type": "json_object"}}}),
+            json!({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}, {"type": "message", "role": "developer", "content": "x"}]}),
             json!({}),
         ] {
             assert_eq!(check_json(body.clone()), Ok(()), "{body}");
