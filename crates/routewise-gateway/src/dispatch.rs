@@ -733,7 +733,8 @@ fn final_failure(
         FailureKind::Status(s) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY);
             let code = failure.code().unwrap_or("upstream_error");
-            let body = json!({"error": {"message": message, "type": null, "param": null, "code": code, "status": s}});
+            let kind = crate::error::error_type(status);
+            let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code, "status": s}});
             GatewayError::Upstream {
                 status,
                 body: Bytes::from(body.to_string()),

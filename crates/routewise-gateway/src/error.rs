@@ -508,7 +508,7 @@ fn upstream_error_body(status: StatusCode, body: &[u8]) -> Option<(Value, bool)>
 }
 
 /// The OpenAI error `type` for an upstream status the upstream did not describe.
-fn error_type(status: StatusCode) -> &'static str {
+pub(crate) fn error_type(status: StatusCode) -> &'static str {
     if status.is_client_error() {
         "invalid_request_error"
     } else {

@@ -202,8 +202,11 @@ pub(crate) struct AppState {
     pub background: crate::background::Registry,
     /// Places for followers of background streams (`max_stream_followers`).
     pub followers: crate::background::Followers,
-    /// The budget of large request bodies held at once, in KiB (see `server::body`).
+    /// The budget of large request bodies parsed and handled at once, in KiB (see
+    /// `server::body`).
     pub large_bodies: Arc<tokio::sync::Semaphore>,
+    /// The request body bytes this replica holds, capped (see `server::body`).
+    pub body_memory: crate::server::BodyMemory,
 }
 
 impl AppState {
@@ -377,7 +380,9 @@ impl AppState {
         let large_bodies = Arc::new(tokio::sync::Semaphore::new(large_body_budget_kib(
             config.server.max_body_bytes,
         )));
+        let body_memory = crate::server::BodyMemory::new(config.server.max_body_bytes);
         Self {
+            body_memory,
             store,
             limiter,
             metrics,

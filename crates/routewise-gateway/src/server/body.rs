@@ -1,33 +1,36 @@
-//! Reading a request body: media type, size and time limits, and the replica's budget of
-//! large bodies.
+//! Reading a request body: media type, size and time limits, and the two budgets that keep a
+//! replica's memory bounded however many clients upload at once.
 //!
-//! The budget is taken while the body is read, not after: a body held in memory costs the
-//! same whether it is still arriving or already parsed, and forty clients each uploading
-//! 30 MiB and then stalling would otherwise hold 1.2 GB until `body_read_timeout`. A body
-//! counts only what has arrived, so a client that declares a large length and sends nothing
-//! holds nothing.
+//! - **Held bodies** ([`BodyMemory`]): every body counts from its first byte until its answer is
+//!   made, against eight `max_body_bytes` per replica. A body that would go over is refused at
+//!   once with 503 `server_busy`: nothing waits on this budget, so uploads can never hold parts
+//!   of it while waiting for each other.
+//! - **Large bodies** (`AppState::large_bodies`): a body of [`LARGE_BODY`] or more is parsed on
+//!   the blocking pool and takes a share of four `max_body_bytes`, whole, once it has arrived,
+//!   since its parsed form takes many times its JSON. It waits for room, holding no share while
+//!   it waits, for at most `body_read_timeout`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use http::header;
 use http_body_util::BodyExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::error::{GatewayError, clipped};
 use crate::state::AppState;
 
-/// Bodies at least this large count against the replica's large-body budget and are parsed
-/// on the blocking pool: parsing 30 MB takes a quarter of a second, which must not stall the
-/// other connections on the same worker thread.
+/// Bodies at least this large are parsed on the blocking pool and take a share of the
+/// large-body budget: parsing 30 MB takes a quarter of a second, which must not stall the other
+/// connections on the same worker thread.
 pub(super) const LARGE_BODY: usize = 256 * 1024;
 
-/// The budget is taken in steps of at least this many KiB, so a 30 MiB upload asks the
-/// semaphore about thirty times, not once per frame.
-const BUDGET_STEP_KIB: u32 = 1024;
+/// How many `max_body_bytes` of request bodies one replica holds at once.
+const HELD_BODIES: usize = 8;
 
 /// An oversized body is read and discarded up to this many bytes before answering 413, so the
 /// client gets the answer instead of a reset connection.
@@ -38,21 +41,67 @@ const DRAIN_CAP: u64 = 256 << 20;
 /// never sends) is waiting for an answer, which it then gets at once.
 const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
-/// A body read whole, with its share of the large-body budget (`None` under [`LARGE_BODY`]).
-/// The share is held until the answer is made: a large request's parsed form is what fills
-/// memory.
-pub(super) struct ReadBody {
-    pub bytes: Bytes,
-    pub budget: Option<OwnedSemaphorePermit>,
+/// The bytes of request bodies a replica holds, against a cap of [`HELD_BODIES`] ×
+/// `max_body_bytes`.
+#[derive(Debug)]
+pub(crate) struct BodyMemory {
+    held: AtomicUsize,
+    cap: usize,
 }
 
-/// Reads the body within the size and time limits and the large-body budget. Waiting longer
-/// than `body_read_timeout` for budget is a 503 `server_busy`.
-pub(super) async fn read_body(
-    state: &AppState,
+impl BodyMemory {
+    pub(crate) fn new(max_body_bytes: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            cap: HELD_BODIES.saturating_mul(max_body_bytes),
+        }
+    }
+}
+
+/// One body's bytes in [`BodyMemory`], given back when dropped (with the answer).
+pub(super) struct Held<'a> {
+    memory: &'a BodyMemory,
+    bytes: usize,
+}
+
+impl Held<'_> {
+    /// Counts `n` more bytes; `false`, counting nothing, when the cap would be passed.
+    fn grow(&mut self, n: usize) -> bool {
+        let cap = self.memory.cap;
+        let taken = self
+            .memory
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                h.checked_add(n).filter(|t| *t <= cap)
+            })
+            .is_ok();
+        if taken {
+            self.bytes += n;
+        }
+        taken
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.memory.held.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A body read whole, and its count in the replica's held bodies, kept until the answer.
+pub(super) struct ReadBody<'a> {
+    pub bytes: Bytes,
+    pub held: Held<'a>,
+}
+
+/// Reads the body within the size and time limits and the replica's held-body cap.
+pub(super) async fn read_body<'a>(
+    state: &'a AppState,
     headers: &http::HeaderMap,
     mut body: Body,
-) -> Result<ReadBody, GatewayError> {
+) -> Result<ReadBody<'a>, GatewayError> {
     check_media_type(headers)?;
     let limit = state.settings().max_body_bytes;
     let declared = headers
@@ -73,17 +122,19 @@ pub(super) async fn read_body(
         }
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    // `declared <= limit` here. Memory past LARGE_BODY is reserved only as the budget allows.
-    let declared = declared.map(|l| l as usize);
-    let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| l.min(LARGE_BODY)));
-    let mut budget = Budget::new(&state.large_bodies, limit, declared);
+    // The capacity is only reserved: pages are touched, and counted, as bytes arrive.
+    let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| l as usize));
+    let mut held = Held {
+        memory: &state.body_memory,
+        bytes: 0,
+    };
     loop {
         match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(GatewayError::RequestTimeout),
             Ok(None) => {
                 return Ok(ReadBody {
                     bytes: buf.freeze(),
-                    budget: budget.held,
+                    held,
                 });
             }
             Ok(Some(Err(e))) => {
@@ -97,16 +148,21 @@ pub(super) async fn read_body(
                 let Ok(data) = frame.into_data() else {
                     continue;
                 };
-                let len = buf.len() + data.len();
-                if len > limit {
+                // Either way the client may still be sending: what it sent is dropped first,
+                // then the rest drained, so it reads the answer instead of a reset.
+                let refusal = if buf.len() + data.len() > limit {
+                    Some(GatewayError::PayloadTooLarge { limit })
+                } else if !held.grow(data.len()) {
+                    Some(GatewayError::Busy {
+                        retry_after: Duration::from_secs(1),
+                    })
+                } else {
+                    None
+                };
+                if let Some(refusal) = refusal {
+                    drop((buf, held));
                     drain(body, deadline).await;
-                    return Err(GatewayError::PayloadTooLarge { limit });
-                }
-                if len >= LARGE_BODY {
-                    let covered = budget.cover(len, deadline).await?;
-                    if let Some(total) = declared {
-                        buf.reserve(total.min(covered).saturating_sub(buf.len()));
-                    }
+                    return Err(refusal);
                 }
                 buf.extend_from_slice(&data);
             }
@@ -114,50 +170,23 @@ pub(super) async fn read_body(
     }
 }
 
-/// One body's share of the replica's large-body semaphore (KiB), grown as the body arrives.
-struct Budget<'a> {
-    semaphore: &'a Arc<Semaphore>,
-    /// The most this body can need: its declared length or `max_body_bytes`, and never more
-    /// than the whole budget (so a body larger than it waits for all of it, not forever).
-    most_kib: u32,
-    held: Option<OwnedSemaphorePermit>,
-    held_kib: u32,
-}
-
-impl<'a> Budget<'a> {
-    fn new(semaphore: &'a Arc<Semaphore>, max_body_bytes: usize, declared: Option<usize>) -> Self {
-        let whole = crate::state::large_body_budget_kib(max_body_bytes);
-        let most = declared.unwrap_or(max_body_bytes).div_ceil(1024).min(whole);
-        Self {
-            semaphore,
-            most_kib: u32::try_from(most).unwrap_or(u32::MAX),
-            held: None,
-            held_kib: 0,
-        }
-    }
-
-    /// Holds budget for `len` bytes, waiting until `deadline`; returns the bytes covered.
-    async fn cover(&mut self, len: usize, deadline: Instant) -> Result<usize, GatewayError> {
-        let want = u32::try_from(len.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .min(self.most_kib);
-        if want > self.held_kib {
-            let step = (want - self.held_kib)
-                .max(BUDGET_STEP_KIB)
-                .min(self.most_kib - self.held_kib);
-            let acquire = Arc::clone(self.semaphore).acquire_many_owned(step);
-            let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, acquire).await else {
-                return Err(GatewayError::Busy {
-                    retry_after: Duration::from_secs(1),
-                });
-            };
-            match &mut self.held {
-                Some(held) => held.merge(permit),
-                None => self.held = Some(permit),
-            }
-            self.held_kib += step;
-        }
-        Ok(self.held_kib as usize * 1024)
+/// A share of the large-body budget for `len` bytes, taken whole (so no body holds part of it
+/// while waiting for more) and waited for at most `body_read_timeout`.
+pub(super) async fn large_body_permit(
+    state: &AppState,
+    len: usize,
+) -> Result<OwnedSemaphorePermit, GatewayError> {
+    let budget = &state.large_bodies;
+    // A body larger than the whole budget (a lowered max_body_bytes) waits for all of it.
+    let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
+    let whole = crate::state::large_body_budget_kib(state.settings().max_body_bytes);
+    let kib = kib.min(u32::try_from(whole).unwrap_or(u32::MAX));
+    let wait = state.settings().body_read_timeout;
+    match tokio::time::timeout(wait, Arc::clone(budget).acquire_many_owned(kib)).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(GatewayError::Busy {
+            retry_after: Duration::from_secs(1),
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The server: [`Gateway`] (what to serve) and [`RunningGateway`] (a bound listener).
 
 mod body;
+pub(crate) use body::BodyMemory;
 pub mod layers;
 mod routes;
 mod stored;

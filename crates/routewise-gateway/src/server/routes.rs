@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, read_body};
+use super::body::{LARGE_BODY, large_body_permit, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
@@ -100,13 +100,15 @@ async fn create(
     let mut quota = None;
     // Held until the answer is made: a large request's parsed form is what fills memory.
     let mut _budget = None;
+    let mut _held = None;
     let parsed = async {
         let read = read_body(&state, &parts.headers, body).await?;
         let bytes = read.bytes;
+        _held = Some(read.held);
         if bytes.len() < LARGE_BODY {
             return parse_body(&bytes);
         }
-        _budget = read.budget;
+        _budget = Some(large_body_permit(&state, bytes.len()).await?);
         tokio::task::spawn_blocking(move || parse_body(&bytes))
             .await
             .unwrap_or_else(|e| {

@@ -132,6 +132,9 @@ pub(crate) async fn prepare(
                         "previous_response_not_found",
                     )
                 })?;
+            // A run whose gateway died is marked failed here, as a GET would, so its follow-ups
+            // are not refused as "still running" for good.
+            let prev = crate::background::reconcile(store, &id, prev).await?;
             // A background response still running has no output yet: continuing from it would
             // silently drop its answer from the conversation.
             if let Some(status @ ("queued" | "in_progress")) =

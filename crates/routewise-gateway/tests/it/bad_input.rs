@@ -291,51 +291,42 @@ async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
 }
 
 #[tokio::test]
-async fn bodies_still_arriving_count_against_the_large_body_budget() {
-    // Budget: four max_body_bytes (4 MiB). Four uploads that stall after 600 KiB hold a MiB
-    // each, so a fifth, complete body waits for room until they are cut (408 at 3 s), where
-    // before every stalled upload was buffered outside the budget and the fifth was answered
-    // at once.
+async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
+    // Cap: eight max_body_bytes (8 MiB). Thirteen uploads that stall after 600 KiB hold
+    // 7.6 MiB; the fourteenth would pass the cap, so it gets 503 at once (after its rest is
+    // drained), where before every stalled upload was buffered until it timed out (408 at 5 s).
     let gw = start(&format!(
-        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 3000\n{FAST_EMULATOR}\
+        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 5000\n{FAST_EMULATOR}\
          [[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
     ))
     .await;
-    let head = |len: usize| {
-        format!(
-            "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
-             Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
-        )
-    };
-    let mut stalled = Vec::new();
-    for _ in 0..4 {
+    let head = "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
+    let stall = || async {
         let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
             .await
             .unwrap();
-        conn.write_all(head(1_000_000).as_bytes()).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
         conn.write_all(&vec![b' '; 600 * 1024]).await.unwrap();
-        stalled.push(conn);
+        conn
+    };
+    let mut stalled = Vec::new();
+    for _ in 0..13 {
+        stalled.push(stall().await);
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let body = json!({"model": "fast", "input": "x".repeat(600 * 1024)}).to_string();
-    let mut fifth = tokio::net::TcpStream::connect(gw.local_addr())
-        .await
-        .unwrap();
-    fifth.write_all(head(body.len()).as_bytes()).await.unwrap();
-    fifth.write_all(body.as_bytes()).await.unwrap();
-    let mut byte = [0u8; 1];
-    let early = tokio::time::timeout(Duration::from_secs(1), fifth.peek(&mut byte)).await;
-    assert!(
-        early.is_err(),
-        "the fifth body was handled outside the budget"
-    );
+    // Small requests still fit beside them.
+    still_serves(&gw).await;
+    let mut over = stall().await;
+    let answer = read_response(&mut over).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("server_busy"), "{answer}");
     for mut conn in stalled {
         let answer = read_response(&mut conn).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
-    let answer = read_response(&mut fifth).await;
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    still_serves(&gw).await;
+    // Their bytes are given back: a body as large as the fourteenth is served now.
+    let body = json!({"model": "fast", "input": "x".repeat(600 * 1024)}).to_string();
+    assert_eq!(raw_post(&gw, body.into_bytes()).await.status(), 200);
     gw.shutdown().await;
 }
 

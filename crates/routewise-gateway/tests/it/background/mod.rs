@@ -594,6 +594,33 @@ async fn a_response_whose_gateway_died_is_reported_failed() {
 }
 
 #[tokio::test]
+async fn a_follow_up_finds_an_orphaned_run_failed_not_still_running() {
+    let redis = RedisServer::start();
+    let gw = gateway(&redis).await;
+    // A replica died mid-run; nobody has read the response since, so it still says running.
+    let id = "resp_fedcba9876543210fedcba9876543210fedcba9876543210";
+    let record = json!({
+        "response": {"id": id, "object": "response", "status": "in_progress", "background": true,
+                      "model": "slow", "output": [], "usage": null, "error": null},
+        "input_items": [],
+    });
+    redis::cmd("SET")
+        .arg(format!("routewise:response:{id}"))
+        .arg(record.to_string())
+        .query::<()>(&mut connect(&redis))
+        .unwrap();
+    // Refusing it as "still in progress" would refuse it for good: it will never finish.
+    let resp = post(
+        &gw,
+        &json!({"model": "fast", "input": "Again?", "previous_response_id": id}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(status(&retrieve(&gw, id).await), "failed");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn shutdown_marks_unfinished_background_responses_failed() {
     let redis = RedisServer::start();
     let gw = start(&config(&redis.url(), "shutdown_grace_ms = 100")).await;
