@@ -137,9 +137,9 @@ pub enum GatewayError {
         /// this is a short, fixed back-off).
         retry_after: std::time::Duration,
     },
-    /// 503 `server_busy`: large request bodies already being handled use up this replica's
-    /// budget for them (four times `max_body_bytes`) for longer than `body_read_timeout`; the
-    /// answer carries `retry-after`.
+    /// 503 `server_busy`: large request bodies use up one of this replica's budgets for them:
+    /// eight times `max_body_bytes` being read (refused at once), or four times being parsed
+    /// and handled (after waiting `body_read_timeout`); the answer carries `retry-after`.
     Busy {
         /// When a retry may find room.
         retry_after: std::time::Duration,
@@ -455,8 +455,8 @@ impl GatewayError {
             }
             Self::Busy { retry_after } => (
                 format!(
-                    "The gateway is busy with other large requests. Please retry after {} \
-                     second(s).",
+                    "The gateway is busy with other large requests; this request's body is \
+                     large too. Please retry after {} second(s).",
                     retry_after_secs(*retry_after)
                 ),
                 "server_error",

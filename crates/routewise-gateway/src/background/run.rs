@@ -11,7 +11,7 @@ use http::HeaderMap;
 use routewise_strategy::RoutingMode;
 use routewise_types::CreateResponse;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
@@ -397,6 +397,9 @@ pub(crate) struct Task {
     pub stop: watch::Receiver<Option<Stop>>,
     pub registered: Registered,
     pub writer: Option<JoinHandle<()>>,
+    /// A large request's share of the large-body budget, held for the whole run: the run
+    /// keeps the parsed request.
+    pub budget: Option<OwnedSemaphorePermit>,
 }
 
 /// The background run, from admission to its terminal state.
@@ -411,6 +414,7 @@ pub(crate) async fn run(task: Task) {
         mut stop,
         registered,
         writer,
+        budget: _budget,
     } = task;
     let idle = state.settings().upstream_timeout;
     let mut quota = None;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use routewise_types::CreateResponse;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::object::new_response_id;
 use super::run::{LIVE_CAPACITY, LOG_CAPACITY, Start, Submitted, Task, run};
@@ -34,6 +34,7 @@ pub(crate) async fn submit(
     request_id: Option<HeaderValue>,
     mut access: Access,
     caller: Caller,
+    budget: Option<OwnedSemaphorePermit>,
 ) -> Response {
     access.set_requested(req.model.as_deref().unwrap_or_default());
     access.stream = req.is_stream();
@@ -105,6 +106,7 @@ pub(crate) async fn submit(
         stop,
         registered,
         writer,
+        budget,
     }));
     match reply_rx.await {
         Ok(Submitted::Queued {
@@ -185,7 +187,7 @@ fn answer(
         }
         Reply::Stream(reply) => {
             let idle = state.settings().upstream_timeout;
-            let mut resp = Response::new(crate::sse::body(reply, idle, access));
+            let mut resp = Response::new(crate::sse::body(reply, idle, access, None));
             crate::sse::event_stream_headers(resp.headers_mut());
             resp
         }

@@ -1,14 +1,16 @@
 //! Reading a request body: media type, size and time limits, and the two budgets that keep a
 //! replica's memory bounded however many clients upload at once.
 //!
-//! - **Held bodies** ([`BodyMemory`]): every body counts from its first byte until its answer is
-//!   made, against eight `max_body_bytes` per replica. A body that would go over is refused at
-//!   once with 503 `server_busy`: nothing waits on this budget, so uploads can never hold parts
-//!   of it while waiting for each other.
-//! - **Large bodies** (`AppState::large_bodies`): a body of [`LARGE_BODY`] or more is parsed on
-//!   the blocking pool and takes a share of four `max_body_bytes`, whole, once it has arrived,
-//!   since its parsed form takes many times its JSON. It waits for room, holding no share while
-//!   it waits, for at most `body_read_timeout`.
+//! - **Bodies being read** ([`BodyMemory`]): a body that reaches [`LARGE_BODY`] counts its bytes
+//!   from then until it is parsed, against eight `max_body_bytes` per replica. One that would
+//!   go over is refused at once with 503 `server_busy`: nothing waits on this budget, so uploads
+//!   can never hold parts of it while waiting for each other. Smaller bodies are not counted, so
+//!   large uploads can never shut ordinary requests out.
+//! - **Large requests** (`AppState::large_bodies`): a body of [`LARGE_BODY`] or more is parsed
+//!   on the blocking pool and takes a share of four `max_body_bytes`, whole, once it has
+//!   arrived, since its parsed form takes many times its JSON. It waits for room, holding no
+//!   share while it waits, for at most `body_read_timeout`. The share goes with the parsed
+//!   request: to the JSON answer, the end of the stream, or the end of the background run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,7 +31,7 @@ use crate::state::AppState;
 /// connections on the same worker thread.
 pub(super) const LARGE_BODY: usize = 256 * 1024;
 
-/// How many `max_body_bytes` of request bodies one replica holds at once.
+/// How many `max_body_bytes` of large bodies one replica reads at once.
 const HELD_BODIES: usize = 8;
 
 /// An oversized body is read and discarded up to this many bytes before answering 413, so the
@@ -41,8 +43,8 @@ const DRAIN_CAP: u64 = 256 << 20;
 /// never sends) is waiting for an answer, which it then gets at once.
 const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
-/// The bytes of request bodies a replica holds, against a cap of [`HELD_BODIES`] ×
-/// `max_body_bytes`.
+/// The bytes of large bodies a replica is reading or parsing, against a cap of
+/// [`HELD_BODIES`] × `max_body_bytes`.
 #[derive(Debug)]
 pub(crate) struct BodyMemory {
     held: AtomicUsize,
@@ -58,7 +60,7 @@ impl BodyMemory {
     }
 }
 
-/// One body's bytes in [`BodyMemory`], given back when dropped (with the answer).
+/// One body's bytes in [`BodyMemory`], given back when dropped (once it is parsed).
 pub(super) struct Held<'a> {
     memory: &'a BodyMemory,
     bytes: usize,
@@ -90,13 +92,14 @@ impl Drop for Held<'_> {
     }
 }
 
-/// A body read whole, and its count in the replica's held bodies, kept until the answer.
+/// A body read whole, and its count in [`BodyMemory`] (none under [`LARGE_BODY`]), to be kept
+/// until it is parsed.
 pub(super) struct ReadBody<'a> {
     pub bytes: Bytes,
     pub held: Held<'a>,
 }
 
-/// Reads the body within the size and time limits and the replica's held-body cap.
+/// Reads the body within the size and time limits and the replica's [`BodyMemory`] cap.
 pub(super) async fn read_body<'a>(
     state: &'a AppState,
     headers: &http::HeaderMap,
@@ -118,12 +121,12 @@ pub(super) async fn read_body<'a>(
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         if len <= DRAIN_CAP && !waits_for_continue {
-            drain(body, deadline).await;
+            drain(body, deadline, DRAIN_CAP).await;
         }
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    // The capacity is only reserved: pages are touched, and counted, as bytes arrive.
-    let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| l as usize));
+    // Grown as bytes arrive: a declared length alone reserves at most LARGE_BODY.
+    let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| (l as usize).min(LARGE_BODY)));
     let mut held = Held {
         memory: &state.body_memory,
         bytes: 0,
@@ -150,9 +153,16 @@ pub(super) async fn read_body<'a>(
                 };
                 // Either way the client may still be sending: what it sent is dropped first,
                 // then the rest drained, so it reads the answer instead of a reset.
-                let refusal = if buf.len() + data.len() > limit {
+                let len = buf.len() + data.len();
+                // Counted from LARGE_BODY on, all of it at once when the body gets there.
+                let count = match (len >= LARGE_BODY, held.bytes) {
+                    (false, _) => 0,
+                    (true, 0) => len,
+                    (true, _) => data.len(),
+                };
+                let refusal = if len > limit {
                     Some(GatewayError::PayloadTooLarge { limit })
-                } else if !held.grow(data.len()) {
+                } else if count > 0 && !held.grow(count) {
                     Some(GatewayError::Busy {
                         retry_after: Duration::from_secs(1),
                     })
@@ -161,7 +171,13 @@ pub(super) async fn read_body<'a>(
                 };
                 if let Some(refusal) = refusal {
                     drop((buf, held));
-                    drain(body, deadline).await;
+                    // A body that is not refused for its size cannot lawfully exceed it.
+                    let cap = if refusal.is_busy() {
+                        limit as u64
+                    } else {
+                        DRAIN_CAP
+                    };
+                    drain(body, deadline, cap).await;
                     return Err(refusal);
                 }
                 buf.extend_from_slice(&data);
@@ -232,9 +248,9 @@ fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
     })
 }
 
-/// Discards the rest of a body (up to [`DRAIN_CAP`], the deadline, and [`DRAIN_IDLE`] between
+/// Discards the rest of a body (up to `cap` bytes, the deadline, and [`DRAIN_IDLE`] between
 /// frames).
-async fn drain(mut body: Body, deadline: Instant) {
+async fn drain(mut body: Body, deadline: Instant, cap: u64) {
     let mut seen = 0u64;
     loop {
         let next = deadline.min(Instant::now() + DRAIN_IDLE);
@@ -242,7 +258,7 @@ async fn drain(mut body: Body, deadline: Instant) {
             break;
         };
         seen += frame.data_ref().map_or(0, |d| d.len() as u64);
-        if seen > DRAIN_CAP {
+        if seen > cap {
             break;
         }
     }

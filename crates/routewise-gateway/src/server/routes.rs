@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, large_body_permit, read_body};
+use super::body::{LARGE_BODY, ReadBody, large_body_permit, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
@@ -98,31 +98,39 @@ async fn create(
     );
     access.principal = caller.principal().cloned();
     let mut quota = None;
-    // Held until the answer is made: a large request's parsed form is what fills memory.
-    let mut _budget = None;
-    let mut _held = None;
+    // A large request's share of the large-body budget: its parsed form is what fills memory,
+    // so the share goes with it, to the JSON answer, the stream's end or the background run's.
+    let mut budget = None;
     let parsed = async {
-        let read = read_body(&state, &parts.headers, body).await?;
-        let bytes = read.bytes;
-        _held = Some(read.held);
+        let ReadBody { bytes, held } = read_body(&state, &parts.headers, body).await?;
         if bytes.len() < LARGE_BODY {
             return parse_body(&bytes);
         }
-        _budget = Some(large_body_permit(&state, bytes.len()).await?);
-        tokio::task::spawn_blocking(move || parse_body(&bytes))
+        budget = Some(large_body_permit(&state, bytes.len()).await?);
+        let parsed = tokio::task::spawn_blocking(move || parse_body(&bytes))
             .await
             .unwrap_or_else(|e| {
                 Err(GatewayError::Internal {
                     message: format!("parsing the request body failed: {e}"),
                 })
-            })
+            });
+        // The raw bytes are gone; from here the share counts the request.
+        drop(held);
+        parsed
     }
     .await;
     let result = match parsed {
         Ok(request) if request.background == Some(true) => {
             let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-            let submit =
-                background::submit(&state, request, &parts.headers, request_id, access, caller);
+            let submit = background::submit(
+                &state,
+                request,
+                &parts.headers,
+                request_id,
+                access,
+                caller,
+                budget,
+            );
             return Box::pin(submit).await;
         }
         Ok(request) => {
@@ -150,7 +158,7 @@ async fn create(
             access.status = Some(200);
             // The stream body owns the record from here and emits it when it ends.
             let idle = state.settings().upstream_timeout;
-            let mut resp = Response::new(sse::body(reply, idle, access));
+            let mut resp = Response::new(sse::body(reply, idle, access, budget.take()));
             sse::event_stream_headers(resp.headers_mut());
             resp
         }

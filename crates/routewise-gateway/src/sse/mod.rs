@@ -18,6 +18,7 @@ use crate::dispatch::{StreamReply, TRAILING_WAIT};
 use crate::finish::Finish;
 use crate::telemetry::{Access, Outcome};
 use crate::upstream::{EventStream, Idle, Liveness, SseEvent, next_event};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// `error.message` of a stream whose upstream stopped before its final event.
 pub(crate) const ENDED_EARLY: &str = "The upstream stream ended before its final event.";
@@ -37,6 +38,8 @@ struct State {
     /// Emitted when the state is dropped: at the end of the stream, or when the client goes
     /// away and hyper drops the body.
     access: Access,
+    /// A large request's share of the large-body budget, given back when the stream ends.
+    _budget: Option<OwnedSemaphorePermit>,
 }
 
 /// What the upstream did next.
@@ -55,7 +58,12 @@ enum Next {
 /// event), trailing frames (Azure's `error` after `response.failed`, OpenAI's `response.failed`
 /// after `error`) are read for [`TRAILING_WAIT`] at most, then the stream ends as it is. `access` is completed from the events sent (first delta, usage of the
 /// terminal event) and emitted at the end.
-pub(crate) fn body(reply: StreamReply, idle: Duration, mut access: Access) -> Body {
+pub(crate) fn body(
+    reply: StreamReply,
+    idle: Duration,
+    mut access: Access,
+    budget: Option<OwnedSemaphorePermit>,
+) -> Body {
     // Until the stream reaches its end, dropping it means the client went away.
     access.outcome = Some(Outcome::ClientDisconnected);
     let state = State {
@@ -68,6 +76,7 @@ pub(crate) fn body(reply: StreamReply, idle: Duration, mut access: Access) -> Bo
         sent: own::Sent::default(),
         done: false,
         access,
+        _budget: budget,
     };
     let frames = futures_util::stream::unfold(state, |mut st| async move {
         if st.done {

@@ -291,32 +291,102 @@ async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
 }
 
 #[tokio::test]
+async fn streamed_and_background_large_requests_keep_their_share_until_they_end() {
+    // Budget: four max_body_bytes (4 x 300 KiB). Two streams and two background runs of
+    // 290 KiB each keep their parsed requests while they run (about 3 s at 10 tokens/s), so a
+    // fifth large body finds no room. Before, their shares were given back when the handler
+    // returned (the stream's headers, the `queued` answer), and the fifth was served.
+    let redis = crate::common::redis::RedisServer::start();
+    let gw = start(&format!(
+        "[server]\nmax_body_bytes = 307200\nbody_read_timeout_ms = 300\n\
+         [store]\nredis_url = \"{}\"\n\
+         [upstreams.slow]\nkind = \"emulator\"\nttft_ms = 10\ntokens_per_second = 10\n\
+         [[deployments]]\nname = \"slow\"\nupstream = \"slow\"\n",
+        redis.url()
+    ))
+    .await;
+    let big = "x".repeat(290 * 1024);
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let resp = post(&gw, &json!({"model": "slow", "input": big, "stream": true})).await;
+        assert_eq!(resp.status(), 200);
+        streams.push(resp);
+    }
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let resp = post(
+            &gw,
+            &json!({"model": "slow", "input": big, "background": true}),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        let queued: Value = resp.json().await.unwrap();
+        runs.push(queued["id"].as_str().unwrap().to_owned());
+    }
+    let over = post(&gw, &json!({"model": "slow", "input": big})).await;
+    let err = error_of(over, 503).await;
+    assert_eq!(err["code"], "server_busy", "{err}");
+    // Once the streams are read to their end and the runs are done, there is room again.
+    for resp in streams {
+        resp.bytes().await.unwrap();
+    }
+    for id in runs {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let got: Value = client()
+                .get(format!("{}/responses/{id}", gw.base_url()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if got["status"] == "completed" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{got}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // The run gives its share back as it ends, a moment after its record says completed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "slow", "input": big, "max_output_tokens": 16}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
-    // Cap: eight max_body_bytes (8 MiB). Thirteen uploads that stall after 600 KiB hold
-    // 7.6 MiB; the fourteenth would pass the cap, so it gets 503 at once (after its rest is
-    // drained), where before every stalled upload was buffered until it timed out (408 at 5 s).
+    // Cap: eight max_body_bytes (8 MiB) of large bodies being read. Eight uploads that stall
+    // one byte short of 1 MiB fill it; a ninth large one gets 503 at once (after its rest is
+    // drained), where before every stalled upload was buffered until it timed out (408 at
+    // 5 s). Small requests are not counted, so the full cap does not shut them out.
     let gw = start(&format!(
         "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 5000\n{FAST_EMULATOR}\
          [[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
     ))
     .await;
     let head = "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
-                Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
-    let stall = || async {
-        let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
-            .await
-            .unwrap();
+                Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n";
+    let addr = gw.local_addr();
+    let stall = |sent: usize| async move {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
         conn.write_all(head.as_bytes()).await.unwrap();
-        conn.write_all(&vec![b' '; 600 * 1024]).await.unwrap();
+        conn.write_all(&vec![b' '; sent]).await.unwrap();
         conn
     };
     let mut stalled = Vec::new();
-    for _ in 0..13 {
-        stalled.push(stall().await);
+    for _ in 0..8 {
+        stalled.push(stall(1_048_575).await);
     }
-    // Small requests still fit beside them.
+    // Give the server time to read what was sent.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     still_serves(&gw).await;
-    let mut over = stall().await;
+    let mut over = stall(600 * 1024).await;
     let answer = read_response(&mut over).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("server_busy"), "{answer}");
@@ -324,7 +394,7 @@ async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
         let answer = read_response(&mut conn).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
-    // Their bytes are given back: a body as large as the fourteenth is served now.
+    // Their bytes are given back: a body as large as the ninth is served now.
     let body = json!({"model": "fast", "input": "x".repeat(600 * 1024)}).to_string();
     assert_eq!(raw_post(&gw, body.into_bytes()).await.status(), 200);
     gw.shutdown().await;
