@@ -206,7 +206,7 @@ pub(crate) struct AppState {
     /// `server::body`).
     pub large_bodies: Arc<tokio::sync::Semaphore>,
     /// The request body bytes this replica holds, capped (see `server::body`).
-    pub body_memory: crate::server::BodyMemory,
+    pub body_memory: Arc<crate::server::BodyMemory>,
 }
 
 impl AppState {
@@ -380,7 +380,7 @@ impl AppState {
         let large_bodies = Arc::new(tokio::sync::Semaphore::new(large_body_budget_kib(
             config.server.max_body_bytes,
         )));
-        let body_memory = crate::server::BodyMemory::new(config.server.max_body_bytes);
+        let body_memory = Arc::new(crate::server::BodyMemory::new(config.server.max_body_bytes));
         Self {
             body_memory,
             store,

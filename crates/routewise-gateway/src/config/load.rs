@@ -420,6 +420,8 @@ impl Validator<'_> {
         .unwrap_or(out.header_read_timeout);
         out.body_read_timeout = ms(positive("body_read_timeout_ms", s.body_read_timeout_ms)?)
             .unwrap_or(out.body_read_timeout);
+        out.write_timeout =
+            ms(positive("write_timeout_ms", s.write_timeout_ms)?).unwrap_or(out.write_timeout);
         out.upstream_timeout = ms(positive("upstream_timeout_ms", s.upstream_timeout_ms)?)
             .unwrap_or(out.upstream_timeout);
         out.shutdown_grace = ms(s.shutdown_grace_ms).unwrap_or(out.shutdown_grace);

@@ -221,6 +221,10 @@ pub struct ServerSettings {
     pub header_read_timeout: Duration,
     /// A client must send its whole body within this time.
     pub body_read_timeout: Duration,
+    /// A client that takes none of what the gateway writes for this long (an answer, a stream
+    /// it stopped reading) is cut off, so it cannot hold the request's memory and upstream
+    /// call for as long as it keeps the connection open.
+    pub write_timeout: Duration,
     /// Time allowed for an upstream to answer (headers, or the first event of a stream).
     pub upstream_timeout: Duration,
     /// How long shutdown waits for in-flight requests and streams.
@@ -241,6 +245,7 @@ impl Default for ServerSettings {
             max_headers: 100,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(60),
             upstream_timeout: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),
             open_access: false,

@@ -82,6 +82,7 @@ pub(super) struct RawServer {
     pub max_headers: Option<u64>,
     pub header_read_timeout_ms: Option<u64>,
     pub body_read_timeout_ms: Option<u64>,
+    pub write_timeout_ms: Option<u64>,
     pub upstream_timeout_ms: Option<u64>,
     pub shutdown_grace_ms: Option<u64>,
 }

@@ -60,51 +60,55 @@ impl BodyMemory {
     }
 }
 
-/// One body's bytes in [`BodyMemory`], given back when dropped (once it is parsed).
-pub(super) struct Held<'a> {
-    memory: &'a BodyMemory,
+/// One body's bytes in [`BodyMemory`], given back when dropped (once it is parsed). It owns
+/// its handle on the count, so it can go with the bytes to the blocking pool: a parse goes on
+/// after its client has left, and so must the count.
+#[derive(Default)]
+pub(super) struct Held {
+    memory: Option<Arc<BodyMemory>>,
     bytes: usize,
 }
 
-impl Held<'_> {
-    /// Counts `n` more bytes; `false`, counting nothing, when the cap would be passed.
-    fn grow(&mut self, n: usize) -> bool {
-        let cap = self.memory.cap;
-        let taken = self
-            .memory
+impl Held {
+    /// Counts `n` more bytes in `memory`; `false`, counting nothing, when its cap would be
+    /// passed.
+    fn grow(&mut self, memory: &Arc<BodyMemory>, n: usize) -> bool {
+        let cap = memory.cap;
+        let taken = memory
             .held
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
                 h.checked_add(n).filter(|t| *t <= cap)
             })
             .is_ok();
         if taken {
+            self.memory.get_or_insert_with(|| Arc::clone(memory));
             self.bytes += n;
         }
         taken
     }
 }
 
-impl Drop for Held<'_> {
+impl Drop for Held {
     fn drop(&mut self) {
-        if self.bytes > 0 {
-            self.memory.held.fetch_sub(self.bytes, Ordering::Relaxed);
+        if let Some(memory) = &self.memory {
+            memory.held.fetch_sub(self.bytes, Ordering::Relaxed);
         }
     }
 }
 
 /// A body read whole, and its count in [`BodyMemory`] (none under [`LARGE_BODY`]), to be kept
 /// until it is parsed.
-pub(super) struct ReadBody<'a> {
+pub(super) struct ReadBody {
     pub bytes: Bytes,
-    pub held: Held<'a>,
+    pub held: Held,
 }
 
 /// Reads the body within the size and time limits and the replica's [`BodyMemory`] cap.
-pub(super) async fn read_body<'a>(
-    state: &'a AppState,
+pub(super) async fn read_body(
+    state: &AppState,
     headers: &http::HeaderMap,
     mut body: Body,
-) -> Result<ReadBody<'a>, GatewayError> {
+) -> Result<ReadBody, GatewayError> {
     check_media_type(headers)?;
     let limit = state.settings().max_body_bytes;
     let declared = headers
@@ -127,10 +131,7 @@ pub(super) async fn read_body<'a>(
     }
     // Grown as bytes arrive: a declared length alone reserves at most LARGE_BODY.
     let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| (l as usize).min(LARGE_BODY)));
-    let mut held = Held {
-        memory: &state.body_memory,
-        bytes: 0,
-    };
+    let mut held = Held::default();
     loop {
         match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(GatewayError::RequestTimeout),
@@ -162,7 +163,7 @@ pub(super) async fn read_body<'a>(
                 };
                 let refusal = if len > limit {
                     Some(GatewayError::PayloadTooLarge { limit })
-                } else if count > 0 && !held.grow(count) {
+                } else if count > 0 && !held.grow(&state.body_memory, count) {
                     Some(GatewayError::Busy {
                         retry_after: Duration::from_secs(1),
                     })

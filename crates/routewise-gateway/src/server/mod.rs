@@ -6,6 +6,7 @@ pub mod layers;
 mod routes;
 mod stored;
 mod unread_body;
+mod write_stall;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -172,7 +173,8 @@ async fn serve(
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(error = %e, "set_nodelay failed");
                 }
-                let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let io = TokioIo::new(write_stall::WriteStall::new(stream, settings.write_timeout));
+                let conn = builder.serve_connection(io, TowerToHyperService::new(app.clone()));
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

@@ -106,17 +106,23 @@ async fn create(
         if bytes.len() < LARGE_BODY {
             return parse_body(&bytes);
         }
-        budget = Some(large_body_permit(&state, bytes.len()).await?);
-        let parsed = tokio::task::spawn_blocking(move || parse_body(&bytes))
-            .await
-            .unwrap_or_else(|e| {
-                Err(GatewayError::Internal {
-                    message: format!("parsing the request body failed: {e}"),
-                })
-            });
-        // The raw bytes are gone; from here the share counts the request.
-        drop(held);
-        parsed
+        let share = large_body_permit(&state, bytes.len()).await?;
+        // The share and the count go with the parse: it runs on if the client leaves, and
+        // the memory it takes is what they bound. The raw bytes' count ends with the parse.
+        let parse = move || {
+            let parsed = parse_body(&bytes);
+            drop((bytes, held));
+            (parsed, share)
+        };
+        match tokio::task::spawn_blocking(parse).await {
+            Ok((parsed, share)) => {
+                budget = Some(share);
+                parsed
+            }
+            Err(e) => Err(GatewayError::Internal {
+                message: format!("parsing the request body failed: {e}"),
+            }),
+        }
     }
     .await;
     let result = match parsed {

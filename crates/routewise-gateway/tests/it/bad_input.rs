@@ -360,6 +360,58 @@ async fn streamed_and_background_large_requests_keep_their_share_until_they_end(
 }
 
 #[tokio::test]
+async fn a_client_that_stops_reading_its_stream_is_cut_off_and_gives_its_share_back() {
+    // Four streams whose clients read nothing hold the whole large-body budget (4 x 1 MiB):
+    // each echoes its 1000 KiB instructions in three events, more than the sockets take, so
+    // none can finish. After
+    // write_timeout (2 s) without progress they are cut, and a large request is served again.
+    // Before, their shares were held for as long as the clients kept their sockets open.
+    let gw = start(
+        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 300\nwrite_timeout_ms = 2000\n\
+         [upstreams.slow]\nkind = \"emulator\"\nttft_ms = 10\ntokens_per_second = 1000\n\
+         [[deployments]]\nname = \"slow\"\nupstream = \"slow\"\n",
+    )
+    .await;
+    let body = json!({
+        "model": "slow", "input": "hi", "stream": true,
+        "instructions": "x".repeat(1000 * 1024),
+    })
+    .to_string();
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut conn = socket.connect(gw.local_addr()).await.unwrap();
+        let head = format!(
+            "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(body.as_bytes()).await.unwrap();
+        silent.push(conn);
+    }
+    let big = json!({"model": "slow", "input": "x".repeat(600 * 1024), "max_output_tokens": 16});
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = error_of(post(&gw, &big).await, 503).await;
+    assert_eq!(err["code"], "server_busy", "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let resp = post(&gw, &big).await;
+        if resp.status() == 200 {
+            break;
+        }
+        assert_eq!(resp.status(), 503);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silent clients still hold the budget"
+        );
+    }
+    drop(silent);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
     // Cap: eight max_body_bytes (8 MiB) of large bodies being read. Eight uploads that stall
     // one byte short of 1 MiB fill it; a ninth large one gets 503 at once (after its rest is
