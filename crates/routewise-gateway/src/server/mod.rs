@@ -173,6 +173,7 @@ async fn serve(
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(error = %e, "set_nodelay failed");
                 }
+                write_stall::prepare(&stream);
                 let io = TokioIo::new(write_stall::WriteStall::new(stream, settings.write_timeout));
                 let conn = builder.serve_connection(io, TowerToHyperService::new(app.clone()));
                 let conn = graceful.watch(conn);

@@ -5,6 +5,12 @@
 //! request, its large-body share and the upstream call, for as long as it keeps the socket
 //! open. [`WriteStall`] fails a write that has made no progress for `limit`, which makes hyper
 //! close the connection and drop the request.
+//!
+//! "Progress" is the socket becoming writable again. By default Linux reports that only once a
+//! third of a send buffer of up to 4 MB has drained, so a client reading steadily but slowly
+//! would look stalled. [`prepare`] sets `TCP_NOTSENT_LOWAT`, which makes the socket writable
+//! whenever less than [`NOTSENT_LOWAT`] of it is still unsent: each window the client opens by
+//! reading moves it forward. It also keeps less unsent data in the kernel per connection.
 
 use std::future::Future;
 use std::io;
@@ -14,6 +20,19 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
+
+/// Unsent bytes above which a socket stops being writable (see the module docs).
+const NOTSENT_LOWAT: u32 = 16 * 1024;
+
+/// Sets `TCP_NOTSENT_LOWAT` on an accepted socket where the platform has it.
+pub(super) fn prepare(stream: &tokio::net::TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_notsent_lowat(NOTSENT_LOWAT) {
+        tracing::debug!(error = %e, "setting TCP_NOTSENT_LOWAT failed");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (stream, NOTSENT_LOWAT);
+}
 
 /// An I/O stream whose writes fail after `limit` without progress.
 pub(super) struct WriteStall<T> {
@@ -140,6 +159,8 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_secs(5));
     }
 
+    // The same over TCP, where progress also depends on when the kernel reports a full socket
+    // writable again, is `bad_input::a_client_that_reads_slowly_but_steadily_is_not_cut_off`.
     #[tokio::test(start_paused = true)]
     async fn a_slow_reader_that_keeps_reading_is_never_cut() {
         let (writer, mut reader) = tokio::io::duplex(1024);

@@ -412,6 +412,63 @@ async fn a_client_that_stops_reading_its_stream_is_cut_off_and_gives_its_share_b
 }
 
 #[tokio::test]
+async fn a_client_that_reads_slowly_but_steadily_is_not_cut_off() {
+    // About 160 KB/s through a 128 KiB receive buffer for three write timeouts, then the rest at
+    // full speed: the whole stream (its 4 MB instructions echoed three times) must arrive.
+    // Without TCP_NOTSENT_LOWAT the socket became writable again only after a third of a
+    // multi-megabyte send buffer drained, so such a client looked stalled and was cut: the
+    // stream then ended without its final event.
+    let gw = start(
+        "[server]\nwrite_timeout_ms = 2000\n\
+         [upstreams.fast]\nkind = \"emulator\"\nttft_ms = 1\ntokens_per_second = 1000\n\
+         [[deployments]]\nname = \"fast\"\nupstream = \"fast\"\n",
+    )
+    .await;
+    let body = json!({
+        "model": "fast", "input": "hi", "stream": true,
+        "instructions": "x".repeat(4_000_000),
+    })
+    .to_string();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(128 * 1024).unwrap();
+    let mut conn = socket.connect(gw.local_addr()).await.unwrap();
+    let head = format!(
+        "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 8 * 1024];
+    let slow_until = tokio::time::Instant::now() + Duration::from_secs(6);
+    loop {
+        if tokio::time::Instant::now() < slow_until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("data keeps coming")
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.ends_with(b"\r\n0\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.contains("event: response.completed"),
+        "cut after {} bytes",
+        got.len()
+    );
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
     // Cap: eight max_body_bytes (8 MiB) of large bodies being read. Eight uploads that stall
     // one byte short of 1 MiB fill it; a ninth large one gets 503 at once (after its rest is
