@@ -359,6 +359,26 @@ async fn streamed_and_background_large_requests_keep_their_share_until_they_end(
     gw.shutdown().await;
 }
 
+/// Sends `body` as a create request on a raw connection whose receive buffer is `rcvbuf`
+/// bytes, and hands the connection back unread.
+async fn post_on_small_buffer(
+    gw: &RunningGateway,
+    body: &str,
+    rcvbuf: u32,
+) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(rcvbuf).unwrap();
+    let mut conn = socket.connect(gw.local_addr()).await.unwrap();
+    let head = format!(
+        "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body.as_bytes()).await.unwrap();
+    conn
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_its_stream_is_cut_off_and_gives_its_share_back() {
     // Four streams whose clients read nothing hold the whole large-body budget (4 x 1 MiB):
@@ -379,17 +399,7 @@ async fn a_client_that_stops_reading_its_stream_is_cut_off_and_gives_its_share_b
     .to_string();
     let mut silent = Vec::new();
     for _ in 0..4 {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        let mut conn = socket.connect(gw.local_addr()).await.unwrap();
-        let head = format!(
-            "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        conn.write_all(head.as_bytes()).await.unwrap();
-        conn.write_all(body.as_bytes()).await.unwrap();
-        silent.push(conn);
+        silent.push(post_on_small_buffer(&gw, &body, 4096).await);
     }
     let big = json!({"model": "slow", "input": "x".repeat(600 * 1024), "max_output_tokens": 16});
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -429,16 +439,7 @@ async fn a_client_that_reads_slowly_but_steadily_is_not_cut_off() {
         "instructions": "x".repeat(4_000_000),
     })
     .to_string();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(128 * 1024).unwrap();
-    let mut conn = socket.connect(gw.local_addr()).await.unwrap();
-    let head = format!(
-        "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(body.as_bytes()).await.unwrap();
+    let mut conn = post_on_small_buffer(&gw, &body, 128 * 1024).await;
     let mut got = Vec::new();
     let mut buf = vec![0u8; 8 * 1024];
     let slow_until = tokio::time::Instant::now() + Duration::from_secs(6);
