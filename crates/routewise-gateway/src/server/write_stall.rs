@@ -56,19 +56,21 @@ impl<T> WriteStall<T> {
     /// A write could not proceed: starts the stall clock if it is not running, and fails once
     /// it has run out.
     fn pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let deadline = Instant::now().checked_add(self.limit);
-        let timer = match (&mut self.timer, deadline) {
-            // A limit beyond the clock's range never runs out.
-            (_, None) => return Poll::Pending,
-            (Some(timer), Some(at)) => {
-                if !self.stalled {
-                    timer.as_mut().reset(at);
-                }
-                timer
+        if !self.stalled {
+            // A limit beyond the clock's range never runs out; the inner stream has
+            // registered the wake-up for when it can write.
+            let Some(at) = Instant::now().checked_add(self.limit) else {
+                return Poll::Pending;
+            };
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(at),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
             }
-            (slot @ None, Some(at)) => slot.insert(Box::pin(tokio::time::sleep_until(at))),
+            self.stalled = true;
+        }
+        let Some(timer) = &mut self.timer else {
+            return Poll::Pending;
         };
-        self.stalled = true;
         match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(io::Error::new(
                 io::ErrorKind::TimedOut,
