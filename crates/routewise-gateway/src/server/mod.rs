@@ -43,9 +43,10 @@ pub struct Gateway {
 
 impl Gateway {
     /// Builds the upstreams (HTTP clients, credentials, emulators) for a validated config.
-    /// A config's fields are public, so the rules the loader applies to background settings,
-    /// data residency and access control are applied again here: a config built or changed in
-    /// code that breaks one is a [`BuildError`] naming the key as the file would.
+    /// A config's fields are public, so the rules the loader applies to upstream URLs,
+    /// background settings, data residency and access control are applied again here: a config
+    /// built or changed in code that breaks one is a [`BuildError`] naming the key as the file
+    /// would.
     pub fn from_config(config: Config) -> Result<Self, BuildError> {
         Ok(Self {
             state: Arc::new(AppState::build(config)?),
