@@ -13,7 +13,8 @@ use routewise_strategy::learned::{Dataset, EmbeddingChoice, TrainConfig, train};
 /// The default configuration, with optional overrides for ablations
 /// (`RW_L2`, `RW_LR`, `RW_EPOCHS`, `RW_CHAR`, `RW_WORDS`, `RW_CUES`, `RW_QUESTION`,
 /// `RW_COUNTS`, `RW_BALANCE`, and `RW_SEED` for the folds; `RW_EMB=off` for the
-/// no-embedding figures of a build with the `embeddings` feature).
+/// no-embedding figures of a build with the `embeddings` feature). `RW_ALIAS=1` makes the
+/// five-fold run treat RouterBench's `mistralai/mixtral-8x7b-chat` as RouteLLM's Mixtral.
 fn config() -> EvalConfig {
     let mut cfg = EvalConfig::default();
     if std::env::var("RW_EMB").is_ok_and(|v| v == "off") {
@@ -71,7 +72,14 @@ fn data_dir() -> Option<PathBuf> {
 #[ignore = "reads ../shared and takes minutes; run explicitly for the note"]
 fn five_fold_grouped_cv_on_shared_train() {
     let Some(dir) = data_dir() else { return };
-    let ds = Dataset::load(&[dir]).expect("shared data loads");
+    let mut ds = Dataset::load(&[dir]).expect("shared data loads");
+    if std::env::var("RW_ALIAS").is_ok_and(|v| v == "1") {
+        alias(
+            &mut ds,
+            "mistralai/mixtral-8x7b-chat",
+            "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        );
+    }
     let t = std::time::Instant::now();
     // `RW_SEED` re-draws the folds, to see that a figure is not an accident of one split.
     let seed = std::env::var("RW_SEED")
@@ -138,4 +146,26 @@ fn train_default_artifact() {
         s.artifact_bytes,
         s.estimator.bands()
     );
+}
+
+/// Folds model `from`'s scores and costs into model `to` and drops `from`.
+fn alias(ds: &mut Dataset, from: &str, to: &str) {
+    let (Some(f), Some(t)) = (ds.model_index(from), ds.model_index(to)) else {
+        return;
+    };
+    for it in &mut ds.items {
+        for v in [&mut it.scores, &mut it.costs] {
+            if v.len() > f {
+                let x = v.remove(f);
+                let t = if t > f { t - 1 } else { t };
+                if v.len() <= t {
+                    v.resize(t + 1, None);
+                }
+                if v[t].is_none() {
+                    v[t] = x;
+                }
+            }
+        }
+    }
+    ds.models.remove(f);
 }
