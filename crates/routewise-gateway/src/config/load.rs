@@ -412,6 +412,16 @@ impl Validator<'_> {
         if let Some(v) = positive("max_headers", s.max_headers)? {
             out.max_headers = usize::try_from(v).unwrap_or(usize::MAX);
         }
+        if let Some(v) = positive("max_connections", s.max_connections)? {
+            let max = ServerSettings::MAX_CONNECTIONS;
+            out.max_connections =
+                usize::try_from(v)
+                    .ok()
+                    .filter(|&v| v <= max)
+                    .ok_or_else(|| {
+                        self.invalid("server.max_connections", format!("{v} is more than {max}"))
+                    })?;
+        }
         let ms = |v: Option<u64>| v.map(Duration::from_millis);
         out.header_read_timeout = ms(positive(
             "header_read_timeout_ms",

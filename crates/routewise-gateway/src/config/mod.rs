@@ -217,6 +217,12 @@ pub struct ServerSettings {
     pub max_header_bytes: usize,
     /// Most headers accepted in one request.
     pub max_headers: usize,
+    /// Most connections served at once (`max_connections`, default 1024). Beyond it the
+    /// listener stops accepting, so new clients wait in the kernel's backlog until one ends.
+    /// It bounds what small uploads in progress, which no body budget counts, can hold:
+    /// each is at most 256 KiB for at most `body_read_timeout`. A value set in code outside
+    /// `1..=`[`Self::MAX_CONNECTIONS`] is clamped into it.
+    pub max_connections: usize,
     /// A client must send its whole request head within this time (slow-loris guard).
     pub header_read_timeout: Duration,
     /// A client must send its whole body within this time.
@@ -236,6 +242,12 @@ pub struct ServerSettings {
     pub open_access: bool,
 }
 
+impl ServerSettings {
+    /// The highest `max_connections` accepted: each connection is a socket, so more than this
+    /// is a typo, not a plan.
+    pub const MAX_CONNECTIONS: usize = 1_000_000;
+}
+
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
@@ -243,6 +255,7 @@ impl Default for ServerSettings {
             max_body_bytes: 32 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             max_headers: 100,
+            max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(60),

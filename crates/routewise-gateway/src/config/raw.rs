@@ -80,6 +80,7 @@ pub(super) struct RawServer {
     pub max_body_bytes: Option<u64>,
     pub max_header_bytes: Option<u64>,
     pub max_headers: Option<u64>,
+    pub max_connections: Option<u64>,
     pub header_read_timeout_ms: Option<u64>,
     pub body_read_timeout_ms: Option<u64>,
     pub write_timeout_ms: Option<u64>,

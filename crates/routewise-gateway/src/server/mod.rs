@@ -17,11 +17,11 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, ServerSettings};
 use crate::state::{AppState, BuildError};
 
 /// A configured gateway, ready to bind or to embed as an [`axum::Router`].
@@ -157,11 +157,17 @@ async fn serve(
         .max_headers(settings.max_headers.saturating_mul(2))
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(
+        settings
+            .max_connections
+            .clamp(1, ServerSettings::MAX_CONNECTIONS),
+    ));
+    let mut warned_full: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+            accepted = accept_within_cap(&listener, &slots) => {
+                let (stream, slot) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and similar: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -169,6 +175,15 @@ async fn serve(
                         continue;
                     }
                 };
+                if slots.available_permits() == 0
+                    && warned_full.is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+                {
+                    warned_full = Some(tokio::time::Instant::now());
+                    tracing::warn!(
+                        max_connections = settings.max_connections,
+                        "connection cap reached: new connections wait in the listen backlog"
+                    );
+                }
                 // Without this every response pays a delayed-ACK stall (~40 ms) on keep-alive
                 // connections; see the benchmark notes.
                 if let Err(e) = stream.set_nodelay(true) {
@@ -182,6 +197,7 @@ async fn serve(
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             changed = stop.changed() => {
@@ -201,4 +217,19 @@ async fn serve(
     }
     // Background responses get what is left of the grace, then are marked failed.
     state.background.drain(deadline).await;
+}
+
+/// Waits for a free connection slot, then for a connection. Not accepting while full leaves
+/// new clients in the kernel's backlog (and, once it is full, their SYNs unanswered), so a
+/// flood of connections costs the gateway nothing until a slot frees up.
+async fn accept_within_cap(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> std::io::Result<(TcpStream, OwnedSemaphorePermit)> {
+    let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
+        // The semaphore is never closed; this arm only keeps the function total.
+        return Err(std::io::Error::other("connection slots closed"));
+    };
+    let (stream, _) = listener.accept().await?;
+    Ok((stream, slot))
 }

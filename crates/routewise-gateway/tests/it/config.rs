@@ -128,6 +128,16 @@ fn errors_name_file_key_and_problem() {
             "not a socket address",
         ),
         ("[server]\nlisten = 8080", "server.listen", "invalid type"),
+        (
+            "[server]\nmax_connections = 0",
+            "server.max_connections",
+            "greater than 0",
+        ),
+        (
+            "[server]\nmax_connections = 1000001",
+            "server.max_connections",
+            "1000001 is more than 1000000",
+        ),
         ("[sever]\nlisten = \"x\"", "sever", "unknown field `sever`"),
         (
             "[[deployments]]\nname = \"a\"\nupstream = \"missing\"",

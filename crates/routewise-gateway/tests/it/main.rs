@@ -6,6 +6,7 @@ mod background;
 mod bad_input;
 mod common;
 mod config;
+mod connections;
 mod emulator;
 mod exhausted;
 mod failover;
