@@ -137,6 +137,16 @@ pub enum GatewayError {
         /// this is a short, fixed back-off).
         retry_after: std::time::Duration,
     },
+    /// 429 `rate_limit_exceeded`: this replica already runs as many background responses as
+    /// `max_running` allows; the answer carries `retry-after` and `retry-after-ms`, and
+    /// nothing was stored.
+    TooManyBackgroundRuns {
+        /// The configured cap.
+        limit: usize,
+        /// When a retry may find a free place (a short, fixed back-off: runs end at times
+        /// nobody can predict).
+        retry_after: std::time::Duration,
+    },
     /// 503 `server_busy`: large request bodies use up one of this replica's budgets for them:
     /// eight times `max_body_bytes` being read (refused at once), or four times being parsed
     /// and handled (after waiting `body_read_timeout`); the answer carries `retry-after`.
@@ -233,6 +243,11 @@ impl GatewayError {
         matches!(self, Self::TooManyStreams { .. })
     }
 
+    /// True for a background submission refused by `max_running`.
+    pub fn is_too_many_background_runs(&self) -> bool {
+        matches!(self, Self::TooManyBackgroundRuns { .. })
+    }
+
     /// True for a large body refused because the large-body budget stayed full.
     pub fn is_busy(&self) -> bool {
         matches!(self, Self::Busy { .. })
@@ -259,7 +274,9 @@ impl GatewayError {
             | Self::RouteNotFound
             | Self::ResponseNotFound { .. } => StatusCode::NOT_FOUND,
             Self::StoreUnavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RateLimited { .. } | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. }
+            | Self::TooManyStreams { .. }
+            | Self::TooManyBackgroundRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -302,7 +319,9 @@ impl GatewayError {
             Self::ResponseNotFound { .. } => "response_not_found",
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::RateLimited { .. } => "429",
-            Self::TooManyStreams { .. } => "rate_limit_exceeded",
+            Self::TooManyStreams { .. } | Self::TooManyBackgroundRuns { .. } => {
+                "rate_limit_exceeded"
+            }
             Self::Busy { .. } => "server_busy",
             Self::Internal { .. } => "server_error",
             Self::ContentFiltered { .. } => "content_filter",
@@ -478,6 +497,19 @@ impl GatewayError {
                     "rate_limit_exceeded",
                 )
             }
+            Self::TooManyBackgroundRuns { limit, retry_after } => {
+                let secs = retry_after_secs(*retry_after);
+                (
+                    format!(
+                        "Too many background responses are running on this gateway (at most \
+                         {limit} at once). Please retry after {secs} second{}.",
+                        if secs == 1 { "" } else { "s" }
+                    ),
+                    "requests",
+                    Some("background"),
+                    "rate_limit_exceeded",
+                )
+            }
             Self::Internal { message } => (message.clone(), "server_error", None, "server_error"),
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": code, "status": status}})
@@ -584,7 +616,10 @@ impl IntoResponse for GatewayError {
             status.write_headers(headers);
             write_retry_after(headers, *retry_after);
         }
-        if let Self::TooManyStreams { retry_after, .. } | Self::Busy { retry_after } = &self {
+        if let Self::TooManyStreams { retry_after, .. }
+        | Self::TooManyBackgroundRuns { retry_after, .. }
+        | Self::Busy { retry_after } = &self
+        {
             write_retry_after(headers, *retry_after);
         }
         if let Self::Upstream { headers: up, .. } = &self {

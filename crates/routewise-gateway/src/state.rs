@@ -377,6 +377,7 @@ impl AppState {
             .map(RateLimiter::new);
         let metrics = Arc::new(Metrics::new(&config));
         let followers = crate::background::Followers::new(config.background.max_stream_followers);
+        let background = crate::background::Registry::new(config.background.max_running);
         let large_bodies = Arc::new(tokio::sync::Semaphore::new(large_body_budget_kib(
             config.server.max_body_bytes,
         )));
@@ -393,7 +394,7 @@ impl AppState {
             models_body,
             keys,
             draining: AtomicBool::new(false),
-            background: crate::background::Registry::default(),
+            background,
             followers,
             large_bodies,
         }

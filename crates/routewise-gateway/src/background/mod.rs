@@ -24,6 +24,9 @@
 //!   follows live events. The client that created it may leave: the run goes on. Followers
 //!   hold a Redis connection each, so a replica serves at most `max_stream_followers` at once
 //!   and refuses more with a 429.
+//! * **Cap**: a replica runs at most `max_running` background responses at once; one more is
+//!   refused with a 429 before its record is written, so a burst of submissions cannot hold
+//!   upstream calls and parsed requests without bound.
 //! * **Shutdown**: graceful shutdown waits for running tasks within the shutdown grace, then
 //!   stops the rest and marks them `failed`.
 
@@ -79,13 +82,22 @@ pub(crate) enum Stop {
 pub(crate) struct Registry {
     running: Mutex<HashMap<String, watch::Sender<Option<Stop>>>>,
     count: watch::Sender<usize>,
+    /// `max_running`: the most tasks registered at once.
+    limit: usize,
 }
 
-impl Default for Registry {
-    fn default() -> Self {
+/// The back-off a submission refused by `max_running` is told (`retry-after`): a run ends
+/// whenever its upstream answers, which cannot be predicted, so a short fixed wait that the
+/// OpenAI clients' own retries honour.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+impl Registry {
+    /// An empty registry that admits at most `limit` tasks at once.
+    pub(crate) fn new(limit: usize) -> Self {
         Self {
             running: Mutex::new(HashMap::new()),
             count: watch::Sender::new(0),
+            limit,
         }
     }
 }
@@ -109,26 +121,34 @@ impl Registry {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers task `id`; its stop switch is the receiver.
+    /// Registers task `id`; its stop switch is the receiver. Refused with a 429 when
+    /// `max_running` tasks already run here: the check and the insert share one lock, so a
+    /// burst cannot overshoot the cap.
     fn insert(
         &self,
         state: &Arc<AppState>,
         id: &str,
-    ) -> (watch::Receiver<Option<Stop>>, Registered) {
+    ) -> Result<(watch::Receiver<Option<Stop>>, Registered), GatewayError> {
         let (tx, rx) = watch::channel(None);
         let n = {
             let mut map = self.lock();
+            if map.len() >= self.limit {
+                return Err(GatewayError::TooManyBackgroundRuns {
+                    limit: self.limit,
+                    retry_after: RETRY_AFTER,
+                });
+            }
             map.insert(id.to_owned(), tx);
             map.len()
         };
         self.count.send_replace(n);
-        (
+        Ok((
             rx,
             Registered {
                 state: Arc::clone(state),
                 id: id.to_owned(),
             },
-        )
+        ))
     }
 
     fn remove(&self, id: &str) {

@@ -19,6 +19,7 @@ use super::raw::RawBackground;
 /// assert_eq!(defaults.lease_ttl, Duration::from_secs(10));
 /// assert_eq!(defaults.tick, Duration::from_millis(200));
 /// assert_eq!(defaults.max_stream_followers, 256);
+/// assert_eq!(defaults.max_running, 1024);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -33,6 +34,10 @@ pub struct BackgroundSettings {
     /// (`max_stream_followers`, default 256); each holds a Redis connection of its own, and
     /// one more is refused with a 429.
     pub max_stream_followers: usize,
+    /// Most background responses this replica runs at once (`max_running`, default 1024);
+    /// each holds an upstream call, its parsed request and a lease refresh every `tick`, and
+    /// one more is refused with a 429 before anything is stored.
+    pub max_running: usize,
 }
 
 impl BackgroundSettings {
@@ -45,6 +50,8 @@ impl BackgroundSettings {
     /// The highest follower cap accepted: each follower holds a socket, so more than this is
     /// a typo, not a plan.
     pub const MAX_STREAM_FOLLOWERS: usize = 1_000_000;
+    /// The highest `max_running` accepted, for the same reason.
+    pub const MAX_RUNNING: usize = 1_000_000;
 }
 
 impl Default for BackgroundSettings {
@@ -53,6 +60,7 @@ impl Default for BackgroundSettings {
             lease_ttl: Duration::from_secs(10),
             tick: Duration::from_millis(200),
             max_stream_followers: 256,
+            max_running: 1024,
         }
     }
 }
@@ -103,17 +111,19 @@ impl BackgroundSettings {
                 )
             });
         }
-        let (followers, max) = (self.max_stream_followers, Self::MAX_STREAM_FOLLOWERS);
-        if followers == 0 {
-            return Some(("max_stream_followers", "must be greater than 0".into()));
-        }
-        if followers > max {
-            return Some((
+        let caps = [
+            (
                 "max_stream_followers",
-                format!("{followers} is more than {max}"),
-            ));
-        }
-        None
+                self.max_stream_followers,
+                Self::MAX_STREAM_FOLLOWERS,
+            ),
+            ("max_running", self.max_running, Self::MAX_RUNNING),
+        ];
+        caps.into_iter().find_map(|(key, n, max)| match n {
+            0 => Some((key, "must be greater than 0".into())),
+            n if n > max => Some((key, format!("{n} is more than {max}"))),
+            _ => None,
+        })
     }
 }
 
@@ -132,6 +142,9 @@ pub(super) fn background(
     if let Some(n) = raw.max_stream_followers {
         // Past usize (32-bit targets only) is past the cap anyway.
         out.max_stream_followers = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = raw.max_running {
+        out.max_running = usize::try_from(n).unwrap_or(usize::MAX);
     }
     match out.problem(raw.lease_ttl_ms.is_none()) {
         None => Ok(out),

@@ -17,6 +17,7 @@
 //! lease_ttl_ms = 10000           # a replica silent this long is presumed gone
 //! tick_ms = 200                  # lease refresh and remote cancel check; lease ≥ 3 × tick
 //! max_stream_followers = 256     # concurrent `?stream=true` followers per replica; then 429
+//! max_running = 1024             # background responses running at once per replica; then 429
 //!
 //! [access]                       # access control is on when keys are configured
 //! api_keys_env = ["ROUTEWISE_API_KEY"]   # full access (the admin principal `api_keys_env`)

@@ -70,6 +70,7 @@ pub(super) struct RawBackground {
     pub lease_ttl_ms: Option<u64>,
     pub tick_ms: Option<u64>,
     pub max_stream_followers: Option<u64>,
+    pub max_running: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

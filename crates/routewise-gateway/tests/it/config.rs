@@ -434,15 +434,17 @@ fn background_settings_default_and_load() {
     assert_eq!(defaults.lease_ttl, Duration::from_secs(10));
     assert_eq!(defaults.tick, Duration::from_millis(200));
     assert_eq!(defaults.max_stream_followers, 256);
+    assert_eq!(defaults.max_running, 1024);
     assert_eq!(Config::default_pool().background, defaults);
 
     let cfg = load(&format!(
-        "[background]\nlease_ttl_ms = 3000\ntick_ms = 1000\nmax_stream_followers = 8\n{ONE_DEPLOYMENT}"
+        "[background]\nlease_ttl_ms = 3000\ntick_ms = 1000\nmax_stream_followers = 8\nmax_running = 3\n{ONE_DEPLOYMENT}"
     ))
     .unwrap();
     assert_eq!(cfg.background.lease_ttl, Duration::from_secs(3), "3 ticks");
     assert_eq!(cfg.background.tick, Duration::from_secs(1));
     assert_eq!(cfg.background.max_stream_followers, 8);
+    assert_eq!(cfg.background.max_running, 3);
     // A lone key keeps the others' defaults; no [store] is needed (`serve --redis-url`
     // may add one).
     let cfg = load(&format!("[background]\ntick_ms = 50\n{ONE_DEPLOYMENT}")).unwrap();
@@ -493,6 +495,16 @@ fn background_settings_are_validated() {
         (
             "max_stream_followers = 1000001",
             "background.max_stream_followers",
+            "more than 1000000",
+        ),
+        (
+            "max_running = 0",
+            "background.max_running",
+            "greater than 0",
+        ),
+        (
+            "max_running = 1000001",
+            "background.max_running",
             "more than 1000000",
         ),
         ("tick_ms = -1", "background.tick_ms", "invalid value"),

@@ -1,9 +1,10 @@
 //! Background responses over real HTTP and a real Redis: queued → completed, router
 //! background runs, the store requirement, cancel (here, twice, finished, foreground, from
 //! another replica), resumable streams, orphaned runs, shutdown and a Redis that is down.
-//! Deletes, the stream-follower cap and the configured lease timing have modules of their
-//! own, which share the helpers here.
+//! Deletes, the running-run and stream-follower caps and the configured lease timing have
+//! modules of their own, which share the helpers here.
 
+mod cap;
 mod delete;
 mod followers;
 mod timing;
