@@ -46,12 +46,17 @@ pub struct DeletedResponse {
 /// use routewise::{InputItemsQuery, ListOrder};
 /// let q = InputItemsQuery::new().after("msg_1").limit(50).order(ListOrder::Asc);
 /// assert_eq!(q.to_query(), "after=msg_1&limit=50&order=asc");
+/// // Azure's `before` pages back: the page just before `msg_9`.
+/// assert_eq!(InputItemsQuery::new().before("msg_9").to_query(), "before=msg_9");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InputItemsQuery {
     /// Items after this id (the previous page's `last_id`).
     pub after: Option<String>,
+    /// Items before this id, the page just before it (Azure's `before`; OpenAI's API
+    /// documents only `after`).
+    pub before: Option<String>,
     /// Page size; the service accepts 1 to 100 (default 20).
     pub limit: Option<u32>,
     /// Oldest or newest first.
@@ -82,6 +87,12 @@ impl InputItemsQuery {
         self
     }
 
+    /// The page just before `id`.
+    pub fn before(mut self, id: impl Into<String>) -> Self {
+        self.before = Some(id.into());
+        self
+    }
+
     /// At most `n` items per page.
     pub fn limit(mut self, n: u32) -> Self {
         self.limit = Some(n);
@@ -105,6 +116,9 @@ impl InputItemsQuery {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         if let Some(after) = &self.after {
             q.append_pair("after", after);
+        }
+        if let Some(before) = &self.before {
+            q.append_pair("before", before);
         }
         if let Some(limit) = self.limit {
             q.append_pair("limit", &limit.to_string());

@@ -132,8 +132,8 @@ pub(super) async fn list_items(
         }
     };
     let result = stored(&state, id, &caller).await.and_then(|s| {
-        page(&s.input_items, &request).map_err(|message| {
-            GatewayError::invalid(message, Some("after".into()), "invalid_value")
+        page(&s.input_items, &request).map_err(|(message, param)| {
+            GatewayError::invalid(message, Some(param.into()), "invalid_value")
         })
     });
     match result {

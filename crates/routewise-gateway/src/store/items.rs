@@ -57,6 +57,8 @@ pub(crate) fn new_id(prefix: &str) -> String {
 pub(crate) struct ItemsPage {
     /// Start after the item with this id.
     pub after: Option<String>,
+    /// End before the item with this id (Azure's `before`: the page just before it).
+    pub before: Option<String>,
     /// Items per page, 1..=100 (default 20).
     pub limit: usize,
     /// Newest first (`desc`, the default) or oldest first.
@@ -71,12 +73,14 @@ impl ItemsPage {
     ) -> Result<Self, (String, &'static str)> {
         let mut page = Self {
             after: None,
+            before: None,
             limit: 20,
             descending: true,
         };
         for (key, text) in pairs {
             match key {
                 "after" => page.after = Some(text.to_owned()),
+                "before" => page.before = Some(text.to_owned()),
                 "limit" => match text.parse::<usize>() {
                     Ok(n) if (1..=100).contains(&n) => page.limit = n,
                     _ => {
@@ -106,35 +110,52 @@ impl ItemsPage {
     }
 }
 
-/// One page of `items` as an OpenAI list object.
-pub(crate) fn page(items: &[Value], p: &ItemsPage) -> Result<Value, String> {
+/// One page of `items` as an OpenAI list object, or what is wrong and the parameter at fault.
+///
+/// The cursors bound a window of the ordered items (both exclusive). Paging forward (`after`,
+/// or no cursor) takes the window's first `limit` items; paging back (`before` alone) takes
+/// its last `limit`, still in the requested order. `has_more` says whether the window holds
+/// more in the direction of travel.
+pub(crate) fn page(items: &[Value], p: &ItemsPage) -> Result<Value, (String, &'static str)> {
     let ordered: Vec<&Value> = if p.descending {
         items.iter().rev().collect()
     } else {
         items.iter().collect()
     };
-    let start = match &p.after {
-        None => 0,
-        Some(after) => {
-            ordered
-                .iter()
-                .position(|v| v.get("id").and_then(Value::as_str) == Some(after))
-                .ok_or_else(|| format!("No input item with id {after:?} in this response."))?
-                + 1
-        }
+    let find = |id: &str, param: &'static str| {
+        ordered
+            .iter()
+            .position(|v| v.get("id").and_then(Value::as_str) == Some(id))
+            .ok_or_else(|| {
+                (
+                    format!("No input item with id {id:?} in this response."),
+                    param,
+                )
+            })
     };
-    let data: Vec<Value> = ordered
-        .iter()
-        .skip(start)
-        .take(p.limit)
-        .map(|v| (*v).clone())
-        .collect();
+    let from = match &p.after {
+        Some(after) => find(after, "after")? + 1,
+        None => 0,
+    };
+    let to = match &p.before {
+        Some(before) => find(before, "before")?.max(from),
+        None => ordered.len(),
+    };
+    let window = &ordered[from..to];
+    let (data, has_more) = if p.before.is_some() && p.after.is_none() {
+        let skip = window.len().saturating_sub(p.limit);
+        (&window[skip..], skip > 0)
+    } else {
+        let take = window.len().min(p.limit);
+        (&window[..take], take < window.len())
+    };
+    let data: Vec<Value> = data.iter().map(|v| (*v).clone()).collect();
     let id_of = |v: Option<&Value>| v.and_then(|v| v.get("id")).cloned().unwrap_or(Value::Null);
     Ok(json!({
         "object": "list",
         "first_id": id_of(data.first()),
         "last_id": id_of(data.last()),
-        "has_more": start + data.len() < ordered.len(),
+        "has_more": has_more,
         "data": data,
     }))
 }
@@ -195,9 +216,62 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(&p), ["i3", "i4"]);
-        assert!(page(&items, &all(&[("after", "nope")])).is_err());
-        for bad in [("limit", "0"), ("limit", "x"), ("order", "up")] {
-            assert!(ItemsPage::parse([bad]).is_err(), "{bad:?}");
+        assert_eq!(
+            page(&items, &all(&[("after", "nope")])).unwrap_err().1,
+            "after"
+        );
+        assert!(ItemsPage::parse([("limit", "x")]).is_err());
+    }
+
+    #[test]
+    fn before_pages_back_from_a_cursor_in_either_order() {
+        let items: Vec<Value> = (1..=5).map(|i| json!({"id": format!("i{i}")})).collect();
+        let all = |q: &[(&str, &str)]| ItemsPage::parse(q.iter().copied()).unwrap();
+        // The page just before i4, oldest first: i2, i3, with i1 still further back.
+        let p = page(
+            &items,
+            &all(&[("order", "asc"), ("before", "i4"), ("limit", "2")]),
+        )
+        .unwrap();
+        assert_eq!(ids(&p), ["i2", "i3"]);
+        assert_eq!(p["has_more"], true);
+        // Newest first, before i2: i5, i4, i3 (nothing further back).
+        let p = page(&items, &all(&[("before", "i2")])).unwrap();
+        assert_eq!(ids(&p), ["i5", "i4", "i3"]);
+        assert_eq!(p["has_more"], false);
+        // Both cursors: the items strictly between them, paged forward.
+        let p = page(
+            &items,
+            &all(&[
+                ("order", "asc"),
+                ("after", "i1"),
+                ("before", "i5"),
+                ("limit", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ids(&p), ["i2", "i3"]);
+        assert_eq!(p["has_more"], true);
+        // Crossed cursors make an empty page, not a panic.
+        let p = page(
+            &items,
+            &all(&[("order", "asc"), ("after", "i4"), ("before", "i2")]),
+        )
+        .unwrap();
+        assert_eq!(ids(&p), Vec::<&str>::new());
+        assert_eq!(p["first_id"], Value::Null);
+        assert_eq!(
+            page(&items, &all(&[("before", "nope")])).unwrap_err().1,
+            "before"
+        );
+    }
+
+    #[test]
+    fn bad_paging_values_name_their_parameter() {
+        for (key, text) in [("limit", "0"), ("limit", "101"), ("order", "up")] {
+            let (message, param) = ItemsPage::parse([(key, text)]).unwrap_err();
+            assert_eq!(param, key);
+            assert!(message.contains(text), "{message}");
         }
     }
 }

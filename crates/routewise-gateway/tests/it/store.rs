@@ -273,6 +273,18 @@ async fn input_items_pages_and_rejects_bad_parameters() {
     .unwrap();
     assert_eq!(rest["data"][0]["content"][0]["text"], "three");
     assert_eq!(rest["has_more"], false);
+    // Azure's `before` pages back from a cursor: the page just before "three", oldest first.
+    let three = rest["data"][0]["id"].as_str().unwrap();
+    let back: Value = get(
+        &gw,
+        &format!("/responses/{id}/input_items?order=asc&limit=1&before={three}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(back["data"][0]["content"][0]["text"], "two");
+    assert_eq!(back["has_more"], true);
     let newest: Value = get(&gw, &format!("/responses/{id}/input_items?limit=1"))
         .await
         .json()
@@ -286,6 +298,8 @@ async fn input_items_pages_and_rejects_bad_parameters() {
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("order=up", "order"),
+        ("after=msg_unknown", "after"),
+        ("before=msg_unknown", "before"),
     ] {
         let err = error_of(
             get(&gw, &format!("/responses/{id}/input_items?{query}")).await,
