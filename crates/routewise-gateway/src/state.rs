@@ -207,6 +207,8 @@ pub(crate) struct AppState {
     pub large_bodies: Arc<tokio::sync::Semaphore>,
     /// The request body bytes this replica holds, capped (see `server::body`).
     pub body_memory: Arc<crate::server::BodyMemory>,
+    /// Connection slots (`max_connections`): the accept loop takes one per connection.
+    pub connections: crate::server::ConnectionSlots,
 }
 
 impl AppState {
@@ -382,6 +384,7 @@ impl AppState {
             config.server.max_body_bytes,
         )));
         let body_memory = Arc::new(crate::server::BodyMemory::new(config.server.max_body_bytes));
+        let connections = crate::server::ConnectionSlots::new(config.server.max_connections);
         Self {
             body_memory,
             store,
@@ -397,6 +400,7 @@ impl AppState {
             background,
             followers,
             large_bodies,
+            connections,
         }
     }
 

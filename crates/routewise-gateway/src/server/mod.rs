@@ -2,6 +2,8 @@
 
 mod body;
 pub(crate) use body::BodyMemory;
+mod connections;
+pub(crate) use connections::ConnectionSlots;
 pub mod layers;
 mod routes;
 mod stored;
@@ -17,11 +19,11 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ServerSettings};
+use crate::config::Config;
 use crate::state::{AppState, BuildError};
 
 /// A configured gateway, ready to bind or to embed as an [`axum::Router`].
@@ -157,15 +159,11 @@ async fn serve(
         .max_headers(settings.max_headers.saturating_mul(2))
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(
-        settings
-            .max_connections
-            .clamp(1, ServerSettings::MAX_CONNECTIONS),
-    ));
+    let slots = &state.connections;
     let mut warned_full: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            accepted = accept_within_cap(&listener, &slots) => {
+            accepted = slots.accept(&listener) => {
                 let (stream, slot) = match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -175,7 +173,7 @@ async fn serve(
                         continue;
                     }
                 };
-                if slots.available_permits() == 0
+                if slots.full()
                     && warned_full.is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
                 {
                     warned_full = Some(tokio::time::Instant::now());
@@ -217,19 +215,4 @@ async fn serve(
     }
     // Background responses get what is left of the grace, then are marked failed.
     state.background.drain(deadline).await;
-}
-
-/// Waits for a free connection slot, then for a connection. Not accepting while full leaves
-/// new clients in the kernel's backlog (and, once it is full, their SYNs unanswered), so a
-/// flood of connections costs the gateway nothing until a slot frees up.
-async fn accept_within_cap(
-    listener: &TcpListener,
-    slots: &Arc<Semaphore>,
-) -> std::io::Result<(TcpStream, OwnedSemaphorePermit)> {
-    let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
-        // The semaphore is never closed; this arm only keeps the function total.
-        return Err(std::io::Error::other("connection slots closed"));
-    };
-    let (stream, _) = listener.accept().await?;
-    Ok((stream, slot))
 }

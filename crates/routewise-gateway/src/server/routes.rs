@@ -238,6 +238,11 @@ async fn metrics(State(state): State<Arc<AppState>>, _: Permit<MetricsOp>) -> Re
         state.background.running(),
         state.followers.active(),
     );
+    connection_gauges(
+        &mut text,
+        state.connections.open(),
+        state.connections.limit(),
+    );
     let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -259,6 +264,21 @@ fn background_gauges(out: &mut String, running: usize, followers: usize) {
          # HELP routewise_background_stream_followers Streams following background responses on this process.\n\
          # TYPE routewise_background_stream_followers gauge\n\
          routewise_background_stream_followers {followers}\n"
+    );
+}
+
+/// `routewise_connections_open` (connections this process serves now) and
+/// `routewise_connections_max` (`max_connections`): equal means new clients are waiting.
+fn connection_gauges(out: &mut String, open: usize, max: usize) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "# HELP routewise_connections_open Connections this process is serving.\n\
+         # TYPE routewise_connections_open gauge\n\
+         routewise_connections_open {open}\n\
+         # HELP routewise_connections_max Connections this process serves at most (max_connections).\n\
+         # TYPE routewise_connections_max gauge\n\
+         routewise_connections_max {max}\n"
     );
 }
 

@@ -36,7 +36,8 @@
 //! `routewise_time_to_first_token_seconds{deployment}` (streams), and the gauge
 //! `routewise_background_running` (background responses this process runs) and the gauge
 //! `routewise_background_stream_followers` (streams following them here, capped by
-//! `max_stream_followers`). `/metrics` needs the role `monitor` or `admin` when access control
+//! `max_stream_followers`), and the gauges `routewise_connections_open` and
+//! `routewise_connections_max` (`max_connections`). `/metrics` needs the role `monitor` or `admin` when access control
 //! is on. A background
 //! request is counted once, by its run. `deployment` is the
 //! deployment or router named in `model` (`unknown` when none was resolved), `model` the

@@ -45,6 +45,28 @@ async fn a_connection_beyond_the_cap_waits_until_one_ends() {
         .await
         .expect("served once a slot is free");
     assert_eq!(served.status(), 200);
+    drop(served);
+    // The gauges: the idle connection and the scrape's own are open, of two.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = client()
+            .get(format!("{}/metrics", gw.endpoint()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("\nroutewise_connections_max 2\n"), "{text}");
+        if text.contains("\nroutewise_connections_open 2\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the served connection's slot was not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     gw.shutdown().await;
 }
 
