@@ -17,8 +17,12 @@ const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 /// One Responses API operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation<'a> {
-    Create { stream: bool },
+    Create {
+        stream: bool,
+    },
     Retrieve(&'a str),
+    /// `GET /responses/{id}?stream=true`, optionally `&starting_after=N`.
+    RetrieveStream(&'a str, Option<u64>),
     Delete(&'a str),
     Cancel(&'a str),
     InputItems(&'a str, Option<&'a InputItemsQuery>),
@@ -31,6 +35,7 @@ impl Operation<'_> {
             Self::Create { stream: false } => "responses.create",
             Self::Create { stream: true } => "responses.stream",
             Self::Retrieve(_) => "responses.retrieve",
+            Self::RetrieveStream(..) => "responses.retrieve_stream",
             Self::Delete(_) => "responses.delete",
             Self::Cancel(_) => "responses.cancel",
             Self::InputItems(..) => "responses.input_items",
@@ -51,6 +56,14 @@ pub(crate) fn build(
             Method::GET,
             endpoint.join(&format!("responses/{}", check_id(id)?)),
         ),
+        Operation::RetrieveStream(id, after) => {
+            let mut uri = endpoint.join(&format!("responses/{}?stream=true", check_id(id)?));
+            if let Some(n) = after {
+                uri.push_str("&starting_after=");
+                uri.push_str(&n.to_string());
+            }
+            (Method::GET, uri)
+        }
         Operation::Delete(id) => (
             Method::DELETE,
             endpoint.join(&format!("responses/{}", check_id(id)?)),
@@ -90,7 +103,10 @@ pub(crate) fn build(
     for (name, value) in defaults {
         headers.append(name.clone(), value.clone());
     }
-    let streaming = matches!(op, Operation::Create { stream: true });
+    let streaming = matches!(
+        op,
+        Operation::Create { stream: true } | Operation::RetrieveStream(..)
+    );
     headers.insert(ACCEPT, if streaming { EVENT_STREAM } else { JSON });
     if matches!(op, Operation::Create { .. }) {
         headers.insert(CONTENT_TYPE, JSON);
@@ -130,6 +146,16 @@ mod tests {
         let cases = [
             (Operation::Create { stream: false }, "POST", "/responses"),
             (Operation::Retrieve("resp_1"), "GET", "/responses/resp_1"),
+            (
+                Operation::RetrieveStream("resp_1", None),
+                "GET",
+                "/responses/resp_1?stream=true",
+            ),
+            (
+                Operation::RetrieveStream("resp_1", Some(7)),
+                "GET",
+                "/responses/resp_1?stream=true&starting_after=7",
+            ),
             (Operation::Delete("resp_1"), "DELETE", "/responses/resp_1"),
             (
                 Operation::Cancel("resp_1"),

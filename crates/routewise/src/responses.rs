@@ -1,4 +1,5 @@
-//! `client.responses()`: create, stream, retrieve, delete, cancel, input_items.
+//! `client.responses()`: create, stream, retrieve, retrieve_stream, delete, cancel,
+//! input_items.
 
 use std::future::Future;
 use std::time::Instant;
@@ -227,6 +228,66 @@ impl<'a> Responses<'a> {
     /// `GET /responses/{id}`.
     pub async fn retrieve(self, id: &str) -> Result<Response, Error> {
         self.simple(Operation::Retrieve(id)).await
+    }
+
+    /// `GET /responses/{id}?stream=true`: the events of a background response created with
+    /// `background: true` and `stream: true`, from the start or, with `starting_after`, from
+    /// the event after that `sequence_number`. This is how a client whose connection broke
+    /// picks the stream up again; the run goes on server-side meanwhile.
+    ///
+    /// Nothing is routed: the response already has its deployment, so
+    /// [`ResponseStream::decision`] is empty. Events numbered `starting_after` or lower are
+    /// dropped if a server sends them anyway, so a resumed stream never repeats a delta. The
+    /// stream's final response comes from its terminal event, which carries the whole
+    /// response.
+    ///
+    /// ```no_run
+    /// use futures_util::StreamExt;
+    ///
+    /// # async fn run(client: routewise::Client, id: &str, last_seen: u64) -> Result<(), routewise::Error> {
+    /// let mut rest = client.responses().retrieve_stream(id, Some(last_seen)).await?;
+    /// while let Some(event) = rest.next().await {
+    ///     if let Some(delta) = event?.text_delta() {
+    ///         print!("{delta}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn retrieve_stream(
+        self,
+        id: &str,
+        starting_after: Option<u64>,
+    ) -> Result<ResponseStream, Error> {
+        let shared = &*self.client.shared;
+        let op = Operation::RetrieveStream(id, starting_after);
+        let span = telemetry::call_span(op, &shared.endpoint, None);
+        let started = Instant::now();
+        let opened = async {
+            let req = request::build(&shared.endpoint, &shared.default_headers, op, Bytes::new())?;
+            let (parts, body, meta) = exchange::send(&shared.transport, req).await?;
+            let body = if exchange::is_json(&parts.headers) {
+                exchange::json_instead_of_stream(body)
+                    .await
+                    .map_err(|e| e.with_meta(meta.clone()))?
+            } else {
+                body
+            };
+            let reader = EventReader::new(body, shared.stream_timing);
+            let reader = match starting_after {
+                Some(n) => reader.resuming_after(n),
+                None => reader,
+            };
+            Ok::<_, Error>((reader, meta))
+        }
+        .instrument(span.clone())
+        .await;
+        match opened {
+            Ok((reader, meta)) => Ok(ResponseStream::unrouted(reader, meta, span, started)),
+            Err(err) => {
+                telemetry::record_failure(&span, &err, started.elapsed());
+                Err(err)
+            }
+        }
     }
 
     /// `DELETE /responses/{id}`.

@@ -116,6 +116,28 @@ impl ResponseStream {
         }
     }
 
+    /// A stream nobody routed (`retrieve_stream`: the response already has its deployment),
+    /// so no strategy hears how it ends and its decision is empty.
+    pub(crate) fn unrouted(
+        reader: EventReader,
+        meta: ResponseMeta,
+        span: Span,
+        started: Instant,
+    ) -> Self {
+        Self {
+            reader,
+            preamble: Vec::new().into_iter(),
+            acc: StreamAccumulator::new(),
+            decision: RouteDecision::default(),
+            meta,
+            span,
+            started,
+            observer: None,
+            error: None,
+            done: false,
+        }
+    }
+
     /// How the stream was routed: strategy, candidates, attempts (failovers before the first
     /// content delta included) and the serving deployment.
     pub fn decision(&self) -> &RouteDecision {

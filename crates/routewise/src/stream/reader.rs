@@ -22,7 +22,9 @@ use crate::exchange::decode;
 ///   whose data is not a JSON object (a proxy's `data: ping`). A malformed object is an error.
 /// - An untyped `{"error":{...}}` frame (OpenAI's shape, which the official SDKs raise on) is
 ///   an `error` frame like a typed one: never handed on as an event.
-/// - Rejects a `sequence_number` that does not increase.
+/// - Rejects a `sequence_number` that does not increase. A reader resuming after event `n`
+///   ([`EventReader::resuming_after`]) drops events numbered `n` or less instead, so a server
+///   that ignores `starting_after` and replays from the start repeats nothing.
 /// - Holds back `response.failed` and `error` frames and reads on to EOF, then yields one
 ///   [`ErrorKind::StreamFailed`] error that merges both: Azure sends `response.failed` with a
 ///   null error, then an `error` frame with the reason; OpenAI sends them the other way round.
@@ -40,6 +42,8 @@ use crate::exchange::decode;
 pub(crate) struct EventReader {
     sse: SseStream<ResponseBody>,
     last_sequence: Option<u64>,
+    /// Events numbered this or lower are dropped (a resumed stream's already-seen events).
+    seen_through: Option<u64>,
     completed: bool,
     failure: Option<Failure>,
     finished: bool,
@@ -106,6 +110,7 @@ impl EventReader {
         Self {
             sse: SseStream::new(body),
             last_sequence: None,
+            seen_through: None,
             completed: false,
             failure: None,
             finished: false,
@@ -114,6 +119,12 @@ impl EventReader {
             grace_until: None,
             timer: Box::pin(tokio::time::sleep_until(deadline(now, timing.idle))),
         }
+    }
+
+    /// A reader for a stream resumed after event `n` (`starting_after=n`).
+    pub(crate) fn resuming_after(mut self, n: u64) -> Self {
+        self.seen_through = Some(n);
+        self
     }
 
     /// When waiting must stop: the idle deadline, or the grace deadline once the outcome is known.
@@ -161,6 +172,9 @@ impl EventReader {
     /// Handles one decoded event: `Some(event)` to hand on, `None` to keep reading.
     fn accept(&mut self, event: ResponseStreamEvent) -> Result<Option<ResponseStreamEvent>, Error> {
         if let Some(seq) = event.sequence_number() {
+            if self.last_sequence.is_none() && self.seen_through.is_some_and(|n| seq <= n) {
+                return Ok(None);
+            }
             if let Some(last) = self.last_sequence
                 && seq <= last
             {

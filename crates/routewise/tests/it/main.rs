@@ -8,6 +8,7 @@ mod hostile_server;
 mod input_items;
 mod redirect;
 mod responses_futures;
+mod retrieve_stream;
 mod retry;
 mod routing;
 mod seed;
