@@ -228,6 +228,9 @@ pub(crate) async fn dispatch(
     };
     match planned {
         Planned::Pinned(d) => {
+            if let Some(bg) = bg {
+                bg.reserve()?;
+            }
             access.rate_limit = admitted(state, access, admit_pinned(state, d, &req, quota).await)?;
             if let Some(bg) = bg {
                 bg.admitted(&mut req, &finish, quota, access).await?;
@@ -298,6 +301,9 @@ pub(crate) async fn dispatch(
                 routing: started.elapsed(),
                 residency: residency_note(r, &rule),
             });
+            if let Some(bg) = bg {
+                bg.reserve()?;
+            }
             let mut limited = RateLimitOutcome::NotLimited;
             let admission = admit_routed(state, r, &plan, &req, quota, &mut limited).await;
             let gate = admitted(state, access, admission)?;

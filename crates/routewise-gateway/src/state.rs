@@ -379,7 +379,7 @@ impl AppState {
             .map(RateLimiter::new);
         let metrics = Arc::new(Metrics::new(&config));
         let followers = crate::background::Followers::new(config.background.max_stream_followers);
-        let background = crate::background::Registry::new(config.background.max_running);
+        let background = crate::background::Registry::new(&config.background);
         let large_bodies = Arc::new(tokio::sync::Semaphore::new(large_body_budget_kib(
             config.server.max_body_bytes,
         )));

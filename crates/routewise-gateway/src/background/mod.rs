@@ -24,9 +24,11 @@
 //!   follows live events. The client that created it may leave: the run goes on. Followers
 //!   hold a Redis connection each, so a replica serves at most `max_stream_followers` at once
 //!   and refuses more with a 429.
-//! * **Cap**: a replica runs at most `max_running` background responses at once; one more is
-//!   refused with a 429 before its record is written, so a burst of submissions cannot hold
-//!   upstream calls and parsed requests without bound.
+//! * **Cap**: a replica runs at most `max_running` background responses at once. One more
+//!   is refused with a 429 once routing, validation and access checks have passed (so a
+//!   request that can never succeed gets its real 4xx) and before rate limits are charged or
+//!   its record is written, so a burst of submissions cannot hold upstream calls and parsed
+//!   requests without bound.
 //! * **Shutdown**: graceful shutdown waits for running tasks within the shutdown grace, then
 //!   stops the rest and marks them `failed`.
 
@@ -39,11 +41,13 @@ mod run;
 mod submit;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::config::BackgroundSettings;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::store::{Guard, ResponseStore, Stored, StoredRef};
@@ -82,8 +86,9 @@ pub(crate) enum Stop {
 pub(crate) struct Registry {
     running: Mutex<HashMap<String, watch::Sender<Option<Stop>>>>,
     count: watch::Sender<usize>,
-    /// `max_running`: the most tasks registered at once.
-    limit: usize,
+    cap: Arc<RunCap>,
+    /// The lease timing new runs get (`[background]`).
+    timing: BackgroundSettings,
 }
 
 /// The back-off a submission refused by `max_running` is told (`retry-after`): a run ends
@@ -92,13 +97,58 @@ pub(crate) struct Registry {
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 impl Registry {
-    /// An empty registry that admits at most `limit` tasks at once.
-    pub(crate) fn new(limit: usize) -> Self {
+    /// An empty registry whose runs get `settings`' lease timing and are admitted at most
+    /// `max_running` at once.
+    pub(crate) fn new(settings: &BackgroundSettings) -> Self {
         Self {
             running: Mutex::new(HashMap::new()),
             count: watch::Sender::new(0),
-            limit,
+            cap: Arc::new(RunCap {
+                admitted: AtomicUsize::new(0),
+                limit: settings.max_running,
+            }),
+            timing: *settings,
         }
+    }
+
+    /// The lease timing new runs get.
+    pub(crate) fn timing(&self) -> &BackgroundSettings {
+        &self.timing
+    }
+}
+
+/// `max_running`: how many runs this replica has admitted (passed routing, validation and
+/// access checks, about to be queued) and not yet ended. A place is taken only once a
+/// submission can otherwise be served, so a request that can never succeed gets its real
+/// 4xx, never a 429 to retry, and takes no place from one that can.
+#[derive(Debug)]
+pub(crate) struct RunCap {
+    admitted: AtomicUsize,
+    limit: usize,
+}
+
+/// One admitted run's place under [`RunCap`], given back when the run ends (dropped).
+#[derive(Debug)]
+pub(crate) struct RunPlace(Arc<RunCap>);
+
+impl RunCap {
+    /// A place for one more run, or the 429 that refuses it.
+    pub(crate) fn take(self: &Arc<Self>) -> Result<RunPlace, GatewayError> {
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .map(|_| RunPlace(Arc::clone(self)))
+            .map_err(|_| GatewayError::TooManyBackgroundRuns {
+                limit: self.limit,
+                retry_after: RETRY_AFTER,
+            })
+    }
+}
+
+impl Drop for RunPlace {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -121,34 +171,31 @@ impl Registry {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers task `id`; its stop switch is the receiver. Refused with a 429 when
-    /// `max_running` tasks already run here: the check and the insert share one lock, so a
-    /// burst cannot overshoot the cap.
+    /// Registers task `id`; its stop switch is the receiver.
     fn insert(
         &self,
         state: &Arc<AppState>,
         id: &str,
-    ) -> Result<(watch::Receiver<Option<Stop>>, Registered), GatewayError> {
+    ) -> (watch::Receiver<Option<Stop>>, Registered) {
         let (tx, rx) = watch::channel(None);
         let n = {
             let mut map = self.lock();
-            if map.len() >= self.limit {
-                return Err(GatewayError::TooManyBackgroundRuns {
-                    limit: self.limit,
-                    retry_after: RETRY_AFTER,
-                });
-            }
             map.insert(id.to_owned(), tx);
             map.len()
         };
         self.count.send_replace(n);
-        Ok((
+        (
             rx,
             Registered {
                 state: Arc::clone(state),
                 id: id.to_owned(),
             },
-        ))
+        )
+    }
+
+    /// The `max_running` cap, for a new run's [`Start`] to take its place from.
+    pub(crate) fn cap(&self) -> Arc<RunCap> {
+        Arc::clone(&self.cap)
     }
 
     fn remove(&self, id: &str) {

@@ -15,9 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
-use super::{ORPHANED, Registered, SHUT_DOWN, Stop};
+use super::{ORPHANED, Registered, Registry, RunCap, RunPlace, SHUT_DOWN, Stop};
 use crate::access::Caller;
-use crate::config::BackgroundSettings;
 use crate::dispatch::{Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
 use crate::finish::Finish;
@@ -91,6 +90,9 @@ pub(crate) struct Start {
     /// The lease's lifetime and refresh period (`[background]`).
     lease_ttl: Duration,
     tick: Duration,
+    /// `max_running`, and this run's place under it once reserved (kept until the run ends).
+    cap: Arc<RunCap>,
+    place: Mutex<Option<RunPlace>>,
     reply: Mutex<Option<oneshot::Sender<Submitted>>>,
     admitted: AtomicBool,
     /// The last state written (`in_progress` once admitted): the base of a `failed` or
@@ -139,7 +141,7 @@ impl Start {
         id: String,
         stream: bool,
         store: Arc<ResponseStore>,
-        timing: &BackgroundSettings,
+        runs: &Registry,
         reply: oneshot::Sender<Submitted>,
         live: Option<mpsc::Sender<Bytes>>,
         log: Option<mpsc::Sender<LoggedEvent>>,
@@ -149,8 +151,10 @@ impl Start {
             id,
             stream,
             store,
-            lease_ttl: timing.lease_ttl,
-            tick: timing.tick,
+            lease_ttl: runs.timing().lease_ttl,
+            tick: runs.timing().tick,
+            cap: runs.cap(),
+            place: Mutex::new(None),
             reply: Mutex::new(Some(reply)),
             admitted: AtomicBool::new(false),
             snapshot: Mutex::new(None),
@@ -166,6 +170,17 @@ impl Start {
         self.admitted.load(Ordering::Acquire)
     }
 
+    /// Takes this run's place under `max_running`, or the 429 that refuses it. `dispatch`
+    /// calls it once the request can be served (routing, validation and access passed) and
+    /// before rate limits are charged; the place is kept until the run ends.
+    pub(crate) fn reserve(&self) -> Result<(), GatewayError> {
+        let mut place = lock(&self.place);
+        if place.is_none() {
+            *place = Some(self.cap.take()?);
+        }
+        Ok(())
+    }
+
     /// Called by `dispatch` once the request passed the content filter and the rate limits:
     /// takes the lease, stores the `queued` response (a failure here fails the submission with
     /// 503, so no job is silently lost), answers the submission, then records `in_progress`
@@ -177,6 +192,8 @@ impl Start {
         quota: &Option<RateLimitStatus>,
         access: &Access,
     ) -> Result<(), GatewayError> {
+        // Reserved by `dispatch` before the rate limits; taken here if it was not.
+        self.reserve()?;
         let save = finish.save.clone().ok_or_else(|| GatewayError::Internal {
             message: "a background response has nowhere to be stored".into(),
         })?;
@@ -660,12 +677,12 @@ mod tests {
         let redis = Arc::new(RedisConn::new(&settings.redis_url).unwrap());
         let store = Arc::new(ResponseStore::new(&settings, redis));
         let (tx, rx) = oneshot::channel();
-        let timing = BackgroundSettings::default();
+        let timing = crate::config::BackgroundSettings::default();
         let start = Start::new(
             "resp_x".into(),
             true,
             store,
-            &timing,
+            &crate::background::Registry::new(&timing),
             tx,
             Some(live),
             Some(log),

@@ -63,11 +63,6 @@ pub(crate) async fn submit(
         (Some(store), _) => Arc::clone(store),
     };
     let id = new_response_id();
-    // Before anything is stored or spawned, so a refused submission leaves no trace.
-    let (stop, registered) = match state.background.insert(state, &id) {
-        Ok(registered) => registered,
-        Err(e) => return refusal(e, None, access),
-    };
     let stream = req.is_stream();
     let (reply_tx, reply_rx) = oneshot::channel();
     let (live_tx, live_rx) = if stream {
@@ -87,11 +82,12 @@ pub(crate) async fn submit(
         id.clone(),
         stream,
         store,
-        &state.config.background,
+        &state.background,
         reply_tx,
         live_tx,
         log_tx,
     );
+    let (stop, registered) = state.background.insert(state, &id);
     let mut run_access = Access::new(
         Arc::clone(&state.metrics),
         Instant::now(),

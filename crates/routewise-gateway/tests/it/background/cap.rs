@@ -1,5 +1,6 @@
 //! `max_running`: a replica runs at most that many background responses at once; one more
-//! is refused with a 429 before anything is stored, and a run that ends gives its place back.
+//! is refused with a 429 before anything is stored (but only once it could otherwise be
+//! served), and a run that ends gives its place back.
 
 use serde_json::json;
 
@@ -46,6 +47,20 @@ async fn a_run_past_the_cap_gets_a_429_and_stores_nothing() {
         );
     }
     assert_eq!(keys(&redis), stored, "a refused submission left a trace");
+
+    // A request that could never be served gets its real error, not a 429 to retry.
+    let unknown = post(
+        &gw,
+        &json!({"model": "nope", "background": true, "input": "hi"}),
+    )
+    .await;
+    error_of(unknown, 404).await;
+    let orphan = json!({
+        "model": "fast", "background": true, "input": "hi",
+        "previous_response_id": "resp_missing",
+    });
+    let err = error_of(post(&gw, &orphan).await, 400).await;
+    assert_eq!(err["param"], "previous_response_id", "{err}");
 
     // Foreground requests are not counted.
     let foreground = post(
