@@ -52,6 +52,14 @@ pub enum GatewayError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 413: the body holds so many JSON values that parsing it would take more memory than
+    /// the replica's large-body budget (its size alone is within `max_body_bytes`).
+    TooManyValues {
+        /// About how many values the body holds.
+        values: usize,
+        /// The most a body may hold.
+        limit: usize,
+    },
     /// 431: the request head (request line and headers) exceeds the configured size or
     /// header count.
     HeadersTooLarge {
@@ -193,9 +201,17 @@ impl GatewayError {
         matches!(self, Self::UnsupportedMediaType { .. })
     }
 
-    /// True for 413.
+    /// True for 413: a body over `max_body_bytes`, or one with too many JSON values.
     pub fn is_payload_too_large(&self) -> bool {
-        matches!(self, Self::PayloadTooLarge { .. })
+        matches!(
+            self,
+            Self::PayloadTooLarge { .. } | Self::TooManyValues { .. }
+        )
+    }
+
+    /// True for a 413 refusing a body for its number of JSON values, not its size.
+    pub fn is_too_many_values(&self) -> bool {
+        matches!(self, Self::TooManyValues { .. })
     }
 
     /// True for 431.
@@ -267,7 +283,9 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest { .. } | Self::ContentFiltered { .. } => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::TooManyValues { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::DeploymentNotFound { .. }
@@ -298,7 +316,7 @@ impl GatewayError {
     pub(crate) fn code(&self) -> Cow<'static, str> {
         Cow::Borrowed(match self {
             Self::InvalidRequest { code, .. } => code,
-            Self::PayloadTooLarge { .. } => "request_too_large",
+            Self::PayloadTooLarge { .. } | Self::TooManyValues { .. } => "request_too_large",
             Self::UnsupportedMediaType { .. } => UNSUPPORTED_CONTENT_TYPE,
             Self::HeadersTooLarge { .. } => "request_header_fields_too_large",
             Self::DeploymentNotFound { .. } => "DeploymentNotFound",
@@ -347,6 +365,15 @@ impl GatewayError {
             ),
             Self::PayloadTooLarge { limit } => (
                 format!("The request body exceeds the limit of {limit} bytes."),
+                "invalid_request_error",
+                None,
+                "request_too_large",
+            ),
+            Self::TooManyValues { values, limit } => (
+                format!(
+                    "The request body holds about {values} JSON values; at most {limit} are \
+                     accepted, since each takes memory to parse. Send fewer, larger items."
+                ),
                 "invalid_request_error",
                 None,
                 "request_too_large",

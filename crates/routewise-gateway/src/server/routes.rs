@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, ReadBody, large_body_permit, read_body};
+use super::body::{LARGE_BODY, ReadBody, check_cost, large_body_permit, parse_cost, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
@@ -103,10 +103,29 @@ async fn create(
     let mut budget = None;
     let parsed = async {
         let ReadBody { bytes, held } = read_body(&state, &parts.headers, body).await?;
+        // Weighed by what parsing it will take, counted off the worker threads when long.
+        let cost = if bytes.len() < LARGE_BODY {
+            parse_cost(&bytes)
+        } else {
+            let counted = bytes.clone();
+            tokio::task::spawn_blocking(move || parse_cost(&counted))
+                .await
+                .map_err(|e| GatewayError::Internal {
+                    message: format!("weighing the request body failed: {e}"),
+                })?
+        };
+        // A share for what the parse will take; a short body of many values is parsed here
+        // (its parse is quick) but still holds one.
+        let share = if cost < LARGE_BODY {
+            None
+        } else {
+            check_cost(&state, &bytes, cost)?;
+            Some(large_body_permit(&state, cost).await?)
+        };
         if bytes.len() < LARGE_BODY {
+            budget = share;
             return parse_body(&bytes);
         }
-        let share = large_body_permit(&state, bytes.len()).await?;
         // The share and the count go with the parse: it runs on if the client leaves, and
         // the memory it takes is what they bound. The raw bytes' count ends with the parse.
         let parse = move || {
@@ -116,7 +135,7 @@ async fn create(
         };
         match tokio::task::spawn_blocking(parse).await {
             Ok((parsed, share)) => {
-                budget = Some(share);
+                budget = share;
                 parsed
             }
             Err(e) => Err(GatewayError::Internal {

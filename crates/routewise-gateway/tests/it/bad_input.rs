@@ -291,6 +291,35 @@ async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
 }
 
 #[tokio::test]
+async fn a_body_of_many_tiny_values_is_weighed_by_what_parsing_it_takes() {
+    // Budget: four max_body_bytes (4 x 300 KiB), so about 1,170 values at 1 KiB each.
+    // 10,000 `{}` items are 30 KB of JSON but megabytes once parsed: 413, where before they
+    // were parsed inline, uncounted, at about 175 times their size. 300 messages (about 900
+    // values) are weighed as a large body, take a share, and are served.
+    let gw = start(&format!(
+        "[server]\nmax_body_bytes = 307200\n{FAST_EMULATOR}\
+         [[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
+    ))
+    .await;
+    let flood = format!(
+        r#"{{"model":"fast","input":[{}]}}"#,
+        vec!["{}"; 10_000].join(",")
+    );
+    assert!(flood.len() < 32 * 1024);
+    let err = error_of(raw_post(&gw, flood.into_bytes()).await, 413).await;
+    assert_eq!(err["code"], "request_too_large", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("about 10003 JSON values"), "{message}");
+    let messages: Vec<Value> = (0..300)
+        .map(|i| json!({"role": "user", "content": format!("message {i}")}))
+        .collect();
+    let resp = post(&gw, &json!({"model": "fast", "input": messages})).await;
+    assert_eq!(resp.status(), 200);
+    still_serves(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn streamed_and_background_large_requests_keep_their_share_until_they_end() {
     // Budget: four max_body_bytes (4 x 300 KiB). Two streams and two background runs of
     // 290 KiB each keep their parsed requests while they run (about 3 s at 10 tokens/s), so a
