@@ -66,7 +66,40 @@ pub(crate) fn parse_body(bytes: &[u8]) -> Result<CreateResponse, GatewayError> {
     if req.input.is_none() && !has_context {
         return Err(missing("input"));
     }
+    check_unique_item_ids(&req)?;
     Ok(req)
+}
+
+/// Refuses two input items with the same `id`, as OpenAI does: the stored items are paged
+/// by id, and a repeated one would send a client following `last_id` round in a circle.
+fn check_unique_item_ids(req: &CreateResponse) -> Result<(), GatewayError> {
+    let Some(routewise_types::Input::Items(items)) = &req.input else {
+        return Ok(());
+    };
+    let mut ids = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| item.id().map(|id| (i, id)))
+        .peekable();
+    // Most requests carry no ids at all: nothing to allocate for them.
+    if ids.peek().is_none() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, id) in ids {
+        if !seen.insert(id) {
+            return Err(GatewayError::invalid(
+                format!(
+                    "Duplicate item found with id '{}'. Remove the duplicate item from your \
+                     input and try again.",
+                    crate::error::clipped(id, 64)
+                ),
+                Some(format!("input[{i}].id")),
+                "invalid_value",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn missing(param: &str) -> GatewayError {

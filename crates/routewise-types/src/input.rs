@@ -287,6 +287,28 @@ impl InputItem {
         Self::Message(InputMessage::user(text.into()))
     }
 
+    /// The item's own `id`, if it has one. An `item_reference`'s `id` names the item it
+    /// points to, not itself, so it has none here.
+    ///
+    /// ```
+    /// use routewise_types::InputItem;
+    /// let item: InputItem = serde_json::from_str(
+    ///     r#"{"type":"message","id":"msg_1","role":"user","content":"hi"}"#,
+    /// ).unwrap();
+    /// assert_eq!(item.id(), Some("msg_1"));
+    /// assert_eq!(InputItem::user("hi").id(), None);
+    /// ```
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::EasyMessage(m) | Self::Message(m) => m.id.as_deref(),
+            Self::FunctionCallOutput(o) => o.id.as_deref(),
+            Self::FunctionCall(c) => c.id.as_deref(),
+            Self::Reasoning(r) => Some(&r.id),
+            Self::ItemReference(_) => None,
+            Self::Unknown(value) => value.get("id").and_then(Value::as_str),
+        }
+    }
+
     /// The wire `type` (`""` for easy messages and untyped unknown items).
     pub fn type_name(&self) -> &str {
         match self {

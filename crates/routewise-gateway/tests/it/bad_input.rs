@@ -89,6 +89,26 @@ async fn every_bad_request_gets_a_shaped_error_and_the_server_survives() {
         "{err}"
     );
 
+    // Two input items with one id: stored items are paged by id, so a repeat would loop a
+    // client paging with `after`. Distinct ids, and item references, are fine.
+    let dup = json!({"model": "fast", "input": [
+        {"type": "message", "id": "msg_a", "role": "user", "content": "one"},
+        {"type": "message", "id": "msg_b", "role": "user", "content": "two"},
+        {"type": "message", "id": "msg_a", "role": "user", "content": "three"},
+    ]});
+    let err = error_of(post(&gw, &dup).await, 400).await;
+    assert_eq!(err["param"], "input[2].id", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("'msg_a'"),
+        "{err}"
+    );
+    let fine = json!({"model": "fast", "input": [
+        {"type": "message", "id": "msg_a", "role": "user", "content": "one"},
+        {"type": "message", "role": "user", "content": "two"},
+        {"type": "message", "role": "user", "content": "three"},
+    ]});
+    assert_eq!(post(&gw, &fine).await.status(), 200);
+
     // Missing model, missing input.
     let err = error_of(post(&gw, &json!({"input": "x"})).await, 400).await;
     assert_eq!(
