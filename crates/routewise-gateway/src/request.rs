@@ -4,7 +4,10 @@ use http::HeaderMap;
 use routewise_strategy::{FOUNDRY_FEATURES_HEADER, MODEL_ROUTER_CONTROLS, RoutingMode};
 use routewise_types::{CreateResponse, RoutingConfig};
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, clipped};
+
+/// The most characters of a caller's key or value an error repeats.
+const ECHO: usize = 64;
 
 const ROUTING_CONFIG_KEYS: [&str; 4] = ["mode", "models", "require_parameters", "session_affinity"];
 const SESSION_AFFINITY_KEYS: [&str; 3] = ["strategy", "mode", "session_id"];
@@ -92,7 +95,7 @@ fn check_unique_item_ids(req: &CreateResponse) -> Result<(), GatewayError> {
                 format!(
                     "Duplicate item found with id '{}'. Remove the duplicate item from your \
                      input and try again.",
-                    crate::error::clipped(id, 64)
+                    clipped(id, ECHO)
                 ),
                 Some(format!("input[{i}].id")),
                 "invalid_value",
@@ -151,6 +154,7 @@ pub(crate) fn validate_controls(
     };
     for key in cfg.extra.keys() {
         if !ROUTING_CONFIG_KEYS.contains(&key.as_str()) {
+            let key = clipped(key, ECHO);
             return Err(GatewayError::invalid(
                 format!("Unknown parameter: 'routing_config.{key}'."),
                 Some(format!("routing_config.{key}")),
@@ -175,7 +179,7 @@ pub(crate) fn validate_controls(
                 "mode",
                 format!(
                     "Invalid routing mode '{}'; expected balanced, quality or cost.",
-                    other.as_str()
+                    clipped(other.as_str(), ECHO)
                 ),
             ));
         }
@@ -194,7 +198,8 @@ pub(crate) fn validate_controls(
                     return Err(bad(
                         &format!("models[{i}]"),
                         format!(
-                            "Model '{m}' is not in this router's model subset ({}).",
+                            "Model '{}' is not in this router's model subset ({}).",
+                            clipped(m, ECHO),
                             shown.join(", ")
                         ),
                     ));
@@ -206,6 +211,7 @@ pub(crate) fn validate_controls(
     if let Some(affinity) = &cfg.session_affinity {
         for key in affinity.extra.keys() {
             if !SESSION_AFFINITY_KEYS.contains(&key.as_str()) {
+                let key = clipped(key, ECHO);
                 return Err(GatewayError::invalid(
                     format!("Unknown parameter: 'routing_config.session_affinity.{key}'."),
                     Some(format!("routing_config.session_affinity.{key}")),
@@ -219,7 +225,10 @@ pub(crate) fn validate_controls(
             {
                 return Err(bad(
                     &format!("session_affinity.{field}"),
-                    format!("Invalid session affinity '{v}'; expected adaptive, sticky or none."),
+                    format!(
+                        "Invalid session affinity '{}'; expected adaptive, sticky or none.",
+                        clipped(v, ECHO)
+                    ),
                 ));
             }
         }

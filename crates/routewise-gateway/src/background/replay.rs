@@ -43,8 +43,9 @@ pub(crate) fn starting_after(raw: Option<&str>) -> Result<Option<u64>, GatewayEr
             .ok_or_else(|| {
                 GatewayError::invalid(
                     format!(
-                        "Invalid 'starting_after': expected an integer from 0 to {}, got '{v}'.",
-                        i64::MAX
+                        "Invalid 'starting_after': expected an integer from 0 to {}, got '{}'.",
+                        i64::MAX,
+                        crate::error::clipped(v, 64)
                     ),
                     Some("starting_after".into()),
                     "invalid_value",

@@ -10,6 +10,9 @@ use super::{Guard, ResponseStore, StoredRef, input_items};
 use crate::access::{Caller, Owner};
 use crate::error::GatewayError;
 
+/// Longer than any response id (ours are 53 characters, OpenAI's and Azure's under 100).
+const MAX_ID_LEN: usize = 256;
+
 /// Where and with which items a finished response is stored.
 #[derive(Debug, Clone)]
 pub(crate) struct Save {
@@ -121,17 +124,25 @@ pub(crate) async fn prepare(
     let earlier = match req.previous_response_id.take() {
         None => Vec::new(),
         Some(id) => {
+            let not_found = || {
+                GatewayError::invalid(
+                    format!(
+                        "Previous response with id '{}' not found.",
+                        crate::error::clipped(&id, 64)
+                    ),
+                    Some("previous_response_id".into()),
+                    "previous_response_not_found",
+                )
+            };
+            // No id of ours is this long: not worth a Redis round trip with a huge key.
+            if id.len() > MAX_ID_LEN {
+                return Err(not_found());
+            }
             let prev = store
                 .get(&id)
                 .await?
                 .filter(|p| caller.may_see(p.tenant.as_deref()))
-                .ok_or_else(|| {
-                    GatewayError::invalid(
-                        format!("Previous response with id '{id}' not found."),
-                        Some("previous_response_id".into()),
-                        "previous_response_not_found",
-                    )
-                })?;
+                .ok_or_else(not_found)?;
             // A run whose gateway died is marked failed here, as a GET would, so its follow-ups
             // are not refused as "still running" for good.
             let prev = crate::background::reconcile(store, &id, prev).await?;

@@ -3,6 +3,11 @@
 use routewise_types::Input;
 use serde_json::{Value, json};
 
+use crate::error::clipped;
+
+/// The most characters of a query value an error repeats.
+const ECHO: usize = 64;
+
 /// This request's input as a list of items, each with an `id` (`msg_…` when the client sent
 /// none), as OpenAI lists them: a string becomes one user message with `input_text` content.
 pub(crate) fn input_items(input: Option<&Input>) -> Vec<Value> {
@@ -86,7 +91,8 @@ impl ItemsPage {
                     _ => {
                         return Err((
                             format!(
-                                "Invalid 'limit': {text:?}. Expected an integer from 1 to 100."
+                                "Invalid 'limit': {:?}. Expected an integer from 1 to 100.",
+                                clipped(text, ECHO)
                             ),
                             "limit",
                         ));
@@ -97,7 +103,10 @@ impl ItemsPage {
                     "desc" => page.descending = true,
                     _ => {
                         return Err((
-                            format!("Invalid 'order': {text:?}. Expected 'asc' or 'desc'."),
+                            format!(
+                                "Invalid 'order': {:?}. Expected 'asc' or 'desc'.",
+                                clipped(text, ECHO)
+                            ),
                             "order",
                         ));
                     }
@@ -128,7 +137,10 @@ pub(crate) fn page(items: &[Value], p: &ItemsPage) -> Result<Value, (String, &'s
             .position(|v| v.get("id").and_then(Value::as_str) == Some(id))
             .ok_or_else(|| {
                 (
-                    format!("No input item with id {id:?} in this response."),
+                    format!(
+                        "No input item with id {:?} in this response.",
+                        clipped(id, ECHO)
+                    ),
                     param,
                 )
             })

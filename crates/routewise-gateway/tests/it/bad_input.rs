@@ -280,6 +280,38 @@ async fn a_huge_name_is_not_echoed_whole() {
 }
 
 #[tokio::test]
+async fn huge_routing_config_values_are_not_echoed_whole() {
+    // Each used to come back whole: a 1 MB unknown key twice over (message and param).
+    let gw = start(&format!(
+        "{FAST_EMULATOR}[[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n\
+         [[routers]]\nname = \"model-router\"\nmodels = [\"fast\"]\n"
+    ))
+    .await;
+    let big = "K".repeat(1_000_000);
+    let controls = [("Foundry-Features", "ModelRouterControls=V1Preview")];
+    for (config, param) in [
+        (json!({ big.clone(): 1 }), None),
+        (json!({"mode": big}), Some("routing_config.mode")),
+        (json!({"models": [big]}), Some("routing_config.models[0]")),
+        (
+            json!({"session_affinity": {"strategy": big}}),
+            Some("routing_config.session_affinity.strategy"),
+        ),
+        (json!({"session_affinity": { big.clone(): 1 }}), None),
+    ] {
+        let body = json!({"model": "model-router", "input": "hi", "routing_config": config});
+        let resp = post_with(&gw, &body, &controls).await;
+        assert_eq!(resp.status(), 400);
+        let text = resp.text().await.unwrap();
+        assert!(text.len() < 1_000, "{} bytes for {param:?}", text.len());
+        if let Some(param) = param {
+            assert!(text.contains(param), "{text}");
+        }
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
     // Budget: four max_body_bytes (4 x 300 KiB); each body is 290 KiB and held for 3 s.
     let gw = start(

@@ -309,6 +309,26 @@ async fn input_items_pages_and_rejects_bad_parameters() {
         assert_eq!(err["param"], param, "{query}");
     }
     error_of(get(&gw, "/responses/resp_missing/input_items").await, 404).await;
+    // Query values and ids are quoted clipped, not whole.
+    let long = "9".repeat(20_000);
+    for query in [
+        format!("after={long}"),
+        format!("before={long}"),
+        format!("limit={long}"),
+        format!("order={long}"),
+    ] {
+        let resp = get(&gw, &format!("/responses/{id}/input_items?{query}")).await;
+        assert_eq!(resp.status(), 400);
+        let text = resp.text().await.unwrap();
+        assert!(text.len() < 1_000, "{} bytes for {:.8}", text.len(), query);
+    }
+    let follow_up =
+        json!({"model": "small", "input": "hi", "previous_response_id": "r".repeat(1_000_000)});
+    let resp = post(&gw, &follow_up).await;
+    assert_eq!(resp.status(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(text.len() < 1_000, "{} bytes", text.len());
+    assert!(text.contains("previous_response_not_found"), "{text}");
     gw.shutdown().await;
 }
 
