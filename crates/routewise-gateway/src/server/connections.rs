@@ -56,3 +56,56 @@ impl ConnectionSlots {
         self.limit
     }
 }
+
+/// File descriptors a process needs besides its client connections: the listener, upstream
+/// and Redis connections, files.
+const FD_HEADROOM: u64 = 128;
+
+/// Warns at start-up when the open-file limit cannot hold `max_connections` client sockets
+/// plus headroom: the cap would never engage, and accepts would fail instead.
+pub(crate) fn warn_if_fds_short(max_connections: usize) {
+    let Some(limit) = open_file_limit() else {
+        return;
+    };
+    let wanted = (max_connections as u64).saturating_add(FD_HEADROOM);
+    if limit < wanted {
+        tracing::warn!(
+            open_file_limit = limit,
+            max_connections,
+            "the open-file limit is below max_connections plus {FD_HEADROOM}: raise it \
+             (ulimit -n {wanted}) or lower server.max_connections, or accepts will fail first"
+        );
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None` elsewhere or when
+/// unlimited. Read, not asked of the kernel, because the crate has no `unsafe` for getrlimit.
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_file_limit(&text)
+}
+
+fn parse_open_file_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_open_file_limit;
+
+    #[test]
+    fn the_soft_open_file_limit_is_read_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max cpu time              unlimited            unlimited            seconds\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_open_file_limit(limits), Some(1024));
+        let unlimited = limits.replace("1024 ", "unlimited ");
+        assert_eq!(parse_open_file_limit(&unlimited), None);
+        assert_eq!(parse_open_file_limit("nothing here"), None);
+    }
+}

@@ -160,15 +160,21 @@ async fn serve(
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let slots = &state.connections;
+    connections::warn_if_fds_short(slots.limit());
     let mut warned_full: Option<tokio::time::Instant> = None;
+    let mut warned_accept: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = slots.accept(&listener) => {
                 let (stream, slot) = match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
-                        // Out of file descriptors and similar: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
+                        // Out of file descriptors and similar: back off instead of spinning,
+                        // and say so once per 10 s, not on every retry.
+                        if warned_accept.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                            warned_accept = Some(tokio::time::Instant::now());
+                            tracing::warn!(error = %e, "accept failed; retrying every 20 ms");
+                        }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     }
