@@ -119,6 +119,9 @@ async fn open(
     Ok(Body::from_stream(frames))
 }
 
+/// The `error` event a follower gets when the response is deleted under it.
+const DELETED: &str = "The response was deleted while this stream was following it.";
+
 struct Follow {
     store: Arc<ResponseStore>,
     id: String,
@@ -151,7 +154,12 @@ impl Follow {
                 Err(e) => {
                     self.done = true;
                     let seq = self.last.map_or(0, |l| l + 1);
-                    return Some(crate::sse::error_frame(seq, "server_error", &e.to_string()));
+                    let frame = if e.is_response_not_found() {
+                        crate::sse::error_frame(seq, "response_not_found", DELETED)
+                    } else {
+                        crate::sse::error_frame(seq, "server_error", &e.to_string())
+                    };
+                    return Some(frame);
                 }
             }
         }
@@ -199,9 +207,12 @@ impl Follow {
                 return Ok(fresh);
             }
             let Some(stored) = self.store.get(&self.id).await? else {
-                // Deleted meanwhile: nothing more will come.
-                self.done = true;
-                return Ok(Vec::new());
+                // Deleted meanwhile: nothing more will come, and the follower is told so
+                // (an `error` event) rather than left with what looks like a cut connection.
+                return Err(GatewayError::ResponseNotFound {
+                    id: self.id.clone(),
+                    store_configured: true,
+                });
             };
             let stored = reconcile(&self.store, &self.id, stored).await?;
             let status = status_of(&stored.response).unwrap_or("failed");

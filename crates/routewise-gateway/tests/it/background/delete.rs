@@ -90,6 +90,8 @@ async fn deleting_a_running_background_response_stops_the_run_and_drops_the_upst
     let (live, id) = streaming_until_first_delta(&gw, "stalled", "Tell me a story.").await;
     assert_eq!(status(&retrieve(&gw, &id).await), "in_progress");
     assert_eq!(upstream.outcome(0), None, "the upstream call is open");
+    let mut follower = Events::new(get(&gw, &format!("/responses/{id}?stream=true")).await);
+    follower.next().await.expect("the follower's replay starts");
 
     deleted(delete(&gw, &id).await, &id).await;
     upstream_dropped(&upstream, 0).await;
@@ -99,6 +101,11 @@ async fn deleting_a_running_background_response_stops_the_run_and_drops_the_upst
     let (end, terminal) = rest.last().expect("a terminal event");
     assert_eq!(end, "response.failed");
     assert_eq!(status(&terminal["response"]), "cancelled");
+    // A follower is told the response is gone, not left with a bare end of stream.
+    let rest = follower.rest().await;
+    let (end, error) = rest.last().expect("an event");
+    assert_eq!(end, "error", "{rest:?}");
+    assert_eq!(error["code"], "response_not_found", "{error}");
 
     gone(&redis, &[&gw], &id).await;
     // Many ticks and a whole lease later, nothing has come back.
