@@ -81,12 +81,30 @@ fn closed_values(body: &Map<String, Value>) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Message roles in `input`: the four the spec's `EasyInputMessage` allows.
+/// Message roles in `input`: the four the spec's `EasyInputMessage` allows. An item with
+/// no `type` is such a message, so it needs a `role` (`{}` is no item at all).
 fn roles(body: &Map<String, Value>) -> Result<(), Refusal> {
     let Some(Value::Array(items)) = body.get("input") else {
         return Ok(());
     };
     for (i, item) in items.iter().enumerate() {
+        let Value::Object(fields) = item else {
+            return Err(refuse(
+                format!("input[{i}]"),
+                "invalid_type",
+                format!(
+                    "Invalid type for 'input[{i}]': expected an object, but got {} instead.",
+                    type_name(item)
+                ),
+            ));
+        };
+        if !fields.contains_key("type") && !fields.contains_key("role") {
+            return Err(refuse(
+                format!("input[{i}].role"),
+                "missing_required_parameter",
+                format!("Missing required parameter: 'input[{i}].role'."),
+            ));
+        }
         let is_message = item
             .get("type")
             .is_none_or(|t| t.as_str() == Some("message"));
@@ -422,6 +440,12 @@ mod tests {
                 "input[1].role",
                 "invalid_value",
             ),
+            (
+                json!({"input": [{"role": "user", "content": "hi"}, {}]}),
+                "input[1].role",
+                "missing_required_parameter",
+            ),
+            (json!({"input": [7]}), "input[0]", "invalid_type"),
             (
                 json!({"tools": [{"type": "function", "name": "f"}], "tool_choice": {"type": "function", "name": "g"}}),
                 "tool_choice",
