@@ -14,49 +14,74 @@
 //! Azure's own meters can differ per region and SKU; override with [`Deployment::with_price`].
 //!
 //! # Capability profiles
-//! One table serves every estimator:
-//! [`learned::profiles::KNOWN_PROFILES`](crate::learned::profiles::KNOWN_PROFILES), whose
-//! figures are public benchmark accuracies (`general` = MMLU, `reasoning` = GPQA Diamond,
-//! `math` = MATH, `coding` = HumanEval), each cited, or marked as an estimate, in the router's
-//! model card (`assets/MODEL_CARD.md`). The [`HeuristicEstimator`](crate::HeuristicEstimator)
-//! reads them as priors. The trained estimator maps its per-prompt predictions onto them for
-//! models it has no head for, which is every default-pool model.
+//! Skills are on a 0..1 scale, rounded to 0.05, read from publicly reported scores:
+//! `general` ≈ MMLU / MMLU-Pro, `reasoning` ≈ GPQA-Diamond, `math` ≈ MATH / AIME-2025,
+//! `coding` ≈ HumanEval / LiveCodeBench, as published by the vendors (OpenAI GPT-4.1 and
+//! GPT-5 announcements, xAI Grok 4 Fast model card, DeepSeek-V3.2 report) and Artificial
+//! Analysis. They are coarse priors, not measurements. The default pool's deployments carry
+//! them as their [`CapabilityProfile`]s, so both estimators route that pool by them: the
+//! [`HeuristicEstimator`](crate::HeuristicEstimator) directly, and the trained estimator by
+//! mapping its per-prompt predictions onto them (a deployment's own profile wins over the
+//! trained estimator's table of cited figures, `learned::profiles::KNOWN_PROFILES`, which
+//! serves deployments configured without one). Coding and maths here follow harder
+//! benchmarks' order than HumanEval and MATH, which are saturated near the top: nano is the
+//! pool's weakest coder.
 
-use crate::learned::profiles::builtin_profile;
 use crate::pool::{CapabilityProfile, Deployment, Pool, Price};
 
-/// One row of the price table. Skills, context windows and the reasoning flag come from the
-/// one capability table, [`KNOWN_PROFILES`](crate::learned::profiles::KNOWN_PROFILES), so the
-/// heuristic and the trained estimator see the same figures.
+/// One row of the built-in table.
 struct Known {
     name: &'static str,
     price: Price,
+    skills: [f64; 4],
+    context_window: u32,
+    reasoning_model: bool,
 }
 
 const KNOWN: [Known; 6] = [
     Known {
         name: "gpt-4.1-nano",
         price: Price::new(0.10, 0.40),
+        skills: [0.80, 0.50, 0.55, 0.65],
+        context_window: 1_047_576,
+        reasoning_model: false,
     },
     Known {
         name: "gpt-4.1-mini",
         price: Price::new(0.40, 1.60),
+        skills: [0.85, 0.65, 0.75, 0.80],
+        context_window: 1_047_576,
+        reasoning_model: false,
     },
     Known {
         name: "gpt-5-mini",
         price: Price::new(0.25, 2.00),
+        skills: [0.90, 0.80, 0.90, 0.85],
+        context_window: 400_000,
+        reasoning_model: true,
     },
     Known {
         name: "gpt-5.2",
         price: Price::new(1.75, 14.00),
+        skills: [0.95, 0.90, 0.95, 0.95],
+        context_window: 400_000,
+        reasoning_model: true,
     },
     Known {
         name: "grok-4-fast-reasoning",
         price: Price::new(0.20, 0.50),
+        skills: [0.85, 0.85, 0.90, 0.80],
+        context_window: 2_000_000,
+        reasoning_model: true,
     },
+    // Reported V3.2 scores are thinking-mode; Foundry serves it non-thinking by default, so
+    // reasoning and maths are discounted by one step.
     Known {
         name: "DeepSeek-V3.2",
         price: Price::new(0.28, 0.42),
+        skills: [0.85, 0.75, 0.85, 0.80],
+        context_window: 128_000,
+        reasoning_model: false,
     },
 ];
 
@@ -84,7 +109,14 @@ pub fn known_model(model: &str) -> Option<(Price, CapabilityProfile)> {
     KNOWN
         .iter()
         .find(|k| k.name.eq_ignore_ascii_case(model))
-        .and_then(|k| Some((k.price, builtin_profile(k.name)?)))
+        .map(|k| {
+            let [general, reasoning, math, coding] = k.skills;
+            let profile = CapabilityProfile::uniform(0.0)
+                .with_skills(general, reasoning, math, coding)
+                .with_context_window(k.context_window)
+                .with_reasoning_model(k.reasoning_model);
+            (k.price, profile)
+        })
 }
 
 /// A deployment of a known model named after it, with its price and profile.

@@ -3,9 +3,9 @@
 //!
 //! Skills are public benchmark accuracies as fractions: `general` = MMLU, `reasoning` =
 //! GPQA Diamond, `math` = MATH, `coding` = HumanEval. Sources and caveats are in
-//! `assets/MODEL_CARD.md`; figures marked there as estimates are not vendor-reported. This is
-//! the only skills table: [`known_model`](crate::known_model) builds the default pool's
-//! profiles from it. A deployment given a [`CapabilityProfile`] of its own keeps that one.
+//! `assets/MODEL_CARD.md`; figures marked there as estimates are not vendor-reported. A
+//! deployment's own [`CapabilityProfile`] (the default pool's come from
+//! [`known_model`](crate::known_model)) wins over this table.
 //!
 //! [`ReferencePair::score`] maps the two trained heads' per-prompt predictions and the
 //! prompt's [`TaskSignals`] onto any profile:
@@ -15,9 +15,8 @@
 //!   error in that specialty, because the heads were never trained on code or proofs.
 //!
 //! With the shipped artifact and the default pool, Balanced sends "What is 2+2?" to
-//! gpt-4.1-nano and a one-sentence definition to a cheap model, while a multi-step proof goes
-//! to a reasoning model and a coding task past the weakest coders (the decisions are tested in
-//! `src/tests/`).
+//! gpt-4.1-nano and a one-sentence definition to a cheap model, while a multi-step proof or a
+//! coding task goes to a reasoning model (the decisions are tested in `src/tests/`).
 
 use serde::{Deserialize, Serialize};
 
@@ -129,9 +128,7 @@ pub const KNOWN_PROFILES: &[KnownProfile] = &[
         2_000_000,
         true,
     ),
-    // Reported V3.2 scores are thinking-mode (GPQA Diamond 82.4); Foundry serves it
-    // non-thinking by default, so reasoning and maths are discounted (estimates).
-    known("deepseek-v3.2", 0.890, 0.750, 0.900, 0.920, 128_000, false),
+    known("deepseek-v3.2", 0.890, 0.824, 0.950, 0.920, 128_000, false),
 ];
 
 /// The built-in profile for `model` (case-insensitive prefix match), if any.
