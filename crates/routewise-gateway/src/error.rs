@@ -502,7 +502,7 @@ impl GatewayError {
             Self::Busy { retry_after } => (
                 format!(
                     "The gateway is busy with other large requests; this request's body is \
-                     large too. Please retry after {} second(s).",
+                     large too (in bytes or in JSON values). Please retry after {} second(s).",
                     retry_after_secs(*retry_after)
                 ),
                 "server_error",

@@ -11,9 +11,10 @@
 //!   arrived, since its parsed form takes many times its JSON. It waits for room, holding no
 //!   share while it waits, for at most `body_read_timeout`. The share goes with the parsed
 //!   request: to the JSON answer, the end of the stream, or the end of the background run.
-//!   A body is weighed by its [`parse_cost`] (bytes plus [`VALUE_COST`] per JSON value), not
-//!   its length: 3 bytes of `{}` become hundreds once parsed, so a body of many tiny values is
-//!   large whatever its size, and one that could never fit the budget gets 413.
+//!   A body is also weighed ([`weigh`]: bytes plus [`VALUE_COST`] per JSON value), since 3
+//!   bytes of `{}` become hundreds once parsed: a short body that weighs [`HEAVY`] or more
+//!   takes a share of its weight too, and one that could never fit the budget gets 413.
+//!   Ordinary requests weigh far less, so they never wait for large ones.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -197,14 +198,39 @@ pub(super) async fn read_body(
     }
 }
 
-/// What parsing and handling `json` is charged against the large-body budget: its bytes
-/// plus [`VALUE_COST`] per JSON value, so a body of many tiny values (`[{},{},…]`, hundreds of
-/// times its size once parsed) is weighed by what it will take, not by its length. The
-/// values are counted as the commas and openings outside strings: one linear pass, far
-/// cheaper than the parse it guards.
-pub(super) fn parse_cost(json: &[u8]) -> usize {
-    json.len()
-        .saturating_add(count_values(json).saturating_mul(VALUE_COST))
+/// A body weighed by what parsing and handling it takes: its bytes plus [`VALUE_COST`] per
+/// JSON value, so a body of many tiny values (`[{},{},…]`, hundreds of times its size once
+/// parsed) counts for what it will take, not its length. The values are counted as the commas
+/// and openings outside strings: one linear pass, far cheaper than the parse it guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Weight {
+    /// About how many JSON values the body holds ([`count_values`]).
+    pub values: usize,
+    /// Bytes plus [`VALUE_COST`] per value.
+    pub cost: usize,
+}
+
+/// A body that weighs this much takes a share of the large-body budget even when it is short:
+/// about 2,000 values. Below it a short body is ordinary traffic (an agent request with tools
+/// and a long history holds a few hundred values), and what it can hold is bounded by
+/// `max_connections` times this.
+pub(super) const HEAVY: usize = 2 << 20;
+
+/// Weighs `json` (see [`Weight`]).
+pub(super) fn weigh(json: &[u8]) -> Weight {
+    let values = count_values(json);
+    Weight {
+        values,
+        cost: json.len().saturating_add(values.saturating_mul(VALUE_COST)),
+    }
+}
+
+impl Weight {
+    /// Whether the body takes a share of the large-body budget: long ones (parsed off the
+    /// worker threads) and heavy ones.
+    pub(super) fn takes_share(&self, len: usize) -> bool {
+        len >= LARGE_BODY || self.cost >= HEAVY
+    }
 }
 
 /// About how many values `json` holds (an object member counts once): the top-level value,
@@ -243,17 +269,21 @@ pub(super) fn count_values(json: &[u8]) -> usize {
     count
 }
 
-/// Refuses a body whose [`parse_cost`] exceeds the whole large-body budget: no share could
-/// ever hold it.
-pub(super) fn check_cost(state: &AppState, json: &[u8], cost: usize) -> Result<(), GatewayError> {
+/// Refuses a body of `len` bytes whose weight exceeds the whole large-body budget: no share
+/// could ever hold it.
+pub(super) fn check_weight(
+    state: &AppState,
+    len: usize,
+    weight: Weight,
+) -> Result<(), GatewayError> {
     let whole =
         crate::state::large_body_budget_kib(state.settings().max_body_bytes).saturating_mul(1024);
-    if cost <= whole {
+    if weight.cost <= whole {
         return Ok(());
     }
     Err(GatewayError::TooManyValues {
-        values: count_values(json),
-        limit: whole.saturating_sub(json.len()) / VALUE_COST,
+        values: weight.values,
+        limit: whole.saturating_sub(len) / VALUE_COST,
     })
 }
 
@@ -337,7 +367,7 @@ async fn drain(mut body: Body, deadline: Instant, cap: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{VALUE_COST, count_values, parse_cost};
+    use super::{HEAVY, VALUE_COST, count_values, weigh};
 
     #[test]
     fn values_are_counted_outside_strings_only() {
@@ -354,9 +384,19 @@ mod tests {
     #[test]
     fn tiny_values_weigh_far_more_than_their_bytes() {
         let text = format!(r#"{{"input":"{}"}}"#, "x".repeat(100_000));
-        assert!(parse_cost(text.as_bytes()) < text.len() + 4 * VALUE_COST);
+        let w = weigh(text.as_bytes());
+        assert!(w.cost < text.len() + 4 * VALUE_COST);
+        assert!(!w.takes_share(text.len()));
         let items = format!(r#"{{"input":[{}]}}"#, vec!["{}"; 10_000].join(","));
-        assert!(parse_cost(items.as_bytes()) > 10_000 * VALUE_COST);
-        assert!(items.len() < 40_000);
+        let w = weigh(items.as_bytes());
+        assert!(w.cost > 10_000 * VALUE_COST);
+        assert!(items.len() < 40_000 && w.takes_share(items.len()));
+        // An agent request's few hundred values stay ordinary traffic.
+        let agent = format!(
+            r#"{{"input":[{}]}}"#,
+            vec![r#"{"role":"user","content":"a question of some length"}"#; 200].join(",")
+        );
+        let w = weigh(agent.as_bytes());
+        assert!(w.cost < HEAVY && !w.takes_share(agent.len()), "{w:?}");
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, ReadBody, check_cost, large_body_permit, parse_cost, read_body};
+use super::body::{LARGE_BODY, ReadBody, check_weight, large_body_permit, read_body, weigh};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
@@ -104,23 +104,23 @@ async fn create(
     let parsed = async {
         let ReadBody { bytes, held } = read_body(&state, &parts.headers, body).await?;
         // Weighed by what parsing it will take, counted off the worker threads when long.
-        let cost = if bytes.len() < LARGE_BODY {
-            parse_cost(&bytes)
+        let weight = if bytes.len() < LARGE_BODY {
+            weigh(&bytes)
         } else {
             let counted = bytes.clone();
-            tokio::task::spawn_blocking(move || parse_cost(&counted))
+            tokio::task::spawn_blocking(move || weigh(&counted))
                 .await
                 .map_err(|e| GatewayError::Internal {
                     message: format!("weighing the request body failed: {e}"),
                 })?
         };
-        // A share for what the parse will take; a short body of many values is parsed here
-        // (its parse is quick) but still holds one.
-        let share = if cost < LARGE_BODY {
-            None
+        // A share for what the parse will take; a short, heavy body is parsed here (its parse
+        // is quick) but still holds one.
+        let share = if weight.takes_share(bytes.len()) {
+            check_weight(&state, bytes.len(), weight)?;
+            Some(large_body_permit(&state, weight.cost).await?)
         } else {
-            check_cost(&state, &bytes, cost)?;
-            Some(large_body_permit(&state, cost).await?)
+            None
         };
         if bytes.len() < LARGE_BODY {
             budget = share;

@@ -334,6 +334,12 @@ async fn large_bodies_share_a_budget_and_the_one_over_it_gets_503() {
     assert_eq!(over.headers()["retry-after"], "1");
     let err = error_of(over, 503).await;
     assert_eq!(err["code"], "server_busy", "{err}");
+    // An ordinary request, a few hundred values like an agent's history, does not wait on it.
+    let history: Vec<Value> = (0..150)
+        .map(|i| json!({"role": "user", "content": format!("turn {i}")}))
+        .collect();
+    let ordinary = post(&gw, &json!({"model": "slow", "input": history})).await;
+    assert_eq!(ordinary.status(), 200);
     for r in first {
         assert_eq!(r.await.unwrap().unwrap().status(), 200);
     }
@@ -347,7 +353,7 @@ async fn a_body_of_many_tiny_values_is_weighed_by_what_parsing_it_takes() {
     // Budget: four max_body_bytes (4 x 300 KiB), so about 1,170 values at 1 KiB each.
     // 10,000 `{}` items are 30 KB of JSON but megabytes once parsed: 413, where before they
     // were parsed inline, uncounted, at about 175 times their size. 300 messages (about 900
-    // values) are weighed as a large body, take a share, and are served.
+    // values) are ordinary traffic and are served.
     let gw = start(&format!(
         "[server]\nmax_body_bytes = 307200\n{FAST_EMULATOR}\
          [[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
