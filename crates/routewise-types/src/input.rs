@@ -288,7 +288,8 @@ impl InputItem {
     }
 
     /// The item's own `id`, if it has one. An `item_reference`'s `id` names the item it
-    /// points to, not itself, so it has none here.
+    /// points to, not itself, so it has none here; nor has the short form of a reference, an
+    /// object with neither `type` nor `role` (`{"id": "msg_1"}`), which the spec allows.
     ///
     /// ```
     /// use routewise_types::InputItem;
@@ -297,6 +298,8 @@ impl InputItem {
     /// ).unwrap();
     /// assert_eq!(item.id(), Some("msg_1"));
     /// assert_eq!(InputItem::user("hi").id(), None);
+    /// let reference: InputItem = serde_json::from_str(r#"{"id":"msg_1"}"#).unwrap();
+    /// assert_eq!(reference.id(), None);
     /// ```
     pub fn id(&self) -> Option<&str> {
         match self {
@@ -305,6 +308,9 @@ impl InputItem {
             Self::FunctionCall(c) => c.id.as_deref(),
             Self::Reasoning(r) => Some(&r.id),
             Self::ItemReference(_) => None,
+            Self::Unknown(value) if value.get("type").is_none() && value.get("role").is_none() => {
+                None
+            }
             Self::Unknown(value) => value.get("id").and_then(Value::as_str),
         }
     }

@@ -82,7 +82,8 @@ fn closed_values(body: &Map<String, Value>) -> Result<(), Refusal> {
 }
 
 /// Message roles in `input`: the four the spec's `EasyInputMessage` allows. An item with
-/// no `type` is such a message, so it needs a `role` (`{}` is no item at all).
+/// no `type` is such a message, so it needs a `role`, unless it is the short form of an item
+/// reference (`{"id": …}`); `{}` is no item at all.
 fn roles(body: &Map<String, Value>) -> Result<(), Refusal> {
     let Some(Value::Array(items)) = body.get("input") else {
         return Ok(());
@@ -98,7 +99,10 @@ fn roles(body: &Map<String, Value>) -> Result<(), Refusal> {
                 ),
             ));
         };
-        if !fields.contains_key("type") && !fields.contains_key("role") {
+        if !fields.contains_key("type")
+            && !fields.contains_key("role")
+            && !fields.contains_key("id")
+        {
             return Err(refuse(
                 format!("input[{i}].role"),
                 "missing_required_parameter",
@@ -469,6 +473,8 @@ mod tests {
             json!({"tool_choice": {"type": "future_choice", "name": "g"}}),
             json!({"reasoning": {"effort": "xhigh"}, "truncation": "auto", "text": {"format": {"type": "json_object"}}}),
             json!({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}, {"type": "message", "role": "developer", "content": "x"}]}),
+            // The short form of an item reference.
+            json!({"input": [{"id": "msg_1"}, {"role": "user", "content": "x"}]}),
             json!({}),
         ] {
             assert_eq!(check_json(body.clone()), Ok(()), "{body}");

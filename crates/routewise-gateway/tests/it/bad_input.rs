@@ -105,6 +105,10 @@ async fn every_bad_request_gets_a_shaped_error_and_the_server_survives() {
     let fine = json!({"model": "fast", "input": [
         {"type": "message", "id": "msg_a", "role": "user", "content": "one"},
         {"type": "message", "role": "user", "content": "two"},
+        {"type": "item_reference", "id": "msg_x"},
+        {"type": "item_reference", "id": "msg_x"},
+        {"id": "msg_y"},
+        {"id": "msg_y"},
         {"type": "message", "role": "user", "content": "three"},
     ]});
     assert_eq!(post(&gw, &fine).await.status(), 200);
