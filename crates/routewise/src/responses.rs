@@ -317,8 +317,9 @@ impl<'a> Responses<'a> {
     }
 
     /// Every input item of a response, following `has_more` page by page (100 per page
-    /// unless `query` sets a limit). Stops with an error rather than loop if the service
-    /// claims more items but repeats or omits the cursor.
+    /// unless `query` sets a limit), in the query's order. With `before` alone it pages back
+    /// from that item, and returns everything before it. Stops with an error rather than
+    /// loop if the service claims more items but repeats or omits the cursor.
     pub async fn input_items_all(
         self,
         id: &str,
@@ -328,6 +329,9 @@ impl<'a> Responses<'a> {
             limit: query.limit.or(Some(100)),
             ..query
         };
+        if query.before.is_some() && query.after.is_none() {
+            return self.input_items_back(id, query).await;
+        }
         let mut items = Vec::new();
         loop {
             let page = self.input_items_page(id, &query).await?;
@@ -343,6 +347,36 @@ impl<'a> Responses<'a> {
                     return Err(Error::new(
                         ErrorKind::Decode,
                         "input_items: has_more is true but the page gave no new last_id",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// [`input_items_all`](Self::input_items_all) paging back from `query.before`: each page
+    /// is the one just before the previous page's first item, so the pages come newest-cursor
+    /// first and are joined the other way round.
+    async fn input_items_back(
+        self,
+        id: &str,
+        mut query: InputItemsQuery,
+    ) -> Result<Vec<InputItem>, Error> {
+        let mut pages = Vec::new();
+        loop {
+            let page = self.input_items_page(id, &query).await?;
+            let (more, first) = (page.has_more, page.first_id);
+            pages.push(page.data);
+            if !more {
+                return Ok(pages.into_iter().rev().flatten().collect());
+            }
+            match first {
+                Some(first) if query.before.as_deref() != Some(first.as_str()) => {
+                    query.before = Some(first);
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Decode,
+                        "input_items: has_more is true but the page gave no new first_id",
                     ));
                 }
             }

@@ -219,7 +219,8 @@ fn handle(
 }
 
 /// One page of input items as the service pages them: `order` (`desc` by default), `after`
-/// (an item id), `limit` (1 to 100, default 20). Bad parameters get the service's 400.
+/// (an item id), Azure's `before` (an item id: the page just before it), `limit` (1 to 100,
+/// default 20). Bad parameters get the service's 400.
 fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate {
     let bad = |param: &str, message: String| {
         ErrorReply::openai(400, "invalid_request_error", "invalid_value", &message)
@@ -248,22 +249,35 @@ fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate 
             );
         }
     };
-    let start = match req.query_param("after") {
-        None => 0,
-        Some(after) => match ordered
+    // `Err` names the parameter whose id is unknown.
+    let cursor = |param: &'static str| match req.query_param(param) {
+        None => Ok(None),
+        Some(id) => ordered
             .iter()
-            .position(|i| i.get("id") == Some(&json!(after)))
-        {
-            Some(at) => at + 1,
-            None => {
-                return bad(
-                    "after",
-                    format!("Invalid 'after': no input item with id '{after}'."),
-                );
-            }
-        },
+            .position(|i| i.get("id") == Some(&json!(id)))
+            .map(Some)
+            .ok_or((param, id)),
     };
-    let page = &ordered[start.min(ordered.len())..(start + limit).min(ordered.len())];
+    let (after, before) = match (cursor("after"), cursor("before")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err((param, id)), _) | (_, Err((param, id))) => {
+            return bad(
+                param,
+                format!("Invalid '{param}': no input item with id '{id}'."),
+            );
+        }
+    };
+    // The window between the cursors; `before` alone pages back (the window's last `limit`).
+    let from = after.map_or(0, |a| a + 1);
+    let to = before.map_or(ordered.len(), |b| b.max(from));
+    let window = &ordered[from..to];
+    let (page, has_more) = if before.is_some() && after.is_none() {
+        let skip = window.len().saturating_sub(limit);
+        (&window[skip..], skip > 0)
+    } else {
+        let take = window.len().min(limit);
+        (&window[..take], take < window.len())
+    };
     json_template(
         200,
         &json!({
@@ -271,7 +285,7 @@ fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate 
             "data": page,
             "first_id": page.first().and_then(|i| i.get("id")).cloned(),
             "last_id": page.last().and_then(|i| i.get("id")).cloned(),
-            "has_more": start + page.len() < ordered.len(),
+            "has_more": has_more,
         }),
     )
 }

@@ -100,3 +100,36 @@ async fn bad_paging_parameters_come_back_as_typed_400s() {
     assert_eq!(err.param(), Some("after"), "{err}");
     assert!(err.message().contains("msg_nope&limit=1"), "{err}");
 }
+
+#[tokio::test]
+async fn all_items_before_a_cursor_are_paged_back_and_none_lost() {
+    let (_foundry, client, id) = stored().await;
+    let asc = client
+        .responses()
+        .input_items_all(&id, InputItemsQuery::new().order(ListOrder::Asc))
+        .await
+        .unwrap();
+    let fifth = serde_json::to_value(&asc[4]).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One per page, oldest first, everything before "five": four pages back.
+    let query = InputItemsQuery::new()
+        .before(fifth.clone())
+        .limit(1)
+        .order(ListOrder::Asc);
+    let before = client
+        .responses()
+        .input_items_all(&id, query)
+        .await
+        .unwrap();
+    assert_eq!(texts(&before), ["one", "two", "three", "four"]);
+    let newest_first = InputItemsQuery::new().before(fifth).limit(3);
+    let page = client
+        .responses()
+        .input_items_page(&id, &newest_first)
+        .await
+        .unwrap();
+    // Newest first, "five" comes first: nothing is before it.
+    assert!(page.data.is_empty() && !page.has_more);
+}
