@@ -57,23 +57,27 @@ impl ConnectionSlots {
     }
 }
 
-/// File descriptors a process needs besides its client connections: the listener, upstream
-/// and Redis connections, files.
+/// File descriptors a process needs besides its client connections and their upstream
+/// calls: the listener, Redis connections, stream followers', files.
 const FD_HEADROOM: u64 = 128;
 
-/// Warns at start-up when the open-file limit cannot hold `max_connections` client sockets
-/// plus headroom: the cap would never engage, and accepts would fail instead.
+/// Warns at start-up when the open-file limit cannot hold `max_connections` client sockets,
+/// an upstream connection for each, and headroom: the cap would never engage, and accepts
+/// (or upstream calls) would fail instead.
 pub(crate) fn warn_if_fds_short(max_connections: usize) {
     let Some(limit) = open_file_limit() else {
         return;
     };
-    let wanted = (max_connections as u64).saturating_add(FD_HEADROOM);
+    let wanted = (max_connections as u64)
+        .saturating_mul(2)
+        .saturating_add(FD_HEADROOM);
     if limit < wanted {
         tracing::warn!(
             open_file_limit = limit,
             max_connections,
-            "the open-file limit is below max_connections plus {FD_HEADROOM}: raise it \
-             (ulimit -n {wanted}) or lower server.max_connections, or accepts will fail first"
+            "the open-file limit is below twice max_connections (a client socket and an \
+             upstream one each) plus {FD_HEADROOM}: raise it (ulimit -n {wanted}) or lower \
+             server.max_connections, or accepts and upstream calls will fail first"
         );
     }
 }
