@@ -27,8 +27,9 @@
 //! * **Cap**: a replica runs at most `max_running` background responses at once. One more
 //!   is refused with a 429 once routing, validation and access checks have passed (so a
 //!   request that can never succeed gets its real 4xx) and before rate limits are charged or
-//!   its record is written, so a burst of submissions cannot hold upstream calls and parsed
-//!   requests without bound.
+//!   its record is written, so a burst of submissions cannot start upstream calls without
+//!   bound. (The parsed requests of submissions still being checked are bounded by
+//!   `max_connections`, as any request's are.)
 //! * **Shutdown**: graceful shutdown waits for running tasks within the shutdown grace, then
 //!   stops the rest and marks them `failed`.
 

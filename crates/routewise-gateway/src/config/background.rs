@@ -36,7 +36,8 @@ pub struct BackgroundSettings {
     pub max_stream_followers: usize,
     /// Most background responses this replica runs at once (`max_running`, default 1024);
     /// each holds an upstream call, its parsed request and a lease refresh every `tick`, and
-    /// one more is refused with a 429 before anything is stored.
+    /// one more is refused with a 429 before anything is stored (but after routing and
+    /// validation, so a request that can never succeed gets its real error).
     pub max_running: usize,
 }
 

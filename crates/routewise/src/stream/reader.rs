@@ -31,7 +31,8 @@ use crate::exchange::decode;
 /// - After `response.completed|incomplete`, still reads to EOF so a trailing `error` surfaces;
 ///   a reset connection or a frame cut short in that window ends the stream like EOF does
 ///   (the response is already whole, and its deployment did nothing wrong).
-/// - A body that ends before any terminal event is a [`ErrorKind::StreamProtocol`] error.
+/// - A body that ends before any terminal event is a [`ErrorKind::StreamProtocol`] error,
+///   except a resumed one that brought no new event: the reader was already past the end.
 /// - Waiting for EOF after a failure or terminal frame is bounded by [`StreamTiming::grace`]:
 ///   then a failure is surfaced (a completed stream simply ends), so a server that keeps a
 ///   failed connection open cannot hold up failover. A failure reported by both frames is
@@ -237,6 +238,10 @@ impl EventReader {
     fn at_eof(&mut self) -> Option<Error> {
         if let Some(failure) = self.failure.take() {
             return Some(failure.into_error());
+        }
+        // Resumed after the last event there was: nothing follows it, and that is no fault.
+        if self.seen_through.is_some() && self.last_sequence.is_none() {
+            return None;
         }
         (!self.completed).then(|| {
             Error::new(

@@ -185,3 +185,16 @@ async fn a_whole_json_response_is_replayed_past_the_resume_point() {
     }
     assert_eq!(first, Some(2), "events 0 and 1 were already seen");
 }
+
+#[tokio::test]
+async fn resuming_after_the_last_event_is_an_empty_stream_not_an_error() {
+    // The gateway answers a reader already past the terminal event with no events at all.
+    let canned = Canned::new(200, "text/event-stream", String::new());
+    let last = fixture().stream_events().len() as u64 - 1;
+    let mut stream = canned_client(canned)
+        .responses()
+        .retrieve_stream("resp_bg1", Some(last))
+        .await
+        .unwrap();
+    assert!(stream.next().await.is_none());
+}
