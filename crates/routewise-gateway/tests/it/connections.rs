@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use crate::common::{FAST_EMULATOR, client, start};
+use crate::common::{FAST_EMULATOR, client, metric, start};
 
 fn config(max_connections: usize, header_read_timeout_ms: u64) -> String {
     format!(
@@ -49,16 +49,8 @@ async fn a_connection_beyond_the_cap_waits_until_one_ends() {
     // The gauges: the idle connection and the scrape's own are open, of two.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let text = client()
-            .get(format!("{}/metrics", gw.endpoint()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(text.contains("\nroutewise_connections_max 2\n"), "{text}");
-        if text.contains("\nroutewise_connections_open 2\n") {
+        assert_eq!(metric(&gw, "routewise_connections_max", &[]).await, 2.0);
+        if metric(&gw, "routewise_connections_open", &[]).await == 2.0 {
             break;
         }
         assert!(

@@ -99,21 +99,7 @@ fn status(r: &Value) -> &str {
     r["status"].as_str().unwrap_or_default()
 }
 
-/// The sum of the samples of `metric` whose line contains every `labels` pair.
-async fn metric(gw: &RunningGateway, metric: &str, labels: &[&str]) -> f64 {
-    let text = client()
-        .get(format!("{}/metrics", gw.endpoint()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(metric) && labels.iter().all(|p| l.contains(p)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
+use crate::common::metric;
 
 /// Waits until this process runs no background task (2 s at most); how long it took.
 async fn idle(gw: &RunningGateway) -> Duration {

@@ -167,3 +167,20 @@ models = ["primary", "backup"]
 "#
     )
 }
+
+/// The sum of the samples of `metric` in the gateway's `/metrics` whose line contains every
+/// `labels` pair.
+pub async fn metric(gw: &RunningGateway, metric: &str, labels: &[&str]) -> f64 {
+    let text = client()
+        .get(format!("{}/metrics", gw.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(metric) && labels.iter().all(|p| l.contains(p)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
