@@ -8,6 +8,10 @@ use serde_json::{Map, Value, json};
 
 /// How deep nested schemas (and `$ref` cycles) are followed before a value is cut to `null`.
 const MAX_DEPTH: usize = 12;
+/// The most values one generated answer holds. Depth alone does not bound it: a schema of a
+/// few hundred bytes whose properties each point back to the root (`{"$ref": "#"}`) branches
+/// at every level, and eight arrays deep is 8^12 items.
+const MAX_NODES: usize = 10_000;
 
 /// The JSON text that answers `body`'s `text.format`, or `None` for plain text. `prose` is
 /// what the emulator would have said, used for string values.
@@ -76,6 +80,7 @@ fn fitting(schema: &Value, prose: &str) -> Value {
     Generator {
         root: schema,
         prose,
+        made: std::cell::Cell::new(0),
     }
     .value(schema, "", 0)
 }
@@ -83,13 +88,16 @@ fn fitting(schema: &Value, prose: &str) -> Value {
 struct Generator<'a> {
     root: &'a Value,
     prose: &'a str,
+    /// Values made so far, against [`MAX_NODES`].
+    made: std::cell::Cell<usize>,
 }
 
 impl Generator<'_> {
     fn value(&self, schema: &Value, name: &str, depth: usize) -> Value {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || self.made.get() >= MAX_NODES {
             return Value::Null;
         }
+        self.made.set(self.made.get() + 1);
         let Some(s) = schema.as_object() else {
             return Value::Null;
         };
@@ -308,6 +316,21 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(args["city"], "city: Paris");
+    }
+
+    #[test]
+    fn a_schema_that_branches_back_to_its_root_makes_a_bounded_value() {
+        // 300 bytes of schema; before the cap its value had 8^12 leaves and took gigabytes.
+        let props: Map<String, Value> = (0..8)
+            .map(|i| (format!("p{i}"), json!({"$ref": "#"})))
+            .collect();
+        let schema = json!({"type": "object", "properties": props});
+        let started = std::time::Instant::now();
+        let text = arguments(&schema, "prose");
+        assert!(text.len() < 1_000_000, "{} bytes", text.len());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let arrays = json!({"type": "array", "minItems": 8, "items": {"$ref": "#"}});
+        assert!(arguments(&arrays, "prose").len() < 1_000_000);
     }
 
     #[test]

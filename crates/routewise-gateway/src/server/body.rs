@@ -35,11 +35,13 @@ use crate::state::AppState;
 /// connections on the same worker thread.
 pub(super) const LARGE_BODY: usize = 256 * 1024;
 
-/// What one JSON value is charged when a body is weighed ([`parse_cost`]): an upper bound on
-/// what a small value costs once parsed and handled. Measured peak memory per input item:
-/// about 500 bytes for `{}` (one value: the 224-byte typed item, twice over while its `Vec`
-/// grows, plus the stored and upstream copies) and about 2,500 bytes for
-/// `{"role":"user","content":"x"}` with a store (three values), against 3 and 30 bytes of JSON.
+/// What one JSON value is charged when a body is weighed ([`weigh`]): about what a small value
+/// costs once parsed and handled. Measured peak memory per input item: about 500 bytes for
+/// `{}` (one value: the 224-byte typed item, twice over while its `Vec` grows, plus the stored
+/// and upstream copies) and 2,500 to 3,500 bytes for `{"role":"user","content":"x"}` with a
+/// store (three values), against 3 and 30 bytes of JSON. Long strings are weighed at their
+/// length but take three to four times it while handled (the upstream body and the stored
+/// copy), so the budget bounds memory within that factor, not exactly.
 pub(super) const VALUE_COST: usize = 1024;
 
 /// How many `max_body_bytes` of large bodies one replica reads at once.
@@ -269,21 +271,23 @@ pub(super) fn count_values(json: &[u8]) -> usize {
     count
 }
 
-/// Refuses a body of `len` bytes whose weight exceeds the whole large-body budget: no share
-/// could ever hold it.
-pub(super) fn check_weight(
-    state: &AppState,
-    len: usize,
-    weight: Weight,
-) -> Result<(), GatewayError> {
-    let whole =
-        crate::state::large_body_budget_kib(state.settings().max_body_bytes).saturating_mul(1024);
-    if weight.cost <= whole {
+/// The fewest JSON values a body may hold whatever `max_body_bytes` is: a small byte limit
+/// must not refuse an ordinary request with a long history.
+const MIN_VALUES: usize = 8 * 1024;
+
+/// Refuses a body with more than `2 × max_body_bytes / VALUE_COST` JSON values (65,536 at the
+/// defaults, never fewer than [`MIN_VALUES`]): what its values weigh may pass what its bytes
+/// may by twice at most. So at the defaults no body weighs more than three `max_body_bytes`,
+/// three quarters of the large-body budget, and one request held by a long background run or
+/// an unread stream cannot take the whole budget from everyone else.
+pub(super) fn check_weight(state: &AppState, weight: Weight) -> Result<(), GatewayError> {
+    let limit = (state.settings().max_body_bytes.saturating_mul(2) / VALUE_COST).max(MIN_VALUES);
+    if weight.values <= limit {
         return Ok(());
     }
     Err(GatewayError::TooManyValues {
         values: weight.values,
-        limit: whole.saturating_sub(len) / VALUE_COST,
+        limit,
     })
 }
 

@@ -114,10 +114,10 @@ async fn create(
                     message: format!("weighing the request body failed: {e}"),
                 })?
         };
+        check_weight(&state, weight)?;
         // A share for what the parse will take; a short, heavy body is parsed here (its parse
         // is quick) but still holds one.
         let share = if weight.takes_share(bytes.len()) {
-            check_weight(&state, bytes.len(), weight)?;
             Some(large_body_permit(&state, weight.cost).await?)
         } else {
             None

@@ -379,6 +379,23 @@ async fn a_body_of_many_tiny_values_is_weighed_by_what_parsing_it_takes() {
     assert_eq!(resp.status(), 200);
     still_serves(&gw).await;
     gw.shutdown().await;
+
+    // At the defaults a body may hold 65,536 values (twice max_body_bytes by weight), so one
+    // request cannot take the whole large-body budget while it runs: 70,000 numbers in a tool
+    // schema (140 KB) are refused, where before they were admitted at most of the budget.
+    let gw = start(&config()).await;
+    let schema = json!({"type": "object", "enum": vec![0; 70_000]});
+    let body = json!({
+        "model": "fast", "input": "hi",
+        "tools": [{"type": "function", "name": "f", "parameters": schema}],
+    });
+    let err = error_of(post(&gw, &body).await, 413).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("at most 65536"),
+        "{err}"
+    );
+    still_serves(&gw).await;
+    gw.shutdown().await;
 }
 
 #[tokio::test]

@@ -77,6 +77,8 @@ struct Failure {
     message: String,
     param: Option<String>,
     response_id: Option<String>,
+    /// The failed response's status said `cancelled` (a background response's stream).
+    cancelled: bool,
 }
 
 impl Failure {
@@ -96,12 +98,18 @@ impl Failure {
 
     fn into_error(self) -> Error {
         let mut message = self.message;
+        let mut code = self.code;
         if let Some(id) = &self.response_id
             && message.is_empty()
         {
-            message = format!("response {id} failed without a reason");
+            if self.cancelled {
+                message = format!("response {id} was cancelled");
+                code.get_or_insert_with(|| "cancelled".to_owned());
+            } else {
+                message = format!("response {id} failed without a reason");
+            }
         }
-        Error::in_band(self.code.as_deref(), &message, self.param.as_deref())
+        Error::in_band(code.as_deref(), &message, self.param.as_deref())
     }
 }
 
@@ -192,6 +200,8 @@ impl EventReader {
                 let failure = self.failure.get_or_insert_with(Failure::default);
                 failure.seen_failed = true;
                 failure.response_id = Some(ev.response.id.clone());
+                failure.cancelled =
+                    ev.response.status == Some(routewise_types::ResponseStatus::Cancelled);
                 if let Some(err) = &ev.response.error {
                     let code = err.code.as_ref().map(|c| c.as_str());
                     failure.merge(code, err.message.as_deref().unwrap_or(""), None);

@@ -198,3 +198,26 @@ async fn resuming_after_the_last_event_is_an_empty_stream_not_an_error() {
         .unwrap();
     assert!(stream.next().await.is_none());
 }
+
+#[tokio::test]
+async fn a_cancelled_background_response_says_so() {
+    // What the gateway replays for a cancelled run: `response.failed` whose response is
+    // `cancelled`, with no error object.
+    let mut events = fixture().stream_events();
+    let last = events.len() - 1;
+    events[last]["type"] = "response.failed".into();
+    events[last]["response"]["status"] = "cancelled".into();
+    events[last]["response"]["error"] = Value::Null;
+    let canned = Canned::new(200, "text/event-stream", sse_body(&events));
+    let err = canned_client(canned)
+        .responses()
+        .retrieve_stream("resp_bg1", None)
+        .await
+        .unwrap()
+        .final_response()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StreamFailed);
+    assert_eq!(err.code(), Some("cancelled"), "{err}");
+    assert!(err.message().contains("was cancelled"), "{err}");
+}
