@@ -329,54 +329,32 @@ impl<'a> Responses<'a> {
             limit: query.limit.or(Some(100)),
             ..query
         };
-        if query.before.is_some() && query.after.is_none() {
-            return self.input_items_back(id, query).await;
-        }
-        let mut items = Vec::new();
-        loop {
-            let page = self.input_items_page(id, &query).await?;
-            items.extend(page.data);
-            if !page.has_more {
-                return Ok(items);
-            }
-            match page.last_id {
-                Some(last) if query.after.as_deref() != Some(last.as_str()) => {
-                    query.after = Some(last);
-                }
-                _ => {
-                    return Err(Error::new(
-                        ErrorKind::Decode,
-                        "input_items: has_more is true but the page gave no new last_id",
-                    ));
-                }
-            }
-        }
-    }
-
-    /// [`input_items_all`](Self::input_items_all) paging back from `query.before`: each page
-    /// is the one just before the previous page's first item, so the pages come newest-cursor
-    /// first and are joined the other way round.
-    async fn input_items_back(
-        self,
-        id: &str,
-        mut query: InputItemsQuery,
-    ) -> Result<Vec<InputItem>, Error> {
+        // `before` alone pages back: each page is the one just before the previous page's
+        // first item, so the pages arrive in reverse and are joined the other way round.
+        let back = query.before.is_some() && query.after.is_none();
         let mut pages = Vec::new();
         loop {
             let page = self.input_items_page(id, &query).await?;
-            let (more, first) = (page.has_more, page.first_id);
+            let more = page.has_more;
+            let next = if back { page.first_id } else { page.last_id };
             pages.push(page.data);
             if !more {
-                return Ok(pages.into_iter().rev().flatten().collect());
-            }
-            match first {
-                Some(first) if query.before.as_deref() != Some(first.as_str()) => {
-                    query.before = Some(first);
+                if back {
+                    pages.reverse();
                 }
+                return Ok(pages.into_iter().flatten().collect());
+            }
+            let cursor = if back {
+                &mut query.before
+            } else {
+                &mut query.after
+            };
+            match next {
+                Some(next) if cursor.as_deref() != Some(next.as_str()) => *cursor = Some(next),
                 _ => {
                     return Err(Error::new(
                         ErrorKind::Decode,
-                        "input_items: has_more is true but the page gave no new first_id",
+                        "input_items: has_more is true but the page gave no new cursor",
                     ));
                 }
             }
