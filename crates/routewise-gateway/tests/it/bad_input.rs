@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    FAST_EMULATOR, client, error_of, output_text, post, post_with, start, start_with_env,
+    FAST_EMULATOR, client, error_of, get_json, output_text, post, post_with, start, start_with_env,
 };
 use routewise_gateway::RunningGateway;
 use serde_json::{Value, json};
@@ -441,14 +441,7 @@ async fn streamed_and_background_large_requests_keep_their_share_until_they_end(
     for id in runs {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let got: Value = client()
-                .get(format!("{}/responses/{id}", gw.base_url()))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let got = get_json(format!("{}/responses/{id}", gw.base_url())).await;
             if got["status"] == "completed" {
                 break;
             }

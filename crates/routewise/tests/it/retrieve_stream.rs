@@ -69,6 +69,20 @@ fn canned_client(transport: Arc<Canned>) -> Client {
         .unwrap()
 }
 
+/// The final response of `retrieve_stream(id, after)` against `canned`.
+async fn finished(
+    canned: Arc<Canned>,
+    id: &str,
+    after: Option<u64>,
+) -> Result<routewise::RoutedResponse, routewise::Error> {
+    canned_client(canned)
+        .responses()
+        .retrieve_stream(id, after)
+        .await?
+        .final_response()
+        .await
+}
+
 fn fixture() -> ResponseFixture {
     ResponseFixture::new("resp_bg1", "gpt-4.1-nano-2025-04-14").text("Hello from the background.")
 }
@@ -120,13 +134,7 @@ async fn events_a_server_repeats_are_dropped_not_yielded_twice() {
 async fn from_the_start_every_event_comes_and_a_reset_is_still_caught() {
     let events = fixture().stream_events();
     let canned = Canned::new(200, "text/event-stream", sse_body(&events));
-    let client = canned_client(Arc::clone(&canned));
-    let response = client
-        .responses()
-        .retrieve_stream("resp_bg1", None)
-        .await
-        .unwrap()
-        .final_response()
+    let response = finished(Arc::clone(&canned), "resp_bg1", None)
         .await
         .unwrap();
     assert_eq!(response.output_text(), "Hello from the background.");
@@ -138,14 +146,7 @@ async fn from_the_start_every_event_comes_and_a_reset_is_still_caught() {
     let mut replayed = events.clone();
     replayed.extend(events.iter().skip(4).cloned());
     let canned = Canned::new(200, "text/event-stream", sse_body(&replayed));
-    let err = canned_client(canned)
-        .responses()
-        .retrieve_stream("resp_bg1", Some(1))
-        .await
-        .unwrap()
-        .final_response()
-        .await
-        .unwrap_err();
+    let err = finished(canned, "resp_bg1", Some(1)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamProtocol, "{err}");
 }
 
@@ -209,14 +210,7 @@ async fn a_cancelled_background_response_says_so() {
     events[last]["response"]["status"] = "cancelled".into();
     events[last]["response"]["error"] = Value::Null;
     let canned = Canned::new(200, "text/event-stream", sse_body(&events));
-    let err = canned_client(canned)
-        .responses()
-        .retrieve_stream("resp_bg1", None)
-        .await
-        .unwrap()
-        .final_response()
-        .await
-        .unwrap_err();
+    let err = finished(canned, "resp_bg1", None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StreamFailed);
     assert_eq!(err.code(), Some("cancelled"), "{err}");
     assert!(err.message().contains("was cancelled"), "{err}");
