@@ -5,58 +5,20 @@
 //!
 //! Needs `redis-server` (`.ci/setup` installs it); without it the test fails and says so.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use futures_util::StreamExt;
 use routewise::Client;
 use routewise::types::CreateResponse;
 use routewise_gateway::{Config, Gateway};
-
-/// A redis-server on a free loopback port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is not installed; run .ci/setup");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use routewise_testkit::RedisServer;
 
 #[tokio::test]
 async fn a_dropped_background_stream_resumes_after_the_last_event_seen() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let toml = format!(
-        "[store]\nredis_url = \"redis://127.0.0.1:{}/0\"\n\
+        "[store]\nredis_url = \"{}\"\n\
          [[deployments]]\nname = \"steady\"\n\
          upstream = {{ kind = \"emulator\", ttft_ms = 5, tokens_per_second = 200 }}\n",
-        redis.port
+        redis.url()
     );
     let config = Config::from_toml_str(&toml, "resume.toml").expect("config loads");
     let gateway = Gateway::from_config(config)

@@ -10,12 +10,14 @@
 //! to that gateway and the script.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
+
+use crate::procs::{KillOnDrop, Redis, free_port};
 
 /// Versions the interop test was written against; bump deliberately.
 const PYTHON_PACKAGES: &[&str] = &["openai==3.57.0", "azure-ai-projects==2.10.0"];
@@ -40,15 +42,8 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     .run()?;
     let bin = target_dir().join("debug/routewise");
 
-    let redis_port = free_port()?;
-    let redis = Command::new("redis-server")
-        .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting redis-server (.ci/setup installs Debian's redis-server)")?;
-    let _redis = KillOnDrop(redis);
-    let redis_url = format!("redis://127.0.0.1:{redis_port}/0");
+    let redis = Redis::start()?;
+    let redis_url = redis.url();
 
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
@@ -171,10 +166,6 @@ fn random_key() -> Result<String> {
     Ok(format!("rw-interop-{hex}"))
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn wait_healthy(addr: &str, server: &mut Child) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -199,13 +190,4 @@ fn healthz(addr: &str) -> std::io::Result<bool> {
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     Ok(buf.starts_with("HTTP/1.1 200"))
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

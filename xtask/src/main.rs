@@ -14,6 +14,7 @@
 mod bench;
 mod conformance;
 mod interop;
+mod procs;
 mod router_cli;
 mod test;
 mod tidy;

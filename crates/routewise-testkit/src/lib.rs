@@ -16,6 +16,7 @@
 //! | [`fixtures`] | static SSE streams and JSON bodies, [`ResponseFixture`](fixtures::ResponseFixture), [`sse_body`](fixtures::sse_body) |
 //! | [`ErrorReply`] | one error answer (status, body, headers), usable by both servers |
 //! | [`ReceivedRequest`] | what either server saw: method, path, query, headers, parsed body |
+//! | [`RedisServer`] | a throwaway `redis-server` on a free loopback port, for code that keeps state in Redis |
 //!
 //! # A test against `MockFoundry`
 //!
@@ -79,10 +80,12 @@
 
 mod foundry;
 mod received;
+pub mod redis;
 mod sse_server;
 
 pub mod fixtures;
 
 pub use foundry::{DEFAULT_PROJECT, Deployment, ErrorReply, MockFoundry, Router, SEED_DEPLOYMENTS};
 pub use received::ReceivedRequest;
+pub use redis::RedisServer;
 pub use sse_server::{Script, SseFaultServer, StreamOutcome};

@@ -22,6 +22,7 @@ use xshell::{Shell, cmd};
 
 use super::load::{self, LoadResult, Target, percentile};
 use super::{mock, relay};
+use crate::procs::{Redis, free_port};
 
 const BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
 const LIMITED_BODY: &str = r#"{"model":"mock-limited","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
@@ -157,7 +158,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     )
     .run()?;
     let bin = target_dir().join("release/routewise");
-    let redis = Redis::start();
+    let redis = Redis::start().ok();
     if redis.is_none() {
         eprintln!("bench gateway: no redis-server on PATH; skipping the rate-limited row");
     }
@@ -185,7 +186,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
             });
         });
         let upstream = rx.recv()?;
-        let config = write_config(upstream, redis.as_ref().map(|r| r.port))?;
+        let config = write_config(upstream, redis.as_ref().map(|r| r.port()))?;
         let access_config = write_access_config(upstream, &principals)?;
         let gw_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let acl_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
@@ -564,57 +565,10 @@ impl Drop for Gateway {
     }
 }
 
-/// A throwaway `redis-server` for the rate-limited row, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Option<Self> {
-        let port = free_port().ok()?;
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let redis = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(redis)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(Into::into)
         .unwrap_or_else(|| crate::project_root().join("target"))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 #[cfg(test)]

@@ -404,7 +404,7 @@ async fn streamed_and_background_large_requests_keep_their_share_until_they_end(
     // 290 KiB each keep their parsed requests while they run (about 3 s at 10 tokens/s), so a
     // fifth large body finds no room. Before, their shares were given back when the handler
     // returned (the stream's headers, the `queued` answer), and the fifth was served.
-    let redis = crate::common::redis::RedisServer::start();
+    let redis = routewise_testkit::RedisServer::start();
     let gw = start(&format!(
         "[server]\nmax_body_bytes = 307200\nbody_read_timeout_ms = 300\n\
          [store]\nredis_url = \"{}\"\n\

@@ -7,8 +7,8 @@ use std::time::Duration;
 use routewise_testkit::{ErrorReply, Script, SseFaultServer};
 use serde_json::{Value, json};
 
-use crate::common::redis::RedisServer;
 use crate::common::{FAST_EMULATOR, error_of, get_json, post, post_with, sse, start};
+use routewise_testkit::RedisServer;
 
 const CONTROLS: [(&str, &str); 1] = [("Foundry-Features", "ModelRouterControls=V1Preview")];
 

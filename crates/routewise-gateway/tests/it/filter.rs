@@ -563,7 +563,7 @@ fn the_example_config_attaches_its_filter_to_the_router_and_a_deployment() {
 #[tokio::test]
 async fn a_blocked_background_prompt_is_answered_as_in_the_foreground_and_logged_once() {
     let (capture, _guard) = crate::common::logs::capture_json();
-    let redis = crate::common::redis::RedisServer::start();
+    let redis = routewise_testkit::RedisServer::start();
     let gw = start(&format!(
         "{}\n[store]\nredis_url = \"{}\"\n",
         filtered_pool(""),

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::redis::RedisServer;
 use crate::common::{FAST_EMULATOR, error_of, post, post_with, sse, start};
 use routewise_gateway::config::LimitsSettings;
 use routewise_gateway::{Config, Gateway};
+use routewise_testkit::RedisServer;
 use serde_json::{Value, json};
 
 const HEADERS: [&str; 6] = [
@@ -343,7 +343,7 @@ async fn streamed_requests_are_limited_too() {
 
 #[tokio::test]
 async fn a_redis_outage_fails_open_within_bounded_time() {
-    let url = crate::common::redis::dead_url();
+    let url = routewise_testkit::redis::dead_url();
     let gw = start(&format!(
         "{FAST_EMULATOR}\n[limits]\nredis_url = \"{url}\"\n\
          [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"

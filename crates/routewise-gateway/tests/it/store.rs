@@ -1,10 +1,10 @@
 //! Stored responses over real HTTP and a real Redis: retrieve, delete, input items,
 //! `previous_response_id` across deployments, streams, and a Redis that is down.
 
-use crate::common::redis::RedisServer;
 use crate::common::{FAST_EMULATOR, client, error_of, post, sse, start};
 use routewise_gateway::config::StoreSettings;
 use routewise_gateway::{Config, RunningGateway};
+use routewise_testkit::RedisServer;
 use serde_json::{Value, json};
 
 fn config(redis_url: &str) -> String {
@@ -334,7 +334,7 @@ async fn input_items_pages_and_rejects_bad_parameters() {
 
 #[tokio::test]
 async fn a_redis_outage_costs_retrieval_not_answers() {
-    let url = crate::common::redis::dead_url();
+    let url = routewise_testkit::redis::dead_url();
     let gw = start(&config(&url)).await;
     let started = std::time::Instant::now();
     let created = create(&gw, json!({"model": "small", "input": "still answered"})).await;

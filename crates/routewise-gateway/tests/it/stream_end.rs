@@ -10,8 +10,8 @@ use routewise_testkit::{Script, SseFaultServer};
 use serde_json::{Value, json};
 
 use crate::common::logs::capture_json;
-use crate::common::redis::RedisServer;
 use crate::common::{get_json, parse_sse, post, sse, start, streamed_text};
+use routewise_testkit::RedisServer;
 
 /// `extra` (tables such as `[server]` or `[store]`), then one deployment `nano` on `upstream`.
 fn pinned(upstream: &SseFaultServer, extra: &str) -> String {

@@ -10,8 +10,8 @@ use routewise_gateway::RunningGateway;
 use serde_json::{Value, json};
 
 use crate::common::logs::{capture_json, capture_text};
-use crate::common::redis::RedisServer;
 use crate::common::{FAST_EMULATOR, client, parse_sse, post, post_with, start, start_with_env};
+use routewise_testkit::RedisServer;
 
 fn request_id(resp: &reqwest::Response) -> String {
     resp.headers()["x-request-id"].to_str().unwrap().to_owned()

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{CONTROLS, call_with, key, principal, start};
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 /// `eu` and the stronger `us`; a router over both (quality: `us` wins when it may) and one kept
 /// in the EU. One tenant, `acme`: `team-eu` (EU only), `team-any`, `team-us` (US only), and an

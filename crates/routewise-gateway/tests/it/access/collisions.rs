@@ -10,7 +10,7 @@ use tracing::Level;
 
 use super::{call, key, principal, start};
 use crate::common::logs::capture_text;
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 /// Deployment `one` on upstream `a`, `two` on `b` (two servers that count alike), a store at
 /// `redis`, and the tables `principals` (none: access control off).

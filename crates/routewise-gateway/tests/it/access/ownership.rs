@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{call, denied, key, principal, start};
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 fn config(redis: &str) -> String {
     format!(

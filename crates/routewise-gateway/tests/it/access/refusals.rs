@@ -5,7 +5,7 @@ use routewise_testkit::{Deployment, MockFoundry};
 use serde_json::{Value, json};
 
 use super::{call, denied, key, principal, start};
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 /// `limited` (a counting upstream, 60 RPM: one request per second) in `eastus2`.
 fn config(redis: &str, foundry: &MockFoundry) -> String {

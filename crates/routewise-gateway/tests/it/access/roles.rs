@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{call, denied, key, principal, start};
 use crate::common::FAST_EMULATOR;
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 /// Every role, a store, and the legacy keys; `reader` reads `user`'s responses.
 fn config(redis: &str) -> String {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{LEGACY, call, key, on_foundry, principal, start};
 use crate::common::parse_sse;
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 const ENCRYPTED: &str = "reasoning.encrypted_content";
 

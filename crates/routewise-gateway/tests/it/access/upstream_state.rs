@@ -10,8 +10,8 @@ use routewise_testkit::{Deployment, MockFoundry};
 use serde_json::{Value, json};
 
 use super::{LEGACY, call, key, on_foundry, principal, start};
-use crate::common::redis::RedisServer;
 use crate::common::{error_of, parse_sse};
+use routewise_testkit::RedisServer;
 
 /// `alice` and `bob` (users, tenants of their own), `ops` (an admin of alice's tenant), all on
 /// one upstream under one key; with a `[store]` when `redis` is given.

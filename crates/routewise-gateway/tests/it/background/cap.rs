@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use super::{cancel, connect, gateway_with_background, idle, metric, poll, status, submit};
-use crate::common::redis::RedisServer;
 use crate::common::{error_of, post};
+use routewise_testkit::RedisServer;
 
 /// Every key in the test's Redis.
 fn keys(redis: &RedisServer) -> Vec<String> {

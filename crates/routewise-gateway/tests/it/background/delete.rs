@@ -9,8 +9,8 @@ use routewise_testkit::{Script, SseFaultServer, fixtures};
 use serde_json::{Value, json};
 
 use super::{Events, gateway, get, idle, redis_has, retrieve, status, streaming_until_first_delta};
-use crate::common::redis::RedisServer;
 use crate::common::{client, error_of, post, start};
+use routewise_testkit::RedisServer;
 
 /// An upstream that streams up to its first text delta, then goes quiet: a run on it lasts
 /// until something stops it.

@@ -8,7 +8,7 @@ use routewise_gateway::RunningGateway;
 
 use super::{Events, cancel, gateway_with_background, get, metric, streaming_until_first_delta};
 use crate::common::error_of;
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 async fn followers(gw: &RunningGateway) -> f64 {
     metric(gw, "routewise_background_stream_followers", &[]).await
@@ -84,7 +84,7 @@ async fn a_follower_past_the_cap_gets_a_429_and_a_leaving_follower_frees_its_pla
 async fn a_follower_that_gets_an_error_answer_gives_its_place_back() {
     // Redis is down: each follower within the cap gets the store's 503, and the place is
     // free again for the next one (a 429 here would mean a leaked place).
-    let url = crate::common::redis::dead_url();
+    let url = routewise_testkit::redis::dead_url();
     let gw = crate::common::start(&format!(
         "{}\n[background]\nmax_stream_followers = 1\n",
         super::config(&url, "")

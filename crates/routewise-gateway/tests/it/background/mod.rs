@@ -11,9 +11,9 @@ mod timing;
 
 use std::time::{Duration, Instant};
 
-use crate::common::redis::RedisServer;
 use crate::common::{client, error_of, output_text, parse_sse, post, start};
 use routewise_gateway::RunningGateway;
+use routewise_testkit::RedisServer;
 use serde_json::{Value, json};
 
 /// `fast` answers in milliseconds; `slow` streams about 60 tokens/s (a few hundred ms per
@@ -634,7 +634,7 @@ async fn shutdown_marks_unfinished_background_responses_failed() {
 
 #[tokio::test]
 async fn redis_down_at_submission_is_a_503() {
-    let url = crate::common::redis::dead_url();
+    let url = routewise_testkit::redis::dead_url();
     let gw = start(&config(&url, "")).await;
     let resp = post(
         &gw,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{connect, gateway_with_background, poll, status, submit};
 use crate::common::output_text;
-use crate::common::redis::RedisServer;
+use routewise_testkit::RedisServer;
 
 #[tokio::test]
 async fn a_run_keeps_a_lease_shorter_than_the_default_tick_by_refreshing_at_its_own() {

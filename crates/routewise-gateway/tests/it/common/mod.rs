@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 pub mod logs;
-pub mod redis;
 
 use routewise_gateway::{Config, Gateway, RunningGateway};
 use serde_json::Value;
