@@ -43,6 +43,7 @@ mod content;
 mod content_filter;
 mod input;
 mod output;
+mod paging;
 mod parse;
 mod replay;
 mod request;
@@ -71,6 +72,7 @@ pub use input::{
     MessageContent,
 };
 pub use output::{FunctionCall, OutputItem, OutputMessage, ReasoningContent, ReasoningItem};
+pub use paging::PageBounds;
 pub use parse::{ParseError, ParseErrorKind, parse, parse_str, parse_value};
 pub use replay::replay;
 pub use request::{

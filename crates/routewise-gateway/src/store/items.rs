@@ -1,6 +1,6 @@
 //! Input items as `GET /responses/{id}/input_items` lists them, and their paging.
 
-use routewise_types::Input;
+use routewise_types::{Input, PageBounds};
 use serde_json::{Value, json};
 
 use crate::error::clipped;
@@ -121,10 +121,7 @@ impl ItemsPage {
 
 /// One page of `items` as an OpenAI list object, or what is wrong and the parameter at fault.
 ///
-/// The cursors bound a window of the ordered items (both exclusive). Paging forward (`after`,
-/// or no cursor) takes the window's first `limit` items; paging back (`before` alone) takes
-/// its last `limit`, still in the requested order. `has_more` says whether the window holds
-/// more in the direction of travel.
+/// Where the page falls is [`PageBounds::of`]'s rule, shared with the test kit's mock.
 pub(crate) fn page(items: &[Value], p: &ItemsPage) -> Result<Value, (String, &'static str)> {
     let ordered: Vec<&Value> = if p.descending {
         items.iter().rev().collect()
@@ -145,22 +142,14 @@ pub(crate) fn page(items: &[Value], p: &ItemsPage) -> Result<Value, (String, &'s
                 )
             })
     };
-    let from = match &p.after {
-        Some(after) => find(after, "after")? + 1,
-        None => 0,
-    };
-    let to = match &p.before {
-        Some(before) => find(before, "before")?.max(from),
-        None => ordered.len(),
-    };
-    let window = &ordered[from..to];
-    let (data, has_more) = if p.before.is_some() && p.after.is_none() {
-        let skip = window.len().saturating_sub(p.limit);
-        (&window[skip..], skip > 0)
-    } else {
-        let take = window.len().min(p.limit);
-        (&window[..take], take < window.len())
-    };
+    let after = p.after.as_deref().map(|id| find(id, "after")).transpose()?;
+    let before = p
+        .before
+        .as_deref()
+        .map(|id| find(id, "before"))
+        .transpose()?;
+    let PageBounds { range, has_more } = PageBounds::of(ordered.len(), after, before, p.limit);
+    let data = &ordered[range];
     let data: Vec<Value> = data.iter().map(|v| (*v).clone()).collect();
     let id_of = |v: Option<&Value>| v.and_then(|v| v.get("id")).cloned().unwrap_or(Value::Null);
     Ok(json!({

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Method;
+use routewise_types::PageBounds;
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
@@ -267,17 +268,8 @@ fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate 
             );
         }
     };
-    // The window between the cursors; `before` alone pages back (the window's last `limit`).
-    let from = after.map_or(0, |a| a + 1);
-    let to = before.map_or(ordered.len(), |b| b.max(from));
-    let window = &ordered[from..to];
-    let (page, has_more) = if before.is_some() && after.is_none() {
-        let skip = window.len().saturating_sub(limit);
-        (&window[skip..], skip > 0)
-    } else {
-        let take = window.len().min(limit);
-        (&window[..take], take < window.len())
-    };
+    let PageBounds { range, has_more } = PageBounds::of(ordered.len(), after, before, limit);
+    let page = &ordered[range];
     json_template(
         200,
         &json!({
