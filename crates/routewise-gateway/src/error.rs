@@ -55,7 +55,8 @@ pub enum GatewayError {
     /// 413: the body holds so many JSON values that parsing it would take more memory than
     /// the replica's large-body budget (its size alone is within `max_body_bytes`).
     TooManyValues {
-        /// About how many values the body holds.
+        /// How many values were counted when the body was refused: just past `limit`, since
+        /// the rest of the body is not read.
         values: usize,
         /// The most a body may hold.
         limit: usize,
@@ -371,8 +372,9 @@ impl GatewayError {
             ),
             Self::TooManyValues { values, limit } => (
                 format!(
-                    "The request body holds about {values} JSON values; at most {limit} are \
-                     accepted, since each takes memory to parse. Send fewer, larger items."
+                    "The request body holds more than {limit} JSON values (refused at about \
+                     {values}); at most {limit} are accepted, since each takes memory to parse. \
+                     Send fewer, larger items."
                 ),
                 "invalid_request_error",
                 None,

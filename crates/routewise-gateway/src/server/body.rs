@@ -11,7 +11,7 @@
 //!   arrived, since its parsed form takes many times its JSON. It waits for room, holding no
 //!   share while it waits, for at most `body_read_timeout`. The share goes with the parsed
 //!   request: to the JSON answer, the end of the stream, or the end of the background run.
-//!   A body is also weighed ([`weigh`]: bytes plus [`VALUE_COST`] per JSON value), since 3
+//!   A body is also weighed ([`Weight`]: bytes plus [`VALUE_COST`] per JSON value), since 3
 //!   bytes of `{}` become hundreds once parsed: a short body that weighs [`HEAVY`] or more
 //!   takes a share of its weight too, and one that could never fit the budget gets 413.
 //!   Ordinary requests weigh far less, so they never wait for large ones.
@@ -109,14 +109,16 @@ impl Drop for Held {
     }
 }
 
-/// A body read whole, and its count in [`BodyMemory`] (none under [`LARGE_BODY`]), to be kept
-/// until it is parsed.
+/// A body read whole, its count in [`BodyMemory`] (none under [`LARGE_BODY`]), to be kept
+/// until it is parsed, and its [`Weight`], counted as it arrived.
 pub(super) struct ReadBody {
     pub bytes: Bytes,
     pub held: Held,
+    pub weight: Weight,
 }
 
-/// Reads the body within the size and time limits and the replica's [`BodyMemory`] cap.
+/// Reads the body within the size and time limits, the replica's [`BodyMemory`] cap and the
+/// [`value_limit`], weighing it on the way.
 pub(super) async fn read_body(
     state: &AppState,
     headers: &http::HeaderMap,
@@ -145,13 +147,17 @@ pub(super) async fn read_body(
     // Grown as bytes arrive: a declared length alone reserves at most LARGE_BODY.
     let mut buf = BytesMut::with_capacity(declared.map_or(1024, |l| (l as usize).min(LARGE_BODY)));
     let mut held = Held::default();
+    let mut counter = ValueCounter::new();
+    let max_values = value_limit(state);
     loop {
         match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(GatewayError::RequestTimeout),
             Ok(None) => {
+                let weight = Weight::of(buf.len(), counter.values());
                 return Ok(ReadBody {
                     bytes: buf.freeze(),
                     held,
+                    weight,
                 });
             }
             Ok(Some(Err(e))) => {
@@ -181,15 +187,21 @@ pub(super) async fn read_body(
                         retry_after: Duration::from_secs(1),
                     })
                 } else {
-                    None
+                    // A frame is at most hyper's read buffer, so counting it here is a short
+                    // step, not a stall of this worker thread.
+                    counter.feed(&data);
+                    (counter.values() > max_values).then_some(GatewayError::TooManyValues {
+                        values: counter.values(),
+                        limit: max_values,
+                    })
                 };
                 if let Some(refusal) = refusal {
                     drop((buf, held));
                     // A body that is not refused for its size cannot lawfully exceed it.
-                    let cap = if refusal.is_busy() {
-                        limit as u64
-                    } else {
+                    let cap = if matches!(refusal, GatewayError::PayloadTooLarge { .. }) {
                         DRAIN_CAP
+                    } else {
+                        limit as u64
                     };
                     drain(body, deadline, cap).await;
                     return Err(refusal);
@@ -203,7 +215,8 @@ pub(super) async fn read_body(
 /// A body weighed by what parsing and handling it takes: its bytes plus [`VALUE_COST`] per
 /// JSON value, so a body of many tiny values (`[{},{},…]`, hundreds of times its size once
 /// parsed) counts for what it will take, not its length. The values are counted as the commas
-/// and openings outside strings: one linear pass, far cheaper than the parse it guards.
+/// and openings outside strings ([`ValueCounter`]), frame by frame as the body is read: far
+/// cheaper than the parse it guards, and no second pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Weight {
     /// About how many JSON values the body holds ([`count_values`]).
@@ -218,13 +231,20 @@ pub(super) struct Weight {
 /// `max_connections` times this.
 pub(super) const HEAVY: usize = 2 << 20;
 
-/// Weighs `json` (see [`Weight`]).
-pub(super) fn weigh(json: &[u8]) -> Weight {
-    let values = count_values(json);
-    Weight {
-        values,
-        cost: json.len().saturating_add(values.saturating_mul(VALUE_COST)),
+impl Weight {
+    /// The weight of `len` bytes holding `values` JSON values.
+    fn of(len: usize, values: usize) -> Self {
+        Self {
+            values,
+            cost: len.saturating_add(values.saturating_mul(VALUE_COST)),
+        }
     }
+}
+
+/// Weighs `json` whole (see [`Weight`]).
+#[cfg(test)]
+fn weigh(json: &[u8]) -> Weight {
+    Weight::of(json.len(), count_values(json))
 }
 
 impl Weight {
@@ -235,60 +255,83 @@ impl Weight {
     }
 }
 
-/// About how many values `json` holds (an object member counts once): the top-level value,
-/// plus one per comma and one per non-empty array or object, outside strings. A container of
-/// `k` elements has `k − 1` commas, so each element is counted once.
-pub(super) fn count_values(json: &[u8]) -> usize {
-    let mut count = 1usize;
-    let mut in_string = false;
-    let mut escaped = false;
+/// Counts about how many values a JSON text holds (an object member counts once), fed in
+/// pieces as the body arrives, so weighing needs no second pass over a large body: the
+/// top-level value, plus one per comma and one per non-empty array or object, outside strings.
+/// A container of `k` elements has `k − 1` commas, so each element is counted once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ValueCounter {
+    count: usize,
+    in_string: bool,
+    escaped: bool,
     // Just after `[` or `{`: the next significant byte says whether the container is empty.
-    let mut opened = false;
-    for &b in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        if opened && !b.is_ascii_whitespace() {
-            opened = false;
-            if b != b']' && b != b'}' {
-                count += 1;
-            }
-        }
-        match b {
-            b'"' => in_string = true,
-            b',' => count += 1,
-            b'[' | b'{' => opened = true,
-            _ => {}
+    opened: bool,
+}
+
+impl ValueCounter {
+    pub(super) fn new() -> Self {
+        Self {
+            count: 1,
+            in_string: false,
+            escaped: false,
+            opened: false,
         }
     }
-    count
+
+    /// Counts the next piece; a string or escape cut between pieces is carried over.
+    pub(super) fn feed(&mut self, json: &[u8]) {
+        for &b in json {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            if self.opened && !b.is_ascii_whitespace() {
+                self.opened = false;
+                if b != b']' && b != b'}' {
+                    self.count += 1;
+                }
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b',' => self.count += 1,
+                b'[' | b'{' => self.opened = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// The values counted so far.
+    pub(super) fn values(&self) -> usize {
+        self.count
+    }
+}
+
+/// About how many values `json` holds ([`ValueCounter`] over the whole text).
+#[cfg(test)]
+fn count_values(json: &[u8]) -> usize {
+    let mut counter = ValueCounter::new();
+    counter.feed(json);
+    counter.values()
 }
 
 /// The fewest JSON values a body may hold whatever `max_body_bytes` is: a small byte limit
 /// must not refuse an ordinary request with a long history.
 const MIN_VALUES: usize = 8 * 1024;
 
-/// Refuses a body with more than `2 × max_body_bytes / VALUE_COST` JSON values (65,536 at the
-/// defaults, never fewer than [`MIN_VALUES`]): what its values weigh may pass what its bytes
+/// The most JSON values a body may hold: `2 × max_body_bytes / VALUE_COST` (65,536 at the
+/// defaults, never fewer than [`MIN_VALUES`]), so what its values weigh may pass what its bytes
 /// may by twice at most. So at the defaults no body weighs more than three `max_body_bytes`,
 /// three quarters of the large-body budget, and one request held by a long background run or
-/// an unread stream cannot take the whole budget from everyone else.
-pub(super) fn check_weight(state: &AppState, weight: Weight) -> Result<(), GatewayError> {
-    let limit = (state.settings().max_body_bytes.saturating_mul(2) / VALUE_COST).max(MIN_VALUES);
-    if weight.values <= limit {
-        return Ok(());
-    }
-    Err(GatewayError::TooManyValues {
-        values: weight.values,
-        limit,
-    })
+/// an unread stream cannot take the whole budget from everyone else. A body is refused as soon
+/// as its count passes this, before the rest of it is read.
+fn value_limit(state: &AppState) -> usize {
+    (state.settings().max_body_bytes.saturating_mul(2) / VALUE_COST).max(MIN_VALUES)
 }
 
 /// A share of the large-body budget for `len` bytes, taken whole (so no body holds part of it
@@ -371,7 +414,7 @@ async fn drain(mut body: Body, deadline: Instant, cap: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{HEAVY, VALUE_COST, count_values, weigh};
+    use super::{HEAVY, VALUE_COST, ValueCounter, count_values, weigh};
 
     #[test]
     fn values_are_counted_outside_strings_only() {
@@ -383,6 +426,23 @@ mod tests {
         assert_eq!(count_values(br#"{"t":"a, [b], {c}, \"d, e\""}"#), 2);
         assert_eq!(count_values(br#"["\\", ","]"#), 3);
         assert_eq!(count_values(b""), 1);
+    }
+
+    #[test]
+    fn pieces_cut_anywhere_count_as_the_whole() {
+        let json = br#"{"input":[{"role":"user","content":"a, "b" [c]"},{},[1,2,{}]],"n":[]}"#;
+        let whole = count_values(json);
+        for cut in 0..=json.len() {
+            let mut counter = ValueCounter::new();
+            counter.feed(&json[..cut]);
+            counter.feed(&json[cut..]);
+            assert_eq!(counter.values(), whole, "cut at {cut}");
+        }
+        // One byte at a time carries a backslash's escape over the boundary too.
+        let mut counter = ValueCounter::new();
+        json.iter()
+            .for_each(|b| counter.feed(std::slice::from_ref(b)));
+        assert_eq!(counter.values(), whole);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, ReadBody, check_weight, large_body_permit, read_body, weigh};
+use super::body::{LARGE_BODY, ReadBody, large_body_permit, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
@@ -102,19 +102,12 @@ async fn create(
     // so the share goes with it, to the JSON answer, the stream's end or the background run's.
     let mut budget = None;
     let parsed = async {
-        let ReadBody { bytes, held } = read_body(&state, &parts.headers, body).await?;
-        // Weighed by what parsing it will take, counted off the worker threads when long.
-        let weight = if bytes.len() < LARGE_BODY {
-            weigh(&bytes)
-        } else {
-            let counted = bytes.clone();
-            tokio::task::spawn_blocking(move || weigh(&counted))
-                .await
-                .map_err(|e| GatewayError::Internal {
-                    message: format!("weighing the request body failed: {e}"),
-                })?
-        };
-        check_weight(&state, weight)?;
+        // Weighed and held to the value limit as it arrived, so nothing is counted twice.
+        let ReadBody {
+            bytes,
+            held,
+            weight,
+        } = read_body(&state, &parts.headers, body).await?;
         // A share for what the parse will take; a short, heavy body is parsed here (its parse
         // is quick) but still holds one.
         let share = if weight.takes_share(bytes.len()) {

@@ -371,7 +371,7 @@ async fn a_body_of_many_tiny_values_is_weighed_by_what_parsing_it_takes() {
     let err = error_of(raw_post(&gw, flood.into_bytes()).await, 413).await;
     assert_eq!(err["code"], "request_too_large", "{err}");
     let message = err["message"].as_str().unwrap();
-    assert!(message.contains("about 10003 JSON values"), "{message}");
+    assert!(message.contains("more than 8192 JSON values"), "{message}");
     let messages: Vec<Value> = (0..300)
         .map(|i| json!({"role": "user", "content": format!("message {i}")}))
         .collect();
@@ -608,6 +608,38 @@ async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
     // Their bytes are given back: a body as large as the ninth is served now.
     let body = json!({"model": "fast", "input": "x".repeat(600 * 1024)}).to_string();
     assert_eq!(raw_post(&gw, body.into_bytes()).await.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_past_the_value_limit_is_refused_before_the_rest_arrives() {
+    // The values are counted as the body arrives: 10,000 `{}` then a stall gets its 413 at
+    // once, where before the gateway waited for the whole body (a 408 after the 5 s read
+    // timeout) and only then counted.
+    let gw = start(&format!(
+        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 5000\n{FAST_EMULATOR}\
+         [[deployments]]\nname = \"fast\"\nupstream = \"emu\"\n"
+    ))
+    .await;
+    let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
+        .await
+        .unwrap();
+    let start_of_body = format!(r#"{{"model":"fast","input":[{}"#, "{},".repeat(10_000));
+    let head = "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(start_of_body.as_bytes()).await.unwrap();
+    let sent = std::time::Instant::now();
+    let answer = read_response(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // 2 × 1 MiB / 1 KiB is 2,048, raised to the floor of 8,192.
+    assert!(answer.contains("more than 8192 JSON values"), "{answer}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "answered while the upload stalled, not at the read timeout: {:?}",
+        sent.elapsed()
+    );
+    still_serves(&gw).await;
     gw.shutdown().await;
 }
 
