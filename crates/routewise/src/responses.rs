@@ -319,7 +319,7 @@ impl<'a> Responses<'a> {
     /// Every input item of a response, following `has_more` page by page (100 per page
     /// unless `query` sets a limit), in the query's order. With `before` alone it pages back
     /// from that item, and returns everything before it. Stops with an error rather than
-    /// loop if the service claims more items but repeats or omits the cursor.
+    /// loop if the service claims more items but omits the cursor or gives one already used.
     pub async fn input_items_all(
         self,
         id: &str,
@@ -333,6 +333,9 @@ impl<'a> Responses<'a> {
         // first item, so the pages arrive in reverse and are joined the other way round.
         let back = query.before.is_some() && query.after.is_none();
         let mut pages = Vec::new();
+        // Every cursor used so far: a server whose cursors cycle (an unstable order, a proxy
+        // that drops the cursor now and then) would otherwise be paged forever.
+        let mut used = std::collections::HashSet::new();
         loop {
             let page = self.input_items_page(id, &query).await?;
             let more = page.has_more;
@@ -349,8 +352,11 @@ impl<'a> Responses<'a> {
             } else {
                 &mut query.after
             };
+            if let Some(current) = cursor.take() {
+                used.insert(current);
+            }
             match next {
-                Some(next) if cursor.as_deref() != Some(next.as_str()) => *cursor = Some(next),
+                Some(next) if !used.contains(&next) => *cursor = Some(next),
                 _ => {
                     return Err(Error::new(
                         ErrorKind::Decode,

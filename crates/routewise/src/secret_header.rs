@@ -4,8 +4,10 @@
 use http::HeaderName;
 
 /// True for names that carry a credential: the auth headers routewise knows, and any name that
-/// looks like one (`*-key`, `*token*`, `*secret*`). Over-marking costs nothing: a sensitive
-/// value is still sent, it is only kept out of `Debug` output and HPACK tables.
+/// looks like one (`*-key`, `*token*`, `*secret*`, `*authorization*` such as Azure's
+/// `x-ms-authorization-auxiliary`, `*cookie*`, `*password*`, `*credential*`, `*signature*`).
+/// Over-marking costs nothing: a sensitive value is still sent, it is only kept out of `Debug`
+/// output and HPACK tables.
 pub(crate) fn is_credential_header(name: &HeaderName) -> bool {
     // `HeaderName`s are lower case.
     let name = name.as_str();
@@ -17,8 +19,17 @@ pub(crate) fn is_credential_header(name: &HeaderName) -> bool {
             | "ocp-apim-subscription-key"
             | "cookie"
     ) || name.ends_with("-key")
-        || name.contains("token")
-        || name.contains("secret")
+        || [
+            "token",
+            "secret",
+            "authorization",
+            "cookie",
+            "password",
+            "credential",
+            "signature",
+        ]
+        .iter()
+        .any(|part| name.contains(part))
 }
 
 #[cfg(test)]
@@ -36,6 +47,10 @@ mod tests {
             "x-ms-token-aad-id-token",
             "x-client-secret",
             "Proxy-Authorization",
+            "x-ms-authorization-auxiliary",
+            "set-cookie",
+            "x-upstream-password",
+            "x-amz-signature",
         ] {
             let name = HeaderName::try_from(name).unwrap();
             assert!(is_credential_header(&name), "{name}");

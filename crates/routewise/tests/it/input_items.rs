@@ -133,3 +133,38 @@ async fn all_items_before_a_cursor_are_paged_back_and_none_lost() {
     // Newest first, "five" comes first: nothing is before it.
     assert!(page.data.is_empty() && !page.has_more);
 }
+
+#[tokio::test]
+async fn cursors_that_cycle_end_in_an_error_not_an_endless_loop() {
+    use crate::support::scripted::{Reply, ScriptedServer};
+    // A server whose order is unstable: after `a` it points to `b`, after `b` back to `a`,
+    // always claiming more. Only a repeat on the very next page used to be caught.
+    let page = |id: &str| {
+        Reply::json(
+            200,
+            format!(
+                r#"{{"object":"list","data":[{{"type":"message","id":"{id}","role":"user","content":"x"}}],"first_id":"{id}","last_id":"{id}","has_more":true}}"#
+            ),
+        )
+    };
+    let server = ScriptedServer::start(move |seen| {
+        if seen.path.contains("after=a") {
+            page("b")
+        } else {
+            page("a")
+        }
+    })
+    .await;
+    let client = crate::support::builder(&server.uri()).build().unwrap();
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client
+            .responses()
+            .input_items_all("resp_1", InputItemsQuery::new()),
+    )
+    .await
+    .expect("the paging ends")
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(err.message().contains("no new cursor"), "{err}");
+}
