@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::procs::{KillOnDrop, Redis, free_port};
+use routewise_testkit::RedisServer;
+
+use crate::procs::{KillOnDrop, free_port};
 
 /// Versions the interop test was written against; bump deliberately.
 const PYTHON_PACKAGES: &[&str] = &["openai==3.57.0", "azure-ai-projects==2.10.0"];
@@ -42,7 +44,8 @@ pub(crate) fn run(sh: &Shell, _args: &[String]) -> Result<()> {
     .run()?;
     let bin = target_dir().join("debug/routewise");
 
-    let redis = Redis::start()?;
+    let redis = RedisServer::try_start()
+        .context("starting redis-server (.ci/setup installs Debian's redis-server)")?;
     let redis_url = redis.url();
 
     let port = free_port()?;

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// How long [`RedisServer::try_start`] waits for the server to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many ports [`RedisServer::try_start`] tries when the chosen one turns out to be taken.
+const START_ATTEMPTS: usize = 5;
+
 /// A running `redis-server` on `127.0.0.1`, killed when dropped.
 ///
 /// ```no_run
@@ -44,8 +47,23 @@ impl RedisServer {
     }
 
     /// Starts one on a free port and waits until it accepts connections, or says why not.
+    ///
+    /// The port is free when chosen but released before the server binds it, so another
+    /// process may take it first. The server that answers is therefore asked for its process
+    /// id, and a port that turns out to be someone else's is given up for another.
     pub fn try_start() -> io::Result<Self> {
-        let port = free_port()?;
+        let mut last = None;
+        for _ in 0..START_ATTEMPTS {
+            match Self::start_on(free_port()?)? {
+                Ok(server) => return Ok(server),
+                Err(taken) => last = Some(taken),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("redis-server did not start")))
+    }
+
+    /// One attempt on `port`: `Ok(Err(_))` when the port turned out to be taken.
+    fn start_on(port: u16) -> io::Result<io::Result<Self>> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -56,10 +74,20 @@ impl RedisServer {
         // From here on, an early return drops `server`, which kills the child.
         let mut server = Self { child, port };
         let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
             if let Some(status) = server.child.try_wait()? {
-                return Err(io::Error::other(format!(
+                // Most often the port was taken between choosing and binding it.
+                return Ok(Err(io::Error::other(format!(
                     "redis-server exited before listening on port {port} ({status})"
+                ))));
+            }
+            if let Some(pid) = answering_pid(port) {
+                if pid == server.child.id() {
+                    return Ok(Ok(server));
+                }
+                return Ok(Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("port {port} is served by another redis-server (pid {pid})"),
                 )));
             }
             if Instant::now() >= deadline {
@@ -70,7 +98,6 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(server)
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -106,15 +133,81 @@ impl Drop for RedisServer {
     }
 }
 
-/// A Redis URL nothing listens on (a port bound, learned and closed again): Redis down.
+/// A Redis URL that refuses connections for as long as this is alive: Redis down.
+///
+/// The port is held by a socket that is bound but never listens, so connecting to it is
+/// refused, and no other process (a parallel test's `redis-server`) can take it meanwhile.
 ///
 /// ```
-/// let url = routewise_testkit::redis::dead_url();
-/// assert!(url.starts_with("redis://127.0.0.1:"));
+/// let down = routewise_testkit::redis::DeadRedis::new();
+/// assert!(down.url().starts_with("redis://127.0.0.1:"));
+/// assert!(std::net::TcpStream::connect(("127.0.0.1", down.port())).is_err());
 /// ```
-pub fn dead_url() -> String {
-    let port = free_port().expect("a free loopback port");
-    format!("redis://127.0.0.1:{port}/0")
+#[derive(Debug)]
+pub struct DeadRedis {
+    _held: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl DeadRedis {
+    /// Binds a loopback port without listening on it.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub fn new() -> Self {
+        let bind = || -> io::Result<Self> {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+            let port = socket.local_addr()?.port();
+            Ok(Self {
+                _held: socket,
+                port,
+            })
+        };
+        bind().expect("a loopback port to hold")
+    }
+
+    /// `redis://127.0.0.1:PORT/0`, which refuses connections.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The held port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Default for DeadRedis {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The process id of the Redis answering on `port` (`INFO server`), or `None` when nothing
+/// answers yet.
+fn answering_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    conn.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The field sits early in the section; read until it is whole (its line ended).
+    while reply.len() < 64 * 1024 {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        if let Some(rest) = text.split("process_id:").nth(1)
+            && let Some(line) = rest.split("\r\n").next().filter(|_| rest.contains("\r\n"))
+        {
+            return line.trim().parse().ok();
+        }
+    }
+    None
 }
 
 fn free_port() -> io::Result<u16> {
@@ -130,6 +223,7 @@ mod tests {
         use std::io::{Read, Write};
         let redis = RedisServer::start();
         let port = redis.port();
+        assert_eq!(answering_pid(port), Some(redis.child.id()));
         let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
         conn.write_all(b"PING\r\n").unwrap();
         let mut reply = [0u8; 7];
@@ -138,5 +232,26 @@ mod tests {
         drop(conn);
         drop(redis);
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[test]
+    fn a_port_served_by_another_redis_is_given_up_for_a_free_one() {
+        let first = RedisServer::start();
+        // Forced onto the first one's port: the other server answers, so this is refused.
+        let taken = RedisServer::start_on(first.port()).unwrap().unwrap_err();
+        assert!(
+            taken.kind() == io::ErrorKind::AddrInUse || taken.to_string().contains("exited"),
+            "{taken}"
+        );
+        let second = RedisServer::start();
+        assert_ne!(second.port(), first.port());
+        assert_eq!(answering_pid(second.port()), Some(second.child.id()));
+    }
+
+    #[test]
+    fn a_dead_redis_refuses_connections_while_held() {
+        let down = DeadRedis::new();
+        assert!(TcpStream::connect(("127.0.0.1", down.port())).is_err());
+        assert!(TcpListener::bind(("127.0.0.1", down.port())).is_err());
     }
 }

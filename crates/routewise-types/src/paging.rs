@@ -34,7 +34,7 @@ impl PageBounds {
     /// assert_eq!(PageBounds::of(5, Some(1), None, 2).range, 2..4);
     /// ```
     pub fn of(len: usize, after: Option<usize>, before: Option<usize>, limit: usize) -> Self {
-        let from = after.map_or(0, |a| (a + 1).min(len));
+        let from = after.map_or(0, |a| a.saturating_add(1).min(len));
         let to = before.map_or(len, |b| b.min(len).max(from));
         let window = to - from;
         if before.is_some() && after.is_none() {
@@ -79,5 +79,6 @@ mod tests {
         assert_eq!(PageBounds::of(3, Some(7), None, 2).range, 3..3);
         assert_eq!(PageBounds::of(3, None, Some(9), 2).range, 1..3);
         assert_eq!(PageBounds::of(0, None, None, 20).range, 0..0);
+        assert_eq!(PageBounds::of(3, Some(usize::MAX), None, 2).range, 3..3);
     }
 }

@@ -22,7 +22,9 @@ use xshell::{Shell, cmd};
 
 use super::load::{self, LoadResult, Target, percentile};
 use super::{mock, relay};
-use crate::procs::{Redis, free_port};
+use routewise_testkit::RedisServer;
+
+use crate::procs::free_port;
 
 const BODY: &str = r#"{"model":"mock-model","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
 const LIMITED_BODY: &str = r#"{"model":"mock-limited","instructions":"You are a concise assistant.","input":"Explain retrieval-augmented generation in one sentence.","max_output_tokens":256,"temperature":0.2}"#;
@@ -158,10 +160,13 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     )
     .run()?;
     let bin = target_dir().join("release/routewise");
-    let redis = Redis::start().ok();
-    if redis.is_none() {
-        eprintln!("bench gateway: no redis-server on PATH; skipping the rate-limited row");
-    }
+    let redis = RedisServer::try_start()
+        .inspect_err(|e| {
+            eprintln!(
+                "bench gateway: redis-server did not start ({e}); skipping the rate-limited row"
+            );
+        })
+        .ok();
     let principals = Principals::generate();
 
     let mut all = Vec::new();

@@ -35,7 +35,7 @@ use crate::state::AppState;
 /// connections on the same worker thread.
 pub(super) const LARGE_BODY: usize = 256 * 1024;
 
-/// What one JSON value is charged when a body is weighed ([`weigh`]): about what a small value
+/// What one JSON value is charged when a body is weighed ([`Weight`]): about what a small value
 /// costs once parsed and handled. Measured peak memory per input item: about 500 bytes for
 /// `{}` (one value: the 224-byte typed item, twice over while its `Vec` grows, plus the stored
 /// and upstream copies) and 2,500 to 3,500 bytes for `{"role":"user","content":"x"}` with a
@@ -219,7 +219,7 @@ pub(super) async fn read_body(
 /// cheaper than the parse it guards, and no second pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Weight {
-    /// About how many JSON values the body holds ([`count_values`]).
+    /// About how many JSON values the body holds ([`ValueCounter`]).
     pub values: usize,
     /// Bytes plus [`VALUE_COST`] per value.
     pub cost: usize,
@@ -430,7 +430,10 @@ mod tests {
 
     #[test]
     fn pieces_cut_anywhere_count_as_the_whole() {
-        let json = br#"{"input":[{"role":"user","content":"a, "b" [c]"},{},[1,2,{}]],"n":[]}"#;
+        // Escaped quotes and backslashes, so a cut can fall between `\` and what it escapes.
+        let json =
+            br#"{"input":[{"role":"user","content":"a, \"b\" [c] \\"},{},[1,"\"",{}]],"n":[]}"#;
+        assert_eq!(count_values(json), 11);
         let whole = count_values(json);
         for cut in 0..=json.len() {
             let mut counter = ValueCounter::new();

@@ -343,7 +343,8 @@ async fn streamed_requests_are_limited_too() {
 
 #[tokio::test]
 async fn a_redis_outage_fails_open_within_bounded_time() {
-    let url = routewise_testkit::redis::dead_url();
+    let down = routewise_testkit::redis::DeadRedis::new();
+    let url = down.url();
     let gw = start(&format!(
         "{FAST_EMULATOR}\n[limits]\nredis_url = \"{url}\"\n\
          [[deployments]]\nname = \"small\"\nupstream = \"emu\"\nrpm = 1\n"

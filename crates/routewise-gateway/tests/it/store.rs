@@ -334,7 +334,8 @@ async fn input_items_pages_and_rejects_bad_parameters() {
 
 #[tokio::test]
 async fn a_redis_outage_costs_retrieval_not_answers() {
-    let url = routewise_testkit::redis::dead_url();
+    let down = routewise_testkit::redis::DeadRedis::new();
+    let url = down.url();
     let gw = start(&config(&url)).await;
     let started = std::time::Instant::now();
     let created = create(&gw, json!({"model": "small", "input": "still answered"})).await;

@@ -84,7 +84,8 @@ async fn a_follower_past_the_cap_gets_a_429_and_a_leaving_follower_frees_its_pla
 async fn a_follower_that_gets_an_error_answer_gives_its_place_back() {
     // Redis is down: each follower within the cap gets the store's 503, and the place is
     // free again for the next one (a 429 here would mean a leaked place).
-    let url = routewise_testkit::redis::dead_url();
+    let down = routewise_testkit::redis::DeadRedis::new();
+    let url = down.url();
     let gw = crate::common::start(&format!(
         "{}\n[background]\nmax_stream_followers = 1\n",
         super::config(&url, "")

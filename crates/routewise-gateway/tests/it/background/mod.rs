@@ -634,7 +634,8 @@ async fn shutdown_marks_unfinished_background_responses_failed() {
 
 #[tokio::test]
 async fn redis_down_at_submission_is_a_503() {
-    let url = routewise_testkit::redis::dead_url();
+    let down = routewise_testkit::redis::DeadRedis::new();
+    let url = down.url();
     let gw = start(&config(&url, "")).await;
     let resp = post(
         &gw,
