@@ -91,6 +91,7 @@
 pub mod access;
 mod background;
 mod banner;
+mod budget;
 pub mod cli;
 pub mod config;
 mod dispatch;

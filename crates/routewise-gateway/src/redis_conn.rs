@@ -1,5 +1,6 @@
-//! One lazily opened, shared Redis connection: what the response store and the rate limiter
-//! talk through (the same multiplexed connection when they use the same server).
+//! One lazily opened, shared Redis connection: what the response store, or the rate limiter,
+//! talks through. Each has its own, even on the same server, so that a large stored response
+//! never holds a rate-limit check up behind it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,16 +23,20 @@ const MAX_DOWN_FOR: Duration = Duration::from_secs(30);
 /// The detail of the error a call gets during a pause.
 const PAUSED: &str = "not retried during the pause after a failure";
 
+/// The detail of the error of a call that ran out of its own time ([`RedisConn::timed_out`]).
+const TIMED_OUT: &str = "no reply in time";
+
 /// A Redis server, connected on first use.
 pub(crate) struct RedisConn {
     client: redis::Client,
     conn: OnceCell<redis::aio::ConnectionManager>,
-    url: Secret,
     epoch: Instant,
     /// Milliseconds after `epoch` before which the server is taken as down.
     down_until_ms: AtomicU64,
     /// The length of the current (or last) pause, in milliseconds.
     down_for_ms: AtomicU64,
+    /// Milliseconds after `epoch` of the last answered call (0: none yet).
+    answered_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisConn {
@@ -50,10 +55,10 @@ impl RedisConn {
         Ok(Self {
             client,
             conn: OnceCell::new(),
-            url: url.clone(),
             epoch: Instant::now(),
             down_until_ms: AtomicU64::new(0),
             down_for_ms: AtomicU64::new(0),
+            answered_ms: AtomicU64::new(0),
         })
     }
 
@@ -79,12 +84,20 @@ impl RedisConn {
             return;
         }
         let now = self.now_ms();
+        // A call that timed out while other calls were answered met a busy server or a long
+        // reply ahead of it on the shared connection (a large stored response), not an outage:
+        // that call fails, and the others are not paused for it.
+        let timed_out = e.is_timeout() || e.detail() == Some(TIMED_OUT);
+        let answered = self.answered_ms.load(Ordering::Relaxed);
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if timed_out && answered > 0 && now.saturating_sub(answered) <= ms(IO_TIMEOUT) {
+            return;
+        }
         let until = self.down_until_ms.load(Ordering::Relaxed);
         if now < until {
             // Calls already in flight when the pause began say nothing new.
             return;
         }
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let last = self.down_for_ms.load(Ordering::Relaxed);
         // A probe fails within a connection timeout or two of the pause's end when the
         // outage goes on; a failure long after is a new outage.
@@ -112,9 +125,19 @@ impl RedisConn {
     /// Notes a call Redis answered: the outage, if there was one, is over, and the next
     /// failure starts with the shortest pause.
     pub(crate) fn ok(&self) {
+        // At least 1, since 0 means "never answered".
+        self.answered_ms
+            .store(self.now_ms().max(1), Ordering::Relaxed);
         if self.down_for_ms.load(Ordering::Relaxed) != 0 {
             self.down_for_ms.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// The error of a call that ran out of its own time limit (`what` says which); passed to
+    /// [`observe`](Self::observe) it starts a pause only when nothing else was answered in
+    /// that time either.
+    pub(crate) fn timed_out(what: &'static str) -> redis::RedisError {
+        redis::RedisError::from((redis::ErrorKind::Io, what, TIMED_OUT.to_owned()))
     }
 
     fn refuse_while_down(&self) -> Result<(), redis::RedisError> {
@@ -126,11 +149,6 @@ impl RedisConn {
             )));
         }
         Ok(())
-    }
-
-    /// True when this handle talks to the server at `url` (so it can be shared).
-    pub(crate) fn is_at(&self, url: &Secret) -> bool {
-        self.url == *url
     }
 
     /// The shared connection, opened on first use. Bounded: a dead Redis fails the call, never
@@ -195,6 +213,33 @@ mod tests {
 
     fn io() -> redis::RedisError {
         redis::RedisError::from((redis::ErrorKind::Io, "refused"))
+    }
+
+    #[test]
+    fn a_timeout_while_other_calls_are_answered_is_load_not_an_outage() {
+        let c = RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap();
+        // Nothing answered yet: a timeout is all there is to go on, so it pauses.
+        c.observe(&RedisConn::timed_out("slow"));
+        assert!(c.is_down());
+        c.down_until_ms.store(0, Ordering::Relaxed);
+        c.down_for_ms.store(0, Ordering::Relaxed);
+        // Another call was just answered: the server is up and busy.
+        c.ok();
+        c.observe(&RedisConn::timed_out("slow"));
+        assert!(!c.is_down());
+        // A refused or dropped connection is an outage however recent the last answer.
+        c.observe(&io());
+        assert!(c.is_down());
+        // And so is a timeout once the last answer is older than a timeout.
+        let stale = RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap();
+        stale.ok();
+        stale.answered_ms.store(1, Ordering::Relaxed);
+        let stale = RedisConn {
+            epoch: Instant::now().checked_sub(Duration::from_secs(10)).unwrap(),
+            ..stale
+        };
+        stale.observe(&RedisConn::timed_out("slow"));
+        assert!(stale.is_down());
     }
 
     #[test]

@@ -172,16 +172,6 @@ impl Target<'_> {
     }
 }
 
-/// How many `max_body_bytes` of large bodies one replica parses and handles at once. A parsed
-/// request takes about 18 times its JSON in memory (30 MB of tiny input items held 550 MB),
-/// so without a budget a few dozen such requests would exhaust the machine.
-const LARGE_BODY_BUDGET: usize = 4;
-
-/// The large-body budget in KiB (within what a semaphore and `acquire_many` take).
-pub(crate) fn large_body_budget_kib(max_body_bytes: usize) -> usize {
-    (LARGE_BODY_BUDGET.saturating_mul(max_body_bytes) / 1024).clamp(1, u32::MAX as usize)
-}
-
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub config: Config,
@@ -202,9 +192,9 @@ pub(crate) struct AppState {
     pub background: crate::background::Registry,
     /// Places for followers of background streams (`max_stream_followers`).
     pub followers: crate::background::Followers,
-    /// The budget of large request bodies parsed and handled at once, in KiB (see
-    /// `server::body`).
-    pub large_bodies: Arc<tokio::sync::Semaphore>,
+    /// The budget of large request bodies and stored responses parsed and handled at once
+    /// (see `budget`).
+    pub large_bodies: Arc<crate::budget::LargeBudget>,
     /// The request body bytes this replica holds, capped (see `server::body`).
     pub body_memory: Arc<crate::server::BodyMemory>,
     /// Connection slots (`max_connections`): the accept loop takes one per connection.
@@ -356,12 +346,22 @@ impl AppState {
                 .ok()
                 .map(Arc::new)
         });
+        let large_bodies = Arc::new(crate::budget::LargeBudget::new(
+            config.server.max_body_bytes,
+            config.server.body_read_timeout,
+        ));
         let store = config
             .store
             .as_ref()
             .zip(store_redis.clone())
-            .map(|(settings, redis)| Arc::new(ResponseStore::new(settings, redis)));
-        // The limiter shares the store's connection when both use the same server.
+            .map(|(settings, redis)| {
+                Arc::new(
+                    ResponseStore::new(settings, redis)
+                        .with_limits(Arc::clone(&large_bodies), config.server.max_body_bytes),
+                )
+            });
+        // The limiter has a connection of its own even on the store's server: a large stored
+        // response on a shared connection would hold every rate-limit check up behind it.
         let limits_url = match (&config.limits, &config.store) {
             (Some(l), _) => Some(&l.redis_url),
             (None, Some(s)) => Some(&s.redis_url),
@@ -369,20 +369,16 @@ impl AppState {
         };
         let limiter = limits_url
             .filter(|_| has_limits(&config))
-            .and_then(|url| match &store_redis {
-                Some(shared) if shared.is_at(url) => Some(Arc::clone(shared)),
-                _ => RedisConn::new(url)
+            .and_then(|url| {
+                RedisConn::new(url)
                     .inspect_err(|e| tracing::warn!(error = %e, "rate limits are not enforced"))
                     .ok()
-                    .map(Arc::new),
+                    .map(Arc::new)
             })
             .map(RateLimiter::new);
         let metrics = Arc::new(Metrics::new(&config));
         let followers = crate::background::Followers::new(config.background.max_stream_followers);
         let background = crate::background::Registry::new(&config.background);
-        let large_bodies = Arc::new(tokio::sync::Semaphore::new(large_body_budget_kib(
-            config.server.max_body_bytes,
-        )));
         let body_memory = Arc::new(crate::server::BodyMemory::new(config.server.max_body_bytes));
         let connections = crate::server::ConnectionSlots::new(config.server.max_connections);
         Self {

@@ -220,10 +220,8 @@ impl RateLimiter {
             }
             Err(_) => {
                 // Slower than a request may wait: as good as down for the moment.
-                self.redis.observe(&redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "the rate-limit check timed out",
-                )));
+                self.redis
+                    .observe(&RedisConn::timed_out("the rate-limit check timed out"));
                 return self.failed("timed out");
             }
         };

@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::body::{LARGE_BODY, ReadBody, large_body_permit, read_body};
+use super::body::{ReadBody, read_body};
 use super::layers::{AccessLayer, CatchPanicLayer, HeaderLimitLayer, RequestId, RequestIdLayer};
 use super::stored;
 use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
+use crate::budget::LARGE_BODY;
 use crate::dispatch::{Reply, dispatch};
 use crate::error::GatewayError;
 use crate::request::parse_body;
@@ -111,7 +112,7 @@ async fn create(
         // A share for what the parse will take; a short, heavy body is parsed here (its parse
         // is quick) but still holds one.
         let share = if weight.takes_share(bytes.len()) {
-            Some(large_body_permit(&state, weight.cost).await?)
+            Some(state.large_bodies.share(weight.cost).await?)
         } else {
             None
         };

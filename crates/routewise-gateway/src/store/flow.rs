@@ -143,6 +143,23 @@ pub(crate) async fn prepare(
                 .await?
                 .filter(|p| caller.may_see(p.tenant.as_deref()))
                 .ok_or_else(not_found)?;
+            // Each follow-up stores the whole conversation again, so without a bound a chain
+            // of small requests grows its records (and what every later turn reads, parses
+            // and sends upstream) without end. No model's context holds max_body_bytes anyway.
+            if prev.record_len > store.max_conversation() {
+                return Err(GatewayError::invalid(
+                    format!(
+                        "The conversation behind previous_response_id '{}' holds {} bytes, more \
+                         than the {} bytes a request may carry (max_body_bytes). Start a new \
+                         conversation, or send a shortened history as input.",
+                        crate::error::clipped(&id, 64),
+                        prev.record_len,
+                        store.max_conversation()
+                    ),
+                    Some("previous_response_id".into()),
+                    "context_length_exceeded",
+                ));
+            }
             // A run whose gateway died is marked failed here, as a GET would, so its follow-ups
             // are not refused as "still running" for good.
             let prev = crate::background::reconcile(store, &id, prev).await?;

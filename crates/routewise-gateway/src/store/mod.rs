@@ -15,6 +15,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::budget::{LARGE_BODY, LargeBudget, ValueCounter, Weight};
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
 use crate::redis_conn::{IO_TIMEOUT, RedisConn};
@@ -61,6 +64,12 @@ pub(crate) struct Stored {
     /// follow-up inherits them. Absent when nothing restricted it.
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    /// The record's length in Redis, in bytes (what a follow-up would replay).
+    #[serde(skip)]
+    pub record_len: usize,
+    /// A large record's share of the large-body budget, held while its parsed form lives.
+    #[serde(skip)]
+    pub share: Option<Arc<OwnedSemaphorePermit>>,
 }
 
 /// [`Stored`] by reference, so saving copies nothing before encoding.
@@ -96,6 +105,10 @@ pub(crate) struct ResponseStore {
     redis: Arc<RedisConn>,
     ttl_secs: u64,
     prefix: String,
+    /// Large records are parsed off the worker threads, holding a share of this.
+    budget: Option<Arc<LargeBudget>>,
+    /// The longest conversation a follow-up may continue (`max_body_bytes`).
+    max_conversation: usize,
 }
 
 impl std::fmt::Debug for ResponseStore {
@@ -115,7 +128,22 @@ impl ResponseStore {
             redis,
             ttl_secs: settings.ttl.as_secs().max(1),
             prefix: settings.key_prefix.clone(),
+            budget: None,
+            max_conversation: usize::MAX,
         }
+    }
+
+    /// Bounds what reading records takes: a large one is parsed on the blocking pool with a
+    /// share of `budget`, and a conversation over `max_conversation` bytes cannot be continued.
+    pub(crate) fn with_limits(mut self, budget: Arc<LargeBudget>, max_conversation: usize) -> Self {
+        self.budget = Some(budget);
+        self.max_conversation = max_conversation;
+        self
+    }
+
+    /// The longest stored conversation a follow-up may continue, in bytes.
+    pub(crate) fn max_conversation(&self) -> usize {
+        self.max_conversation
     }
 
     fn key(&self, id: &str) -> String {
@@ -192,10 +220,7 @@ impl ResponseStore {
                 Ok(v)
             }
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(self.unavailable(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "the call timed out",
-            )))),
+            Err(_) => Err(self.unavailable(RedisConn::timed_out("the call timed out"))),
         }
     }
 
@@ -212,14 +237,57 @@ impl ResponseStore {
         .await
     }
 
-    /// The response stored under `id`, if any.
+    /// The response stored under `id`, if any. A record of [`LARGE_BODY`] or more is weighed
+    /// and parsed on the blocking pool, and holds a share of the large-body budget for as long
+    /// as it lives: reading many large records at once waits (or gets 503) instead of filling
+    /// memory and stalling the worker threads.
     pub(crate) async fn get(&self, id: &str) -> Result<Option<Stored>, GatewayError> {
-        let raw = self.raw(id).await?;
-        raw.map(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|e| GatewayError::Internal {
-                message: format!("the stored response {id:?} is corrupt: {e}"),
-            })
-        })
-        .transpose()
+        let Some(bytes) = self.raw(id).await? else {
+            return Ok(None);
+        };
+        let record_len = bytes.len();
+        if record_len < LARGE_BODY {
+            return parse_record(id, &bytes).map(Some);
+        }
+        let bytes = Arc::new(bytes);
+        let share = match &self.budget {
+            Some(budget) => {
+                let counted = Arc::clone(&bytes);
+                let values = blocking(move || {
+                    let mut counter = ValueCounter::new();
+                    counter.feed(&counted);
+                    counter.values()
+                })
+                .await?;
+                Some(Arc::new(
+                    budget.share(Weight::of(record_len, values).cost).await?,
+                ))
+            }
+            None => None,
+        };
+        let owned_id = id.to_owned();
+        let mut stored = blocking(move || parse_record(&owned_id, &bytes)).await??;
+        stored.share = share;
+        Ok(Some(stored))
     }
+}
+
+/// `bytes` as a [`Stored`], with its length noted.
+fn parse_record(id: &str, bytes: &[u8]) -> Result<Stored, GatewayError> {
+    let mut stored: Stored = serde_json::from_slice(bytes).map_err(|e| GatewayError::Internal {
+        message: format!("the stored response {id:?} is corrupt: {e}"),
+    })?;
+    stored.record_len = bytes.len();
+    Ok(stored)
+}
+
+/// `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, GatewayError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| GatewayError::Internal {
+            message: format!("reading a stored response failed: {e}"),
+        })
 }

@@ -519,3 +519,84 @@ fn store_config_is_checked_and_its_url_never_printed() {
         30 * 24 * 3600
     );
 }
+
+/// A gateway with a store whose requests may carry at most 64 KiB.
+fn small_config(redis_url: &str) -> String {
+    format!("[server]\nmax_body_bytes = 65536\n{}", config(redis_url))
+}
+
+#[tokio::test]
+async fn a_conversation_longer_than_a_request_may_be_is_not_continued() {
+    // Each follow-up stores the whole conversation again. Before, 30 small follow-ups grew a
+    // record to 31 MB with max_body_bytes at 1 MiB; now a conversation longer than a request
+    // may be gets a 400 the client can act on, and its records stay bounded.
+    let redis = RedisServer::start();
+    let gw = start(&small_config(&redis.url())).await;
+    let turn = "x".repeat(33_000);
+    let first = create(&gw, json!({"model": "small", "input": turn})).await;
+    let second = create(
+        &gw,
+        json!({"model": "small", "input": turn, "previous_response_id": first["id"]}),
+    )
+    .await;
+    // The second record holds both turns (66 KB and the answers): past 64 KiB.
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "small", "input": "and?", "previous_response_id": second["id"]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "context_length_exceeded", "{err}");
+    assert_eq!(err["param"], "previous_response_id", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("max_body_bytes"),
+        "{err}"
+    );
+    // The conversation itself is still there to read.
+    let id = second["id"].as_str().unwrap();
+    assert_eq!(get(&gw, &format!("/responses/{id}")).await.status(), 200);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_large_stored_response_is_read_whole_and_paged() {
+    // Records of 256 KiB or more are weighed and parsed off the worker threads, with a share
+    // of the large-body budget: the answer is the same as for a small one.
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let items: Vec<Value> = (0..3_000)
+        .map(|i| json!({"role": "user", "content": format!("item {i} {}", "y".repeat(80))}))
+        .collect();
+    let created = create(&gw, json!({"model": "small", "input": items})).await;
+    assert_eq!(created["store"], true, "{}", created["store"]);
+    let id = created["id"].as_str().unwrap();
+    let reads = (0..8).map(|_| async {
+        let resp = get(&gw, &format!("/responses/{id}")).await;
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.unwrap()
+    });
+    for read in futures_util::future::join_all(reads).await {
+        assert_eq!(read["id"], created["id"]);
+        assert_eq!(read["output"], created["output"]);
+    }
+    let page: Value = get(
+        &gw,
+        &format!("/responses/{id}/input_items?order=asc&limit=2"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        page["data"][1]["content"][0]["text"]
+            .as_str()
+            .map(|t| t.starts_with("item 1 ")),
+        Some(true),
+        "{page}"
+    );
+    assert_eq!(page["has_more"], true);
+    gw.shutdown().await;
+}
