@@ -2,6 +2,7 @@
 //! accepts, and the connection's task gives it back when the connection ends.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -13,6 +14,22 @@ use crate::config::ServerSettings;
 pub(crate) struct ConnectionSlots {
     slots: Arc<Semaphore>,
     limit: usize,
+    /// Connections accepted and not yet ended: the accept loop's slot, held while it waits
+    /// for the next client, is not one of them.
+    served: Arc<AtomicUsize>,
+}
+
+/// One accepted connection's slot: given back, and uncounted, when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
+    served: Arc<AtomicUsize>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.served.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl ConnectionSlots {
@@ -23,6 +40,7 @@ impl ConnectionSlots {
         Self {
             slots: Arc::new(Semaphore::new(limit)),
             limit,
+            served: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -32,12 +50,17 @@ impl ConnectionSlots {
     pub(crate) async fn accept(
         &self,
         listener: &TcpListener,
-    ) -> std::io::Result<(TcpStream, OwnedSemaphorePermit)> {
-        let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
+    ) -> std::io::Result<(TcpStream, Slot)> {
+        let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
             // The semaphore is never closed; this arm only keeps the function total.
             return Err(std::io::Error::other("connection slots closed"));
         };
         let (stream, _) = listener.accept().await?;
+        self.served.fetch_add(1, Ordering::Relaxed);
+        let slot = Slot {
+            _permit: permit,
+            served: Arc::clone(&self.served),
+        };
         Ok((stream, slot))
     }
 
@@ -48,7 +71,7 @@ impl ConnectionSlots {
 
     /// Connections being served now.
     pub(crate) fn open(&self) -> usize {
-        self.limit.saturating_sub(self.slots.available_permits())
+        self.served.load(Ordering::Relaxed)
     }
 
     /// The cap.

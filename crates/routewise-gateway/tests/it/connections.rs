@@ -85,3 +85,21 @@ async fn an_idle_connection_gives_its_slot_back_after_the_head_timeout() {
     assert_eq!(n, 0, "the idle connection got bytes instead of a close");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_open_gauge_counts_clients_not_the_accept_loop_s_waiting_slot() {
+    // Before, the slot the accept loop holds while it waits for the next client was counted:
+    // a lone scrape read 2, and the gauge reached the cap before anyone was kept waiting.
+    let gw = start(&config(10, 60_000)).await;
+    assert_eq!(metric(&gw, "routewise_connections_open", &[]).await, 1.0);
+    let _idle = TcpStream::connect(gw.local_addr()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while metric(&gw, "routewise_connections_open", &[]).await != 2.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle client is not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gw.shutdown().await;
+}
