@@ -157,4 +157,5 @@ pub(crate) trait Upstream: Send + Sync + fmt::Debug {
 }
 mod liveness;
 pub(crate) mod remote;
+mod scrub;
 mod synthetic;

@@ -105,10 +105,10 @@ impl Inner {
         {
             // A revoked or expired token must not be served again from the cache: the next
             // attempt (failover or the caller's retry) fetches a fresh one.
-            match sent {
+            match &sent {
                 Some(token) => {
                     let mut refused = http::HeaderMap::with_capacity(1);
-                    refused.insert(header::AUTHORIZATION, token);
+                    refused.insert(header::AUTHORIZATION, token.clone());
                     cred.on_refused(&refused).await;
                 }
                 None => cred.on_unauthorized().await,
@@ -119,6 +119,13 @@ impl Inner {
             let (parts, body) = response.into_parts();
             // The start of an oversized or broken error body still says what went wrong.
             let body = routewise_transport::body::collect_prefix(body, MAX_ERROR_BODY).await;
+            // The body goes to the client, passed on or quoted: never with our credential.
+            let body = match &self.credential {
+                Some(cred) => {
+                    super::scrub::scrub_credentials(body, cred.as_ref(), sent.as_ref()).await
+                }
+                None => body,
+            };
             return Err(status_failure(status, body, retry_after, &parts.headers));
         }
         let is_sse = response

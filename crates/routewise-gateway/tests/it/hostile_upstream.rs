@@ -161,3 +161,43 @@ async fn an_event_that_is_not_json_ends_the_stream_with_error_and_response_faile
         gw.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn an_upstream_that_echoes_our_key_does_not_show_it_to_the_client() {
+    // A proxy that echoes the request headers in its error body used to show the client the
+    // gateway's own upstream key, quoted (text) or passed through (JSON).
+    const KEY: &str = "sk-UPSTREAM-secret-4242";
+    let scripts = [
+        Script::status(500)
+            .header("content-type", "text/plain")
+            .frame(format!(
+                "failure; headers were: authorization: Bearer {KEY}"
+            )),
+        Script::status(400)
+            .header("content-type", "application/json")
+            .frame(format!(
+                r#"{{"error": {{"message": "bad key {KEY}", "code": "bad_key"}}}}"#
+            )),
+    ];
+    for (script, status) in scripts.into_iter().zip([500, 400]) {
+        let upstream = SseFaultServer::start(script).await.unwrap();
+        let toml = format!(
+            "[[deployments]]\nname = \"primary\"\nupstream = {{ kind = \"openai_compatible\", \
+             base_url = \"{}\", api_key_env = \"ECHO_KEY\" }}\n",
+            upstream.openai_base_url()
+        );
+        let gw = crate::common::start_with_env(&toml, &|var| {
+            (var == "ECHO_KEY").then(|| KEY.to_owned())
+        })
+        .await;
+        let err = error_of(
+            post(&gw, &json!({"model": "primary", "input": "hi"})).await,
+            status,
+        )
+        .await;
+        let message = err["message"].as_str().unwrap();
+        assert!(!message.contains("UPSTREAM-secret"), "{err}");
+        assert!(message.contains("***"), "{err}");
+        gw.shutdown().await;
+    }
+}
