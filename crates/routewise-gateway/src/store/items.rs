@@ -84,8 +84,10 @@ impl ItemsPage {
         };
         for (key, text) in pairs {
             match key {
-                "after" => page.after = Some(text.to_owned()),
-                "before" => page.before = Some(text.to_owned()),
+                // An empty cursor (`?after=`, a form or SDK that writes every parameter) is
+                // the first page, as if it were absent.
+                "after" => page.after = (!text.is_empty()).then(|| text.to_owned()),
+                "before" => page.before = (!text.is_empty()).then(|| text.to_owned()),
                 "limit" => match text.parse::<usize>() {
                     Ok(n) if (1..=100).contains(&n) => page.limit = n,
                     _ => {
@@ -222,6 +224,13 @@ mod tests {
             "after"
         );
         assert!(ItemsPage::parse([("limit", "x")]).is_err());
+        // An empty cursor is no cursor.
+        let p = page(
+            &items,
+            &all(&[("after", ""), ("before", ""), ("limit", "2")]),
+        )
+        .unwrap();
+        assert_eq!(ids(&p), ["i5", "i4"]);
     }
 
     #[test]

@@ -612,6 +612,35 @@ async fn stalled_uploads_cannot_hold_more_than_the_replica_s_body_cap() {
 }
 
 #[tokio::test]
+async fn a_body_compressed_in_transfer_is_a_415_not_a_parse_error() {
+    // hyper undoes `chunked` only, so a `gzip, chunked` body used to reach the parser still
+    // compressed, and the client got a 400 about invalid JSON.
+    let gw = start(&config()).await;
+    let body = r#"{"model":"fast","input":"hi"}"#;
+    for (coding, status) in [("gzip, chunked", "415"), ("chunked", "200")] {
+        let mut conn = tokio::net::TcpStream::connect(gw.local_addr())
+            .await
+            .unwrap();
+        let request = format!(
+            "POST /openai/v1/responses HTTP/1.1\r\nHost: localhost\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: {coding}\r\n\r\n\
+             {:x}\r\n{body}\r\n0\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(request.as_bytes()).await.unwrap();
+        let answer = read_response(&mut conn).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{coding}: {answer}"
+        );
+        if status == "415" {
+            assert!(answer.contains("transfer coding"), "{answer}");
+        }
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_body_past_the_value_limit_is_refused_before_the_rest_arrives() {
     // The values are counted as the body arrives: 10,000 `{}` then a stall gets its 413 at
     // once, where before the gateway waited for the whole body (a 408 after the 5 s read

@@ -252,7 +252,8 @@ fn input_items_page(items: &[Value], req: &ReceivedRequest) -> ResponseTemplate 
     };
     // `Err` names the parameter whose id is unknown.
     let cursor = |param: &'static str| match req.query_param(param) {
-        None => Ok(None),
+        // An empty cursor is the first page, as the gateway reads it.
+        None | Some("") => Ok(None),
         Some(id) => ordered
             .iter()
             .position(|i| i.get("id") == Some(&json!(id)))
