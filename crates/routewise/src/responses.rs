@@ -241,6 +241,14 @@ impl<'a> Responses<'a> {
     /// stream's final response comes from its terminal event, which carries the whole
     /// response.
     ///
+    /// A resume that gets no new event before the connection closes cleanly ends without an
+    /// error, since the run may simply have had nothing after `starting_after`. But a proxy that
+    /// closes idle streams, or a server restart, looks the same: when it matters that the run
+    /// finished, check [`StreamAccumulator::is_complete`](crate::StreamAccumulator::is_complete)
+    /// on [`ResponseStream::accumulator`] after the loop (or use
+    /// [`ResponseStream::final_response`], which says when there was no final response), and
+    /// [`retrieve`](Self::retrieve) the response if not.
+    ///
     /// ```no_run
     /// use futures_util::StreamExt;
     ///
