@@ -23,9 +23,6 @@ const MAX_DOWN_FOR: Duration = Duration::from_secs(30);
 /// The detail of the error a call gets during a pause.
 const PAUSED: &str = "not retried during the pause after a failure";
 
-/// The detail of the error of a call that ran out of its own time ([`RedisConn::timed_out`]).
-const TIMED_OUT: &str = "no reply in time";
-
 /// A Redis server, connected on first use.
 pub(crate) struct RedisConn {
     client: redis::Client,
@@ -83,16 +80,12 @@ impl RedisConn {
         if !lost || e.detail() == Some(PAUSED) {
             return;
         }
-        let now = self.now_ms();
-        // A call that timed out while other calls were answered met a busy server or a long
-        // reply ahead of it on the shared connection (a large stored response), not an outage:
-        // that call fails, and the others are not paused for it.
-        let timed_out = e.is_timeout() || e.detail() == Some(TIMED_OUT);
-        let answered = self.answered_ms.load(Ordering::Relaxed);
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        if timed_out && answered > 0 && now.saturating_sub(answered) <= ms(IO_TIMEOUT) {
+        // The connection manager's own reply timeout is IO_TIMEOUT.
+        if e.is_timeout() && self.answered_within(IO_TIMEOUT) {
             return;
         }
+        let now = self.now_ms();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let until = self.down_until_ms.load(Ordering::Relaxed);
         if now < until {
             // Calls already in flight when the pause began say nothing new.
@@ -133,11 +126,24 @@ impl RedisConn {
         }
     }
 
-    /// The error of a call that ran out of its own time limit (`what` says which); passed to
-    /// [`observe`](Self::observe) it starts a pause only when nothing else was answered in
-    /// that time either.
-    pub(crate) fn timed_out(what: &'static str) -> redis::RedisError {
-        redis::RedisError::from((redis::ErrorKind::Io, what, TIMED_OUT.to_owned()))
+    /// Notes a call that got no reply within `waited`, its own time limit. When other calls
+    /// were answered meanwhile, the server is busy or a long reply was ahead of this one on
+    /// the connection (a large stored response): this call fails alone and nothing is paused.
+    /// Otherwise it is a lost connection, as [`observe`](Self::observe) takes it.
+    pub(crate) fn observe_timeout(&self, waited: Duration) {
+        if !self.answered_within(waited) {
+            self.observe(&redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no reply in time",
+            )));
+        }
+    }
+
+    /// True when a call was answered in the last `span`.
+    fn answered_within(&self, span: Duration) -> bool {
+        let answered = self.answered_ms.load(Ordering::Relaxed);
+        let span = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+        answered > 0 && self.now_ms().saturating_sub(answered) <= span
     }
 
     fn refuse_while_down(&self) -> Result<(), redis::RedisError> {
@@ -217,16 +223,28 @@ mod tests {
 
     #[test]
     fn a_timeout_while_other_calls_are_answered_is_load_not_an_outage() {
-        let c = RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap();
+        // Ten seconds into its life, so that "300 ms ago" is a time it had.
+        let c = RedisConn {
+            epoch: Instant::now().checked_sub(Duration::from_secs(10)).unwrap(),
+            ..RedisConn::new(&Secret::new("redis://127.0.0.1:1/0")).unwrap()
+        };
         // Nothing answered yet: a timeout is all there is to go on, so it pauses.
-        c.observe(&RedisConn::timed_out("slow"));
+        c.observe_timeout(IO_TIMEOUT);
         assert!(c.is_down());
         c.down_until_ms.store(0, Ordering::Relaxed);
         c.down_for_ms.store(0, Ordering::Relaxed);
         // Another call was just answered: the server is up and busy.
         c.ok();
-        c.observe(&RedisConn::timed_out("slow"));
+        c.observe_timeout(IO_TIMEOUT);
         assert!(!c.is_down());
+        // A short limit looks back only as far as it waited: an answer 300 ms ago says
+        // nothing about a 250 ms wait.
+        c.answered_ms.store(c.now_ms() - 300, Ordering::Relaxed);
+        c.observe_timeout(Duration::from_millis(250));
+        assert!(c.is_down());
+        c.down_until_ms.store(0, Ordering::Relaxed);
+        c.down_for_ms.store(0, Ordering::Relaxed);
+        c.ok();
         // A refused or dropped connection is an outage however recent the last answer.
         c.observe(&io());
         assert!(c.is_down());
@@ -238,7 +256,7 @@ mod tests {
             epoch: Instant::now().checked_sub(Duration::from_secs(10)).unwrap(),
             ..stale
         };
-        stale.observe(&RedisConn::timed_out("slow"));
+        stale.observe_timeout(IO_TIMEOUT);
         assert!(stale.is_down());
     }
 

@@ -357,7 +357,7 @@ impl AppState {
             .map(|(settings, redis)| {
                 Arc::new(
                     ResponseStore::new(settings, redis)
-                        .with_limits(Arc::clone(&large_bodies), config.server.max_body_bytes),
+                        .with_max_conversation(config.server.max_body_bytes),
                 )
             });
         // The limiter has a connection of its own even on the store's server: a large stored

@@ -17,10 +17,10 @@
 //! pass and gets a 400 instead of a 429 the client would retry forever.
 //!
 //! Redis down or slow fails open: the request is served, the wait is bounded by
-//! [`ROUND_TRIP`], and after a failure Redis is not asked at all for the pause the shared
-//! connection keeps (1 s, doubling while the outage lasts; the store observes the same
-//! pause, see `redis_conn.rs`); a warning (never the URL) is logged at most once per
-//! [`WARN_EVERY`].
+//! [`ROUND_TRIP`], and after a failure Redis is not asked at all for the pause the limiter's
+//! connection keeps (1 s, doubling while the outage lasts, see `redis_conn.rs`; a check that
+//! times out while others are answered starts none); a warning (never the URL) is logged at
+//! most once per [`WARN_EVERY`].
 
 mod estimate;
 mod gate;
@@ -219,9 +219,9 @@ impl RateLimiter {
                 return self.failed(e.category());
             }
             Err(_) => {
-                // Slower than a request may wait: as good as down for the moment.
-                self.redis
-                    .observe(&RedisConn::timed_out("the rate-limit check timed out"));
+                // Slower than a request may wait: as good as down for the moment, unless
+                // other checks were answered while this one waited.
+                self.redis.observe_timeout(ROUND_TRIP);
                 return self.failed("timed out");
             }
         };

@@ -14,7 +14,10 @@ use crate::access::{Caller, CancelOp, DeleteOp, InputItemsOp, Permit, RetrieveOp
 use crate::background;
 use crate::error::GatewayError;
 use crate::state::AppState;
-use crate::store::{ItemsPage, Stored, page};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::budget::{LARGE_BODY, ValueCounter, Weight};
+use crate::store::{ItemsPage, Stored, page, parse_items};
 
 /// The `{id}` of a route that may also carry `{project}`.
 ///
@@ -131,11 +134,14 @@ pub(super) async fn list_items(
                 .into_response();
         }
     };
-    let result = stored(&state, id, &caller).await.and_then(|s| {
-        page(&s.input_items, &request).map_err(|(message, param)| {
-            GatewayError::invalid(message, Some(param.into()), "invalid_value")
-        })
-    });
+    let result = match stored(&state, id, &caller).await {
+        Ok(s) => items(&state, &s).await.and_then(|(items, _share)| {
+            page(&items, &request).map_err(|(message, param)| {
+                GatewayError::invalid(message, Some(param.into()), "invalid_value")
+            })
+        }),
+        Err(e) => Err(e),
+    };
     match result {
         Ok(body) => json(StatusCode::OK, body.to_string()),
         Err(e) => e.into_response(),
@@ -151,4 +157,41 @@ pub(super) async fn cancel(
         Ok(response) => json(StatusCode::OK, response.to_string()),
         Err(e) => e.into_response(),
     }
+}
+
+/// The input items of `stored`, parsed. Lists that weigh as much as a large or heavy request
+/// body take a share of the large-body budget, held until the page is answered: many readers
+/// of a response with thousands of items then wait (or get 503) instead of filling memory.
+/// Nothing else is held while waiting, so no request waits on the budget twice. Long lists are
+/// weighed and parsed off the worker threads.
+async fn items(
+    state: &AppState,
+    stored: &Stored,
+) -> Result<(Vec<serde_json::Value>, Option<OwnedSemaphorePermit>), GatewayError> {
+    let len = stored.input_items.get().len();
+    let off_workers = len >= LARGE_BODY;
+    let count = |raw: &str| {
+        let mut counter = ValueCounter::new();
+        counter.feed(raw.as_bytes());
+        counter.values()
+    };
+    let values = if off_workers {
+        let raw = stored.input_items.clone();
+        crate::store::blocking(move || count(raw.get())).await?
+    } else {
+        count(stored.input_items.get())
+    };
+    let weight = Weight::of(len, values);
+    let share = if weight.takes_share(len) {
+        Some(state.large_bodies.share(weight.cost).await?)
+    } else {
+        None
+    };
+    let items = if off_workers {
+        let raw = stored.input_items.clone();
+        crate::store::blocking(move || parse_items(&raw)).await??
+    } else {
+        parse_items(&stored.input_items)?
+    };
+    Ok((items, share))
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
 
-use super::{Guard, ResponseStore, StoredRef, input_items};
+use super::{Guard, Items, ResponseStore, StoredRef, input_items, parse_items};
 use crate::access::{Caller, Owner};
+use crate::budget::{LARGE_BODY, ValueCounter, value_limit};
 use crate::error::GatewayError;
 
 /// Longer than any response id (ours are 53 characters, OpenAI's and Azure's under 100).
@@ -32,8 +33,8 @@ impl Save {
     fn doc<'a>(&'a self, response: &'a Value) -> StoredRef<'a> {
         StoredRef {
             response,
-            input_items: &self.input_items,
-            earlier: &self.earlier,
+            input_items: Items::Parsed(&self.input_items),
+            earlier: Items::Parsed(&self.earlier),
             principal: self.owner.principal(),
             tenant: self.owner.tenant(),
             zones: self.zones.as_deref(),
@@ -147,17 +148,10 @@ pub(crate) async fn prepare(
             // of small requests grows its records (and what every later turn reads, parses
             // and sends upstream) without end. No model's context holds max_body_bytes anyway.
             if prev.record_len > store.max_conversation() {
-                return Err(GatewayError::invalid(
-                    format!(
-                        "The conversation behind previous_response_id '{}' holds {} bytes, more \
-                         than the {} bytes a request may carry (max_body_bytes). Start a new \
-                         conversation, or send a shortened history as input.",
-                        crate::error::clipped(&id, 64),
-                        prev.record_len,
-                        store.max_conversation()
-                    ),
-                    Some("previous_response_id".into()),
-                    "context_length_exceeded",
+                return Err(too_long(
+                    &id,
+                    format!("{} bytes", prev.record_len),
+                    format!("the {} bytes", store.max_conversation()),
                 ));
             }
             // A run whose gateway died is marked failed here, as a GET would, so its follow-ups
@@ -177,8 +171,7 @@ pub(crate) async fn prepare(
                     "previous_response_not_completed",
                 ));
             }
-            let mut earlier = prev.earlier;
-            earlier.extend(prev.input_items);
+            let mut earlier = conversation(&id, &prev, store.max_conversation()).await?;
             if let Some(Value::Array(output)) = prev.response.get("output") {
                 // Reasoning items are only meaningful to the upstream that made them (and
                 // are refused by others without their encrypted content).
@@ -213,4 +206,59 @@ pub(crate) async fn prepare(
         });
     }
     Ok(out)
+}
+
+/// How many requests' worth of JSON values a stored conversation may hold. Stored items are
+/// kept in their full form (`{"type":"message","role":…,"content":[{"type":"input_text",…}]}`),
+/// about three times the values of the short form a client may send, so a follow-up to one
+/// large request is still served.
+const CONVERSATION_VALUES: usize = 4;
+
+/// The 400 for a conversation too long to continue: it `holds` more than `limit` allows.
+fn too_long(id: &str, holds: String, limit: String) -> GatewayError {
+    GatewayError::invalid(
+        format!(
+            "The conversation behind previous_response_id '{}' holds {holds}, more than {limit} \
+             a conversation may hold (set by max_body_bytes). Start a new conversation, or send \
+             a shortened history as input.",
+            crate::error::clipped(id, 64),
+        ),
+        Some("previous_response_id".into()),
+        "context_length_exceeded",
+    )
+}
+
+/// The earlier turns and input items of `prev`, parsed, as long as they hold no more than
+/// [`CONVERSATION_VALUES`] times the JSON values one request may ([`value_limit`] of
+/// `max_body_bytes`): a chain of follow-ups of many small items would otherwise grow without
+/// end while staying under `max_body_bytes`. Counted and parsed off the worker threads when
+/// the record is large.
+async fn conversation(
+    id: &str,
+    prev: &super::Stored,
+    max_body_bytes: usize,
+) -> Result<Vec<Value>, GatewayError> {
+    let limit = value_limit(max_body_bytes).saturating_mul(CONVERSATION_VALUES);
+    let (earlier, items) = (prev.earlier.clone(), prev.input_items.clone());
+    let owned_id = id.to_owned();
+    let parse = move || {
+        let mut counter = ValueCounter::new();
+        counter.feed(earlier.get().as_bytes());
+        counter.feed(items.get().as_bytes());
+        if counter.values() > limit {
+            return Err(too_long(
+                &owned_id,
+                format!("about {} JSON values", counter.values()),
+                format!("the {limit} values"),
+            ));
+        }
+        let mut all = parse_items(&earlier)?;
+        all.extend(parse_items(&items)?);
+        Ok(all)
+    };
+    if prev.record_len < LARGE_BODY {
+        parse()
+    } else {
+        super::blocking(parse).await?
+    }
 }

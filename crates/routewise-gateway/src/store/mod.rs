@@ -15,9 +15,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use tokio::sync::OwnedSemaphorePermit;
+use serde_json::value::RawValue;
 
-use crate::budget::{LARGE_BODY, LargeBudget, ValueCounter, Weight};
+use crate::budget::LARGE_BODY;
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
 use crate::redis_conn::{IO_TIMEOUT, RedisConn};
@@ -42,17 +42,21 @@ return 1
 ";
 
 /// One stored response.
+///
+/// The items stay raw JSON until something needs them: reading, cancelling or replaying a
+/// response's events parses its `response` only, so a record of many input items costs its
+/// bytes there, not the many times more a parsed tree would take.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Stored {
     /// The response object as the client received it.
     pub response: Value,
-    /// This request's own input items (what `input_items` lists).
-    pub input_items: Vec<Value>,
+    /// This request's own input items (what `input_items` lists), a JSON array.
+    pub input_items: Box<RawValue>,
     /// The conversation before `input_items`: the chain behind `previous_response_id` (its
     /// inputs and outputs), empty for a first turn. A follow-up replays `earlier`,
     /// `input_items`, then this response's output.
-    #[serde(default)]
-    pub earlier: Vec<Value>,
+    #[serde(default = "empty_array")]
+    pub earlier: Box<RawValue>,
     /// The principal that created it (absent when access control was off).
     #[serde(default)]
     pub principal: Option<String>,
@@ -64,20 +68,45 @@ pub(crate) struct Stored {
     /// follow-up inherits them. Absent when nothing restricted it.
     #[serde(default)]
     pub zones: Option<Vec<String>>,
-    /// The record's length in Redis, in bytes (what a follow-up would replay).
+    /// The record's length in Redis, in bytes.
     #[serde(skip)]
     pub record_len: usize,
-    /// A large record's share of the large-body budget, held while its parsed form lives.
-    #[serde(skip)]
-    pub share: Option<Arc<OwnedSemaphorePermit>>,
+}
+
+fn empty_array() -> Box<RawValue> {
+    RawValue::from_string("[]".to_owned()).expect("[] is JSON")
+}
+
+/// Parses one of a record's raw item arrays.
+pub(crate) fn parse_items(raw: &RawValue) -> Result<Vec<Value>, GatewayError> {
+    serde_json::from_str(raw.get()).map_err(|e| GatewayError::Internal {
+        message: format!("a stored item list is corrupt: {e}"),
+    })
+}
+
+/// A record's item arrays when saving: parsed (a new record) or raw (a rewrite, which copies
+/// them through untouched).
+#[derive(Clone, Copy)]
+pub(crate) enum Items<'a> {
+    Parsed(&'a [Value]),
+    Raw(&'a RawValue),
+}
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Parsed(items) => items.serialize(serializer),
+            Self::Raw(raw) => raw.serialize(serializer),
+        }
+    }
 }
 
 /// [`Stored`] by reference, so saving copies nothing before encoding.
 #[derive(Serialize)]
 pub(crate) struct StoredRef<'a> {
     pub response: &'a Value,
-    pub input_items: &'a [Value],
-    pub earlier: &'a [Value],
+    pub input_items: Items<'a>,
+    pub earlier: Items<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,8 +120,8 @@ impl<'a> StoredRef<'a> {
     pub(crate) fn rewrite(stored: &'a Stored, response: &'a Value) -> Self {
         Self {
             response,
-            input_items: &stored.input_items,
-            earlier: &stored.earlier,
+            input_items: Items::Raw(&stored.input_items),
+            earlier: Items::Raw(&stored.earlier),
             principal: stored.principal.as_deref(),
             tenant: stored.tenant.as_deref(),
             zones: stored.zones.as_deref(),
@@ -105,8 +134,6 @@ pub(crate) struct ResponseStore {
     redis: Arc<RedisConn>,
     ttl_secs: u64,
     prefix: String,
-    /// Large records are parsed off the worker threads, holding a share of this.
-    budget: Option<Arc<LargeBudget>>,
     /// The longest conversation a follow-up may continue (`max_body_bytes`).
     max_conversation: usize,
 }
@@ -128,15 +155,12 @@ impl ResponseStore {
             redis,
             ttl_secs: settings.ttl.as_secs().max(1),
             prefix: settings.key_prefix.clone(),
-            budget: None,
             max_conversation: usize::MAX,
         }
     }
 
-    /// Bounds what reading records takes: a large one is parsed on the blocking pool with a
-    /// share of `budget`, and a conversation over `max_conversation` bytes cannot be continued.
-    pub(crate) fn with_limits(mut self, budget: Arc<LargeBudget>, max_conversation: usize) -> Self {
-        self.budget = Some(budget);
+    /// A conversation over `max_conversation` bytes (`max_body_bytes`) cannot be continued.
+    pub(crate) fn with_max_conversation(mut self, max_conversation: usize) -> Self {
         self.max_conversation = max_conversation;
         self
     }
@@ -220,7 +244,12 @@ impl ResponseStore {
                 Ok(v)
             }
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(self.unavailable(RedisConn::timed_out("the call timed out"))),
+            Err(_) => {
+                self.redis.observe_timeout(IO_TIMEOUT);
+                Err(GatewayError::StoreUnavailable {
+                    message: "The response store is unavailable: the call timed out.".into(),
+                })
+            }
         }
     }
 
@@ -237,38 +266,20 @@ impl ResponseStore {
         .await
     }
 
-    /// The response stored under `id`, if any. A record of [`LARGE_BODY`] or more is weighed
-    /// and parsed on the blocking pool, and holds a share of the large-body budget for as long
-    /// as it lives: reading many large records at once waits (or gets 503) instead of filling
-    /// memory and stalling the worker threads.
+    /// The response stored under `id`, if any, its items left raw ([`Stored`]). A record of
+    /// [`LARGE_BODY`] or more is parsed on the blocking pool, so that reading it never stalls
+    /// the other connections of a worker thread.
     pub(crate) async fn get(&self, id: &str) -> Result<Option<Stored>, GatewayError> {
         let Some(bytes) = self.raw(id).await? else {
             return Ok(None);
         };
-        let record_len = bytes.len();
-        if record_len < LARGE_BODY {
+        if bytes.len() < LARGE_BODY {
             return parse_record(id, &bytes).map(Some);
         }
-        let bytes = Arc::new(bytes);
-        let share = match &self.budget {
-            Some(budget) => {
-                let counted = Arc::clone(&bytes);
-                let values = blocking(move || {
-                    let mut counter = ValueCounter::new();
-                    counter.feed(&counted);
-                    counter.values()
-                })
-                .await?;
-                Some(Arc::new(
-                    budget.share(Weight::of(record_len, values).cost).await?,
-                ))
-            }
-            None => None,
-        };
         let owned_id = id.to_owned();
-        let mut stored = blocking(move || parse_record(&owned_id, &bytes)).await??;
-        stored.share = share;
-        Ok(Some(stored))
+        blocking(move || parse_record(&owned_id, &bytes))
+            .await?
+            .map(Some)
     }
 }
 
@@ -282,7 +293,7 @@ fn parse_record(id: &str, bytes: &[u8]) -> Result<Stored, GatewayError> {
 }
 
 /// `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, GatewayError> {
     tokio::task::spawn_blocking(f)

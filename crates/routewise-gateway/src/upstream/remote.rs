@@ -15,6 +15,9 @@ use serde::Deserialize;
 
 use super::{EventStream, SseEvent, Upstream, UpstreamReply, UpstreamRequest, status_failure};
 
+/// The header an Azure key travels in.
+const API_KEY: &str = "api-key";
+
 /// Largest error body read from an upstream.
 const MAX_ERROR_BODY: usize = 1 << 20;
 /// Largest non-streamed response body read from an upstream.
@@ -87,13 +90,16 @@ impl Inner {
                 .await
                 .map_err(|e| AttemptFailure::other(format!("upstream credential failed: {e}")))?;
         }
-        // The token sent, kept only for a credential that caches one (keys cost nothing),
-        // so a refusal drops that token and not one fetched since by another request.
-        let sent = self
-            .credential
-            .as_ref()
-            .filter(|c| c.refreshes())
-            .and_then(|_| request.headers().get(header::AUTHORIZATION).cloned());
+        // The credential headers sent: masked in an error body that echoes them, and the
+        // token told to a credential that caches one when it is refused, so a refusal drops
+        // that token and not one fetched since by another request.
+        let sent = match &self.credential {
+            Some(_) => [
+                request.headers().get(header::AUTHORIZATION).cloned(),
+                request.headers().get(API_KEY).cloned(),
+            ],
+            None => [None, None],
+        };
         let response = self
             .transport
             .send(request)
@@ -105,7 +111,7 @@ impl Inner {
         {
             // A revoked or expired token must not be served again from the cache: the next
             // attempt (failover or the caller's retry) fetches a fresh one.
-            match &sent {
+            match sent[0].as_ref().filter(|_| cred.refreshes()) {
                 Some(token) => {
                     let mut refused = http::HeaderMap::with_capacity(1);
                     refused.insert(header::AUTHORIZATION, token.clone());
@@ -120,12 +126,7 @@ impl Inner {
             // The start of an oversized or broken error body still says what went wrong.
             let body = routewise_transport::body::collect_prefix(body, MAX_ERROR_BODY).await;
             // The body goes to the client, passed on or quoted: never with our credential.
-            let body = match &self.credential {
-                Some(cred) => {
-                    super::scrub::scrub_credentials(body, cred.as_ref(), sent.as_ref()).await
-                }
-                None => body,
-            };
+            let body = super::scrub::scrub_credentials(body, &sent);
             return Err(status_failure(status, body, retry_after, &parts.headers));
         }
         let is_sse = response

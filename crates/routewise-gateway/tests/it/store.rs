@@ -600,3 +600,73 @@ async fn a_large_stored_response_is_read_whole_and_paged() {
     assert_eq!(page["has_more"], true);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_large_follow_up_to_a_large_conversation_is_served_on_an_idle_gateway() {
+    // A review found a request holding its body's budget share while waiting for a second
+    // share for the stored record: with max_body_bytes at 1 MiB, a 290 KB follow-up to a
+    // 290 KB turn got 503 after the read timeout, on a gateway doing nothing else.
+    let redis = RedisServer::start();
+    let gw = start(&format!(
+        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 2000\n{}",
+        config(&redis.url())
+    ))
+    .await;
+    let turn = "x".repeat(290 * 1024);
+    let first = create(&gw, json!({"model": "small", "input": turn})).await;
+    let second = create(
+        &gw,
+        json!({"model": "small", "input": turn, "previous_response_id": first["id"]}),
+    )
+    .await;
+    let id = second["id"].as_str().unwrap();
+    assert_eq!(get(&gw, &format!("/responses/{id}")).await.status(), 200);
+    let items = get(&gw, &format!("/responses/{id}/input_items")).await;
+    assert_eq!(items.status(), 200);
+    // Read, so that shutdown does not wait on an unread 580 KB answer.
+    let page: Value = items.json().await.unwrap();
+    // Its own input only, as the service lists it: the earlier turn is not repeated.
+    assert_eq!(
+        page["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        page["has_more"]
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_conversation_of_more_values_than_a_request_may_hold_is_not_continued() {
+    // Each request may hold 65,536 JSON values at the defaults; a chain of follow-ups used to
+    // grow one conversation past that (and past what any request may make the gateway
+    // parse) while staying far under max_body_bytes.
+    let redis = RedisServer::start();
+    let gw = start(&config(&redis.url())).await;
+    let items: Vec<Value> = (0..20_000)
+        .map(|_| json!({"role": "user", "content": "x"}))
+        .collect();
+    let first = create(&gw, json!({"model": "small", "input": items})).await;
+    let resp = post(
+        &gw,
+        &json!({"model": "small", "input": items, "previous_response_id": first["id"]}),
+    )
+    .await;
+    let status = resp.status();
+    let second: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{second}");
+    let err = error_of(
+        post(
+            &gw,
+            &json!({"model": "small", "input": "and?", "previous_response_id": second["id"]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "context_length_exceeded", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("JSON values"),
+        "{err}"
+    );
+    gw.shutdown().await;
+}
