@@ -1,6 +1,7 @@
-//! What parsed JSON a replica holds at once: bodies and stored responses are weighed by what
-//! parsing them takes ([`Weight`]), and large or heavy ones take a share of one budget per
-//! replica ([`LargeBudget`]) for as long as their parsed form lives.
+//! What parsed JSON a replica holds at once: request bodies, the conversations follow-ups
+//! replay and the input items a listing parses are weighed by what parsing them takes
+//! ([`Weight`]), and large or heavy ones take a share of one budget per replica
+//! ([`LargeBudget`]) for as long as their parsed form lives.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,9 +155,10 @@ fn max_weight(max_body_bytes: usize) -> usize {
 /// without a budget a few dozen such requests would exhaust the machine.
 const LARGE_BODY_BUDGET: usize = 4;
 
-/// The large-body budget: large request bodies (from parsing to the answer, the end of the
-/// stream or of the background run) and large stored responses (while read and answered) take
-/// a share of their weight, whole, and wait for room at most `wait`.
+/// The large-body budget: large or heavy request bodies and the conversations follow-ups replay
+/// (from parsing to the answer, the end of the stream or of the background run, through a
+/// [`Hold`]) and stored input items being listed take a share of their weight, whole, and wait
+/// for room at most `wait`.
 #[derive(Debug)]
 pub(crate) struct LargeBudget {
     permits: Arc<Semaphore>,
@@ -187,10 +189,7 @@ impl LargeBudget {
     /// floor of [`MIN_VALUES`] values can weigh more, and such a request then holds more memory
     /// than its share, a few MiB at most.
     pub(crate) async fn share(&self, weight: usize) -> Result<OwnedSemaphorePermit, GatewayError> {
-        let kib = u32::try_from(weight.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .min(self.whole_kib / 4 * 3)
-            .max(1);
+        let kib = u32::try_from(self.kib_for(weight)).unwrap_or(u32::MAX);
         match tokio::time::timeout(self.wait, Arc::clone(&self.permits).acquire_many_owned(kib))
             .await
         {
@@ -201,10 +200,68 @@ impl LargeBudget {
         }
     }
 
+    /// The permits (KiB) a share for `weight` takes: at least one, at most three quarters of
+    /// the budget.
+    fn kib_for(&self, weight: usize) -> usize {
+        weight
+            .div_ceil(1024)
+            .min(self.whole_kib as usize / 4 * 3)
+            .max(1)
+    }
+
     /// The whole budget in bytes.
     #[cfg(test)]
     pub(crate) fn whole(&self) -> usize {
         self.whole_kib as usize * 1024
+    }
+}
+
+/// What one request holds of the [`LargeBudget`]: its share, if it took one, and the weight
+/// that share covers. A follow-up [`grow`](Self::grow)s it by its replayed conversation.
+#[derive(Debug, Default)]
+pub(crate) struct Hold {
+    permit: Option<OwnedSemaphorePermit>,
+    weight: usize,
+}
+
+impl Hold {
+    /// A hold of `permit` for a body of `weight`.
+    pub(crate) fn new(permit: Option<OwnedSemaphorePermit>, weight: usize) -> Self {
+        Self { permit, weight }
+    }
+
+    /// Adds `more` weight (a replayed conversation) to the hold. Room for it alone is tried
+    /// first, without waiting; when there is none, the share held is given back before one
+    /// share for both is waited for, so the request never waits holding part of the budget
+    /// (two requests each holding a share and waiting for more would starve each other).
+    pub(crate) async fn grow(
+        &mut self,
+        budget: &LargeBudget,
+        more: usize,
+    ) -> Result<(), GatewayError> {
+        let total = self.weight.saturating_add(more);
+        let held = self.permit.as_ref().map_or(0, |p| p.num_permits());
+        let want = budget.kib_for(total);
+        if want > held {
+            let extra = u32::try_from(want - held).unwrap_or(u32::MAX);
+            match Arc::clone(&budget.permits).try_acquire_many_owned(extra) {
+                Ok(permit) => match &mut self.permit {
+                    Some(mine) => mine.merge(permit),
+                    None => self.permit = Some(permit),
+                },
+                Err(_) => {
+                    self.permit = None;
+                    self.permit = Some(budget.share(total).await?);
+                }
+            }
+        }
+        self.weight = total;
+        Ok(())
+    }
+
+    /// The share, to hand to whatever keeps the parsed request (a stream, a run).
+    pub(crate) fn into_permit(self) -> Option<OwnedSemaphorePermit> {
+        self.permit
     }
 }
 
@@ -294,5 +351,25 @@ mod tests {
         );
         drop(most);
         assert!(budget.share(10 << 10).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_hold_grows_in_place_or_gives_back_before_it_waits() {
+        let budget = LargeBudget::new(1 << 20, Duration::from_millis(50));
+        // 1 MiB budget x 4 = 4 MiB. A body of 1 MiB grows by 1 MiB in place.
+        let mut hold = Hold::new(Some(budget.share(1 << 20).await.unwrap()), 1 << 20);
+        hold.grow(&budget, 1 << 20).await.unwrap();
+        assert_eq!(budget.permits.available_permits(), 2048);
+        // Another request takes most of the rest; growing by 1.5 MiB more cannot be done in
+        // place, so the 2 MiB held is given back and 3 MiB (the cap) waited for: here it
+        // times out, and the hold is left empty rather than half-held.
+        let other = budget.share(1536 << 10).await.unwrap();
+        assert!(hold.grow(&budget, 1536 << 10).await.unwrap_err().is_busy());
+        assert_eq!(budget.permits.available_permits(), 4096 - 1536);
+        drop(other);
+        // With room, a hold with no share yet takes one.
+        let mut light = Hold::new(None, 1000);
+        light.grow(&budget, 600 << 10).await.unwrap();
+        assert!(light.into_permit().is_some_and(|p| p.num_permits() == 601));
     }
 }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Caller, RouterAccess, ZoneRule, outside_inherited, router_outside_inherited};
 use crate::background::Start;
+use crate::budget::Hold;
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::{Gate, Pass, RateLimitStatus, admit_pinned, admit_routed, write_retry_after};
@@ -93,8 +94,19 @@ enum Planned<'a> {
     },
 }
 
-/// Serves one request from `caller`; `quota` receives the rate-limit status to report in the
-/// answer's `x-ratelimit-*` headers (for limited deployments only), whatever the outcome. A
+/// What a request holds while it is served, and hands on with its answer.
+#[derive(Debug, Default)]
+pub(crate) struct Holdings {
+    /// The rate-limit status to report in the answer's `x-ratelimit-*` headers (limited
+    /// deployments only), whatever the outcome.
+    pub quota: Option<RateLimitStatus>,
+    /// Its share of the large-body budget: the body's, grown by a follow-up's replayed
+    /// conversation. It goes with the parsed request to the answer, stream or run.
+    pub budget: Hold,
+}
+
+/// Serves one request from `caller`; `held` receives the rate-limit status and the budget
+/// share the answer keeps ([`Holdings`]). A
 /// background run passes its `bg` handle: once the request passed the filter and the limits,
 /// [`Start::admitted`] stores it `queued` and answers the submission before any upstream call.
 ///
@@ -105,11 +117,15 @@ pub(crate) async fn dispatch(
     state: &AppState,
     mut req: Box<CreateResponse>,
     headers: &HeaderMap,
-    quota: &mut Option<RateLimitStatus>,
+    held: &mut Holdings,
     access: &mut Access,
     caller: &Caller,
     bg: Option<&Start>,
 ) -> Result<Reply, GatewayError> {
+    let Holdings {
+        quota,
+        budget: hold,
+    } = held;
     // An unknown model is the first thing to report, before any store round trip. A name the
     // caller's allow-list leaves out gets exactly the same 404: a 403 would confirm it exists.
     let name = req.model.as_deref().unwrap_or_default();
@@ -164,7 +180,14 @@ pub(crate) async fn dispatch(
     };
     let multi_tenant = state.is_multi_tenant();
     crate::access::check_request(&req, caller, multi_tenant, state.store.is_some())?;
-    let mut prepared = prepare(state.store.as_ref(), &mut req, caller, multi_tenant).await?;
+    let mut prepared = prepare(
+        state.store.as_ref(),
+        &mut req,
+        caller,
+        multi_tenant,
+        (&state.large_bodies, hold),
+    )
+    .await?;
     crate::access::check_replayed(&req, prepared.replayed, caller, multi_tenant)?;
     // The zones it may be served in: the router's, the caller's, and those of the
     // conversation it continues, which the answer records in turn.

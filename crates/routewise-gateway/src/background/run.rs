@@ -11,13 +11,14 @@ use http::HeaderMap;
 use routewise_strategy::RoutingMode;
 use routewise_types::CreateResponse;
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::object::{self, Sequencer, is_terminal_event};
 use super::{ORPHANED, Registered, Registry, RunCap, RunPlace, SHUT_DOWN, Stop};
 use crate::access::Caller;
-use crate::dispatch::{Reply, StreamReply, dispatch};
+use crate::budget::Hold;
+use crate::dispatch::{Holdings, Reply, StreamReply, dispatch};
 use crate::error::GatewayError;
 use crate::finish::Finish;
 use crate::limits::RateLimitStatus;
@@ -415,8 +416,8 @@ pub(crate) struct Task {
     pub registered: Registered,
     pub writer: Option<JoinHandle<()>>,
     /// A large request's share of the large-body budget, held for the whole run: the run
-    /// keeps the parsed request.
-    pub budget: Option<OwnedSemaphorePermit>,
+    /// keeps the parsed request (and a follow-up's replayed conversation, which grows it).
+    pub budget: Hold,
 }
 
 /// The background run, from admission to its terminal state.
@@ -431,17 +432,21 @@ pub(crate) async fn run(task: Task) {
         mut stop,
         registered,
         writer,
-        budget: _budget,
+        budget,
     } = task;
     let idle = state.settings().upstream_timeout;
-    let mut quota = None;
+    // Held to the end of the run, whatever dispatch adds to it.
+    let mut held = Holdings {
+        quota: None,
+        budget,
+    };
     let ended = {
         let work = async {
             let reply = dispatch(
                 &state,
                 Box::new(req),
                 &headers,
-                &mut quota,
+                &mut held,
                 &mut access,
                 &caller,
                 Some(&start),
@@ -492,13 +497,13 @@ pub(crate) async fn run(task: Task) {
         Ended::Done(Ok(Some(reply))) => {
             start.hand_over(Submitted::Answered {
                 reply,
-                quota,
+                quota: held.quota,
                 access: Box::new(access),
             });
             return;
         }
         Ended::Done(Err(e)) if !start.is_admitted() => {
-            start.refuse(e, quota, access);
+            start.refuse(e, held.quota, access);
             return;
         }
         Ended::Done(Err(e)) => {
@@ -520,7 +525,7 @@ pub(crate) async fn run(task: Task) {
                 GatewayError::StoreUnavailable {
                     message: "The gateway is shutting down.".into(),
                 },
-                quota,
+                held.quota,
                 access,
             );
             return;

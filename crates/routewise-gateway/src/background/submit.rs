@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use routewise_types::CreateResponse;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::object::new_response_id;
 use super::run::{LIVE_CAPACITY, LOG_CAPACITY, Start, Submitted, Task, run};
 use crate::access::Caller;
+use crate::budget::Hold;
 use crate::dispatch::Reply;
 use crate::error::GatewayError;
 use crate::limits::RateLimitStatus;
@@ -34,7 +35,7 @@ pub(crate) async fn submit(
     request_id: Option<HeaderValue>,
     mut access: Access,
     caller: Caller,
-    budget: Option<OwnedSemaphorePermit>,
+    budget: Hold,
 ) -> Response {
     access.set_requested(req.model.as_deref().unwrap_or_default());
     access.stream = req.is_stream();

@@ -15,8 +15,8 @@ use super::stored;
 use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
-use crate::budget::LARGE_BODY;
-use crate::dispatch::{Reply, dispatch};
+use crate::budget::{Hold, LARGE_BODY};
+use crate::dispatch::{Holdings, Reply, dispatch};
 use crate::error::GatewayError;
 use crate::request::parse_body;
 use crate::sse;
@@ -98,10 +98,9 @@ async fn create(
         Route::Create,
     );
     access.principal = caller.principal().cloned();
-    let mut quota = None;
     // A large request's share of the large-body budget: its parsed form is what fills memory,
     // so the share goes with it, to the JSON answer, the stream's end or the background run's.
-    let mut budget = None;
+    let mut budget = Hold::default();
     let parsed = async {
         // Weighed and held to the value limit as it arrived, so nothing is counted twice.
         let ReadBody {
@@ -117,7 +116,7 @@ async fn create(
             None
         };
         if bytes.len() < LARGE_BODY {
-            budget = share;
+            budget = Hold::new(share, weight.cost);
             return parse_body(&bytes);
         }
         // The share and the count go with the parse: it runs on if the client leaves, and
@@ -129,7 +128,7 @@ async fn create(
         };
         match tokio::task::spawn_blocking(parse).await {
             Ok((parsed, share)) => {
-                budget = share;
+                budget = Hold::new(share, weight.cost);
                 parsed
             }
             Err(e) => Err(GatewayError::Internal {
@@ -138,6 +137,10 @@ async fn create(
         }
     }
     .await;
+    let mut held = Holdings {
+        quota: None,
+        budget,
+    };
     let result = match parsed {
         Ok(request) if request.background == Some(true) => {
             let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
@@ -148,7 +151,7 @@ async fn create(
                 request_id,
                 access,
                 caller,
-                budget,
+                held.budget,
             );
             return Box::pin(submit).await;
         }
@@ -159,7 +162,7 @@ async fn create(
                 &state,
                 Box::new(request),
                 &parts.headers,
-                &mut quota,
+                &mut held,
                 &mut access,
                 &caller,
                 None,
@@ -177,7 +180,8 @@ async fn create(
             access.status = Some(200);
             // The stream body owns the record from here and emits it when it ends.
             let idle = state.settings().upstream_timeout;
-            let mut resp = Response::new(sse::body(reply, idle, access, budget.take()));
+            let budget = std::mem::take(&mut held.budget).into_permit();
+            let mut resp = Response::new(sse::body(reply, idle, access, budget));
             sse::event_stream_headers(resp.headers_mut());
             resp
         }
@@ -188,7 +192,7 @@ async fn create(
             resp
         }
     };
-    if let Some(quota) = quota {
+    if let Some(quota) = held.quota {
         quota.write_headers(resp.headers_mut());
     }
     // A JSON or error answer's record is emitted here, as `access` goes out of scope.

@@ -14,6 +14,7 @@ use crate::access::{Caller, CancelOp, DeleteOp, InputItemsOp, Permit, RetrieveOp
 use crate::background;
 use crate::error::GatewayError;
 use crate::state::AppState;
+use serde_json::value::RawValue;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::budget::{LARGE_BODY, ValueCounter, Weight};
@@ -135,11 +136,15 @@ pub(super) async fn list_items(
         }
     };
     let result = match stored(&state, id, &caller).await {
-        Ok(s) => items(&state, &s).await.and_then(|(items, _share)| {
-            page(&items, &request).map_err(|(message, param)| {
-                GatewayError::invalid(message, Some(param.into()), "invalid_value")
-            })
-        }),
+        // Only the items are kept while a share is waited for: the rest of the record is
+        // dropped here.
+        Ok(s) => items(&state, s.input_items)
+            .await
+            .and_then(|(items, _share)| {
+                page(&items, &request).map_err(|(message, param)| {
+                    GatewayError::invalid(message, Some(param.into()), "invalid_value")
+                })
+            }),
         Err(e) => Err(e),
     };
     match result {
@@ -166,20 +171,19 @@ pub(super) async fn cancel(
 /// weighed and parsed off the worker threads.
 async fn items(
     state: &AppState,
-    stored: &Stored,
+    raw: Box<RawValue>,
 ) -> Result<(Vec<serde_json::Value>, Option<OwnedSemaphorePermit>), GatewayError> {
-    let len = stored.input_items.get().len();
+    let len = raw.get().len();
     let off_workers = len >= LARGE_BODY;
-    let count = |raw: &str| {
+    let count = |raw: &RawValue| {
         let mut counter = ValueCounter::new();
-        counter.feed(raw.as_bytes());
+        counter.feed(raw.get().as_bytes());
         counter.values()
     };
-    let values = if off_workers {
-        let raw = stored.input_items.clone();
-        crate::store::blocking(move || count(raw.get())).await?
+    let (values, raw) = if off_workers {
+        crate::store::blocking(move || (count(&raw), raw)).await?
     } else {
-        count(stored.input_items.get())
+        (count(&raw), raw)
     };
     let weight = Weight::of(len, values);
     let share = if weight.takes_share(len) {
@@ -188,10 +192,9 @@ async fn items(
         None
     };
     let items = if off_workers {
-        let raw = stored.input_items.clone();
         crate::store::blocking(move || parse_items(&raw)).await??
     } else {
-        parse_items(&stored.input_items)?
+        parse_items(&raw)?
     };
     Ok((items, share))
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use routewise_types::{CreateResponse, Input};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Guard, Items, ResponseStore, StoredRef, input_items, parse_items};
 use crate::access::{Caller, Owner};
-use crate::budget::{LARGE_BODY, ValueCounter, value_limit};
+use crate::budget::{Hold, LARGE_BODY, LargeBudget, ValueCounter, Weight, value_limit};
 use crate::error::GatewayError;
 
 /// Longer than any response id (ours are 53 characters, OpenAI's and Azure's under 100).
@@ -107,15 +108,20 @@ pub(crate) struct Prepared {
 /// and plans the save, owned by `caller` (`multi_tenant`: kept from other tenants' records). Without a store the request is left as it is (an
 /// upstream that stores responses itself may know the id).
 ///
+/// A follow-up's replayed conversation is weighed like a body, and a heavy one grows the
+/// request's `hold` on the large-body `budget`: it lives as long as the request does.
+///
 /// # Errors
 /// 400 when the previous response is unknown, or another tenant's (the same answer, so its
-/// existence is not revealed), or still queued or in progress; 503 when the store cannot be
-/// reached.
+/// existence is not revealed), or still queued or in progress, or too long to continue
+/// (`context_length_exceeded`); 503 when the store cannot be reached or the budget has no
+/// room for the conversation.
 pub(crate) async fn prepare(
     store: Option<&Arc<ResponseStore>>,
     req: &mut CreateResponse,
     caller: &Caller,
     multi_tenant: bool,
+    (budget, hold): (&LargeBudget, &mut Hold),
 ) -> Result<Prepared, GatewayError> {
     let Some(store) = store else {
         return Ok(Prepared::default());
@@ -171,23 +177,27 @@ pub(crate) async fn prepare(
                     "previous_response_not_completed",
                 ));
             }
-            let mut earlier = conversation(&id, &prev, store.max_conversation()).await?;
-            if let Some(Value::Array(output)) = prev.response.get("output") {
+            let output: Vec<Value> = match prev.response.get("output") {
                 // Reasoning items are only meaningful to the upstream that made them (and
                 // are refused by others without their encrypted content).
-                earlier.extend(
-                    output
-                        .iter()
-                        .filter(|i| i.get("type").and_then(Value::as_str) != Some("reasoning"))
-                        .cloned(),
-                );
-            }
-            let replay: Vec<Value> = earlier.iter().chain(&own).cloned().collect();
-            let input: Input = serde_json::from_value(Value::Array(replay)).map_err(|e| {
-                GatewayError::Internal {
-                    message: format!("the stored conversation {id:?} could not be replayed: {e}"),
-                }
-            })?;
+                Some(Value::Array(output)) => output
+                    .iter()
+                    .filter(|i| i.get("type").and_then(Value::as_str) != Some("reasoning"))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let raw = (prev.earlier, prev.input_items);
+            let raw = weigh_conversation(
+                &id,
+                raw,
+                prev.record_len,
+                store.max_conversation(),
+                budget,
+                hold,
+            )
+            .await?;
+            let (earlier, input) = replay(&id, raw, output, &own, prev.record_len).await?;
             req.input = Some(input);
             out.previous = Some(id);
             out.replayed = earlier.len();
@@ -228,37 +238,78 @@ fn too_long(id: &str, holds: String, limit: String) -> GatewayError {
     )
 }
 
-/// The earlier turns and input items of `prev`, parsed, as long as they hold no more than
-/// [`CONVERSATION_VALUES`] times the JSON values one request may ([`value_limit`] of
-/// `max_body_bytes`): a chain of follow-ups of many small items would otherwise grow without
-/// end while staying under `max_body_bytes`. Counted and parsed off the worker threads when
-/// the record is large.
-async fn conversation(
+/// A stored conversation's two raw item arrays: its earlier turns and its own input.
+type RawConversation = (Box<RawValue>, Box<RawValue>);
+
+/// Refuses a conversation holding more than [`CONVERSATION_VALUES`] times the JSON values one
+/// request may ([`value_limit`] of `max_body_bytes`): a chain of follow-ups of many small items
+/// would otherwise grow without end while staying under `max_body_bytes`. A heavy one grows
+/// `hold` by its weight, since the request keeps it parsed for as long as it runs. Counted off
+/// the worker threads when the record is large.
+async fn weigh_conversation(
     id: &str,
-    prev: &super::Stored,
+    raw: RawConversation,
+    record_len: usize,
     max_body_bytes: usize,
-) -> Result<Vec<Value>, GatewayError> {
-    let limit = value_limit(max_body_bytes).saturating_mul(CONVERSATION_VALUES);
-    let (earlier, items) = (prev.earlier.clone(), prev.input_items.clone());
-    let owned_id = id.to_owned();
-    let parse = move || {
+    budget: &LargeBudget,
+    hold: &mut Hold,
+) -> Result<RawConversation, GatewayError> {
+    let count = move |raw: RawConversation| {
         let mut counter = ValueCounter::new();
-        counter.feed(earlier.get().as_bytes());
-        counter.feed(items.get().as_bytes());
-        if counter.values() > limit {
-            return Err(too_long(
-                &owned_id,
-                format!("about {} JSON values", counter.values()),
-                format!("the {limit} values"),
-            ));
-        }
-        let mut all = parse_items(&earlier)?;
-        all.extend(parse_items(&items)?);
-        Ok(all)
+        counter.feed(raw.0.get().as_bytes());
+        counter.feed(raw.1.get().as_bytes());
+        (counter.values(), raw)
     };
-    if prev.record_len < LARGE_BODY {
-        parse()
+    let (values, raw) = if record_len < LARGE_BODY {
+        count(raw)
     } else {
-        super::blocking(parse).await?
+        super::blocking(move || count(raw)).await?
+    };
+    let limit = value_limit(max_body_bytes).saturating_mul(CONVERSATION_VALUES);
+    if values > limit {
+        return Err(too_long(
+            id,
+            format!("about {values} JSON values"),
+            format!("the {limit} values"),
+        ));
+    }
+    let len = raw.0.get().len() + raw.1.get().len();
+    let weight = Weight::of(len, values);
+    if weight.takes_share(len) {
+        hold.grow(budget, weight.cost).await?;
+    }
+    Ok(raw)
+}
+
+/// The conversation to replay: the earlier turns, the previous input and `output`, parsed (to
+/// be stored again with the answer), and the request's input with `own` appended. Built off the
+/// worker threads when the record is large: parsing and copying thousands of items takes tens
+/// of milliseconds.
+async fn replay(
+    id: &str,
+    (earlier, items): RawConversation,
+    output: Vec<Value>,
+    own: &[Value],
+    record_len: usize,
+) -> Result<(Vec<Value>, Input), GatewayError> {
+    let owned_id = id.to_owned();
+    let own = own.to_vec();
+    let build = move || -> Result<(Vec<Value>, Input), GatewayError> {
+        let mut all = parse_items(&earlier)?;
+        drop(earlier);
+        all.extend(parse_items(&items)?);
+        drop(items);
+        all.extend(output);
+        let replayed: Vec<Value> = all.iter().chain(&own).cloned().collect();
+        let input: Input =
+            serde_json::from_value(Value::Array(replayed)).map_err(|e| GatewayError::Internal {
+                message: format!("the stored conversation {owned_id:?} could not be replayed: {e}"),
+            })?;
+        Ok((all, input))
+    };
+    if record_len < LARGE_BODY {
+        build()
+    } else {
+        super::blocking(build).await?
     }
 }

@@ -148,8 +148,8 @@ impl std::fmt::Debug for ResponseStore {
 }
 
 impl ResponseStore {
-    /// A store for `settings` on `redis` (shared with the rate limiter when they use the
-    /// same server); no connection is made until the first call.
+    /// A store for `settings` on `redis` (its own connection, never the rate limiter's); no
+    /// connection is made until the first call.
     pub(crate) fn new(settings: &StoreSettings, redis: Arc<RedisConn>) -> Self {
         Self {
             redis,

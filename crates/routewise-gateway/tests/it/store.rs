@@ -6,6 +6,7 @@ use routewise_gateway::config::StoreSettings;
 use routewise_gateway::{Config, RunningGateway};
 use routewise_testkit::RedisServer;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn config(redis_url: &str) -> String {
     format!(
@@ -668,5 +669,59 @@ async fn a_conversation_of_more_values_than_a_request_may_hold_is_not_continued(
         err["message"].as_str().unwrap().contains("JSON values"),
         "{err}"
     );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_follow_up_s_replayed_conversation_takes_its_share_of_the_budget() {
+    // A review measured 40 follow-ups of five bytes each to a 540 KB conversation adding
+    // 711 MiB of memory that the budget never saw. Now the replayed conversation is weighed
+    // like a body: with the budget (4 x 1 MiB) held by four running background requests, such
+    // a follow-up waits for room and gets 503 after the read timeout, and is served once they
+    // are done.
+    let redis = RedisServer::start();
+    let gw = start(&format!(
+        "[server]\nmax_body_bytes = 1048576\nbody_read_timeout_ms = 300\n{FAST_EMULATOR}\
+         [upstreams.slow]\nkind = \"emulator\"\nttft_ms = 2500\n\
+         [store]\nredis_url = \"{}\"\n\
+         [[deployments]]\nname = \"small\"\nupstream = \"emu\"\n\
+         [[deployments]]\nname = \"slow\"\nupstream = \"slow\"\n",
+        redis.url()
+    ))
+    .await;
+    let conversation = create(
+        &gw,
+        json!({"model": "small", "input": "y".repeat(600 * 1024)}),
+    )
+    .await;
+    let follow_up =
+        json!({"model": "small", "input": "and?", "previous_response_id": conversation["id"]});
+    // Served while the budget is free.
+    assert_eq!(post(&gw, &follow_up).await.status(), 200);
+    let big = json!({"model": "slow", "input": "x".repeat(1000 * 1024), "background": true});
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let queued = create(&gw, big.clone()).await;
+        runs.push(queued["id"].as_str().unwrap().to_owned());
+    }
+    let err = error_of(post(&gw, &follow_up).await, 503).await;
+    assert_eq!(err["code"], "server_busy", "{err}");
+    // Once the runs are done, their shares are back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    for id in &runs {
+        loop {
+            let run: Value = get(&gw, &format!("/responses/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if run["status"] == "completed" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{run}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(post(&gw, &follow_up).await.status(), 200);
     gw.shutdown().await;
 }
