@@ -521,6 +521,16 @@ fn store_config_is_checked_and_its_url_never_printed() {
     );
 }
 
+/// The 400 a follow-up to `previous` gets for a conversation too long to continue.
+async fn refused_follow_up(gw: &RunningGateway, previous: &Value) -> Value {
+    let follow_up =
+        json!({"model": "small", "input": "and?", "previous_response_id": previous["id"]});
+    let err = error_of(post(gw, &follow_up).await, 400).await;
+    assert_eq!(err["code"], "context_length_exceeded", "{err}");
+    assert_eq!(err["param"], "previous_response_id", "{err}");
+    err
+}
+
 /// A gateway with a store whose requests may carry at most 64 KiB.
 fn small_config(redis_url: &str) -> String {
     format!("[server]\nmax_body_bytes = 65536\n{}", config(redis_url))
@@ -541,17 +551,7 @@ async fn a_conversation_longer_than_a_request_may_be_is_not_continued() {
     )
     .await;
     // The second record holds both turns (66 KB and the answers): past 64 KiB.
-    let err = error_of(
-        post(
-            &gw,
-            &json!({"model": "small", "input": "and?", "previous_response_id": second["id"]}),
-        )
-        .await,
-        400,
-    )
-    .await;
-    assert_eq!(err["code"], "context_length_exceeded", "{err}");
-    assert_eq!(err["param"], "previous_response_id", "{err}");
+    let err = refused_follow_up(&gw, &second).await;
     assert!(
         err["message"].as_str().unwrap().contains("max_body_bytes"),
         "{err}"
@@ -564,8 +564,8 @@ async fn a_conversation_longer_than_a_request_may_be_is_not_continued() {
 
 #[tokio::test]
 async fn a_large_stored_response_is_read_whole_and_paged() {
-    // Records of 256 KiB or more are weighed and parsed off the worker threads, with a share
-    // of the large-body budget: the answer is the same as for a small one.
+    // Records of 256 KiB or more are parsed off the worker threads (their items kept raw), and
+    // listing their items weighs them first: the answers are the same as for a small one.
     let redis = RedisServer::start();
     let gw = start(&config(&redis.url())).await;
     let items: Vec<Value> = (0..3_000)
@@ -655,16 +655,7 @@ async fn a_conversation_of_more_values_than_a_request_may_hold_is_not_continued(
     let status = resp.status();
     let second: Value = resp.json().await.unwrap();
     assert_eq!(status, 200, "{second}");
-    let err = error_of(
-        post(
-            &gw,
-            &json!({"model": "small", "input": "and?", "previous_response_id": second["id"]}),
-        )
-        .await,
-        400,
-    )
-    .await;
-    assert_eq!(err["code"], "context_length_exceeded", "{err}");
+    let err = refused_follow_up(&gw, &second).await;
     assert!(
         err["message"].as_str().unwrap().contains("JSON values"),
         "{err}"
