@@ -33,6 +33,11 @@ async fn get(gw: &RunningGateway, path: &str) -> reqwest::Response {
         .expect("request sent")
 }
 
+/// The JSON answer to `GET {base_url}{path}`.
+async fn get_value(gw: &RunningGateway, path: &str) -> Value {
+    crate::common::get_json(format!("{}{path}", gw.base_url())).await
+}
+
 async fn delete(gw: &RunningGateway, path: &str) -> reqwest::Response {
     client()
         .delete(format!("{}{path}", gw.base_url()))
@@ -59,11 +64,7 @@ async fn a_stored_response_can_be_retrieved_listed_and_deleted() {
     let id = created["id"].as_str().unwrap();
     assert_eq!(created["store"], true, "kept, and it says so");
 
-    let got: Value = get(&gw, &format!("/responses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_value(&gw, &format!("/responses/{id}")).await;
     assert_eq!(
         got, created,
         "retrieval returns the response as it was sent"
@@ -79,11 +80,7 @@ async fn a_stored_response_can_be_retrieved_listed_and_deleted() {
         .unwrap();
     assert_eq!(in_project.status(), 200);
 
-    let items: Value = get(&gw, &format!("/responses/{id}/input_items"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let items: Value = get_value(&gw, &format!("/responses/{id}/input_items")).await;
     assert_eq!(items["object"], "list");
     assert_eq!(items["has_more"], false);
     let data = items["data"].as_array().unwrap();
@@ -174,11 +171,7 @@ async fn previous_response_id_carries_the_conversation_to_another_deployment() {
     );
     // input_items lists this request's own input only.
     let second_id = second["id"].as_str().unwrap();
-    let items: Value = get(&gw, &format!("/responses/{second_id}/input_items"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let items: Value = get_value(&gw, &format!("/responses/{second_id}/input_items")).await;
     assert_eq!(items["data"].as_array().unwrap().len(), 1);
     // A third turn chains through both.
     let third = create(
@@ -226,11 +219,7 @@ async fn a_streamed_response_is_stored_before_the_stream_ends() {
         .1;
     assert_eq!(created["response"]["previous_response_id"], first["id"]);
     let id = done["response"]["id"].as_str().unwrap();
-    let got: Value = get(&gw, &format!("/responses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_value(&gw, &format!("/responses/{id}")).await;
     assert_eq!(got, done["response"]);
     assert_eq!(got["status"], "completed");
     gw.shutdown().await;
@@ -247,14 +236,11 @@ async fn input_items_pages_and_rejects_bad_parameters() {
     ]);
     let created = create(&gw, json!({"model": "small", "input": input})).await;
     let id = created["id"].as_str().unwrap();
-    let page: Value = get(
+    let page: Value = get_value(
         &gw,
         &format!("/responses/{id}/input_items?order=asc&limit=2"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let texts: Vec<&str> = page["data"]
         .as_array()
         .unwrap()
@@ -264,33 +250,23 @@ async fn input_items_pages_and_rejects_bad_parameters() {
     assert_eq!(texts, ["one", "two"]);
     assert_eq!(page["has_more"], true);
     let after = page["last_id"].as_str().unwrap();
-    let rest: Value = get(
+    let rest: Value = get_value(
         &gw,
         &format!("/responses/{id}/input_items?order=asc&after={after}"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(rest["data"][0]["content"][0]["text"], "three");
     assert_eq!(rest["has_more"], false);
     // Azure's `before` pages back from a cursor: the page just before "three", oldest first.
     let three = rest["data"][0]["id"].as_str().unwrap();
-    let back: Value = get(
+    let back: Value = get_value(
         &gw,
         &format!("/responses/{id}/input_items?order=asc&limit=1&before={three}"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(back["data"][0]["content"][0]["text"], "two");
     assert_eq!(back["has_more"], true);
-    let newest: Value = get(&gw, &format!("/responses/{id}/input_items?limit=1"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let newest: Value = get_value(&gw, &format!("/responses/{id}/input_items?limit=1")).await;
     assert_eq!(
         newest["data"][0]["content"][0]["text"], "three",
         "desc by default"
@@ -583,14 +559,11 @@ async fn a_large_stored_response_is_read_whole_and_paged() {
         assert_eq!(read["id"], created["id"]);
         assert_eq!(read["output"], created["output"]);
     }
-    let page: Value = get(
+    let page: Value = get_value(
         &gw,
         &format!("/responses/{id}/input_items?order=asc&limit=2"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         page["data"][1]["content"][0]["text"]
             .as_str()
@@ -701,11 +674,7 @@ async fn a_follow_up_s_replayed_conversation_takes_its_share_of_the_budget() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     for id in &runs {
         loop {
-            let run: Value = get(&gw, &format!("/responses/{id}"))
-                .await
-                .json()
-                .await
-                .unwrap();
+            let run: Value = get_value(&gw, &format!("/responses/{id}")).await;
             if run["status"] == "completed" {
                 break;
             }
