@@ -44,6 +44,15 @@ pub(crate) struct Weight {
 pub(crate) const HEAVY: usize = 2 << 20;
 
 impl Weight {
+    /// The weight of JSON `texts` taken together.
+    pub(crate) fn of_texts(texts: &[&str]) -> Self {
+        let mut counter = ValueCounter::new();
+        for text in texts {
+            counter.feed(text.as_bytes());
+        }
+        Self::of(texts.iter().map(|t| t.len()).sum(), counter.values())
+    }
+
     /// The weight of `len` bytes holding `values` JSON values.
     pub(crate) fn of(len: usize, values: usize) -> Self {
         Self {
@@ -216,6 +225,23 @@ impl LargeBudget {
     }
 }
 
+/// Runs `f` where its input's size says: here when `len` is under [`LARGE_BODY`], on the
+/// blocking pool otherwise, so that parsing or counting a large JSON text never stalls the
+/// other connections of a worker thread.
+pub(crate) async fn sized<T: Send + 'static>(
+    len: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, GatewayError> {
+    if len < LARGE_BODY {
+        return Ok(f());
+    }
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| GatewayError::Internal {
+            message: format!("a blocking task failed: {e}"),
+        })
+}
+
 /// What one request holds of the [`LargeBudget`]: its share, if it took one, and the weight
 /// that share covers. A follow-up [`grow`](Self::grow)s it by its replayed conversation.
 #[derive(Debug, Default)]
@@ -279,6 +305,13 @@ mod tests {
         assert_eq!(count_values(br#"{"t":"a, [b], {c}, \"d, e\""}"#), 2);
         assert_eq!(count_values(br#"["\\", ","]"#), 3);
         assert_eq!(count_values(b""), 1);
+    }
+
+    #[test]
+    fn texts_weigh_together_what_their_values_and_bytes_do() {
+        let w = Weight::of_texts(&["[{},{}]", "[1,2,3]"]);
+        // The first document and its two objects, then the second's three numbers.
+        assert_eq!((w.values, w.cost), (6, 14 + 6 * VALUE_COST));
     }
 
     #[test]

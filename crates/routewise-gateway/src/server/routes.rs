@@ -15,7 +15,7 @@ use super::stored;
 use super::unread_body::UnreadBodyLayer;
 use crate::access::{Caller, CreateOp, ListModelsOp, MetricsOp, Permit};
 use crate::background;
-use crate::budget::{Hold, LARGE_BODY};
+use crate::budget::{Hold, sized};
 use crate::dispatch::{Holdings, Reply, dispatch};
 use crate::error::GatewayError;
 use crate::request::parse_body;
@@ -115,26 +115,17 @@ async fn create(
         } else {
             None
         };
-        if bytes.len() < LARGE_BODY {
-            budget = Hold::new(share, weight.cost);
-            return parse_body(&bytes);
-        }
-        // The share and the count go with the parse: it runs on if the client leaves, and
-        // the memory it takes is what they bound. The raw bytes' count ends with the parse.
-        let parse = move || {
+        // The share and the count go with the parse: off the worker threads it runs on if
+        // the client leaves, and the memory it takes is what they bound. The raw bytes' count
+        // ends with the parse.
+        let (parsed, share) = sized(bytes.len(), move || {
             let parsed = parse_body(&bytes);
             drop((bytes, held));
             (parsed, share)
-        };
-        match tokio::task::spawn_blocking(parse).await {
-            Ok((parsed, share)) => {
-                budget = Hold::new(share, weight.cost);
-                parsed
-            }
-            Err(e) => Err(GatewayError::Internal {
-                message: format!("parsing the request body failed: {e}"),
-            }),
-        }
+        })
+        .await?;
+        budget = Hold::new(share, weight.cost);
+        parsed
     }
     .await;
     let mut held = Holdings {

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use serde_json::value::RawValue;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::budget::{LARGE_BODY, ValueCounter, Weight};
+use crate::budget::{Weight, sized};
 use crate::store::{ItemsPage, Stored, page, parse_items};
 
 /// The `{id}` of a route that may also carry `{project}`.
@@ -174,27 +174,12 @@ async fn items(
     raw: Box<RawValue>,
 ) -> Result<(Vec<serde_json::Value>, Option<OwnedSemaphorePermit>), GatewayError> {
     let len = raw.get().len();
-    let off_workers = len >= LARGE_BODY;
-    let count = |raw: &RawValue| {
-        let mut counter = ValueCounter::new();
-        counter.feed(raw.get().as_bytes());
-        counter.values()
-    };
-    let (values, raw) = if off_workers {
-        crate::store::blocking(move || (count(&raw), raw)).await?
-    } else {
-        (count(&raw), raw)
-    };
-    let weight = Weight::of(len, values);
+    let (weight, raw) = sized(len, move || (Weight::of_texts(&[raw.get()]), raw)).await?;
     let share = if weight.takes_share(len) {
         Some(state.large_bodies.share(weight.cost).await?)
     } else {
         None
     };
-    let items = if off_workers {
-        crate::store::blocking(move || parse_items(&raw)).await??
-    } else {
-        parse_items(&raw)?
-    };
+    let items = sized(len, move || parse_items(&raw)).await??;
     Ok((items, share))
 }

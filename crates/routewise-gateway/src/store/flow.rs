@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::{Guard, Items, ResponseStore, StoredRef, input_items, parse_items};
 use crate::access::{Caller, Owner};
-use crate::budget::{Hold, LARGE_BODY, LargeBudget, ValueCounter, Weight, value_limit};
+use crate::budget::{Hold, LargeBudget, Weight, sized, value_limit};
 use crate::error::GatewayError;
 
 /// Longer than any response id (ours are 53 characters, OpenAI's and Azure's under 100).
@@ -126,7 +126,7 @@ pub(crate) async fn prepare(
     let Some(store) = store else {
         return Ok(Prepared::default());
     };
-    let own = input_items(req.input.as_ref());
+    let mut own = input_items(req.input.as_ref());
     let mut out = Prepared::default();
     let earlier = match req.previous_response_id.take() {
         None => Vec::new(),
@@ -197,7 +197,9 @@ pub(crate) async fn prepare(
                 hold,
             )
             .await?;
-            let (earlier, input) = replay(&id, raw, output, &own, prev.record_len).await?;
+            let (earlier, given_back, input) =
+                replay(&id, raw, output, own, prev.record_len).await?;
+            own = given_back;
             req.input = Some(input);
             out.previous = Some(id);
             out.replayed = earlier.len();
@@ -254,17 +256,11 @@ async fn weigh_conversation(
     budget: &LargeBudget,
     hold: &mut Hold,
 ) -> Result<RawConversation, GatewayError> {
-    let count = move |raw: RawConversation| {
-        let mut counter = ValueCounter::new();
-        counter.feed(raw.0.get().as_bytes());
-        counter.feed(raw.1.get().as_bytes());
-        (counter.values(), raw)
-    };
-    let (values, raw) = if record_len < LARGE_BODY {
-        count(raw)
-    } else {
-        super::blocking(move || count(raw)).await?
-    };
+    let (weight, raw) = sized(record_len, move || {
+        (Weight::of_texts(&[raw.0.get(), raw.1.get()]), raw)
+    })
+    .await?;
+    let values = weight.values;
     let limit = value_limit(max_body_bytes).saturating_mul(CONVERSATION_VALUES);
     if values > limit {
         return Err(too_long(
@@ -274,7 +270,6 @@ async fn weigh_conversation(
         ));
     }
     let len = raw.0.get().len() + raw.1.get().len();
-    let weight = Weight::of(len, values);
     if weight.takes_share(len) {
         hold.grow(budget, weight.cost).await?;
     }
@@ -282,19 +277,19 @@ async fn weigh_conversation(
 }
 
 /// The conversation to replay: the earlier turns, the previous input and `output`, parsed (to
-/// be stored again with the answer), and the request's input with `own` appended. Built off the
+/// be stored again with the answer), `own` given back, and the request's input with `own`
+/// appended. Built off the
 /// worker threads when the record is large: parsing and copying thousands of items takes tens
 /// of milliseconds.
 async fn replay(
     id: &str,
     (earlier, items): RawConversation,
     output: Vec<Value>,
-    own: &[Value],
+    own: Vec<Value>,
     record_len: usize,
-) -> Result<(Vec<Value>, Input), GatewayError> {
+) -> Result<(Vec<Value>, Vec<Value>, Input), GatewayError> {
     let owned_id = id.to_owned();
-    let own = own.to_vec();
-    let build = move || -> Result<(Vec<Value>, Input), GatewayError> {
+    sized(record_len, move || {
         let mut all = parse_items(&earlier)?;
         drop(earlier);
         all.extend(parse_items(&items)?);
@@ -305,11 +300,7 @@ async fn replay(
             serde_json::from_value(Value::Array(replayed)).map_err(|e| GatewayError::Internal {
                 message: format!("the stored conversation {owned_id:?} could not be replayed: {e}"),
             })?;
-        Ok((all, input))
-    };
-    if record_len < LARGE_BODY {
-        build()
-    } else {
-        super::blocking(build).await?
-    }
+        Ok((all, own, input))
+    })
+    .await?
 }

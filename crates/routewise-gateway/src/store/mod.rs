@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use serde_json::value::RawValue;
 
-use crate::budget::LARGE_BODY;
+use crate::budget::sized;
 use crate::config::StoreSettings;
 use crate::error::GatewayError;
 use crate::redis_conn::{IO_TIMEOUT, RedisConn};
@@ -273,11 +273,8 @@ impl ResponseStore {
         let Some(bytes) = self.raw(id).await? else {
             return Ok(None);
         };
-        if bytes.len() < LARGE_BODY {
-            return parse_record(id, &bytes).map(Some);
-        }
         let owned_id = id.to_owned();
-        blocking(move || parse_record(&owned_id, &bytes))
+        sized(bytes.len(), move || parse_record(&owned_id, &bytes))
             .await?
             .map(Some)
     }
@@ -290,15 +287,4 @@ fn parse_record(id: &str, bytes: &[u8]) -> Result<Stored, GatewayError> {
     })?;
     stored.record_len = bytes.len();
     Ok(stored)
-}
-
-/// `f` on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, GatewayError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| GatewayError::Internal {
-            message: format!("reading a stored response failed: {e}"),
-        })
 }
