@@ -199,8 +199,9 @@ pub(super) async fn read_body(
 }
 
 /// Refuses, before the body is read, a `Content-Type` that is not JSON and a
-/// `Content-Encoding` or `Transfer-Encoding` the gateway does not decode. A missing `Content-Type` is read as JSON,
-/// as clients that omit it mean; `charset` and other parameters are ignored.
+/// `Content-Encoding` or `Transfer-Encoding` the gateway does not decode. A missing
+/// `Content-Type` is read as JSON, as clients that omit it mean; `charset` and other
+/// parameters are ignored.
 fn check_media_type(headers: &http::HeaderMap) -> Result<(), GatewayError> {
     // hyper undoes `chunked` only: a body compressed in transfer (`gzip, chunked`) would reach
     // the parser still compressed, and get a confusing 400 instead of this.
